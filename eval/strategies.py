@@ -1,0 +1,276 @@
+"""Context strategies, one protocol: given the same memory, query, budget and counter,
+return the messages a model would see and which stored messages they hold.
+
+Registered by name (``@register("name")``) so a user can add their own and pass it to
+``turnmem eval --strategies``. Every strategy except ``full`` must stay within the budget;
+``tests/eval/test_strategies.py`` checks that for all registered strategies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from memory.assemble import AssembleConfig, assemble
+from memory.memory import Memory
+from memory.models import Context, MessageRef
+from memory.tokens import count_message, count_messages
+from retrievers.base import Query, Retriever
+from retrievers.lexical import BM25sRetriever
+
+
+@dataclass
+class StrategyInput:
+    """What every strategy gets for one question."""
+
+    memory: Memory
+    namespace: str
+    query: str
+    budget: int
+    query_vector: np.ndarray | None = None
+    now: float | None = None
+
+
+@dataclass
+class StrategyOutput:
+    messages: list[dict[str, Any]]
+    tokens: int
+    present: set[MessageRef]
+    ranking: list[MessageRef] | None = None  # best first, for ranking metrics
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Strategy(Protocol):
+    name: str
+    uses_budget: bool
+
+    def build(self, inp: StrategyInput) -> StrategyOutput: ...
+
+
+StrategyFactory = Callable[..., Strategy]
+_REGISTRY: dict[str, StrategyFactory] = {}
+
+
+def register(name: str) -> Callable[[StrategyFactory], StrategyFactory]:
+    """Register a strategy factory under ``name`` (a class or any callable returning one)."""
+
+    def deco(factory: StrategyFactory) -> StrategyFactory:
+        _REGISTRY[name] = factory
+        return factory
+
+    return deco
+
+
+def available() -> list[str]:
+    return list(_REGISTRY)
+
+
+def get_strategy(name: str, **kwargs: Any) -> Strategy:
+    if name not in _REGISTRY:
+        raise ValueError(f"strategies: unknown strategy {name!r}; registered: {', '.join(_REGISTRY)}")
+    return _REGISTRY[name](**kwargs)
+
+
+def _from_context(ctx: Context) -> StrategyOutput:
+    return StrategyOutput(ctx.messages, ctx.tokens, ctx.refs(), extra={"breakdown": ctx.breakdown})
+
+
+def _ranking(memory: Memory, retriever: Retriever, inp: StrategyInput, k: int = 50) -> list[MessageRef]:
+    cands = retriever.retrieve(Query(inp.query, inp.namespace, None, inp.query_vector), k)
+    rows = memory.store.chunks(cands.ids.tolist())
+    out: list[MessageRef] = []
+    seen: set[MessageRef] = set()
+    for cid in cands.ids.tolist():
+        c = rows.get(int(cid))
+        if c is None:
+            continue
+        ref = MessageRef(namespace=inp.namespace, session=c.session, seq=c.seq)
+        if ref not in seen:
+            seen.add(ref)
+            out.append(ref)
+    return out
+
+
+@register("full")
+class FullHistory:
+    """The whole history: the cost reference. Ignores the budget."""
+
+    name = "full"
+    uses_budget = False
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[int, str], StrategyOutput] = {}
+
+    def build(self, inp: StrategyInput) -> StrategyOutput:
+        key = (id(inp.memory), inp.namespace)
+        if key not in self._cache:
+            rows = inp.memory.store.all_messages(inp.namespace)
+            messages = [r.message().to_openai() for r in rows]
+            refs = {MessageRef(namespace=inp.namespace, session=r.session, seq=r.seq) for r in rows}
+            self._cache[key] = StrategyOutput(messages, count_messages(inp.memory.counter, messages), refs)
+        return self._cache[key]
+
+
+@register("window")
+class SlidingWindow:
+    """The most recent turns of the conversation that fit the budget."""
+
+    name = "window"
+    uses_budget = True
+
+    def build(self, inp: StrategyInput) -> StrategyOutput:
+        ctx = assemble(
+            store=inp.memory.store,
+            retriever=None,
+            counter=inp.memory.counter,
+            namespace=inp.namespace,
+            session=None,
+            query=None,
+            budget=inp.budget,
+        )
+        return _from_context(ctx)
+
+
+class _Packed:
+    """Plain RAG: a retriever's top chunks packed greedily, no window, no recency."""
+
+    name = "packed"
+    uses_budget = True
+
+    def retriever(self, memory: Memory) -> Retriever:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def build(self, inp: StrategyInput) -> StrategyOutput:
+        retriever = self.retriever(inp.memory)
+        config = AssembleConfig(
+            window_share=0.0,
+            recency_weight=0.0,
+            fill_window=False,
+            candidates=max(64, inp.budget // 8),
+        )
+        ctx = assemble(
+            store=inp.memory.store,
+            retriever=retriever,
+            counter=inp.memory.counter,
+            namespace=inp.namespace,
+            session=None,
+            query=inp.query,
+            budget=inp.budget,
+            config=config,
+            query_vector=inp.query_vector,
+        )
+        out = _from_context(ctx)
+        out.ranking = _ranking(inp.memory, retriever, inp)
+        return out
+
+
+@register("dense")
+class DenseRAG(_Packed):
+    """Top chunks by cosine similarity (the memory's embedder and index)."""
+
+    name = "dense"
+
+    def retriever(self, memory: Memory) -> Retriever:
+        return memory.dense
+
+
+@register("bm25")
+class BM25RAG(_Packed):
+    """Top chunks by BM25 (bm25s over the namespace's chunks)."""
+
+    name = "bm25"
+
+    def __init__(self) -> None:
+        self._retrievers: dict[int, BM25sRetriever] = {}
+
+    def retriever(self, memory: Memory) -> Retriever:
+        key = id(memory)
+        if key not in self._retrievers:
+            store = memory.store
+
+            def corpus(ns: str) -> tuple[np.ndarray, list[str], list[str]]:
+                rows = store._conn().execute(
+                    "SELECT id, text, session FROM chunks WHERE namespace=? ORDER BY id", (ns,)
+                ).fetchall()
+                return np.array([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows], [r[2] for r in rows]
+
+            def version(ns: str) -> object:
+                return (store.chunk_count(ns), store.max_chunk_id())
+
+            self._retrievers[key] = BM25sRetriever(corpus, version)
+        return self._retrievers[key]
+
+
+@register("turnmem")
+class Turnmem:
+    """The product's default ``Memory.assemble`` pipeline."""
+
+    name = "turnmem"
+    uses_budget = True
+
+    def __init__(self, config: AssembleConfig | None = None, **overrides: Any) -> None:
+        self.config = config
+        self.overrides = overrides
+
+    def build(self, inp: StrategyInput) -> StrategyOutput:
+        ctx = inp.memory.assemble(
+            inp.query,
+            namespace=inp.namespace,
+            session=None,
+            budget=inp.budget,
+            config=self.config,
+            query_vector=inp.query_vector,
+            now=inp.now,
+            **self.overrides,
+        )
+        out = _from_context(ctx)
+        out.ranking = _ranking(inp.memory, inp.memory.retriever, inp)
+        return out
+
+
+@register("summary")
+class SummaryWindow:
+    """A summary of older turns plus the recent window (the classic "summary buffer").
+
+    ``summarizer`` defaults to :class:`eval.summarize.ExtractiveSummarizer` (offline,
+    query-independent: the turns most central to their session); an
+    :class:`eval.summarize.OpenAISummarizer` calls an OpenAI-compatible endpoint instead.
+    The window takes ``window_share`` of the budget and the summary the rest.
+    """
+
+    name = "summary"
+    uses_budget = True
+
+    def __init__(self, summarizer: Any = None, window_share: float = 0.5) -> None:
+        from eval.summarize import ExtractiveSummarizer
+
+        self.summarizer = summarizer or ExtractiveSummarizer()
+        self.window_share = window_share
+
+    def build(self, inp: StrategyInput) -> StrategyOutput:
+        counter = inp.memory.counter
+        window_budget = max(3, int(inp.budget * self.window_share))
+        window = assemble(
+            store=inp.memory.store,
+            retriever=None,
+            counter=counter,
+            namespace=inp.namespace,
+            session=None,
+            query=None,
+            budget=window_budget,
+        )
+        shown = window.refs()
+        room = inp.budget - window.tokens - 4  # the summary message's own overhead
+        summary = self.summarizer.summarize(inp.memory, inp.namespace, exclude=shown, max_tokens=room)
+        messages = list(window.messages)
+        present = set(shown)
+        if summary.text:
+            msg = {"role": "system", "content": summary.text}
+            if window.tokens + count_message(counter, msg) <= inp.budget:
+                messages = [msg, *messages]
+                present |= summary.covered
+        return StrategyOutput(messages, count_messages(counter, messages), present)

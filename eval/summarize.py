@@ -1,0 +1,177 @@
+"""Summarizers for the ``summary`` strategy: extractive offline default, and an LLM one.
+
+A summarizer turns the older part of a conversation into one text under ``max_tokens``
+and says which stored messages it *covers* (their whole text is in the summary), which
+is what evidence recall counts. An abstractive summary covers no message verbatim, so it
+scores 0 on evidence recall even when it keeps the gist: that is what the metric means.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from memory.memory import Memory
+from memory.models import MessageRef
+from memory.store import MessageRow
+
+OVERHEAD = 8  # the summary message's role and framing tokens, counted generously
+
+
+@dataclass
+class Summary:
+    text: str
+    covered: set[MessageRef] = field(default_factory=set)
+
+
+def _line(row: MessageRow) -> str:
+    msg = row.message()
+    day = datetime.fromtimestamp(row.ts, tz=timezone.utc).strftime("%Y-%m-%d")
+    who = msg.metadata.get("speaker") or msg.name or row.role
+    return f"- [{day}] {who}: {msg.text()}"
+
+
+class ExtractiveSummarizer:
+    """Picks, round-robin over sessions, each session's most central turns.
+
+    Centrality is the cosine between a turn's vector and its session's mean vector (the
+    vectors the memory already stores), so it costs no model call and no download.
+    """
+
+    header = "Summary of the earlier conversation (selected turns):"
+
+    def __init__(self) -> None:
+        self._order: dict[tuple[int, str], list[MessageRow]] = {}
+
+    def _ranked(self, memory: Memory, namespace: str) -> list[MessageRow]:
+        key = (id(memory), namespace)
+        if key in self._order:
+            return self._order[key]
+        rows = memory.store.all_messages(namespace)
+        first_vec: dict[tuple[str, int], np.ndarray] = {}
+        conn = memory.store._conn()
+        for session, seq, blob in conn.execute(
+            "SELECT session, seq, vector FROM chunks WHERE namespace=? AND part=0", (namespace,)
+        ):
+            first_vec[(session, seq)] = np.frombuffer(blob, dtype=np.float32)
+        by_session: dict[str, list[tuple[float, MessageRow]]] = {}
+        groups: dict[str, list[MessageRow]] = {}
+        for r in rows:
+            if r.role in ("user", "assistant") and not r.data.get("tool_calls"):
+                groups.setdefault(r.session, []).append(r)
+        for session, members in groups.items():
+            vecs = np.stack([first_vec[(m.session, m.seq)] for m in members if (m.session, m.seq) in first_vec])
+            centroid = vecs.mean(axis=0)
+            centroid /= np.linalg.norm(centroid) or 1.0
+            scored = [(float(first_vec[(m.session, m.seq)] @ centroid), m) for m in members if (m.session, m.seq) in first_vec]
+            scored.sort(key=lambda t: -t[0])
+            by_session[session] = scored
+        order: list[MessageRow] = []
+        depth = 0
+        while True:
+            added = False
+            for session in groups:
+                scored = by_session.get(session, [])
+                if depth < len(scored):
+                    order.append(scored[depth][1])
+                    added = True
+            if not added:
+                break
+            depth += 1
+        self._order[key] = order
+        return order
+
+    def summarize(self, memory: Memory, namespace: str, *, exclude: set[MessageRef], max_tokens: int) -> Summary:
+        if max_tokens <= OVERHEAD:
+            return Summary("")
+        counter = memory.counter
+        budget = max_tokens - OVERHEAD - counter.count(self.header)
+        chosen: list[MessageRow] = []
+        for row in self._ranked(memory, namespace):
+            if MessageRef(namespace=namespace, session=row.session, seq=row.seq) in exclude:
+                continue
+            cost = counter.count(_line(row)) + 1
+            if cost <= budget:
+                chosen.append(row)
+                budget -= cost
+            if budget <= 8:
+                break
+        if not chosen:
+            return Summary("")
+        chosen.sort(key=lambda r: r.pos)
+        text = "\n".join([self.header, *(_line(r) for r in chosen)])
+        text = counter.truncate(text, max_tokens - OVERHEAD)
+        covered = {MessageRef(namespace=namespace, session=r.session, seq=r.seq) for r in chosen}
+        return Summary(text, covered)
+
+
+class OpenAISummarizer:
+    """Summarizes older turns with any OpenAI-compatible ``/v1/chat/completions`` endpoint.
+
+    Results are cached per (namespace, excluded turns, max_tokens): an eval asks for the
+    same summary for every question of a conversation.
+    """
+
+    prompt = (
+        "Summarize the conversation below for an assistant that will continue it. Keep names, "
+        "dates, numbers, decisions and facts each person stated. At most {max_tokens} tokens."
+    )
+
+    def __init__(
+        self,
+        model: str = "gpt-4o-mini",
+        *,
+        base_url: str = "https://api.openai.com/v1",
+        api_key: str | None = None,
+        timeout: float = 120.0,
+        max_input_tokens: int = 100_000,
+        client: Any = None,
+    ) -> None:
+        import os
+
+        import httpx
+
+        key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self.model = model
+        self.max_input_tokens = max_input_tokens
+        self.client = client or httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout)
+        self._cache: dict[tuple[Any, ...], Summary] = {}
+
+    def summarize(self, memory: Memory, namespace: str, *, exclude: set[MessageRef], max_tokens: int) -> Summary:
+        if max_tokens <= OVERHEAD:
+            return Summary("")
+        key = (id(memory), namespace, frozenset(exclude), max_tokens)
+        if key in self._cache:
+            return self._cache[key]
+        rows = [
+            r
+            for r in memory.store.all_messages(namespace)
+            if MessageRef(namespace=namespace, session=r.session, seq=r.seq) not in exclude
+        ]
+        transcript = memory.counter.truncate("\n".join(_line(r) for r in rows), self.max_input_tokens)
+        body = {
+            "model": self.model,
+            "messages": [
+                {"role": "system", "content": self.prompt.format(max_tokens=max_tokens - OVERHEAD)},
+                {"role": "user", "content": transcript},
+            ],
+            "max_tokens": max_tokens - OVERHEAD,
+            "temperature": 0,
+        }
+        resp = self.client.post("/chat/completions", content=json.dumps(body), headers={"Content-Type": "application/json"})
+        resp.raise_for_status()
+        text = str(resp.json()["choices"][0]["message"]["content"] or "")
+        text = memory.counter.truncate(text, max_tokens - OVERHEAD)
+        covered = {
+            MessageRef(namespace=namespace, session=r.session, seq=r.seq)
+            for r in rows
+            if len(r.message().text()) > 20 and r.message().text() in text
+        }
+        summary = Summary(text, covered)
+        self._cache[key] = summary
+        return summary

@@ -1,0 +1,86 @@
+"""The ``Index`` protocol: a vector index scoped by namespace and session.
+
+An index is derived state. turnmem's SQLite log keeps every chunk and its vector, so any
+index can be rebuilt from the log (``Memory.rebuild_index``); an index only has to be a
+fast, scoped nearest-neighbour search over unit vectors (inner product == cosine).
+
+Ids are the log's integer chunk ids (positive int64). ``add`` is an upsert: adding an id
+that is present replaces its vector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from memory.errors import IndexMismatch
+
+
+@runtime_checkable
+class Index(Protocol):
+    """Scoped vector search. Every backend passes ``tests/indexers/test_contract.py``."""
+
+    dim: int
+
+    def add(
+        self, ids: Sequence[int] | np.ndarray, vectors: np.ndarray, *, namespace: str, sessions: Sequence[str]
+    ) -> None:
+        """Upsert ``vectors`` (n × dim float32, unit norm) under ``ids`` in ``namespace``;
+        ``sessions[i]`` is the session of ``ids[i]``."""
+        ...
+
+    def delete(self, ids: Sequence[int] | np.ndarray, *, namespace: str) -> None:
+        """Remove these ids from ``namespace``; unknown ids are ignored."""
+        ...
+
+    def drop(self, namespace: str, session: str | None = None) -> None:
+        """Forget a whole namespace, or one session of it."""
+        ...
+
+    def search(
+        self, query: np.ndarray, k: int, *, namespace: str, sessions: Sequence[str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` by inner product within ``namespace`` (and ``sessions`` if given).
+
+        Returns ``(ids int64, scores float32)``, best first, possibly fewer than k.
+        """
+        ...
+
+    def ids(self, namespace: str) -> np.ndarray:
+        """All ids stored in ``namespace`` (int64, any order)."""
+        ...
+
+    def namespaces(self) -> list[str]:
+        """Namespaces that hold at least one vector."""
+        ...
+
+    def persist(self) -> None:
+        """Make the current state durable (a no-op for backends that write through)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def check_vectors(vectors: np.ndarray, dim: int, *, field: str = "vectors") -> np.ndarray:
+    """Validate a batch of vectors and return it as C-contiguous float32 (n × dim)."""
+    arr = np.asarray(vectors, dtype=np.float32)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] != dim:
+        raise IndexMismatch(
+            f"{field}: expected vectors of dimension {dim}, got shape {tuple(np.shape(vectors))}; "
+            "the index was built with another embedding model: open it with the same model or "
+            "rebuild it (Memory.rebuild_index(reembed=True))"
+        )
+    return np.ascontiguousarray(arr)
+
+
+def check_ids(ids: Sequence[int] | np.ndarray, n: int) -> np.ndarray:
+    arr = np.asarray(ids, dtype=np.int64).reshape(-1)
+    if arr.shape[0] != n:
+        raise ValueError(f"ids: got {arr.shape[0]} ids for {n} vectors; give one id per vector")
+    if arr.size and arr.min() < 0:
+        raise ValueError("ids: ids must be non-negative int64")
+    return arr

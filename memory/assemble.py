@@ -1,0 +1,396 @@
+"""Budgeted context assembly: pinned part, recent window, retrieved older state.
+
+The algorithm, for ``budget`` B counted with the memory's token counter:
+
+1. **Pinned**: the optional system message, counted first, plus the 3 reply-priming
+   tokens every chat request pays. If that alone exceeds B: :class:`BudgetTooSmall`.
+2. **Window**: the newest *units* of the session (or of the namespace when no session is
+   given), newest first, while they fit ``window_share`` of what is left. A unit is a
+   plain message, or an assistant message with tool calls together with all of its
+   results: units are taken whole or not at all, so a call never travels without its
+   results. A call still waiting for a result is left out and reported as pending.
+3. **Retrieval**: candidates from the retriever (dense, lexical or fused) over chunks not
+   already shown, scored ``final = (1 - w) * relevance + w * recency`` with relevance
+   normalized to [0, 1] within the candidates, then packed greedily by ``final`` under
+   what remains. A hit on a tool result brings its call (and sibling results, shown in
+   full when small or as a one-line stub when large); a hit on a chunk of a long message
+   shows that chunk (``Source.partial``).
+4. **Fill**: budget still left extends the window further back.
+5. **Render**: everything in chronological order (units contiguous, call first), as
+   OpenAI chat dicts. ``Context.tokens`` is recounted on the final list and never exceeds B.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from memory.errors import BudgetTooSmall, InvalidArgument
+from memory.models import Context, Hit, MessageRef, Source
+from memory.store import ChunkRow, MessageRow, Store
+from memory.tokens import TokenCounter, count_message, count_messages
+from retrievers.base import Query, Retriever
+from retrievers.recency import RecencyScorer
+
+REPLY_PRIMING = 3
+
+
+class AssembleConfig(BaseModel):
+    """Knobs of :func:`assemble`; every one is measured in the eval harness."""
+
+    window_share: float = Field(0.3, ge=0.0, le=1.0, description="share of the budget for the recent window")
+    candidates: int = Field(64, ge=1, le=10_000, description="chunks asked from the retriever")
+    recency_weight: float = Field(0.1, ge=0.0, le=1.0, description="weight of the recency prior in the final score")
+    turn_half_life: float | None = Field(200.0, gt=0, description="recency half-life in turns (None: off)")
+    time_half_life_days: float | None = Field(30.0, gt=0, description="recency half-life in days (None: off)")
+    stub_tokens: int = Field(120, ge=0, description="sibling tool results above this many tokens show as a stub")
+    fill_window: bool = Field(True, description="spend budget left after retrieval on older window turns")
+    scope: Literal["namespace", "session"] = Field("namespace", description="where retrieval looks")
+
+    def recency(self) -> RecencyScorer:
+        days = self.time_half_life_days
+        return RecencyScorer(self.turn_half_life, None if days is None else days * 86400.0)
+
+
+@dataclass
+class _Item:
+    """One rendered message in the context, with how it got there."""
+
+    row: MessageRow
+    rendered: dict[str, Any]
+    tokens: int
+    origin: Literal["window", "retrieved"]
+    partial: bool = False
+    parts: set[int] = field(default_factory=set)
+    unit_key: tuple[str, int] = ("", 0)
+    unit_order: int = 0
+
+
+class _Packer:
+    """State of one assembly: what is in, what it cost, and how to add a unit."""
+
+    def __init__(self, store: Store, counter: TokenCounter, namespace: str, config: AssembleConfig) -> None:
+        self.store = store
+        self.counter = counter
+        self.namespace = namespace
+        self.config = config
+        self.items: dict[tuple[str, int], _Item] = {}  # (session, seq) -> item
+        self.used = 0
+        self.pending: list[MessageRef] = []
+        self._rows: dict[tuple[str, int], MessageRow] = {}
+
+    # -- rows and units --------------------------------------------------------------------
+
+    def remember(self, rows: Sequence[MessageRow]) -> None:
+        for r in rows:
+            self._rows[(r.session, r.seq)] = r
+
+    def rows(self, session: str, seqs: Sequence[int]) -> list[MessageRow]:
+        missing = [s for s in seqs if (session, s) not in self._rows]
+        if missing:
+            self.remember(list(self.store.messages_by_seq(self.namespace, session, missing).values()))
+        return [self._rows[(session, s)] for s in seqs if (session, s) in self._rows]
+
+    def unit(self, row: MessageRow) -> list[MessageRow] | None:
+        """The message with everything it must travel with, call first; None if pending."""
+        if row.role == "tool":
+            links = self.store.tool_links(self.namespace, row.session, call_ids=[row.data["tool_call_id"]])
+            if not links:  # pragma: no cover - the log rejects orphan results
+                return None
+            call = self.rows(row.session, [links[0][1]])
+            return self.unit(call[0]) if call else None
+        if row.role == "assistant" and row.data.get("tool_calls"):
+            links = self.store.tool_links(self.namespace, row.session, call_seqs=[row.seq])
+            if any(result is None for _, _, result in links):
+                ref = MessageRef(namespace=self.namespace, session=row.session, seq=row.seq)
+                if ref not in self.pending:
+                    self.pending.append(ref)
+                return None
+            results = sorted({int(r) for _, _, r in links if r is not None})
+            return [row, *self.rows(row.session, results)]
+        return [row]
+
+    # -- costs -----------------------------------------------------------------------------
+
+    def full(self, row: MessageRow, origin: Literal["window", "retrieved"], key: tuple[str, int], order: int) -> _Item:
+        rendered = _render(row)
+        return _Item(row, rendered, row.tokens, origin, unit_key=key, unit_order=order)
+
+    def partial(self, row: MessageRow, chunks: Sequence[ChunkRow], key: tuple[str, int], order: int) -> _Item:
+        parts = {c.part for c in chunks}
+        rendered = _render(row, chunks=sorted(chunks, key=lambda c: c.part), parts_total=chunks[0].parts)
+        tokens = count_message(self.counter, rendered)
+        return _Item(row, rendered, tokens, "retrieved", partial=True, parts=parts, unit_key=key, unit_order=order)
+
+    def stub(self, row: MessageRow, key: tuple[str, int], order: int) -> _Item:
+        rendered = _render(row)
+        rendered["content"] = f"[tool output omitted from memory: {row.tokens} tokens]"
+        tokens = count_message(self.counter, rendered)
+        return _Item(row, rendered, tokens, "retrieved", partial=True, unit_key=key, unit_order=order)
+
+    def try_add(self, items: Sequence[_Item], limit: int) -> bool:
+        """Add items (replacing partial versions of the same message) if they fit ``limit``."""
+        delta = 0
+        for it in items:
+            old = self.items.get((it.row.session, it.row.seq))
+            delta += it.tokens - (old.tokens if old else 0)
+        if self.used + delta > limit:
+            return False
+        for it in items:
+            self.items[(it.row.session, it.row.seq)] = it
+        self.used += delta
+        return True
+
+    def has(self, row: MessageRow) -> bool:
+        return (row.session, row.seq) in self.items
+
+    # -- window ----------------------------------------------------------------------------
+
+    def window(self, session: str | None, limit: int, start_pos: int | None = None) -> int | None:
+        """Add newest units while they fit; return the pos to continue from (None: exhausted)."""
+        before = start_pos
+        while True:
+            rows = self.store.tail(self.namespace, session, before_pos=before, limit=64)
+            if not rows:
+                return None
+            self.remember(rows)
+            for row in rows:
+                before = row.pos
+                if self.has(row):
+                    continue
+                unit = self.unit(row)
+                if unit is None:
+                    continue  # a pending call: skipped, reported
+                key = (unit[0].session, unit[0].seq)
+                items = [self.full(r, "window", key, i) for i, r in enumerate(unit) if not self._full_in(r)]
+                if not items:
+                    continue
+                if not self.try_add(items, limit):
+                    return row.pos + 1
+            if len(rows) < 64:
+                return None
+
+    def _full_in(self, row: MessageRow) -> bool:
+        it = self.items.get((row.session, row.seq))
+        return it is not None and not it.partial
+
+
+def _render(row: MessageRow, *, chunks: Sequence[ChunkRow] = (), parts_total: int = 1) -> dict[str, Any]:
+    """The stored message as an OpenAI dict; with ``chunks``, only those pieces of its text."""
+    msg = row.message()
+    data = msg.to_openai()
+    if chunks:
+        pieces = []
+        last = -1
+        for c in chunks:
+            if c.part != last + 1:
+                pieces.append("[…]")
+            pieces.append(c.text)
+            last = c.part
+        if last != parts_total - 1:
+            pieces.append("[…]")
+        data["content"] = "\n".join(pieces)
+        if msg.tool_calls:
+            data.pop("content", None)
+            data["content"] = None
+    return data
+
+
+def assemble(
+    *,
+    store: Store,
+    retriever: Retriever | None,
+    counter: TokenCounter,
+    namespace: str,
+    session: str | None,
+    query: str | None,
+    budget: int,
+    system: str | None = None,
+    config: AssembleConfig | None = None,
+    query_vector: np.ndarray | None = None,
+    now: float | None = None,
+) -> Context:
+    """Build a :class:`Context` under ``budget`` tokens (see the module docstring)."""
+    config = config or AssembleConfig()
+    if not isinstance(budget, int) or isinstance(budget, bool) or budget <= 0:
+        raise InvalidArgument(f"budget: give a positive number of tokens (got {budget!r})", field="budget")
+    pinned: list[dict[str, Any]] = []
+    if system is not None:
+        if not isinstance(system, str):
+            raise InvalidArgument("system: give the system prompt as a string", field="system")
+        pinned.append({"role": "system", "content": system})
+    pinned_tokens = REPLY_PRIMING + sum(count_message(counter, m) for m in pinned)
+    if pinned_tokens > budget:
+        raise BudgetTooSmall(
+            f"budget: {budget} tokens cannot hold the pinned part ({pinned_tokens} tokens: system "
+            f"prompt plus {REPLY_PRIMING} reply-priming tokens); raise the budget to at least {pinned_tokens}",
+            budget=budget,
+            required=pinned_tokens,
+        )
+    room = budget - pinned_tokens
+    packer = _Packer(store, counter, namespace, config)
+    has_query = bool(query and query.strip()) or query_vector is not None
+    window_limit = int(room * config.window_share) if has_query else room
+    resume = packer.window(session, window_limit)
+    window_used = packer.used
+
+    hits: list[Hit] = []
+    if has_query and retriever is not None and packer.used < room:
+        hits = _retrieve(packer, retriever, query, query_vector, session, room, now)
+    retrieved_used = packer.used - window_used
+
+    if config.fill_window and resume is not None and packer.used < room:
+        packer.window(session, room, start_pos=resume)
+
+    ordered = sorted(
+        packer.items.values(),
+        key=lambda it: (_unit_pos(packer, it), it.unit_order),
+    )
+    messages = pinned + [it.rendered for it in ordered]
+    sources = [Source(ref=None, origin="pinned") for _ in pinned] + [
+        Source(
+            ref=MessageRef(namespace=namespace, session=it.row.session, seq=it.row.seq),
+            origin=it.origin,
+            partial=it.partial,
+        )
+        for it in ordered
+    ]
+    tokens = count_messages(counter, messages)
+    if tokens > budget:  # pragma: no cover - guarded by the per-item accounting; a bug if hit
+        raise AssertionError(f"assembled {tokens} tokens over the budget {budget}")
+    return Context(
+        messages=messages,
+        tokens=tokens,
+        budget=budget,
+        hits=hits,
+        sources=sources,
+        breakdown={
+            "pinned": pinned_tokens,
+            "window": window_used,
+            "retrieved": retrieved_used,
+            "fill": packer.used - window_used - retrieved_used,
+        },
+        query=query,
+        pending_tool_calls=packer.pending,
+    )
+
+
+def _unit_pos(packer: _Packer, item: _Item) -> int:
+    head = packer.items.get(item.unit_key)
+    return head.row.pos if head is not None else item.row.pos
+
+
+def _retrieve(
+    packer: _Packer,
+    retriever: Retriever,
+    query: str | None,
+    query_vector: np.ndarray | None,
+    session: str | None,
+    room: int,
+    now: float | None,
+) -> list[Hit]:
+    config = packer.config
+    store = packer.store
+    ns = packer.namespace
+    sessions = [session] if (config.scope == "session" and session is not None) else None
+    cands = retriever.retrieve(Query(query, ns, sessions, query_vector), config.candidates)
+    if len(cands) == 0:
+        return []
+    chunk_rows = store.chunks(cands.ids.tolist())
+    keep = [i for i, cid in enumerate(cands.ids.tolist()) if cid in chunk_rows]
+    if not keep:
+        return []
+    ids = cands.ids[keep]
+    rel = cands.scores[keep].astype(np.float64)
+    lo, hi = float(rel.min()), float(rel.max())
+    rel_n = (rel - lo) / (hi - lo) if hi > lo else np.ones_like(rel)
+    chunks = [chunk_rows[int(i)] for i in ids]
+    rows_by_key: dict[tuple[str, int], MessageRow] = {}
+    by_session: dict[str, list[int]] = {}
+    for c in chunks:
+        by_session.setdefault(c.session, []).append(c.seq)
+    for s, seqs in by_session.items():
+        for r in packer.rows(s, seqs):
+            rows_by_key[(r.session, r.seq)] = r
+    last_pos = store.last_pos(ns)
+    ref_time = now if now is not None else max((r.ts for r in rows_by_key.values()), default=0.0)
+    if now is None:
+        tail = store.tail(ns, None, limit=1)
+        if tail:
+            ref_time = tail[0].ts
+    pos = np.array([rows_by_key[(c.session, c.seq)].pos if (c.session, c.seq) in rows_by_key else last_pos for c in chunks])
+    ts = np.array([rows_by_key[(c.session, c.seq)].ts if (c.session, c.seq) in rows_by_key else ref_time for c in chunks])
+    recency = config.recency().score(last_pos - pos, ref_time - ts)
+    w = config.recency_weight
+    final = (1 - w) * rel_n + w * recency
+    order = np.argsort(-final, kind="stable")
+
+    hits: list[Hit] = []
+    shown_parts: dict[tuple[str, int], list[ChunkRow]] = {}
+    for rank, j in enumerate(order.tolist()):
+        if packer.used >= room:
+            break
+        c = chunks[j]
+        row = rows_by_key.get((c.session, c.seq))
+        if row is None:
+            continue
+        key = (row.session, row.seq)
+        existing = packer.items.get(key)
+        if existing is not None and (not existing.partial or c.part in existing.parts):
+            continue
+        items = _unit_items(packer, row, c, shown_parts)
+        if items is None:
+            continue
+        if not packer.try_add(items, room):
+            continue
+        shown_parts.setdefault(key, []).append(c)
+        scores = {name: float(vals[keep][j]) for name, vals in cands.components.items() if not np.isnan(vals[keep][j])}
+        scores.update({"relevance": float(rel_n[j]), "recency": float(recency[j]), "final": float(final[j])})
+        hits.append(
+            Hit(
+                chunk_id=c.id,
+                text=c.text,
+                namespace=ns,
+                session=c.session,
+                seq=c.seq,
+                part=c.part,
+                parts=c.parts,
+                role=row.role,
+                rank=len(hits) + 1,
+                scores=scores,
+                reason="retrieved",
+                tokens=c.tokens,
+            )
+        )
+    return hits
+
+
+def _unit_items(
+    packer: _Packer, row: MessageRow, chunk: ChunkRow, shown: dict[tuple[str, int], list[ChunkRow]]
+) -> list[_Item] | None:
+    """Items to add for a hit on ``chunk`` of ``row``: the message (whole or partial) and,
+    for tool messages, the rest of its unit."""
+    unit = packer.unit(row)
+    if unit is None:
+        return None
+    key = (unit[0].session, unit[0].seq)
+    items: list[_Item] = []
+    for order, member in enumerate(unit):
+        mkey = (member.session, member.seq)
+        existing = packer.items.get(mkey)
+        if member.seq == row.seq and member.session == row.session:
+            if chunk.parts > 1:
+                chunks = [*shown.get(mkey, []), chunk]
+                items.append(packer.partial(member, chunks, key, order))
+            elif existing is None or existing.partial:
+                items.append(packer.full(member, "retrieved", key, order))
+        elif existing is None:
+            if member.role == "tool" and member.tokens > packer.config.stub_tokens:
+                items.append(packer.stub(member, key, order))
+            else:
+                items.append(packer.full(member, "retrieved", key, order))
+    return items

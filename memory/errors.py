@@ -1,0 +1,69 @@
+"""One exception hierarchy, so callers catch by meaning.
+
+Every error carries a message that names the offending field and says how to fix it.
+Nothing raised from here leaves partial state behind: validation happens before any
+write, and writes are single SQLite transactions.
+"""
+
+from __future__ import annotations
+
+
+class TurnmemError(Exception):
+    """Root of every error turnmem raises on purpose."""
+
+
+class InvalidMessage(TurnmemError, ValueError):
+    """A message (or a batch of messages) failed validation.
+
+    ``field`` is a dotted path such as ``messages[1].tool_call_id``.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidArgument(TurnmemError, ValueError):
+    """An argument other than a message is wrong (a namespace name, a budget, a share)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class BudgetTooSmall(TurnmemError, ValueError):
+    """The budget cannot hold what must always be in the context (the pinned part)."""
+
+    def __init__(self, message: str, *, budget: int, required: int) -> None:
+        super().__init__(message)
+        self.budget = budget
+        self.required = required
+
+
+class NotFound(TurnmemError, KeyError):
+    """A namespace, session or message does not exist."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; keep the plain message
+        return str(self.args[0]) if self.args else ""
+
+
+class Conflict(TurnmemError):
+    """A conditional write lost a race: ``base_seq`` is not the session's current seq."""
+
+    def __init__(self, message: str, *, current_seq: int) -> None:
+        super().__init__(message)
+        self.current_seq = current_seq
+
+
+class IndexMismatch(TurnmemError, ValueError):
+    """A vector index was used wrongly (wrong vector dimension, another model's index)."""
+
+__all__ = [
+    "TurnmemError",
+    "InvalidMessage",
+    "InvalidArgument",
+    "BudgetTooSmall",
+    "NotFound",
+    "Conflict",
+    "IndexMismatch",
+]

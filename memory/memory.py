@@ -1,0 +1,424 @@
+"""``Memory``: the facade that wires the log, chunker, embedder, index and assembler.
+
+A thin object on purpose: each part lives in its own module and can be replaced.
+
+Write path (``add``): validate everything, chunk and embed outside any lock, then one
+SQLite transaction stores the messages, chunks, vectors and tool-call links; the vector
+index is then caught up from the log. Read path (``assemble``): catch the index up with
+anything other writers (threads or processes) committed, then run
+:func:`memory.assemble.assemble`.
+
+The index is derived state. On open, it is reconciled with the log (missing chunks are
+added from the vectors stored in the log, stale ones removed), so a crash between the
+log's commit and the index's persist loses nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from indexers.base import Index
+from memory.assemble import AssembleConfig, assemble
+from memory.chunking import Chunker
+from memory.embedders import Embedder, default_embedder
+from memory.errors import IndexMismatch, InvalidArgument, InvalidMessage
+from memory.models import Context, Hit, Message, MessageInput, StoredMessage, parse_message
+from memory.store import PreparedChunk, PreparedMessage, Store, check_name
+from memory.tokens import TokenCounter, count_message, get_counter
+from retrievers.base import Candidates, Query, Retriever
+from retrievers.dense import DenseRetriever
+from retrievers.fusion import HybridRetriever
+from retrievers.lexical import FTSRetriever
+
+DEFAULT_NAMESPACE = "default"
+LOG_FILE = "turnmem.db"
+
+
+def _as_timestamp(value: Any, field: str) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidArgument(
+                f"{field}: {value!r} is not an ISO 8601 date-time (e.g. '2024-05-03T14:00:00Z')", field=field
+            ) from None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.timestamp()
+    raise InvalidArgument(f"{field}: give an ISO 8601 string or a datetime (got {type(value).__name__})", field=field)
+
+
+class Memory:
+    """Conversation memory: ``add`` what happens, ``assemble`` a context for each turn.
+
+    Open one with :meth:`Memory.open`. Safe to share between threads; several processes
+    may open the same folder (SQLite serializes their writes; each process's index
+    catches up from the log before it searches).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        embedder: Embedder,
+        index: Index,
+        counter: TokenCounter,
+        chunker: Chunker | None = None,
+        retriever: Retriever | None = None,
+        config: AssembleConfig | None = None,
+        persist_every: int = 5000,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.index = index
+        self.counter = counter
+        self.chunker = chunker or Chunker(counter)
+        self.config = config or AssembleConfig()
+        self.dense = DenseRetriever(index, embedder)
+        self.retriever: Retriever = retriever or HybridRetriever([self.dense, FTSRetriever(store)], method="rrf")
+        self.persist_every = persist_every
+        self._lock = threading.RLock()
+        self._synced_chunk = 0
+        self._synced_deletion = 0
+        self._unpersisted = 0
+        self._check_models()
+        self.reconcile()
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        embedder: Embedder | None = None,
+        index: Index | str = "faiss",
+        counter: TokenCounter | str = "o200k_base",
+        config: AssembleConfig | None = None,
+        retriever: Retriever | None = None,
+    ) -> Memory:
+        """Open (or create) a memory in folder ``path``: SQLite log, index, bundled MiniLM.
+
+        ``index`` is an :class:`indexers.Index` or a spec: ``"faiss"`` (default, persisted
+        in the folder), ``"faiss-hnsw"``, ``"chroma"`` (persistent, in the folder) or
+        ``"chroma-http://HOST:PORT"``. ``counter`` is a TokenCounter or an encoding name.
+        """
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        emb = embedder or default_embedder()
+        tok = get_counter(counter) if isinstance(counter, str) else counter
+        if isinstance(index, str):
+            from indexers import open_index
+
+            idx = open_index(index, folder / "index", emb.dim)
+        else:
+            idx = index
+        return cls(Store(folder / LOG_FILE), embedder=emb, index=idx, counter=tok, config=config, retriever=retriever)
+
+    def _check_models(self) -> None:
+        """The log remembers which embedder made its vectors and which counter its counts."""
+        name, dim = self.store.get_meta("embedder"), self.store.get_meta("dim")
+        if name is None:
+            self.store.set_meta("embedder", self.embedder.name)
+            self.store.set_meta("dim", str(self.embedder.dim))
+        elif int(dim or 0) != self.embedder.dim:
+            raise IndexMismatch(
+                f"embedder: this memory's vectors come from {name!r} ({dim}-d), but the embedder "
+                f"given is {self.embedder.name!r} ({self.embedder.dim}-d); open it with the same "
+                "model, or call rebuild_index(reembed=True) on a memory opened with the new one"
+            )
+        counter_name = self.store.get_meta("counter")
+        if counter_name != self.counter.name:
+            if counter_name is not None:
+                self._recount()
+            self.store.set_meta("counter", self.counter.name)
+
+    def _recount(self) -> None:
+        tokens = {row.id: count_message(self.counter, row.message().to_openai()) for row in self.store.iter_message_rows()}
+        self.store.update_message_tokens(tokens)
+
+    # -- index sync ------------------------------------------------------------------------
+
+    def reconcile(self) -> dict[str, int]:
+        """Make the index agree with the log exactly; returns what was added and removed."""
+        with self._lock:
+            added = removed = 0
+            log_ns = set(self.store.namespaces())
+            for ns in set(self.index.namespaces()) - log_ns:
+                removed += len(self.index.ids(ns))
+                self.index.drop(ns)
+            for ns in log_ns:
+                have = self.index.ids(ns)
+                want = self.store.chunk_ids(ns)
+                extra = np.setdiff1d(have, want, assume_unique=True)
+                if extra.size:
+                    self.index.delete(extra, namespace=ns)
+                    removed += int(extra.size)
+                missing = np.setdiff1d(want, have, assume_unique=True)
+                if missing.size:
+                    for _, ids, sessions, vecs in self.store.chunk_vectors(namespace=ns):
+                        mask = np.isin(ids, missing)
+                        if mask.any():
+                            self.index.add(ids[mask], vecs[mask], namespace=ns, sessions=[s for s, m in zip(sessions, mask) if m])
+                            added += int(mask.sum())
+            self._synced_chunk = self.store.max_chunk_id()
+            self._synced_deletion = self.store.max_deletion_id()
+            if added or removed:
+                self.index.persist()
+            return {"added": added, "removed": removed}
+
+    def _catch_up(self) -> None:
+        """Apply to the index what the log gained since we last looked (any writer)."""
+        with self._lock:
+            deletions = self.store.deletions_after(self._synced_deletion)
+            for did, ns, session in deletions:
+                self.index.drop(ns, session)
+                self._synced_deletion = did
+            if self.store.max_chunk_id() > self._synced_chunk:
+                n = 0
+                for ns, ids, sessions, vecs in self.store.chunk_vectors(after_id=self._synced_chunk):
+                    self.index.add(ids, vecs, namespace=ns, sessions=sessions)
+                    self._synced_chunk = max(self._synced_chunk, int(ids.max()))
+                    n += len(ids)
+                self._unpersisted += n
+                if self._unpersisted >= self.persist_every:
+                    self.index.persist()
+                    self._unpersisted = 0
+            if deletions:
+                # chunks added and then deleted by another writer may have slipped in
+                # between our two reads; a full reconcile of those namespaces settles it.
+                self.reconcile()
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def prepare(self, messages: Iterable[MessageInput], *, timestamp: Any = None) -> list[PreparedMessage]:
+        """Validate, timestamp, count, chunk and embed messages; touches no stored state."""
+        if isinstance(messages, (dict, Message)):
+            raise InvalidMessage("messages: pass a list of messages (wrap a single message in [...])", field="messages")
+        try:
+            items = list(messages)
+        except TypeError:
+            raise InvalidMessage("messages: pass a list of OpenAI chat messages", field="messages") from None
+        if not items:
+            raise InvalidMessage("messages: the list is empty; pass at least one message", field="messages")
+        default_ts = time.time() if timestamp is None else _as_timestamp(timestamp, "timestamp")
+        parsed = [parse_message(m, index=i) for i, m in enumerate(items)]
+        prepared: list[PreparedMessage] = []
+        texts: list[str] = []
+        for i, msg in enumerate(parsed):
+            ts = msg.timestamp.timestamp() if msg.timestamp is not None else default_ts
+            if msg.timestamp is None:
+                msg = msg.model_copy(update={"timestamp": datetime.fromtimestamp(ts, tz=timezone.utc)})
+            tokens = count_message(self.counter, msg.to_openai())
+            pieces = self.chunker.split(msg)
+            chunks = [
+                PreparedChunk(part=p, parts=len(pieces), kind=piece.kind, text=piece.text, tokens=piece.tokens,
+                              vector=np.zeros(0, dtype=np.float32))
+                for p, piece in enumerate(pieces)
+            ]
+            texts.extend(_embed_text(msg, piece.text) for piece in pieces)
+            prepared.append(PreparedMessage(message=msg, ts=ts, tokens=tokens, chunks=chunks))
+        vectors = self.embedder.embed(texts) if texts else np.zeros((0, self.embedder.dim), dtype=np.float32)
+        k = 0
+        for pm in prepared:
+            for ch in pm.chunks:
+                ch.vector = vectors[k]
+                k += 1
+        return prepared
+
+    def add(
+        self,
+        messages: Iterable[MessageInput],
+        *,
+        session: str,
+        namespace: str = DEFAULT_NAMESPACE,
+        timestamp: Any = None,
+        idempotency_key: str | None = None,
+        base_seq: int | None = None,
+    ) -> list[int]:
+        """Append messages to a session; returns the seq of each message, in order.
+
+        Everything in one call is stored atomically or not at all. ``timestamp`` applies to
+        messages without their own (default: now). The same ``idempotency_key`` again, or
+        a message ``id`` already stored, stores nothing twice. With ``base_seq``, the write
+        only succeeds if the session is still at that seq (else :class:`memory.errors.Conflict`).
+        """
+        check_name(session, "session")
+        check_name(namespace, "namespace")
+        if idempotency_key is not None:
+            check_name(idempotency_key, "idempotency_key")
+        if base_seq is not None and (not isinstance(base_seq, int) or isinstance(base_seq, bool) or base_seq < 0):
+            raise InvalidArgument(f"base_seq: give the last seq you saw, an int >= 0 (got {base_seq!r})", field="base_seq")
+        prepared = self.prepare(messages, timestamp=timestamp)
+        result = self.store.append(namespace, session, prepared, base_seq=base_seq, idempotency_key=idempotency_key)
+        if result.new_chunk_ids:
+            self._catch_up()
+        return result.seqs
+
+    def delete(self, namespace: str, session: str | None = None) -> int:
+        """Forget a namespace, or one session of it: log rows, chunks and vectors."""
+        check_name(namespace, "namespace")
+        if session is not None:
+            check_name(session, "session")
+        n = self.store.delete(namespace, session)
+        self._catch_up()
+        self.index.persist()
+        return n
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def assemble(
+        self,
+        query: str | None = None,
+        *,
+        session: str | None = None,
+        namespace: str = DEFAULT_NAMESPACE,
+        budget: int = 4000,
+        system: str | None = None,
+        config: AssembleConfig | None = None,
+        query_vector: np.ndarray | None = None,
+        now: Any = None,
+        **overrides: Any,
+    ) -> Context:
+        """The context for the next model call, within ``budget`` tokens.
+
+        ``query=None`` means no retrieval: the recent window only. ``session=None`` takes
+        the window from the namespace's whole timeline. Config fields may be overridden per
+        call (``window_share=0.5``); ``query_vector`` skips embedding the query.
+        """
+        check_name(namespace, "namespace")
+        if session is not None:
+            check_name(session, "session")
+        if query is not None and not isinstance(query, str):
+            raise InvalidArgument("query: give a string, or None for the recent window only", field="query")
+        cfg = config or self.config
+        if overrides:
+            unknown = set(overrides) - set(AssembleConfig.model_fields)
+            if unknown:
+                raise InvalidArgument(
+                    f"{sorted(unknown)[0]}: not an assemble option; use one of {', '.join(AssembleConfig.model_fields)}",
+                    field=sorted(unknown)[0],
+                )
+            cfg = cfg.model_copy(update=overrides)
+            cfg = AssembleConfig.model_validate(cfg.model_dump())
+        self._catch_up()
+        with self._lock:
+            return assemble(
+                store=self.store,
+                retriever=self.retriever,
+                counter=self.counter,
+                namespace=namespace,
+                session=session,
+                query=query,
+                budget=budget,
+                system=system,
+                config=cfg,
+                query_vector=query_vector,
+                now=None if now is None else _as_timestamp(now, "now"),
+            )
+
+    def search(self, query: str, *, namespace: str = DEFAULT_NAMESPACE, k: int = 10, sessions: Sequence[str] | None = None) -> list[Hit]:
+        """Retrieval alone: the top ``k`` chunks for ``query`` with their scores."""
+        check_name(namespace, "namespace")
+        self._catch_up()
+        with self._lock:
+            cands: Candidates = self.retriever.retrieve(Query(query, namespace, sessions), k)
+        rows = self.store.chunks(cands.ids.tolist())
+        hits = []
+        for rank, (cid, score) in enumerate(zip(cands.ids.tolist(), cands.scores.tolist()), 1):
+            c = rows.get(int(cid))
+            if c is None:
+                continue
+            comps = {n: float(v[rank - 1]) for n, v in cands.components.items() if not np.isnan(v[rank - 1])}
+            msg = self.store.messages_by_seq(namespace, c.session, [c.seq]).get(c.seq)
+            hits.append(Hit(chunk_id=c.id, text=c.text, namespace=namespace, session=c.session, seq=c.seq,
+                            part=c.part, parts=c.parts, role=msg.role if msg else "unknown", rank=rank,
+                            scores={**comps, "final": float(score)}, tokens=c.tokens))
+        return hits
+
+    def since(self, session: str, seq: int = 0, *, namespace: str = DEFAULT_NAMESPACE, limit: int | None = None) -> list[StoredMessage]:
+        """The messages of a session after ``seq``: what a client that saw ``seq`` missed."""
+        check_name(session, "session")
+        check_name(namespace, "namespace")
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+            raise InvalidArgument(f"seq: give an int >= 0 (got {seq!r})", field="seq")
+        return [r.stored() for r in self.store.messages_since(namespace, session, seq, limit)]
+
+    def messages(self, *, namespace: str = DEFAULT_NAMESPACE, session: str | None = None) -> list[StoredMessage]:
+        """Every stored message of a session, or of a namespace in order."""
+        return [r.stored() for r in self.store.all_messages(namespace, session)]
+
+    def last_seq(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> int:
+        return self.store.last_seq(namespace, session)
+
+    def namespaces(self) -> list[str]:
+        return self.store.namespaces()
+
+    def sessions(self, namespace: str = DEFAULT_NAMESPACE) -> list[dict[str, Any]]:
+        return self.store.sessions(namespace)
+
+    # -- maintenance -----------------------------------------------------------------------
+
+    def rebuild_index(self, *, reembed: bool = False, index: Index | None = None, progress: bool = False) -> Index:
+        """Recreate the index from the log (into ``index`` if given, e.g. another backend).
+
+        ``reembed=True`` recomputes every vector with this memory's embedder first (after
+        a model change).
+        """
+        from rich.progress import Progress
+
+        total = self.store.chunk_count()
+        with self._lock, Progress(disable=not progress, transient=True) as bar:
+            if reembed:
+                task = bar.add_task("re-embedding", total=total)
+                for batch in self.store.iter_chunk_texts():
+                    ids = [i for i, _ in batch]
+                    texts = [t for _, t in batch]
+                    self.store.replace_vectors(list(zip(ids, self.embedder.embed(texts))))
+                    bar.advance(task, len(batch))
+                self.store.set_meta("embedder", self.embedder.name)
+                self.store.set_meta("dim", str(self.embedder.dim))
+            target = index if index is not None else self.index
+            for ns in target.namespaces():
+                target.drop(ns)
+            task = bar.add_task("indexing", total=total)
+            for ns, ids, sessions, vecs in self.store.chunk_vectors():
+                target.add(ids, vecs, namespace=ns, sessions=sessions)
+                bar.advance(task, len(ids))
+            target.persist()
+            if index is not None:
+                self.index.close()
+                self.index = index
+                self.dense.index = index
+            self._synced_chunk = self.store.max_chunk_id()
+            self._synced_deletion = self.store.max_deletion_id()
+            return target
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                self.index.persist()
+            finally:
+                self.index.close()
+                self.store.close()
+
+    def __enter__(self) -> Memory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _embed_text(msg: Message, text: str) -> str:
+    """What gets embedded for a chunk: the speaker's name, when there is one, then the text."""
+    return f"{msg.name}: {text}" if msg.name else text

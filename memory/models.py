@@ -1,0 +1,365 @@
+"""Pydantic models at turnmem's boundaries: OpenAI chat-format messages, chunks, hits, contexts.
+
+Messages follow the OpenAI chat format (``role``, ``content`` as a string or a list of
+content parts, ``name``, ``tool_calls``, ``tool_call_id``) so an app can hand turnmem
+exactly what it sends to, or gets from, the model. turnmem adds three fields of its own
+(``id``, ``timestamp``, ``metadata``); :meth:`Message.to_openai` drops them again, so a
+context can be sent as is. Unknown OpenAI fields (``refusal``, ``audio``...) are kept
+verbatim through the round trip.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from memory.errors import InvalidMessage
+
+ROLES: tuple[str, ...] = ("system", "developer", "user", "assistant", "tool")
+Role = Literal["system", "developer", "user", "assistant", "tool"]
+
+# Fields turnmem keeps for itself; never sent to a model API.
+TURNMEM_FIELDS: frozenset[str] = frozenset({"id", "timestamp", "metadata"})
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TextPart(_Strict):
+    type: Literal["text"] = "text"
+    text: str
+
+
+class ImageURL(_Strict):
+    url: str
+    detail: Literal["auto", "low", "high"] | None = None
+
+
+class ImagePart(_Strict):
+    """An image. ``caption`` is turnmem's text surrogate (what retrieval searches)."""
+
+    type: Literal["image_url"] = "image_url"
+    image_url: ImageURL
+    caption: str | None = None
+
+
+class FileRef(_Strict):
+    filename: str | None = None
+    file_data: str | None = None
+    file_id: str | None = None
+
+
+class FilePart(_Strict):
+    """A file. ``text`` is turnmem's text surrogate (extracted text or a description)."""
+
+    type: Literal["file"] = "file"
+    file: FileRef
+    mime_type: str | None = None
+    text: str | None = None
+
+
+ContentPart = Annotated[Union[TextPart, ImagePart, FilePart], Field(discriminator="type")]
+
+# Fields of content parts that are turnmem's own surrogates, dropped by to_openai().
+_PART_SURROGATES = {"image_url": ("caption",), "file": ("mime_type", "text")}
+
+
+class FunctionCall(_Strict):
+    name: str = Field(min_length=1)
+    arguments: str = "{}"
+
+
+class ToolCall(_Strict):
+    id: str = Field(min_length=1)
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+class Message(BaseModel):
+    """One chat message in OpenAI format, plus turnmem's ``id``, ``timestamp``, ``metadata``.
+
+    - ``id``: optional client id, unique within a session; re-adding a message with an id
+      that is already stored stores nothing and returns the stored seq (safe retries).
+    - ``timestamp``: when it was said (ISO 8601 string or datetime; naive means UTC).
+    - ``metadata``: free-form JSON kept with the message (e.g. a benchmark's turn id).
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    role: Role
+    content: str | list[ContentPart] | None = None
+    name: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+    id: str | None = None
+    timestamp: datetime | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("timestamp")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else _to_utc(value)
+
+    @model_validator(mode="after")
+    def _check_shape(self) -> Message:
+        if self.role == "tool":
+            if not self.tool_call_id:
+                raise ValueError(
+                    "tool_call_id: a 'tool' message must carry the id of the call it answers "
+                    "(tool_call_id='call_...')"
+                )
+            if self.content is None:
+                raise ValueError("content: a 'tool' message needs content (the tool's output)")
+        elif self.tool_call_id is not None:
+            raise ValueError(
+                f"tool_call_id: only 'tool' messages carry tool_call_id, not {self.role!r}"
+            )
+        if self.tool_calls is not None:
+            if self.role != "assistant":
+                raise ValueError(f"tool_calls: only 'assistant' messages make tool calls, not {self.role!r}")
+            if not self.tool_calls:
+                raise ValueError("tool_calls: give at least one call, or leave tool_calls out")
+            ids = [c.id for c in self.tool_calls]
+            if len(set(ids)) != len(ids):
+                raise ValueError("tool_calls: call ids must be unique within a message")
+        if self.content is None and not self.tool_calls:
+            raise ValueError(
+                "content: must be a string or a list of content parts "
+                "(only an assistant message with tool_calls may have content=None)"
+            )
+        return self
+
+    # -- views -----------------------------------------------------------------------------
+
+    def text(self) -> str:
+        """The message as plain text: what is chunked, embedded and searched.
+
+        Text parts are joined; images contribute their caption, files their surrogate text;
+        tool calls render as ``name(arguments)``.
+        """
+        pieces: list[str] = []
+        if isinstance(self.content, str):
+            pieces.append(self.content)
+        elif self.content:
+            for part in self.content:
+                if isinstance(part, TextPart):
+                    pieces.append(part.text)
+                elif isinstance(part, ImagePart):
+                    pieces.append(f"[image: {part.caption}]" if part.caption else "[image]")
+                elif isinstance(part, FilePart):
+                    label = part.file.filename or "file"
+                    pieces.append(f"[file {label}: {part.text}]" if part.text else f"[file {label}]")
+        for call in self.tool_calls or ():
+            pieces.append(f"{call.function.name}({call.function.arguments})")
+        return "\n".join(p for p in pieces if p)
+
+    def to_openai(self, *, text_only: bool = False) -> dict[str, Any]:
+        """The message as an OpenAI chat-completions dict, without turnmem's own fields.
+
+        ``text_only=True`` replaces images and files by their text surrogates.
+        """
+        data = self.model_dump(exclude_none=True, exclude=set(TURNMEM_FIELDS))
+        if self.content is None:
+            data["content"] = None  # an assistant tool-call message keeps an explicit null
+        elif isinstance(self.content, list):
+            if text_only:
+                data["content"] = self.text() if not self.tool_calls else _parts_text(self)
+            else:
+                data["content"] = [_part_to_openai(p) for p in data["content"]]
+        return data
+
+    def to_record(self) -> dict[str, Any]:
+        """Everything, turnmem fields included, as JSON-safe data (what the log stores)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+def _parts_text(message: Message) -> str:
+    copy = message.model_copy(update={"tool_calls": None})
+    return copy.text()
+
+
+def _part_to_openai(part: dict[str, Any]) -> dict[str, Any]:
+    drop = _PART_SURROGATES.get(part.get("type", ""), ())
+    return {k: v for k, v in part.items() if k not in drop}
+
+
+class StoredMessage(Message):
+    """A message as the log holds it: with its namespace, session and seq."""
+
+    namespace: str
+    session: str
+    seq: int
+
+
+class MessageRef(BaseModel):
+    """Where a message lives: namespace, session and per-session seq."""
+
+    model_config = ConfigDict(frozen=True)
+
+    namespace: str
+    session: str
+    seq: int
+
+
+ChunkKind = Literal["text", "tool_call", "tool_result", "image", "summary"]
+
+
+class Chunk(BaseModel):
+    """A searchable piece of one message; ``part`` of ``parts`` when the message was split."""
+
+    id: int | None = None
+    namespace: str
+    session: str
+    seq: int
+    part: int = 0
+    parts: int = 1
+    kind: ChunkKind = "text"
+    text: str
+    tokens: int = 0
+
+
+class Hit(BaseModel):
+    """One retrieved chunk and why it was picked.
+
+    ``scores`` holds the score breakdown: ``dense`` (cosine), ``lexical`` (BM25, when on),
+    ``recency`` (0..1 prior) and ``final`` (what the ranking used). ``reason`` says how it
+    entered the context: ``retrieved`` or an expansion (``tool_pair``, ``neighbor``).
+    """
+
+    chunk_id: int
+    text: str
+    namespace: str
+    session: str
+    seq: int
+    part: int = 0
+    parts: int = 1
+    role: str
+    rank: int
+    scores: dict[str, float]
+    reason: str = "retrieved"
+    tokens: int = 0
+
+
+Origin = Literal["pinned", "window", "retrieved"]
+
+
+class Source(BaseModel):
+    """Where one message of a context came from (parallel to ``Context.messages``).
+
+    ``ref`` is None for the pinned system message. ``partial`` marks a long message of
+    which only the retrieved chunks are shown.
+    """
+
+    ref: MessageRef | None
+    origin: Origin
+    partial: bool = False
+
+
+class Context(BaseModel):
+    """What :meth:`memory.Memory.assemble` returns: messages ready to send, and why.
+
+    ``messages`` are OpenAI chat-format dicts in chronological order; ``tokens`` is their
+    count as the chat API bills them (see :mod:`memory.tokens`) and never exceeds ``budget``.
+    """
+
+    messages: list[dict[str, Any]]
+    tokens: int
+    budget: int
+    hits: list[Hit] = Field(default_factory=list)
+    sources: list[Source] = Field(default_factory=list)
+    breakdown: dict[str, int] = Field(default_factory=dict)
+    query: str | None = None
+    pending_tool_calls: list[MessageRef] = Field(default_factory=list)
+
+    def refs(self) -> set[MessageRef]:
+        """The messages (by ref) whose content appears in this context."""
+        return {s.ref for s in self.sources if s.ref is not None}
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+    def _repr_html_(self) -> str:  # Jupyter
+        import html
+
+        rows = "".join(
+            f"<tr><td>{h.rank}</td><td>{html.escape(h.session)}</td><td>{h.seq}</td>"
+            f"<td>{h.role}</td><td>{h.reason}</td>"
+            + "".join(f"<td>{h.scores.get(k, float('nan')):.3f}</td>" for k in ("dense", "lexical", "recency", "final"))
+            + f"<td>{html.escape(h.text[:160])}</td></tr>"
+            for h in self.hits
+        )
+        head = "".join(
+            f"<th>{c}</th>"
+            for c in ("rank", "session", "seq", "role", "reason", "dense", "lexical", "recency", "final", "text")
+        )
+        return (
+            f"<p><b>Context</b>: {len(self.messages)} messages, {self.tokens}/{self.budget} tokens "
+            f"({', '.join(f'{k} {v}' for k, v in self.breakdown.items())})</p>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+        )
+
+
+MessageInput = Union[Message, dict[str, Any]]
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for item in loc:
+        out += f"[{item}]" if isinstance(item, int) else (f".{item}" if out else str(item))
+    return out
+
+
+def parse_message(value: MessageInput, *, index: int | None = None) -> Message:
+    """Validate one message (dict or model) and raise :class:`InvalidMessage` naming the field."""
+    prefix = "message" if index is None else f"messages[{index}]"
+    if isinstance(value, Message):
+        return value
+    if not isinstance(value, dict):
+        raise InvalidMessage(
+            f"{prefix}: expected an OpenAI chat message dict or a memory.Message, got "
+            f"{type(value).__name__}",
+            field=prefix,
+        )
+    role = value.get("role")
+    if role not in ROLES:
+        raise InvalidMessage(
+            f"{prefix}.role: unknown role {role!r}; use one of {', '.join(ROLES)}",
+            field=f"{prefix}.role",
+        )
+    try:
+        return Message.model_validate(value)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = _loc(tuple(err.get("loc", ())))
+        msg = str(err.get("msg", "invalid"))
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        field = msg.split(":", 1)[0] if not loc and ":" in msg else loc
+        if loc.startswith("content"):
+            field = "content"
+            msg = (
+                "content must be a string, a list of content parts "
+                "({'type': 'text'|'image_url'|'file', ...}) or None for an assistant tool call; "
+                f"got {type(value.get('content')).__name__} ({err.get('msg')})"
+            )
+        text = f"{prefix}.{field}: {msg}" if field and not msg.startswith(f"{field}:") else f"{prefix}.{msg}"
+        raise InvalidMessage(text, field=f"{prefix}.{field}" if field else prefix) from None
+
+
+def dumps_canonical(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
