@@ -4,7 +4,6 @@
 happens, ``assemble`` a budgeted context before each model call.
 """
 
-from memory.assemble import AssembleConfig
 from memory.errors import (
     BudgetTooSmall,
     Conflict,
@@ -14,7 +13,6 @@ from memory.errors import (
     NotFound,
     TurnmemError,
 )
-from memory.memory import Memory
 from memory.models import (
     Chunk,
     Context,
@@ -30,6 +28,18 @@ from memory.models import (
 )
 
 __version__ = "0.1.0"
+
+_LAZY = {"Memory": "memory.memory", "AssembleConfig": "memory.assemble"}
+
+
+def __getattr__(name: str) -> object:
+    # Lazy so that low-level modules (indexers, retrievers) can import memory.errors
+    # without pulling in the whole pipeline (and without import cycles).
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'memory' has no attribute {name!r}")
 
 __all__ = [
     "AssembleConfig",

@@ -331,9 +331,26 @@ def _retrieve(
 
     hits: list[Hit] = []
     shown_parts: dict[tuple[str, int], list[ChunkRow]] = {}
-    for rank, j in enumerate(order.tolist()):
-        if packer.used >= room:
-            break
+
+    def hit(j: int, c: ChunkRow, row: MessageRow, reason: str) -> Hit:
+        scores = {name: float(vals[keep][j]) for name, vals in cands.components.items() if not np.isnan(vals[keep][j])}
+        scores.update({"relevance": float(rel_n[j]), "recency": float(recency[j]), "final": float(final[j])})
+        return Hit(
+            chunk_id=c.id,
+            text=c.text,
+            namespace=ns,
+            session=c.session,
+            seq=c.seq,
+            part=c.part,
+            parts=c.parts,
+            role=row.role,
+            rank=len(hits) + 1,
+            scores=scores,
+            reason=reason,
+            tokens=c.tokens,
+        )
+
+    for j in order.tolist():
         c = chunks[j]
         row = rows_by_key.get((c.session, c.seq))
         if row is None:
@@ -341,31 +358,18 @@ def _retrieve(
         key = (row.session, row.seq)
         existing = packer.items.get(key)
         if existing is not None and (not existing.partial or c.part in existing.parts):
+            # Already in the context (recent window, or brought by an earlier hit's unit).
+            hits.append(hit(j, c, row, f"retrieved; already in context ({existing.origin})"))
             continue
+        if packer.used >= room:
+            break
         items = _unit_items(packer, row, c, shown_parts)
         if items is None:
             continue
         if not packer.try_add(items, room):
             continue
         shown_parts.setdefault(key, []).append(c)
-        scores = {name: float(vals[keep][j]) for name, vals in cands.components.items() if not np.isnan(vals[keep][j])}
-        scores.update({"relevance": float(rel_n[j]), "recency": float(recency[j]), "final": float(final[j])})
-        hits.append(
-            Hit(
-                chunk_id=c.id,
-                text=c.text,
-                namespace=ns,
-                session=c.session,
-                seq=c.seq,
-                part=c.part,
-                parts=c.parts,
-                role=row.role,
-                rank=len(hits) + 1,
-                scores=scores,
-                reason="retrieved",
-                tokens=c.tokens,
-            )
-        )
+        hits.append(hit(j, c, row, "retrieved"))
     return hits
 
 

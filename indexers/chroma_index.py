@@ -1,0 +1,214 @@
+"""Chroma backend: one collection per namespace, our vectors, metadata ``where`` filters.
+
+- Collections are created with ``embedding_function=None`` and the ``ip`` space: Chroma
+  never embeds anything itself (it would otherwise download its own ONNX model); turnmem
+  always passes the vectors it computed.
+- Collection names are ``tm_<sha1(namespace)[:16]>`` (Chroma limits names to 3-63 safe
+  characters); the namespace itself is kept in the collection's metadata.
+- Each vector carries ``{"session": ...}`` metadata; session-scoped search is a
+  ``where={"session": {"$in": [...]}}`` filter.
+- Writes are split into batches of at most the client's ``get_max_batch_size()``.
+
+Chroma returns ``distance = 1 - <q, v>`` in the ``ip`` space; scores are ``1 - distance``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from indexers.base import check_ids, check_vectors
+from memory.errors import IndexMismatch
+
+PREFIX = "tm_"
+
+
+def collection_name(namespace: str) -> str:
+    return PREFIX + hashlib.sha1(namespace.encode("utf-8")).hexdigest()[:16]
+
+
+def _settings() -> Any:
+    import chromadb
+
+    return chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
+
+
+class ChromaIndex:
+    """The ``Index`` protocol on a chromadb client (persistent folder or HTTP server)."""
+
+    def __init__(self, client: Any, dim: int) -> None:
+        if not isinstance(dim, int) or dim <= 0:
+            raise ValueError("dim: give the embedding dimension as a positive int (MiniLM: 384)")
+        self.client = client
+        self.dim = dim
+        self._lock = threading.RLock()
+        self._collections: dict[str, Any] = {}
+        try:
+            self.max_batch = int(client.get_max_batch_size())
+        except Exception:  # older clients
+            self.max_batch = 5000
+
+    @classmethod
+    def persistent(cls, path: str | Path, dim: int) -> ChromaIndex:
+        """A Chroma ``PersistentClient`` in folder ``path``."""
+        import chromadb
+
+        Path(path).mkdir(parents=True, exist_ok=True)
+        return cls(chromadb.PersistentClient(path=str(path), settings=_settings()), dim)
+
+    @classmethod
+    def http(cls, host: str = "127.0.0.1", port: int = 8000, dim: int = 384) -> ChromaIndex:
+        """A Chroma ``HttpClient`` talking to a ``chroma run`` server."""
+        import chromadb
+
+        return cls(chromadb.HttpClient(host=host, port=port, settings=_settings()), dim)
+
+    # -- collections -----------------------------------------------------------------------
+
+    def _collection(self, namespace: str, create: bool = False) -> Any | None:
+        with self._lock:
+            col = self._collections.get(namespace)
+            if col is not None:
+                return col
+            name = collection_name(namespace)
+            if create:
+                col = self.client.get_or_create_collection(
+                    name,
+                    embedding_function=None,
+                    metadata={"hnsw:space": "ip", "namespace": namespace, "dim": self.dim},
+                )
+            else:
+                try:
+                    col = self.client.get_collection(name, embedding_function=None)
+                except Exception:
+                    return None
+            dim = (col.metadata or {}).get("dim")
+            if dim is not None and int(dim) != self.dim:
+                raise IndexMismatch(
+                    f"dim: Chroma collection {name!r} holds {dim}-d vectors but {self.dim}-d were "
+                    "asked for; open it with the same model or rebuild the index"
+                )
+            self._collections[namespace] = col
+            return col
+
+    def _batches(self, n: int) -> range:
+        return range(0, n, max(1, self.max_batch))
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def add(
+        self, ids: Sequence[int] | np.ndarray, vectors: np.ndarray, *, namespace: str, sessions: Sequence[str]
+    ) -> None:
+        vecs = check_vectors(vectors, self.dim)
+        arr = check_ids(ids, vecs.shape[0])
+        if len(sessions) != arr.shape[0]:
+            raise ValueError(f"sessions: got {len(sessions)} sessions for {arr.shape[0]} ids; give one per id")
+        if arr.size == 0:
+            return
+        _, last = np.unique(arr[::-1], return_index=True)  # last write wins inside a batch
+        keep = np.sort(arr.shape[0] - 1 - last)
+        arr, vecs, sessions = arr[keep], vecs[keep], [sessions[i] for i in keep]
+        col = self._collection(namespace, create=True)
+        assert col is not None
+        for start in self._batches(arr.shape[0]):
+            end = start + self.max_batch
+            col.upsert(
+                ids=[str(i) for i in arr[start:end].tolist()],
+                embeddings=vecs[start:end],
+                metadatas=[{"session": s} for s in sessions[start:end]],
+            )
+
+    def delete(self, ids: Sequence[int] | np.ndarray, *, namespace: str) -> None:
+        arr = np.asarray(ids, dtype=np.int64).reshape(-1)
+        col = self._collection(namespace)
+        if col is None or arr.size == 0:
+            return
+        for start in self._batches(arr.shape[0]):
+            col.delete(ids=[str(i) for i in arr[start : start + self.max_batch].tolist()])
+        self._drop_if_empty(namespace, col)
+
+    def _drop_if_empty(self, namespace: str, col: Any) -> None:
+        if col.count() == 0:
+            with self._lock:
+                self._collections.pop(namespace, None)
+                try:
+                    self.client.delete_collection(col.name)
+                except Exception:
+                    pass
+
+    def drop(self, namespace: str, session: str | None = None) -> None:
+        col = self._collection(namespace)
+        if col is None:
+            return
+        if session is None:
+            with self._lock:
+                self._collections.pop(namespace, None)
+                self.client.delete_collection(col.name)
+            return
+        col.delete(where={"session": session})
+        self._drop_if_empty(namespace, col)
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def search(
+        self, query: np.ndarray, k: int, *, namespace: str, sessions: Sequence[str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        q = check_vectors(query, self.dim, field="query")
+        empty = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if k <= 0:
+            return empty
+        col = self._collection(namespace)
+        if col is None:
+            return empty
+        n = col.count()
+        if n == 0:
+            return empty
+        where = None
+        if sessions is not None:
+            sess = sorted(set(sessions))
+            if not sess:
+                return empty
+            where = {"session": sess[0]} if len(sess) == 1 else {"session": {"$in": sess}}
+        res = col.query(query_embeddings=q, n_results=min(k, n), where=where, include=["distances"])
+        ids = np.asarray([int(i) for i in res["ids"][0]], dtype=np.int64)
+        scores = 1.0 - np.asarray(res["distances"][0], dtype=np.float32)
+        order = np.argsort(-scores, kind="stable")
+        return ids[order], scores[order].astype(np.float32)
+
+    def ids(self, namespace: str) -> np.ndarray:
+        col = self._collection(namespace)
+        if col is None:
+            return np.zeros(0, dtype=np.int64)
+        out: list[int] = []
+        total = col.count()
+        page = max(1, self.max_batch)
+        for offset in range(0, total, page):
+            got = col.get(include=[], limit=page, offset=offset)
+            out.extend(int(i) for i in got["ids"])
+        return np.asarray(out, dtype=np.int64)
+
+    def namespaces(self) -> list[str]:
+        out = []
+        for col in self.client.list_collections():
+            name = col.name if hasattr(col, "name") else str(col)
+            if not name.startswith(PREFIX):
+                continue
+            c = self.client.get_collection(name, embedding_function=None)
+            ns = (c.metadata or {}).get("namespace")
+            if ns is not None and c.count() > 0:
+                out.append(str(ns))
+        return out
+
+    def persist(self) -> None:
+        """Chroma writes through; nothing to do."""
+
+    def close(self) -> None:
+        self._collections.clear()
+
+    def __repr__(self) -> str:
+        return f"ChromaIndex(dim={self.dim}, client={type(self.client).__name__})"

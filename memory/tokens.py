@@ -1,0 +1,246 @@
+"""Token counting: the budget's unit.
+
+A :class:`TokenCounter` turns text into a token count (and can cut text to a token
+limit). Two real implementations:
+
+- :class:`BpeOpenAICounter` (default, ``o200k_base``): OpenAI's own BPE, offline, via
+  ``bpe-openai``. Exact for GPT-4o / GPT-4.1 / o-series models (``cl100k_base`` for
+  GPT-4 / GPT-3.5).
+- :class:`HFTokenizerCounter`: any Hugging Face ``tokenizer.json`` (by default the one
+  shipped with the bundled all-MiniLM-L6-v2), for open models served elsewhere.
+
+Chat messages are counted by :func:`count_message` / :func:`count_messages` the way the
+chat-completions API bills a prompt (OpenAI cookbook, "How to count tokens with
+tiktoken"):
+
+- every message costs 3 tokens of framing (``<|start|>role ... <|end|>``);
+- each field's value is encoded and counted: ``role``, the text ``content``, ``name``
+  (plus 1 token when a ``name`` is present);
+- content parts: text parts are counted as text; an image costs 85 tokens (the flat
+  ``detail: low`` price; high-detail tiles depend on pixel size, which turnmem does not
+  know); a file part costs its text surrogate, or 85 tokens without one;
+- each tool call costs its function name and its arguments JSON plus 6 tokens of
+  framing (id, type and separators, measured against the API's ``usage`` field for
+  short calls); a ``tool`` message also pays for its ``tool_call_id``;
+- the whole prompt pays 3 more tokens that prime the reply (``<|start|>assistant``):
+  :func:`count_messages` adds them, :func:`count_message` does not.
+
+These figures match the API's ``prompt_tokens`` exactly for plain text messages; for
+tool calls and images they are the documented approximations above, and turnmem's
+budgets should leave a few tokens of slack when they matter.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from memory.errors import InvalidArgument
+
+TOKENS_PER_MESSAGE = 3
+TOKENS_PER_NAME = 1
+REPLY_PRIMING = 3
+IMAGE_TOKENS = 85
+TOOL_CALL_OVERHEAD = 6
+
+# bpe-openai refuses inputs of 1M characters or more, and outputs above 200k tokens:
+# longer texts are counted in segments cut at whitespace.
+_SEGMENT_CHARS = 100_000
+
+
+@runtime_checkable
+class TokenCounter(Protocol):
+    """Counts tokens of text. ``name`` identifies the tokenizer (stored with the log)."""
+
+    name: str
+
+    def count(self, text: str) -> int: ...
+
+    def count_batch(self, texts: Sequence[str]) -> list[int]: ...
+
+    def truncate(self, text: str, max_tokens: int) -> str: ...
+
+
+def _segments(text: str, size: int = _SEGMENT_CHARS) -> list[str]:
+    """Cut text into pieces of at most ``size`` characters, preferring whitespace cuts."""
+    if len(text) <= size:
+        return [text]
+    out: list[str] = []
+    start = 0
+    while start < len(text):
+        end = min(start + size, len(text))
+        if end < len(text):
+            cut = max(text.rfind("\n", start + size // 2, end), text.rfind(" ", start + size // 2, end))
+            if cut > start:
+                end = cut
+        out.append(text[start:end])
+        start = end
+    return out
+
+
+class BpeOpenAICounter:
+    """Exact OpenAI token counts, offline (``o200k_base`` by default, or ``cl100k_base``).
+
+    Special-token strings such as ``<|endoftext|>`` inside user text are counted as plain
+    text, the way the API treats user content.
+    """
+
+    def __init__(self, encoding: str = "o200k_base") -> None:
+        import bpe_openai
+
+        try:
+            self._enc = bpe_openai.get_encoding(encoding)
+        except Exception as exc:  # unknown name
+            names = ", ".join(bpe_openai.list_encoding_names())
+            raise InvalidArgument(f"counter: unknown encoding {encoding!r}; use one of {names}", field="counter") from exc
+        self.name = encoding
+
+    def encode(self, text: str) -> list[int]:
+        tokens: list[int] = []
+        for seg in _segments(text):
+            tokens.extend(self._enc.encode_ordinary(seg))
+        return tokens
+
+    def count(self, text: str) -> int:
+        if not text:
+            return 0
+        return len(self.encode(text))
+
+    def count_batch(self, texts: Sequence[str]) -> list[int]:
+        return [self.count(t) for t in texts]
+
+    def truncate(self, text: str, max_tokens: int) -> str:
+        if max_tokens <= 0:
+            return ""
+        tokens = self.encode(text)
+        if len(tokens) <= max_tokens:
+            return text
+        cut = self._enc.decode(tokens[:max_tokens])
+        # A cut inside a multi-byte character decodes to U+FFFD; drop it, and re-check.
+        cut = cut.rstrip("\ufffd")
+        while cut and self.count(cut) > max_tokens:
+            cut = cut[:-1]
+        return cut
+
+    def __repr__(self) -> str:
+        return f"BpeOpenAICounter({self.name!r})"
+
+
+class HFTokenizerCounter:
+    """Counts with a Hugging Face ``tokenizers`` tokenizer.json (no special tokens added).
+
+    Default: the tokenizer of the bundled all-MiniLM-L6-v2 (WordPiece).
+    """
+
+    def __init__(self, path: str | Path | None = None, *, name: str | None = None) -> None:
+        from tokenizers import Tokenizer
+
+        if path is None:
+            from memory.embedders import bundled_model_path
+
+            path = bundled_model_path() / "tokenizer.json"
+            name = name or "minilm"
+        p = Path(path)
+        if p.is_dir():
+            p = p / "tokenizer.json"
+        if not p.is_file():
+            raise InvalidArgument(f"counter: no tokenizer.json at {str(p)!r}", field="counter")
+        tok = Tokenizer.from_file(str(p))
+        tok.no_truncation()
+        tok.no_padding()
+        self._tok = tok
+        self._lock = threading.Lock()
+        self.name = name or f"hf:{p}"
+
+    def _ids(self, text: str) -> list[int]:
+        return self._tok.encode(text, add_special_tokens=False).ids
+
+    def count(self, text: str) -> int:
+        if not text:
+            return 0
+        return len(self._ids(text))
+
+    def count_batch(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        encs = self._tok.encode_batch(list(texts), add_special_tokens=False)
+        return [len(e.ids) for e in encs]
+
+    def truncate(self, text: str, max_tokens: int) -> str:
+        if max_tokens <= 0:
+            return ""
+        enc = self._tok.encode(text, add_special_tokens=False)
+        if len(enc.ids) <= max_tokens:
+            return text
+        end = enc.offsets[max_tokens - 1][1]
+        return text[:end]
+
+    def __repr__(self) -> str:
+        return f"HFTokenizerCounter({self.name!r})"
+
+
+@lru_cache(maxsize=8)
+def get_counter(name: str = "o200k_base") -> TokenCounter:
+    """A counter by name: ``o200k_base``, ``cl100k_base`` (and other bpe-openai
+    encodings), ``minilm`` (the bundled model's WordPiece) or ``hf:/path/to/tokenizer.json``."""
+    if not isinstance(name, str) or not name:
+        raise InvalidArgument("counter: give an encoding name such as 'o200k_base'", field="counter")
+    if name == "minilm":
+        return HFTokenizerCounter()
+    if name.startswith("hf:"):
+        return HFTokenizerCounter(name[3:], name=name)
+    return BpeOpenAICounter(name)
+
+
+def default_counter() -> TokenCounter:
+    return get_counter("o200k_base")
+
+
+def _content_tokens(counter: TokenCounter, content: Any) -> int:
+    if content is None:
+        return 0
+    if isinstance(content, str):
+        return counter.count(content)
+    total = 0
+    for part in content:
+        if isinstance(part, Mapping):
+            kind = part.get("type")
+            if kind == "text":
+                total += counter.count(str(part.get("text", "")))
+            elif kind == "image_url":
+                total += IMAGE_TOKENS
+            elif kind == "file":
+                text = part.get("text")
+                total += counter.count(text) if text else IMAGE_TOKENS
+            else:
+                total += counter.count(str(part))
+        else:
+            total += counter.count(str(part))
+    return total
+
+
+def count_message(counter: TokenCounter, message: Mapping[str, Any]) -> int:
+    """Tokens one OpenAI chat message costs in a prompt (see the module docstring)."""
+    total = TOKENS_PER_MESSAGE
+    total += counter.count(str(message.get("role", "")))
+    total += _content_tokens(counter, message.get("content"))
+    name = message.get("name")
+    if name:
+        total += counter.count(str(name)) + TOKENS_PER_NAME
+    for call in message.get("tool_calls") or ():
+        fn = call.get("function", {}) if isinstance(call, Mapping) else {}
+        total += TOOL_CALL_OVERHEAD
+        total += counter.count(str(fn.get("name", "")))
+        total += counter.count(str(fn.get("arguments", "")))
+    call_id = message.get("tool_call_id")
+    if call_id:
+        total += counter.count(str(call_id))
+    return total
+
+
+def count_messages(counter: TokenCounter, messages: Sequence[Mapping[str, Any]]) -> int:
+    """Tokens a whole prompt costs: every message plus the 3 reply-priming tokens."""
+    return REPLY_PRIMING + sum(count_message(counter, m) for m in messages)
