@@ -51,6 +51,14 @@ class Strategy(Protocol):
     def build(self, inp: StrategyInput) -> StrategyOutput: ...
 
 
+@runtime_checkable
+class Ranker(Protocol):
+    """A strategy that also ranks stored messages (budget-independent, best first);
+    the runner calls ``rank`` once per question for the ranking metrics."""
+
+    def rank(self, inp: StrategyInput, k: int = 50) -> list[MessageRef]: ...
+
+
 StrategyFactory = Callable[..., Strategy]
 _REGISTRY: dict[str, StrategyFactory] = {}
 
@@ -163,9 +171,10 @@ class _Packed:
             config=config,
             query_vector=inp.query_vector,
         )
-        out = _from_context(ctx)
-        out.ranking = _ranking(inp.memory, retriever, inp)
-        return out
+        return _from_context(ctx)
+
+    def rank(self, inp: StrategyInput, k: int = 50) -> list[MessageRef]:
+        return _ranking(inp.memory, self.retriever(inp.memory), inp, k)
 
 
 @register("dense")
@@ -227,9 +236,10 @@ class Turnmem:
             now=inp.now,
             **self.overrides,
         )
-        out = _from_context(ctx)
-        out.ranking = _ranking(inp.memory, inp.memory.retriever, inp)
-        return out
+        return _from_context(ctx)
+
+    def rank(self, inp: StrategyInput, k: int = 50) -> list[MessageRef]:
+        return _ranking(inp.memory, inp.memory.retriever, inp, k)
 
 
 @register("summary")
