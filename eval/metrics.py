@@ -1,0 +1,210 @@
+"""Metrics: one implementation used for every strategy (definitions in docs/metrics.md).
+
+- Evidence recall at budget: the share of a question's evidence turns that are in the
+  context (:func:`evidence_recall`), with ``recall_all`` (all of them) and ``recall_any``
+  (at least one).
+- Ranking metrics, for strategies that rank (LongMemEval's definitions, from its
+  ``src/retrieval/eval_utils.py``): :func:`recall_any_at_k`, :func:`recall_all_at_k`,
+  :func:`ndcg_at_k`, at turn level and session level.
+- Cost: context tokens and their share of the full history; latency percentiles.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+RANK_KS: tuple[int, ...] = (5, 10, 50)
+
+
+def evidence_recall(evidence: Iterable[Hashable], present: Iterable[Hashable]) -> float:
+    """Share of ``evidence`` items in ``present`` (1.0 if there is no evidence to find)."""
+    ev = set(evidence)
+    if not ev:
+        return 1.0
+    return len(ev & set(present)) / len(ev)
+
+
+def recall_all(evidence: Iterable[Hashable], present: Iterable[Hashable]) -> bool:
+    ev = set(evidence)
+    return ev <= set(present)
+
+
+def recall_any(evidence: Iterable[Hashable], present: Iterable[Hashable]) -> bool:
+    ev = set(evidence)
+    return not ev or bool(ev & set(present))
+
+
+def recall_any_at_k(ranking: Sequence[Hashable], relevant: Iterable[Hashable], k: int) -> float:
+    """1.0 if any relevant item is in the top ``k`` of ``ranking``."""
+    rel = set(relevant)
+    return float(bool(rel & set(ranking[:k])))
+
+
+def recall_all_at_k(ranking: Sequence[Hashable], relevant: Iterable[Hashable], k: int) -> float:
+    """1.0 if every relevant item is in the top ``k`` of ``ranking``."""
+    rel = set(relevant)
+    return float(rel <= set(ranking[:k]))
+
+
+def _dcg(relevances: Sequence[float], k: int) -> float:
+    """LongMemEval's DCG: ``rel[0] + sum(rel[i] / log2(i + 1) for i >= 1)`` over the top k."""
+    r = np.asarray(relevances, dtype=float)[:k]
+    if r.size == 0:
+        return 0.0
+    return float(r[0] + np.sum(r[1:] / np.log2(np.arange(2, r.size + 1))))
+
+
+def ndcg_at_k(ranking: Sequence[Hashable], relevant: Iterable[Hashable], k: int) -> float:
+    """NDCG@k with binary relevance, as LongMemEval computes it (0.0 without relevant items).
+
+    The ideal ranking puts every relevant item first (the ideal DCG counts all relevant
+    items, even those the ranking never returned).
+    """
+    rel = set(relevant)
+    if not rel:
+        return 0.0
+    actual = [1.0 if item in rel else 0.0 for item in ranking[:k]]
+    ideal = [1.0] * len(rel)
+    idcg = _dcg(ideal, k)
+    return _dcg(actual, k) / idcg if idcg else 0.0
+
+
+def dedupe(items: Iterable[Hashable]) -> list[Hashable]:
+    """Keep the first occurrence of each item (e.g. turn ranking → session ranking)."""
+    seen: set[Hashable] = set()
+    out = []
+    for x in items:
+        if x not in seen:
+            seen.add(x)
+            out.append(x)
+    return out
+
+
+def ranking_metrics(
+    ranking: Sequence[Hashable],
+    relevant: Iterable[Hashable],
+    *,
+    prefix: str,
+    ks: Sequence[int] = RANK_KS,
+) -> dict[str, float]:
+    """``{prefix}recall_any@k``, ``{prefix}recall_all@k`` and ``{prefix}ndcg@k`` for each k."""
+    rel = list(relevant)
+    out: dict[str, float] = {}
+    for k in ks:
+        out[f"{prefix}recall_any@{k}"] = recall_any_at_k(ranking, rel, k)
+        out[f"{prefix}recall_all@{k}"] = recall_all_at_k(ranking, rel, k)
+        out[f"{prefix}ndcg@{k}"] = ndcg_at_k(ranking, rel, k)
+    return out
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (linear interpolation); NaN for no values."""
+    if len(values) == 0:
+        return math.nan
+    return float(np.percentile(np.asarray(values, dtype=float), q))
+
+
+class QuestionRecord(BaseModel):
+    """One question answered by one strategy at one budget: what every summary is built from."""
+
+    dataset: str
+    conversation: str
+    question_id: str
+    question: str
+    category: str
+    strategy: str
+    budget: int
+    tokens: int
+    full_tokens: int
+    latency_ms: float
+    evidence: list[str]
+    found: list[str]
+    recall: float
+    recall_all: bool
+    recall_any: bool
+    ranks: dict[str, int | None] = Field(default_factory=dict)  # evidence turn → rank (1-based)
+    ranking: dict[str, float] = Field(default_factory=dict)  # ranking metrics, if any
+
+    @property
+    def token_share(self) -> float:
+        return self.tokens / self.full_tokens if self.full_tokens else 0.0
+
+
+def make_record(
+    *,
+    dataset: str,
+    conversation: str,
+    question_id: str,
+    question: str,
+    category: str,
+    strategy: str,
+    budget: int,
+    tokens: int,
+    full_tokens: int,
+    latency_ms: float,
+    evidence: Sequence[str],
+    present: Iterable[str],
+    ranking: Sequence[str] | None = None,
+    session_of: dict[str, str] | None = None,
+    evidence_sessions: Sequence[str] = (),
+) -> QuestionRecord:
+    """Score one context (``present``: the turn ids it holds) against a question's evidence."""
+    present_set = set(present)
+    found = [e for e in evidence if e in present_set]
+    metrics: dict[str, float] = {}
+    ranks: dict[str, int | None] = {}
+    if ranking is not None:
+        metrics.update(ranking_metrics(ranking, evidence, prefix="turn_"))
+        pos = {t: i + 1 for i, t in enumerate(ranking)}
+        ranks = {e: pos.get(e) for e in evidence}
+        if session_of is not None:
+            sessions = dedupe(session_of[t] for t in ranking if t in session_of)
+            rel_sessions = list(evidence_sessions) or dedupe(session_of[e] for e in evidence if e in session_of)
+            metrics.update(ranking_metrics(sessions, rel_sessions, prefix="session_"))
+    return QuestionRecord(
+        dataset=dataset,
+        conversation=conversation,
+        question_id=question_id,
+        question=question,
+        category=category,
+        strategy=strategy,
+        budget=budget,
+        tokens=tokens,
+        full_tokens=full_tokens,
+        latency_ms=latency_ms,
+        evidence=list(evidence),
+        found=found,
+        recall=evidence_recall(evidence, present_set),
+        recall_all=recall_all(evidence, present_set),
+        recall_any=recall_any(evidence, present_set),
+        ranks=ranks,
+        ranking=metrics,
+    )
+
+
+def summarize(records: Sequence[QuestionRecord]) -> dict[str, Any]:
+    """Aggregate records of one strategy at one budget (see report.SUMMARY_COLUMNS)."""
+    n = len(records)
+    if n == 0:
+        return {"questions": 0}
+    lat = [r.latency_ms for r in records]
+    out: dict[str, Any] = {
+        "questions": n,
+        "recall": float(np.mean([r.recall for r in records])),
+        "recall_all": float(np.mean([r.recall_all for r in records])),
+        "recall_any": float(np.mean([r.recall_any for r in records])),
+        "tokens_mean": float(np.mean([r.tokens for r in records])),
+        "latency_p50_ms": percentile(lat, 50),
+        "latency_p95_ms": percentile(lat, 95),
+        "token_share": float(np.mean([r.token_share for r in records])),
+    }
+    keys = sorted({k for r in records for k in r.ranking})
+    for k in keys:
+        vals = [r.ranking[k] for r in records if k in r.ranking]
+        out[k] = float(np.mean(vals)) if vals else math.nan
+    return out

@@ -1,0 +1,161 @@
+"""Reports: summary rows, CSV, the terminal table and the recall-vs-tokens plot."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from eval.metrics import QuestionRecord, summarize
+
+# Kept exactly: read by checks outside the project.
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "strategy",
+    "budget",
+    "questions",
+    "recall",
+    "recall_all",
+    "recall_any",
+    "tokens_mean",
+    "latency_p50_ms",
+    "latency_p95_ms",
+)
+EXTRA_COLUMNS: tuple[str, ...] = ("token_share", "turn_recall_any@10", "turn_ndcg@10", "session_recall_any@5")
+
+
+def summary_rows(records: Sequence[QuestionRecord], *, by_category: bool = False) -> list[dict[str, Any]]:
+    """One row per (strategy, budget) [and category], in first-seen order."""
+    groups: dict[tuple[Any, ...], list[QuestionRecord]] = defaultdict(list)
+    for r in records:
+        key = (r.strategy, r.budget, r.category) if by_category else (r.strategy, r.budget)
+        groups[key].append(r)
+    rows = []
+    for key, recs in groups.items():
+        row: dict[str, Any] = {"strategy": key[0], "budget": key[1]}
+        if by_category:
+            row["category"] = key[2]
+        row.update(summarize(recs))
+        rows.append(row)
+    if by_category:
+        rows.sort(key=lambda r: (r["strategy"], r["budget"], _cat_key(r["category"])))
+    return rows
+
+
+def _cat_key(cat: str) -> tuple[int, Any]:
+    return (0, int(cat)) if cat.isdigit() else (1, cat)
+
+
+def _fmt(value: Any) -> Any:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.4f}"
+    return value
+
+
+def write_csv(rows: Sequence[dict[str, Any]], path: Path, columns: Sequence[str]) -> None:
+    extra = [c for c in dict.fromkeys(k for r in rows for k in r) if c not in columns]
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=[*columns, *extra])
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: _fmt(r.get(k, "")) for k in [*columns, *extra]})
+
+
+def render_table(rows: Sequence[dict[str, Any]], title: str = "recall vs budget") -> Any:
+    """A rich Table: strategies as rows, budgets as columns, ``recall / all / tokens / p95``."""
+    from rich.table import Table
+
+    budgets = sorted({r["budget"] for r in rows})
+    strategies = list(dict.fromkeys(r["strategy"] for r in rows))
+    cell = {(r["strategy"], r["budget"]): r for r in rows}
+    table = Table(title=title, caption="recall · recall_all · mean tokens · p95 ms")
+    table.add_column("strategy", style="bold")
+    for b in budgets:
+        table.add_column(f"{b}", justify="right")
+    for s in strategies:
+        vals = []
+        for b in budgets:
+            r = cell.get((s, b))
+            if r is None:
+                vals.append("")
+                continue
+            vals.append(
+                f"{r['recall']:.3f} · {r['recall_all']:.3f}\n"
+                f"{r['tokens_mean']:.0f} tok · {r['latency_p95_ms']:.1f} ms"
+            )
+        table.add_row(s, *vals)
+    return table
+
+
+def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
+    """Mean evidence recall per strategy (rows) and budget (columns), with mean tokens."""
+    budgets = sorted({r["budget"] for r in rows})
+    strategies = list(dict.fromkeys(r["strategy"] for r in rows))
+    cell = {(r["strategy"], r["budget"]): r for r in rows}
+    lines = ["| strategy | " + " | ".join(str(b) for b in budgets) + " |", "|---" * (len(budgets) + 1) + "|"]
+    for s in strategies:
+        vals = []
+        for b in budgets:
+            r = cell.get((s, b))
+            vals.append(f"{r['recall']:.3f} ({r['tokens_mean']:.0f} tok)" if r else "")
+        lines.append(f"| {s} | " + " | ".join(vals) + " |")
+    return "\n".join(lines)
+
+
+def plot_recall_vs_tokens(rows: Sequence[dict[str, Any]], path: Path, *, title: str = "") -> Path:
+    """One curve per strategy: x = mean context tokens (log scale), y = mean evidence recall."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    strategies = list(dict.fromkeys(r["strategy"] for r in rows))
+    for s in strategies:
+        pts = sorted(((r["tokens_mean"], r["recall"], r["budget"]) for r in rows if r["strategy"] == s))
+        xs = [p[0] for p in pts]
+        ys = [p[1] for p in pts]
+        style = {"linestyle": "none", "marker": "*", "markersize": 12} if len(set(xs)) == 1 else {"marker": "o"}
+        lw = 2.6 if s == "turnmem" else 1.4
+        ax.plot(xs, ys, label=s, linewidth=lw, **style)
+    ax.set_xscale("log")
+    ax.set_xlabel("mean context tokens (log scale)")
+    ax.set_ylabel("mean evidence recall")
+    ax.set_ylim(0, 1.02)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_by_category(rows: Sequence[dict[str, Any]], path: Path, *, title: str = "") -> Path:
+    """Recall vs budget per question category, one panel per category."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cats = sorted({r["category"] for r in rows}, key=_cat_key)
+    strategies = list(dict.fromkeys(r["strategy"] for r in rows))
+    fig, axes = plt.subplots(1, len(cats), figsize=(3.2 * len(cats), 3.4), dpi=110, sharey=True, squeeze=False)
+    for ax, cat in zip(axes[0], cats):
+        for s in strategies:
+            pts = sorted((r["tokens_mean"], r["recall"]) for r in rows if r["strategy"] == s and r["category"] == cat)
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=s, linewidth=2.2 if s == "turnmem" else 1)
+        ax.set_xscale("log")
+        ax.set_title(f"category {cat}", fontsize=9)
+        ax.grid(True, alpha=0.3)
+    axes[0][0].set_ylabel("mean evidence recall")
+    axes[0][-1].legend(fontsize=7, loc="lower right")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

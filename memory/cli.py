@@ -1,0 +1,285 @@
+"""The ``turnmem`` command line: ``demo``, ``eval``, ``reindex`` (``turnmem --help``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from memory.errors import TurnmemError
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _ints(value: str) -> list[int]:
+    try:
+        return [int(v) for v in _csv(value)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {value!r}") from None
+
+
+def _default_locomo() -> Path | None:
+    """``../shared/data/locomo10.json`` from the working directory or the repo root."""
+    from eval.datasets import DEFAULT_LOCOMO
+
+    for p in (Path.cwd().parent / "shared" / "data" / "locomo10.json", Path.cwd() / "data" / "locomo10.json", DEFAULT_LOCOMO):
+        if p.is_file():
+            return p
+    return None
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console()
+
+
+# -- demo ------------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from rich.panel import Panel
+    from rich.table import Table
+
+    from eval.datasets import load_locomo
+    from eval.runner import ingest, run
+    from memory.memory import Memory
+
+    console = _console()
+    path = Path(args.data) if args.data else _default_locomo()
+    if path is not None and path.is_file():
+        dataset = load_locomo(path, images="caption")
+        conv_id = args.conversation or "conv-26"
+        dataset = dataset.select(conversations=[conv_id], categories=["1", "2", "3", "4"])
+        origin = f"LoCoMo {conv_id} ({path}; CC BY-NC 4.0, Maharana et al. 2024)"
+    else:
+        from eval.synthetic import generate
+
+        dataset = generate(turns=600, seed=7)
+        origin = "the seeded synthetic conversation (LoCoMo not found; pass --data PATH/locomo10.json)"
+    conv = dataset.conversations[0]
+    n_turns = sum(len(s.turns) for s in conv.sessions)
+    console.print(f"[bold]turnmem demo[/bold]: {origin}: {len(conv.sessions)} sessions, {n_turns} turns")
+
+    tmp = None
+    folder = args.memory_dir
+    if folder is None:
+        tmp = tempfile.TemporaryDirectory(prefix="turnmem-demo-")
+        folder = tmp.name
+    try:
+        t0 = time.perf_counter()
+        mem = Memory.open(folder, index=args.index)
+        stats = ingest(mem, dataset, progress=True)
+        console.print(
+            f"ingested {int(stats['ingested_messages'])} messages in {stats['ingest_s']:.1f} s "
+            f"({stats['messages_per_s']:.0f} messages/s, embedding included) into {folder}"
+        )
+        # A question whose evidence lies well outside the recent window.
+        questions = [q for q in conv.questions if q.evidence]
+        question = questions[min(args.question, len(questions) - 1)] if questions else None
+        query = question.question if question else "What did we talk about first?"
+        now = question.date if question else None
+        ctx = mem.assemble(query, namespace=conv.id, budget=args.budget, now=now)
+        turn_of = {
+            (r.session, r.seq): (r.data.get("metadata") or {}).get("turn_id") for r in mem.store.all_messages(conv.id)
+        }
+        present = {turn_of.get((s.ref.session, s.ref.seq)) for s in ctx.sources if s.ref is not None}
+        console.rule(f"question: {query}")
+        if question:
+            found = [e for e in question.evidence if e in present]
+            console.print(
+                f"answer: [green]{question.answer}[/green]   evidence: {', '.join(question.evidence)}   "
+                f"in context: [bold]{len(found)}/{len(question.evidence)}[/bold]"
+            )
+        lines = []
+        for msg, src in zip(ctx.messages, ctx.sources):
+            content = msg.get("content")
+            text = content if isinstance(content, str) else str(content)
+            text = " ".join(text.split())
+            tag = "pinned" if src.ref is None else f"{turn_of.get((src.ref.session, src.ref.seq))} {src.origin}"
+            who = msg.get("name") or msg["role"]
+            lines.append(f"[dim]{tag:>18}[/dim] [bold]{who}[/bold]: {text[:150]}{'…' if len(text) > 150 else ''}")
+        console.print(
+            Panel(
+                "\n".join(lines),
+                title=f"assembled context: {ctx.tokens} / {args.budget} tokens (o200k_base), {len(ctx.messages)} messages",
+                subtitle=" · ".join(f"{k} {v}" for k, v in ctx.breakdown.items()),
+            )
+        )
+        table = Table(title="top hits (why each retrieved turn is there)", expand=True)
+        for col in ("rank", "turn", "dense", "lexical", "recency", "final"):
+            table.add_column(col, justify="right" if col != "turn" else "left", no_wrap=True)
+        table.add_column("text", no_wrap=True, overflow="ellipsis", ratio=1)
+        for h in ctx.hits[: args.hits]:
+            s = h.scores
+            table.add_row(
+                str(h.rank),
+                str(turn_of.get((h.session, h.seq))),
+                *(f"{s[k]:.3f}" if k in s else "" for k in ("dense", "lexical", "recency", "final")),
+                " ".join(h.text.split()),
+            )
+        console.print(table)
+        if not args.no_eval:
+            small = dataset.select(limit_questions=args.limit_questions)
+            console.rule(f"recall vs cost on {len(small.questions)} questions of {conv.id}")
+            result = run(small, budgets=args.budgets, memory=mem, progress=True)
+            console.print(result.table())
+        mem.close()
+        console.print(f"demo done in {time.perf_counter() - t0:.1f} s")
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    return 0
+
+
+# -- eval ------------------------------------------------------------------------------------
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from eval.datasets import load_locomo, load_longmemeval
+    from eval.runner import run
+
+    console = _console()
+    if args.dataset == "locomo":
+        path = Path(args.data) if args.data else _default_locomo()
+        dataset = load_locomo(path, images=args.images)
+        categories = args.categories
+    elif args.dataset == "longmemeval":
+        if not args.data:
+            console.print("[red]--data: give the path to a LongMemEval JSON file (longmemeval_s.json ...)[/red]")
+            return 2
+        dataset = load_longmemeval(args.data)
+        categories = args.question_types
+    else:
+        from eval.synthetic import generate
+
+        dataset = generate(turns=args.turns, seed=args.seed)
+        categories = args.categories or args.question_types
+    dataset = dataset.select(
+        conversations=args.conversations, categories=categories, limit_questions=args.limit_questions
+    )
+    console.print(
+        f"[bold]{dataset.name}[/bold]: {len(dataset.conversations)} conversations, {len(dataset.questions)} questions, "
+        f"strategies {', '.join(args.strategies)}, budgets {', '.join(map(str, args.budgets))}"
+    )
+    result = run(
+        dataset,
+        strategies=args.strategies,
+        budgets=args.budgets,
+        out=args.out,
+        memory_dir=args.memory_dir,
+        index=args.index,
+        progress=not args.no_progress,
+    )
+    console.print(result.table())
+    t = result.timings
+    console.print(
+        f"ingest {t['ingest_s']:.1f} s ({t['messages_per_s']:.0f} msg/s) · query embedding {t['query_embed_s']:.1f} s · "
+        f"contexts {t['eval_s']:.1f} s · total {t['total_s']:.1f} s"
+    )
+    if result.out:
+        console.print(f"wrote {result.out}/results.json, summary.csv, recall_vs_budget.png")
+    return 0
+
+
+# -- reindex ---------------------------------------------------------------------------------
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from indexers import open_index
+    from memory.memory import LOG_FILE, Memory
+
+    console = _console()
+    folder = Path(args.data)
+    if not (folder / LOG_FILE).is_file():
+        console.print(f"[red]--data: no turnmem memory at {folder} (no {LOG_FILE})[/red]")
+        return 2
+    mem = Memory.open(folder, index=args.source)
+    target = open_index(args.to, folder / "index", mem.embedder.dim)
+    t0 = time.perf_counter()
+    mem.rebuild_index(index=target, reembed=args.reembed, progress=True)
+    n = sum(len(target.ids(ns)) for ns in target.namespaces())
+    mem.close()
+    console.print(f"reindexed {n} chunks into {args.to} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+# -- parser ----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from eval.runner import DEFAULT_BUDGETS, DEFAULT_STRATEGIES
+
+    parser = argparse.ArgumentParser(
+        prog="turnmem",
+        description="turnmem: conversation memory for LLM chat apps (durable log, hybrid retrieval, "
+        "budgeted context) and its eval harness.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="ingest a real conversation, show an assembled context and a recall table")
+    demo.add_argument("--data", help="path to locomo10.json (default: ../shared/data/locomo10.json)")
+    demo.add_argument("--conversation", help="LoCoMo conversation id (default conv-26)")
+    demo.add_argument("--question", type=int, default=0, help="index of the question to show")
+    demo.add_argument("--budget", type=int, default=1024, help="context budget in tokens")
+    demo.add_argument("--budgets", type=_ints, default=[512, 1024, 2048], help="budgets of the recall table")
+    demo.add_argument("--limit-questions", type=int, default=60, help="questions in the recall table")
+    demo.add_argument("--hits", type=int, default=8, help="hits to list")
+    demo.add_argument("--memory-dir", help="keep the memory in this folder (default: a temporary one)")
+    demo.add_argument("--index", default="faiss", help="faiss | faiss-hnsw | chroma | chroma-http://HOST:PORT")
+    demo.add_argument("--no-eval", action="store_true", help="skip the recall table")
+    demo.set_defaults(func=cmd_demo)
+
+    ev = sub.add_parser("eval", help="evidence recall vs token cost for each strategy and budget")
+    ev.add_argument("dataset", choices=["locomo", "longmemeval", "synthetic"])
+    ev.add_argument("--data", help="dataset file (LoCoMo: default ../shared/data/locomo10.json)")
+    ev.add_argument("--strategies", type=_csv, default=list(DEFAULT_STRATEGIES), help="comma-separated strategy names")
+    ev.add_argument("--budgets", type=_ints, default=list(DEFAULT_BUDGETS), help="comma-separated token budgets")
+    ev.add_argument("--out", help="folder for results.json, summary.csv and the plots")
+    ev.add_argument("--conversations", type=_csv, help="only these conversation ids (LoCoMo: conv-26,conv-30)")
+    ev.add_argument("--limit-questions", type=int, help="at most N questions per conversation")
+    ev.add_argument("--categories", type=_csv, help="LoCoMo categories (1-5) / synthetic categories")
+    ev.add_argument("--question-types", type=_csv, help="LongMemEval question types")
+    ev.add_argument("--turns", type=int, default=2000, help="synthetic: conversation length in turns")
+    ev.add_argument("--seed", type=int, default=7, help="synthetic: random seed")
+    ev.add_argument(
+        "--images",
+        choices=["caption", "parts"],
+        default="caption",
+        help="LoCoMo image turns as text with their caption (default) or as image_url parts (85 tokens each)",
+    )
+    ev.add_argument("--memory-dir", help="keep the ingested memory here and reuse it (default: temporary)")
+    ev.add_argument("--index", default="faiss", help="faiss | faiss-hnsw | chroma | chroma-http://HOST:PORT")
+    ev.add_argument("--no-progress", action="store_true", help="no progress bars")
+    ev.set_defaults(func=cmd_eval)
+
+    re_ = sub.add_parser("reindex", help="rebuild a memory's vector index from its log (or move it to another backend)")
+    re_.add_argument("--data", required=True, help="the memory folder")
+    re_.add_argument("--source", default="faiss", help="the index the memory uses now")
+    re_.add_argument("--to", default="faiss", help="faiss | faiss-hnsw | chroma | chroma-http://HOST:PORT")
+    re_.add_argument("--reembed", action="store_true", help="re-embed every chunk instead of reusing stored vectors")
+    re_.set_defaults(func=cmd_reindex)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except TurnmemError as exc:
+        print(f"turnmem: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
