@@ -1,0 +1,104 @@
+"""Regenerate the README's result tables from result files (never type them by hand).
+
+    python benchmarks/update_readme.py [--eval results/locomo] [--bench benchmarks/results/assemble.json]
+
+Replaces the text between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` markers and
+copies the eval's plot to ``docs/img/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def replace_block(text: str, name: str, body: str) -> str:
+    pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.S)
+    if not pattern.search(text):
+        raise SystemExit(f"README.md has no <!-- {name}:start --> ... <!-- {name}:end --> block")
+    return pattern.sub(lambda m: m.group(1) + body.rstrip() + "\n" + m.group(2), text)
+
+
+def eval_table(folder: Path) -> str:
+    rows = list(csv.DictReader(open(folder / "summary.csv", encoding="utf-8")))
+    meta = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    budgets = sorted({int(r["budget"]) for r in rows})
+    strategies = list(dict.fromkeys(r["strategy"] for r in rows))
+    cell = {(r["strategy"], int(r["budget"])): r for r in rows}
+    lines = [
+        "| strategy | " + " | ".join(f"{b} tokens" for b in budgets) + " |",
+        "|---" + "|---:" * len(budgets) + "|",
+    ]
+    for s in strategies:
+        vals = []
+        for b in budgets:
+            r = cell.get((s, b))
+            if r is None:
+                vals.append("")
+            elif s == "full":
+                vals.append(f"{float(r['recall']):.3f} ({float(r['tokens_mean']):,.0f} tok)")
+            else:
+                vals.append(f"**{float(r['recall']):.3f}**" if s == "turnmem" else f"{float(r['recall']):.3f}")
+        lines.append(f"| {s} | " + " | ".join(vals) + " |")
+    cfg = meta["config"]
+    t = meta["timings"]
+    p95 = {s: max(float(cell[(s, b)]["latency_p95_ms"]) for b in budgets if (s, b) in cell) for s in strategies}
+    lines.append("")
+    lines.append(
+        f"Mean evidence recall, {cfg['questions']} questions of {len(cfg['conversations'])} conversations "
+        f"({cfg['dataset']}; {cfg['embedder']}, {cfg['counter']} token counts). "
+        f"Context build p95 (worst budget): " + ", ".join(f"{s} {v:.1f} ms" for s, v in p95.items()) + ". "
+        f"Whole run: {t['total_s'] / 60:.1f} min (ingest {t['ingest_s']:.0f} s at {t['messages_per_s']:.0f} msg/s) "
+        f"on {cfg['machine']['platform'].split('-with')[0]}, 2 cores."
+    )
+    return "\n".join(lines)
+
+
+def bench_table(path: Path) -> str:
+    r = json.loads(path.read_text(encoding="utf-8"))
+    rows = [
+        ("`assemble`, query vector given", r["assemble_ms"]),
+        ("`assemble`, embedding the query", r["assemble_with_query_embedding_ms"]),
+        ("`assemble`, no query (window only)", r["assemble_no_query_ms"]),
+        (f"bare FAISS search, k={r['bare_faiss_search_ms']['k']}", r["bare_faiss_search_ms"]),
+    ]
+    lines = ["| measure | p50 ms | p95 ms |", "|---|---:|---:|"]
+    lines += [f"| {label} | {v['p50']:.2f} | {v['p95']:.2f} |" for label, v in rows]
+    lines.append("")
+    lines.append(
+        f"LoCoMo {r['conversation']} ({r['messages']} messages, {r['chunks']} chunks), budget {r['budget']}, "
+        f"{r['queries']} questions. Ingest: {r['ingest_messages_per_s']:.0f} messages/s, "
+        f"{r['ingest_vs_embedder']:.0%} of the embedder's own {r['embedder_texts_per_s']:.0f} texts/s on the same texts."
+    )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--eval", default=str(ROOT / "results" / "locomo"))
+    ap.add_argument("--bench", default=str(ROOT / "benchmarks" / "results" / "assemble.json"))
+    args = ap.parse_args()
+    readme = ROOT / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    ev = Path(args.eval)
+    if (ev / "summary.csv").exists():
+        text = replace_block(text, "locomo-table", eval_table(ev))
+        img = ROOT / "docs" / "img"
+        img.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ev / "recall_vs_budget.png", img / "locomo_recall_vs_budget.png")
+        if (ev / "recall_by_category.png").exists():
+            shutil.copy(ev / "recall_by_category.png", img / "locomo_recall_by_category.png")
+    if Path(args.bench).exists():
+        text = replace_block(text, "assemble-bench", bench_table(Path(args.bench)))
+    readme.write_text(text, encoding="utf-8")
+    print("README.md updated")
+
+
+if __name__ == "__main__":
+    main()
