@@ -70,8 +70,10 @@ def main() -> None:
         k = mem.config.candidates
         for i in range(min(20, n)):  # warm caches
             mem.assemble(questions[i], namespace=conv.id, budget=args.budget, query_vector=vecs[i], now=now)
-        with_vec = timed(lambda i: mem.assemble(questions[i], namespace=conv.id, budget=args.budget,
-                                                query_vector=vecs[i], now=now), n)
+        with_vec = timed(
+            lambda i: mem.assemble(questions[i], namespace=conv.id, budget=args.budget, query_vector=vecs[i], now=now),
+            n,
+        )
         with_embed = timed(lambda i: mem.assemble(questions[i], namespace=conv.id, budget=args.budget, now=now), n)
         window_only = timed(lambda i: mem.assemble(None, namespace=conv.id, budget=args.budget), n)
         bare = timed(lambda i: mem.index.search(vecs[i], k, namespace=conv.id), n)
@@ -111,7 +113,9 @@ def main() -> None:
     ):
         table.add_row(label, f"{result[key]['p50']:.2f}", f"{result[key]['p95']:.2f}")
     table.add_row("embedder alone (texts/s)", f"{bare_embed:.0f}", "")
-    table.add_row("ingest (messages/s)", f"{stats['messages_per_s']:.0f}", f"{result['ingest_vs_embedder']:.0%} of embedder")
+    table.add_row(
+        "ingest (messages/s)", f"{stats['messages_per_s']:.0f}", f"{result['ingest_vs_embedder']:.0%} of embedder"
+    )
     Console().print(table)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

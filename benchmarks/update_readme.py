@@ -74,7 +74,8 @@ def bench_table(path: Path) -> str:
     lines.append(
         f"LoCoMo {r['conversation']} ({r['messages']} messages, {r['chunks']} chunks), budget {r['budget']}, "
         f"{r['queries']} questions. Ingest: {r['ingest_messages_per_s']:.0f} messages/s, "
-        f"{r['ingest_vs_embedder']:.0%} of the embedder's own {r['embedder_texts_per_s']:.0f} texts/s on the same texts."
+        f"{r['ingest_vs_embedder']:.0%} of the embedder's own {r['embedder_texts_per_s']:.0f} texts/s "
+        "on the same texts."
     )
     return "\n".join(lines)
 

@@ -172,9 +172,7 @@ def _locomo_message(turn: dict[str, Any], role: str, images: str) -> dict[str, A
     return msg
 
 
-def load_locomo(
-    path: str | Path | None = None, *, images: Literal["parts", "caption"] = "parts"
-) -> Dataset:
+def load_locomo(path: str | Path | None = None, *, images: Literal["parts", "caption"] = "parts") -> Dataset:
     """Load LoCoMo: each conversation a namespace, each ``session_N`` a session.
 
     Speakers alternate as ``user`` (``speaker_a``) and ``assistant`` (``speaker_b``), each
@@ -278,7 +276,9 @@ def load_longmemeval(path: str | Path) -> Dataset:
             if key not in item:
                 raise InvalidArgument(f"data: item {n} has no {key!r}; is this a LongMemEval file?", field="data")
         qid = str(item["question_id"])
-        ids = [str(s) for s in item.get("haystack_session_ids") or [f"s{i}" for i in range(len(item["haystack_sessions"]))]]
+        ids = [
+            str(s) for s in item.get("haystack_session_ids") or [f"s{i}" for i in range(len(item["haystack_sessions"]))]
+        ]
         dates = item.get("haystack_dates") or [None] * len(ids)
         sessions: list[Session] = []
         evidence: list[str] = []
@@ -298,7 +298,14 @@ def load_longmemeval(path: str | Path) -> Dataset:
                 if has:
                     evidence.append(tid)
                 ts = date + timedelta(seconds=30 * i) if date else None
-                turns.append(Turn(id=tid, message={"role": role, "content": str(t.get("content", ""))}, timestamp=ts, has_answer=has))
+                turns.append(
+                    Turn(
+                        id=tid,
+                        message={"role": role, "content": str(t.get("content", ""))},
+                        timestamp=ts,
+                        has_answer=has,
+                    )
+                )
             sessions.append(Session(id=sess_id, date=date, turns=turns))
         answer_sessions = [str(s) for s in item.get("answer_session_ids", [])]
         if not evidence:  # some abstention items: fall back to whole answer sessions

@@ -82,8 +82,7 @@ def render_table(rows: Sequence[dict[str, Any]], title: str = "recall vs budget"
                 vals.append("")
                 continue
             vals.append(
-                f"{r['recall']:.3f} · {r['recall_all']:.3f}\n"
-                f"{r['tokens_mean']:.0f} tok · {r['latency_p95_ms']:.1f} ms"
+                f"{r['recall']:.3f} · {r['recall_all']:.3f}\n{r['tokens_mean']:.0f} tok · {r['latency_p95_ms']:.1f} ms"
             )
         table.add_row(s, *vals)
     return table
@@ -114,7 +113,7 @@ def plot_recall_vs_tokens(rows: Sequence[dict[str, Any]], path: Path, *, title: 
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
     strategies = list(dict.fromkeys(r["strategy"] for r in rows))
     for s in strategies:
-        pts = sorted(((r["tokens_mean"], r["recall"], r["budget"]) for r in rows if r["strategy"] == s))
+        pts = sorted((r["tokens_mean"], r["recall"], r["budget"]) for r in rows if r["strategy"] == s)
         xs = [p[0] for p in pts]
         ys = [p[1] for p in pts]
         style = {"linestyle": "none", "marker": "*", "markersize": 12} if len(set(xs)) == 1 else {"marker": "o"}
@@ -147,7 +146,9 @@ def plot_by_category(rows: Sequence[dict[str, Any]], path: Path, *, title: str =
     for ax, cat in zip(axes[0], cats):
         for s in strategies:
             pts = sorted((r["tokens_mean"], r["recall"]) for r in rows if r["strategy"] == s and r["category"] == cat)
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=s, linewidth=2.2 if s == "turnmem" else 1)
+            ax.plot(
+                [p[0] for p in pts], [p[1] for p in pts], marker="o", label=s, linewidth=2.2 if s == "turnmem" else 1
+            )
         ax.set_xscale("log")
         ax.set_title(f"category {cat}", fontsize=9)
         ax.grid(True, alpha=0.3)

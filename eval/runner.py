@@ -80,8 +80,10 @@ class RunResult:
             f"<td>{r['tokens_mean']:.0f}</td><td>{r['latency_p95_ms']:.2f}</td></tr>"
             for r in self.summary
         )
-        head = "".join(f"<th>{c}</th>" for c in ("strategy", "budget", "questions", "recall", "recall_all",
-                                                  "recall_any", "tokens_mean", "p95 ms"))
+        head = "".join(
+            f"<th>{c}</th>"
+            for c in ("strategy", "budget", "questions", "recall", "recall_all", "recall_any", "tokens_mean", "p95 ms")
+        )
         return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
@@ -129,13 +131,16 @@ def ingest(
                     if t.timestamp is not None:
                         msg["timestamp"] = t.timestamp
                     messages.append(msg)
-                memory.add(messages, session=sess.id, namespace=conv.id,
-                           idempotency_key=f"ingest:{conv.id}:{sess.id}")
+                memory.add(messages, session=sess.id, namespace=conv.id, idempotency_key=f"ingest:{conv.id}:{sess.id}")
                 added += n
                 bar.advance(task, n)
     memory.index.persist()
     secs = time.perf_counter() - t0
-    return {"ingest_s": secs, "ingested_messages": float(added), "messages_per_s": added / secs if secs and added else 0.0}
+    return {
+        "ingest_s": secs,
+        "ingested_messages": float(added),
+        "messages_per_s": added / secs if secs and added else 0.0,
+    }
 
 
 def _turn_map(memory: Memory, conv: Conversation) -> tuple[dict[tuple[str, int], str], dict[str, str]]:
@@ -220,25 +225,41 @@ def run(
             for qi, (conv, q) in enumerate(questions):
                 if conv.id not in maps:
                     maps[conv.id] = _turn_map(memory, conv)
-                    full_tokens[conv.id] = get_strategy("full").build(
-                        StrategyInput(memory=memory, namespace=conv.id, query="", budget=1)
-                    ).tokens
+                    full_tokens[conv.id] = (
+                        get_strategy("full")
+                        .build(StrategyInput(memory=memory, namespace=conv.id, query="", budget=1))
+                        .tokens
+                    )
                 ref_turn, session_of = maps[conv.id]
                 now = q.date.timestamp() if q.date else None
                 for strat in strats:
                     ranking_turns: list[str] | None = None
-                    base = StrategyInput(memory=memory, namespace=conv.id, query=q.question, budget=budgets[0],
-                                         query_vector=vectors[qi], now=now)
+                    base = StrategyInput(
+                        memory=memory,
+                        namespace=conv.id,
+                        query=q.question,
+                        budget=budgets[0],
+                        query_vector=vectors[qi],
+                        now=now,
+                    )
                     if isinstance(strat, Ranker):
                         refs = strat.rank(base, rank_k)
                         ranking_turns = [ref_turn[(r.session, r.seq)] for r in refs if (r.session, r.seq) in ref_turn]
                     for budget in budgets if strat.uses_budget else budgets[:1]:
-                        inp = StrategyInput(memory=memory, namespace=conv.id, query=q.question, budget=budget,
-                                            query_vector=vectors[qi], now=now)
+                        inp = StrategyInput(
+                            memory=memory,
+                            namespace=conv.id,
+                            query=q.question,
+                            budget=budget,
+                            query_vector=vectors[qi],
+                            now=now,
+                        )
                         t1 = time.perf_counter()
                         output = strat.build(inp)
                         ms = (time.perf_counter() - t1) * 1000
-                        present = [ref_turn[(r.session, r.seq)] for r in output.present if (r.session, r.seq) in ref_turn]
+                        present = [
+                            ref_turn[(r.session, r.seq)] for r in output.present if (r.session, r.seq) in ref_turn
+                        ]
                         targets = budgets if not strat.uses_budget else [budget]
                         for b in targets:
                             records.append(
@@ -274,7 +295,9 @@ def run(
             "embedder": memory.embedder.name,
             "counter": memory.counter.name,
             "index": type(memory.index).__name__,
-            "assemble_config": memory.config.model_dump() if hasattr(memory.config, "model_dump") else vars(memory.config),
+            "assemble_config": memory.config.model_dump()
+            if hasattr(memory.config, "model_dump")
+            else vars(memory.config),
             "versions": _versions(),
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine()},
@@ -308,7 +331,9 @@ def write_outputs(result: RunResult, out: str | Path) -> Path:
     }
     (folder / "results.json").write_text(json.dumps(payload, indent=1, default=str), encoding="utf-8")
     write_csv(result.summary, folder / "summary.csv", SUMMARY_COLUMNS)
-    write_csv(result.by_category, folder / "summary_by_category.csv", (*SUMMARY_COLUMNS[:2], "category", *SUMMARY_COLUMNS[2:]))
+    write_csv(
+        result.by_category, folder / "summary_by_category.csv", (*SUMMARY_COLUMNS[:2], "category", *SUMMARY_COLUMNS[2:])
+    )
     title = f"{result.config['dataset']}: {result.config['questions']} questions"
     plot_recall_vs_tokens(result.summary, folder / "recall_vs_budget.png", title=title)
     if result.by_category:

@@ -67,7 +67,9 @@ class ExtractiveSummarizer:
             vecs = np.stack([first_vec[(m.session, m.seq)] for m in members if (m.session, m.seq) in first_vec])
             centroid = vecs.mean(axis=0)
             centroid /= np.linalg.norm(centroid) or 1.0
-            scored = [(float(first_vec[(m.session, m.seq)] @ centroid), m) for m in members if (m.session, m.seq) in first_vec]
+            scored = [
+                (float(first_vec[(m.session, m.seq)] @ centroid), m) for m in members if (m.session, m.seq) in first_vec
+            ]
             scored.sort(key=lambda t: -t[0])
             by_session[session] = scored
         order: list[MessageRow] = []
@@ -163,7 +165,9 @@ class OpenAISummarizer:
             "max_tokens": max_tokens - OVERHEAD,
             "temperature": 0,
         }
-        resp = self.client.post("/chat/completions", content=json.dumps(body), headers={"Content-Type": "application/json"})
+        resp = self.client.post(
+            "/chat/completions", content=json.dumps(body), headers={"Content-Type": "application/json"}
+        )
         resp.raise_for_status()
         text = str(resp.json()["choices"][0]["message"]["content"] or "")
         text = memory.counter.truncate(text, max_tokens - OVERHEAD)

@@ -41,6 +41,7 @@ def __getattr__(name: str) -> object:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'memory' has no attribute {name!r}")
 
+
 __all__ = [
     "AssembleConfig",
     "BudgetTooSmall",

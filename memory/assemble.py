@@ -322,8 +322,12 @@ def _retrieve(
         tail = store.tail(ns, None, limit=1)
         if tail:
             ref_time = tail[0].ts
-    pos = np.array([rows_by_key[(c.session, c.seq)].pos if (c.session, c.seq) in rows_by_key else last_pos for c in chunks])
-    ts = np.array([rows_by_key[(c.session, c.seq)].ts if (c.session, c.seq) in rows_by_key else ref_time for c in chunks])
+    pos = np.array(
+        [rows_by_key[(c.session, c.seq)].pos if (c.session, c.seq) in rows_by_key else last_pos for c in chunks]
+    )
+    ts = np.array(
+        [rows_by_key[(c.session, c.seq)].ts if (c.session, c.seq) in rows_by_key else ref_time for c in chunks]
+    )
     recency = config.recency().score(last_pos - pos, ref_time - ts)
     w = config.recency_weight
     final = (1 - w) * rel_n + w * recency

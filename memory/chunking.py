@@ -152,7 +152,7 @@ class Chunker:
             if not head:  # a single character worth more than max_tokens: take it anyway
                 head = rest[:1]
             out.append(head)
-            rest = rest[len(head):]
+            rest = rest[len(head) :]
         return [p for p in out if p.strip()]
 
     # -- JSON ------------------------------------------------------------------------------

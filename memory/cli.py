@@ -28,7 +28,11 @@ def _default_locomo() -> Path | None:
     """``../shared/data/locomo10.json`` from the working directory or the repo root."""
     from eval.datasets import DEFAULT_LOCOMO
 
-    for p in (Path.cwd().parent / "shared" / "data" / "locomo10.json", Path.cwd() / "data" / "locomo10.json", DEFAULT_LOCOMO):
+    for p in (
+        Path.cwd().parent / "shared" / "data" / "locomo10.json",
+        Path.cwd() / "data" / "locomo10.json",
+        DEFAULT_LOCOMO,
+    ):
         if p.is_file():
             return p
     return None
@@ -108,7 +112,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         console.print(
             Panel(
                 "\n".join(lines),
-                title=f"assembled context: {ctx.tokens} / {args.budget} tokens (o200k_base), {len(ctx.messages)} messages",
+                title=f"assembled context: {ctx.tokens} / {args.budget} tokens (o200k_base), "
+                f"{len(ctx.messages)} messages",
                 subtitle=" · ".join(f"{k} {v}" for k, v in ctx.breakdown.items()),
             )
         )
@@ -180,7 +185,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     console.print(result.table())
     t = result.timings
     console.print(
-        f"ingest {t['ingest_s']:.1f} s ({t['messages_per_s']:.0f} msg/s) · query embedding {t['query_embed_s']:.1f} s · "
+        f"ingest {t['ingest_s']:.1f} s ({t['messages_per_s']:.0f} msg/s) · "
+        f"query embedding {t['query_embed_s']:.1f} s · "
         f"contexts {t['eval_s']:.1f} s · total {t['total_s']:.1f} s"
     )
     if result.out:

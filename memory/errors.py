@@ -58,6 +58,7 @@ class Conflict(TurnmemError):
 class IndexMismatch(TurnmemError, ValueError):
     """A vector index was used wrongly (wrong vector dimension, another model's index)."""
 
+
 __all__ = [
     "TurnmemError",
     "InvalidMessage",

@@ -144,7 +144,9 @@ class Memory:
             self.store.set_meta("counter", self.counter.name)
 
     def _recount(self) -> None:
-        tokens = {row.id: count_message(self.counter, row.message().to_openai()) for row in self.store.iter_message_rows()}
+        tokens = {
+            row.id: count_message(self.counter, row.message().to_openai()) for row in self.store.iter_message_rows()
+        }
         self.store.update_message_tokens(tokens)
 
     # -- index sync ------------------------------------------------------------------------
@@ -169,7 +171,9 @@ class Memory:
                     for _, ids, sessions, vecs in self.store.chunk_vectors(namespace=ns):
                         mask = np.isin(ids, missing)
                         if mask.any():
-                            self.index.add(ids[mask], vecs[mask], namespace=ns, sessions=[s for s, m in zip(sessions, mask) if m])
+                            self.index.add(
+                                ids[mask], vecs[mask], namespace=ns, sessions=[s for s, m in zip(sessions, mask) if m]
+                            )
                             added += int(mask.sum())
             self._synced_chunk = self.store.max_chunk_id()
             self._synced_deletion = self.store.max_deletion_id()
@@ -215,15 +219,21 @@ class Memory:
         parsed = [parse_message(m, index=i) for i, m in enumerate(items)]
         prepared: list[PreparedMessage] = []
         texts: list[str] = []
-        for i, msg in enumerate(parsed):
+        for msg in parsed:
             ts = msg.timestamp.timestamp() if msg.timestamp is not None else default_ts
             if msg.timestamp is None:
                 msg = msg.model_copy(update={"timestamp": datetime.fromtimestamp(ts, tz=timezone.utc)})
             tokens = count_message(self.counter, msg.to_openai())
             pieces = self.chunker.split(msg)
             chunks = [
-                PreparedChunk(part=p, parts=len(pieces), kind=piece.kind, text=piece.text, tokens=piece.tokens,
-                              vector=np.zeros(0, dtype=np.float32))
+                PreparedChunk(
+                    part=p,
+                    parts=len(pieces),
+                    kind=piece.kind,
+                    text=piece.text,
+                    tokens=piece.tokens,
+                    vector=np.zeros(0, dtype=np.float32),
+                )
                 for p, piece in enumerate(pieces)
             ]
             texts.extend(_embed_text(msg, piece.text) for piece in pieces)
@@ -258,7 +268,9 @@ class Memory:
         if idempotency_key is not None:
             check_name(idempotency_key, "idempotency_key")
         if base_seq is not None and (not isinstance(base_seq, int) or isinstance(base_seq, bool) or base_seq < 0):
-            raise InvalidArgument(f"base_seq: give the last seq you saw, an int >= 0 (got {base_seq!r})", field="base_seq")
+            raise InvalidArgument(
+                f"base_seq: give the last seq you saw, an int >= 0 (got {base_seq!r})", field="base_seq"
+            )
         prepared = self.prepare(messages, timestamp=timestamp)
         result = self.store.append(namespace, session, prepared, base_seq=base_seq, idempotency_key=idempotency_key)
         if result.new_chunk_ids:
@@ -306,7 +318,8 @@ class Memory:
             unknown = set(overrides) - set(AssembleConfig.model_fields)
             if unknown:
                 raise InvalidArgument(
-                    f"{sorted(unknown)[0]}: not an assemble option; use one of {', '.join(AssembleConfig.model_fields)}",
+                    f"{sorted(unknown)[0]}: not an assemble option; "
+                    f"use one of {', '.join(AssembleConfig.model_fields)}",
                     field=sorted(unknown)[0],
                 )
             cfg = cfg.model_copy(update=overrides)
@@ -327,7 +340,9 @@ class Memory:
                 now=None if now is None else _as_timestamp(now, "now"),
             )
 
-    def search(self, query: str, *, namespace: str = DEFAULT_NAMESPACE, k: int = 10, sessions: Sequence[str] | None = None) -> list[Hit]:
+    def search(
+        self, query: str, *, namespace: str = DEFAULT_NAMESPACE, k: int = 10, sessions: Sequence[str] | None = None
+    ) -> list[Hit]:
         """Retrieval alone: the top ``k`` chunks for ``query`` with their scores."""
         check_name(namespace, "namespace")
         self._catch_up()
@@ -341,12 +356,26 @@ class Memory:
                 continue
             comps = {n: float(v[rank - 1]) for n, v in cands.components.items() if not np.isnan(v[rank - 1])}
             msg = self.store.messages_by_seq(namespace, c.session, [c.seq]).get(c.seq)
-            hits.append(Hit(chunk_id=c.id, text=c.text, namespace=namespace, session=c.session, seq=c.seq,
-                            part=c.part, parts=c.parts, role=msg.role if msg else "unknown", rank=rank,
-                            scores={**comps, "final": float(score)}, tokens=c.tokens))
+            hits.append(
+                Hit(
+                    chunk_id=c.id,
+                    text=c.text,
+                    namespace=namespace,
+                    session=c.session,
+                    seq=c.seq,
+                    part=c.part,
+                    parts=c.parts,
+                    role=msg.role if msg else "unknown",
+                    rank=rank,
+                    scores={**comps, "final": float(score)},
+                    tokens=c.tokens,
+                )
+            )
         return hits
 
-    def since(self, session: str, seq: int = 0, *, namespace: str = DEFAULT_NAMESPACE, limit: int | None = None) -> list[StoredMessage]:
+    def since(
+        self, session: str, seq: int = 0, *, namespace: str = DEFAULT_NAMESPACE, limit: int | None = None
+    ) -> list[StoredMessage]:
         """The messages of a session after ``seq``: what a client that saw ``seq`` missed."""
         check_name(session, "session")
         check_name(namespace, "namespace")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -69,7 +69,7 @@ class FilePart(_Strict):
     text: str | None = None
 
 
-ContentPart = Annotated[Union[TextPart, ImagePart, FilePart], Field(discriminator="type")]
+ContentPart = Annotated[TextPart | ImagePart | FilePart, Field(discriminator="type")]
 
 # Fields of content parts that are turnmem's own surrogates, dropped by to_openai().
 _PART_SURROGATES = {"image_url": ("caption",), "file": ("mime_type", "text")}
@@ -120,15 +120,12 @@ class Message(BaseModel):
         if self.role == "tool":
             if not self.tool_call_id:
                 raise ValueError(
-                    "tool_call_id: a 'tool' message must carry the id of the call it answers "
-                    "(tool_call_id='call_...')"
+                    "tool_call_id: a 'tool' message must carry the id of the call it answers (tool_call_id='call_...')"
                 )
             if self.content is None:
                 raise ValueError("content: a 'tool' message needs content (the tool's output)")
         elif self.tool_call_id is not None:
-            raise ValueError(
-                f"tool_call_id: only 'tool' messages carry tool_call_id, not {self.role!r}"
-            )
+            raise ValueError(f"tool_call_id: only 'tool' messages carry tool_call_id, not {self.role!r}")
         if self.tool_calls is not None:
             if self.role != "assistant":
                 raise ValueError(f"tool_calls: only 'assistant' messages make tool calls, not {self.role!r}")
@@ -314,7 +311,7 @@ class Context(BaseModel):
         )
 
 
-MessageInput = Union[Message, dict[str, Any]]
+MessageInput = Message | dict[str, Any]
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
@@ -331,8 +328,7 @@ def parse_message(value: MessageInput, *, index: int | None = None) -> Message:
         return value
     if not isinstance(value, dict):
         raise InvalidMessage(
-            f"{prefix}: expected an OpenAI chat message dict or a memory.Message, got "
-            f"{type(value).__name__}",
+            f"{prefix}: expected an OpenAI chat message dict or a memory.Message, got {type(value).__name__}",
             field=prefix,
         )
     role = value.get("role")

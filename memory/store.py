@@ -207,7 +207,8 @@ class Store:
         self._conns_lock = threading.Lock()
         conn = self._conn()
         conn.executescript(
-            "BEGIN IMMEDIATE;\n" + _SCHEMA
+            "BEGIN IMMEDIATE;\n"
+            + _SCHEMA
             + f"INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', '{SCHEMA_VERSION}');\nCOMMIT;"
         )
 
@@ -323,8 +324,7 @@ class Store:
                 )
             if srow is None:
                 conn.execute(
-                    "INSERT INTO sessions(namespace, session, last_seq, created_at, updated_at) "
-                    "VALUES (?, ?, 0, ?, ?)",
+                    "INSERT INTO sessions(namespace, session, last_seq, created_at, updated_at) VALUES (?, ?, 0, ?, ?)",
                     (namespace, session, now, now),
                 )
             seqs: list[int] = []
@@ -384,8 +384,18 @@ class Store:
                     c = conn.execute(
                         "INSERT INTO chunks(message_id, namespace, session, seq, part, parts, kind, text, "
                         "tokens, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (message_id, namespace, session, seq, ch.part, ch.parts, ch.kind, ch.text, ch.tokens,
-                         vec.tobytes()),
+                        (
+                            message_id,
+                            namespace,
+                            session,
+                            seq,
+                            ch.part,
+                            ch.parts,
+                            ch.kind,
+                            ch.text,
+                            ch.tokens,
+                            vec.tobytes(),
+                        ),
                     )
                     cid = int(c.lastrowid or 0)
                     conn.execute(
@@ -438,17 +448,19 @@ class Store:
     def delete(self, namespace: str, session: str | None = None) -> int:
         """Forget a namespace or one session: log rows, chunks, full-text entries. Returns
         the number of messages removed; raises :class:`NotFound` if there was nothing."""
-        where, args = ("namespace=?", (namespace,)) if session is None else (
-            "namespace=? AND session=?",
-            (namespace, session),
+        where, args = (
+            ("namespace=?", (namespace,))
+            if session is None
+            else (
+                "namespace=? AND session=?",
+                (namespace, session),
+            )
         )
         with self._write() as conn:
             ids = [r[0] for r in conn.execute(f"SELECT id FROM chunks WHERE {where}", args)]
             for start in range(0, len(ids), 500):
                 batch = ids[start : start + 500]
-                conn.execute(
-                    f"DELETE FROM chunks_fts WHERE rowid IN ({','.join('?' * len(batch))})", batch
-                )
+                conn.execute(f"DELETE FROM chunks_fts WHERE rowid IN ({','.join('?' * len(batch))})", batch)
             conn.execute(f"DELETE FROM chunks WHERE {where}", args)
             n = conn.execute(f"DELETE FROM messages WHERE {where}", args).rowcount
             conn.execute(f"DELETE FROM tool_calls WHERE {where}", args)
@@ -468,9 +480,11 @@ class Store:
     # -- reads ---------------------------------------------------------------------------
 
     def last_seq(self, namespace: str, session: str) -> int:
-        row = self._conn().execute(
-            "SELECT last_seq FROM sessions WHERE namespace=? AND session=?", (namespace, session)
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute("SELECT last_seq FROM sessions WHERE namespace=? AND session=?", (namespace, session))
+            .fetchone()
+        )
         return 0 if row is None else int(row[0])
 
     def last_pos(self, namespace: str) -> int:
@@ -488,7 +502,9 @@ class Store:
         )
         return [{"session": r[0], "last_seq": r[1], "created_at": r[2], "updated_at": r[3]} for r in rows]
 
-    def messages_since(self, namespace: str, session: str, since: int = 0, limit: int | None = None) -> list[MessageRow]:
+    def messages_since(
+        self, namespace: str, session: str, since: int = 0, limit: int | None = None
+    ) -> list[MessageRow]:
         sql = f"SELECT {_MSG_COLS} FROM messages WHERE namespace=? AND session=? AND seq>? ORDER BY seq"
         args: tuple = (namespace, session, since)
         if limit is not None:
@@ -496,7 +512,9 @@ class Store:
             args += (limit,)
         return [_msg_row(r) for r in self._conn().execute(sql, args)]
 
-    def tail(self, namespace: str, session: str | None, before_pos: int | None = None, limit: int = 64) -> list[MessageRow]:
+    def tail(
+        self, namespace: str, session: str | None, before_pos: int | None = None, limit: int = 64
+    ) -> list[MessageRow]:
         """The latest messages (newest first) of a session, or of the whole namespace."""
         if session is None:
             sql = f"SELECT {_MSG_COLS} FROM messages WHERE namespace=?"
@@ -539,7 +557,9 @@ class Store:
 
     def all_messages(self, namespace: str, session: str | None = None) -> list[MessageRow]:
         if session is None:
-            rows = self._conn().execute(f"SELECT {_MSG_COLS} FROM messages WHERE namespace=? ORDER BY pos", (namespace,))
+            rows = self._conn().execute(
+                f"SELECT {_MSG_COLS} FROM messages WHERE namespace=? ORDER BY pos", (namespace,)
+            )
         else:
             rows = self._conn().execute(
                 f"SELECT {_MSG_COLS} FROM messages WHERE namespace=? AND session=? ORDER BY seq", (namespace, session)
@@ -612,7 +632,9 @@ class Store:
     def max_deletion_id(self) -> int:
         return int(self._conn().execute("SELECT COALESCE(MAX(id), 0) FROM deletions").fetchone()[0])
 
-    def tool_links(self, namespace: str, session: str, *, call_seqs: Iterable[int] = (), call_ids: Iterable[str] = ()) -> list[tuple[str, int, int | None]]:
+    def tool_links(
+        self, namespace: str, session: str, *, call_seqs: Iterable[int] = (), call_ids: Iterable[str] = ()
+    ) -> list[tuple[str, int, int | None]]:
         """``(call_id, call_seq, result_seq)`` rows for calls made at these seqs or with these ids."""
         out: list[tuple[str, int, int | None]] = []
         conn = self._conn()
@@ -632,7 +654,9 @@ class Store:
             out.extend(conn.execute(sql, (namespace, session, *ci)).fetchall())
         return out
 
-    def search_text(self, query_terms: Sequence[str], namespace: str, k: int, sessions: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search_text(
+        self, query_terms: Sequence[str], namespace: str, k: int, sessions: Sequence[str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """BM25 (FTS5) over chunk text within a namespace; higher score is better."""
         terms = [t.replace('"', '""') for t in query_terms if t]
         if not terms:
@@ -642,10 +666,15 @@ class Store:
         match = f"scope:{scope} AND ({quoted})"
         if sessions:
             match += " AND (" + " OR ".join(f"scope:{scope_token('s', s)}" for s in sessions) + ")"
-        rows = self._conn().execute(
-            "SELECT rowid, bm25(chunks_fts, 1.0, 0.0) AS s FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY s LIMIT ?",
-            (match, k),
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT rowid, bm25(chunks_fts, 1.0, 0.0) AS s FROM chunks_fts "
+                "WHERE chunks_fts MATCH ? ORDER BY s LIMIT ?",
+                (match, k),
+            )
+            .fetchall()
+        )
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         scores = np.fromiter((-r[1] for r in rows), dtype=np.float32, count=len(rows))
         return ids, scores

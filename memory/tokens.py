@@ -95,7 +95,9 @@ class BpeOpenAICounter:
             self._enc = bpe_openai.get_encoding(encoding)
         except Exception as exc:  # unknown name
             names = ", ".join(bpe_openai.list_encoding_names())
-            raise InvalidArgument(f"counter: unknown encoding {encoding!r}; use one of {names}", field="counter") from exc
+            raise InvalidArgument(
+                f"counter: unknown encoding {encoding!r}; use one of {names}", field="counter"
+            ) from exc
         self.name = encoding
 
     def encode(self, text: str) -> list[int]:

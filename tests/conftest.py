@@ -1,0 +1,48 @@
+"""Shared fixtures: the real MiniLM embedder (loaded once), the o200k counter, memories in tmp dirs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from memory.embedders import Embedder, default_embedder
+from memory.memory import Memory
+from memory.tokens import TokenCounter, get_counter
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+LOCOMO = SHARED_DATA / "locomo10.json"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    emb = default_embedder()
+    emb.embed(["warm up"])  # load the real all-MiniLM-L6-v2 once per test session
+    return emb
+
+
+@pytest.fixture(scope="session")
+def counter() -> TokenCounter:
+    return get_counter("o200k_base")
+
+
+@pytest.fixture
+def open_memory(tmp_path: Path, embedder: Embedder) -> Iterator[Callable[..., Memory]]:
+    """Factory: ``open_memory(name="m", **kwargs)`` opens a Memory in a tmp folder."""
+    opened: list[Memory] = []
+
+    def factory(name: str = "m", **kwargs: object) -> Memory:
+        kwargs.setdefault("embedder", embedder)
+        mem = Memory.open(tmp_path / name, **kwargs)  # type: ignore[arg-type]
+        opened.append(mem)
+        return mem
+
+    yield factory
+    for mem in opened:
+        mem.close()
+
+
+@pytest.fixture
+def mem(open_memory: Callable[..., Memory]) -> Memory:
+    return open_memory()

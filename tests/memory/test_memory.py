@@ -1,0 +1,331 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+import numpy as np
+import pytest
+
+from memory import Memory, Message
+from memory.errors import BudgetTooSmall, Conflict, InvalidArgument, InvalidMessage, NotFound
+from memory.tokens import count_messages
+from tests.memory.helpers import assert_valid_chat
+
+EXAMPLE = [
+    {"role": "user", "content": "Book me a hotel in Lisbon for May 3-6, under 150 EUR."},
+    {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "id": "call_1",
+                "type": "function",
+                "function": {"name": "search_hotels", "arguments": '{"city": "Lisbon"}'},
+            }
+        ],
+    },
+    {"role": "tool", "tool_call_id": "call_1", "content": '[{"name": "Casa Azul", "price": 129}, ...]'},
+    {"role": "assistant", "content": "Casa Azul is 129 EUR a night."},
+]
+
+FILLER = [
+    "I've been thinking about repainting the kitchen this weekend.",
+    "Did you watch the football match last night? It went to penalties.",
+    "My cousin recommended a podcast about ancient Rome.",
+    "The weather has been rainy all week, I miss the sun.",
+    "I started learning to play the ukulele, it is harder than it looks.",
+    "We ordered pizza again, pineapple this time, do not judge me.",
+]
+
+
+def state(mem: Memory) -> tuple[int, int, list[int]]:
+    """Messages and chunks in the log, ids in the index: what must not move on bad input."""
+    n_msgs = sum(len(mem.store.all_messages(ns)) for ns in mem.store.namespaces())
+    ids = sorted(int(i) for ns in mem.index.namespaces() for i in mem.index.ids(ns))
+    return n_msgs, mem.store.chunk_count(), ids
+
+
+def add_filler(mem: Memory, n: int, *, session: str = "s", namespace: str = "default") -> None:
+    msgs = []
+    for i in range(n):
+        role = "user" if i % 2 == 0 else "assistant"
+        msgs.append({"role": role, "content": f"{FILLER[i % len(FILLER)]} (turn {i})"})
+    mem.add(msgs, session=session, namespace=namespace)
+
+
+def test_readme_example(mem: Memory) -> None:
+    seqs = mem.add(EXAMPLE, session="trip-42", namespace="alice")
+    assert seqs == [1, 2, 3, 4]
+    ctx = mem.assemble(
+        "Which hotel did we pick and what did it cost?", session="trip-42", namespace="alice", budget=1000
+    )
+    assert ctx.tokens <= 1000
+    assert ctx.tokens == count_messages(mem.counter, ctx.messages)
+    assert [m["role"] for m in ctx.messages] == ["user", "assistant", "tool", "assistant"]
+    assert ctx.messages[1]["tool_calls"][0]["function"]["name"] == "search_hotels"
+    assert ctx.messages[2]["tool_call_id"] == "call_1"
+    assert_valid_chat(ctx.messages)
+    assert ctx.hits, "the retriever's view of the context is reported"
+    for h in ctx.hits:
+        assert isinstance(h.text, str) and h.session == "trip-42" and 1 <= h.seq <= 4
+        assert 0.0 <= h.scores["final"] <= 1.0 and "dense" in h.scores and "recency" in h.scores
+    json.loads(ctx.to_json())
+
+
+def test_seqs_continue_and_message_objects(mem: Memory) -> None:
+    assert mem.add([Message(role="user", content="one")], session="a") == [1]
+    assert mem.add([{"role": "assistant", "content": "two"}, Message(role="user", content="three")], session="a") == [
+        2,
+        3,
+    ]
+    assert mem.add([{"role": "user", "content": "other"}], session="b") == [1]
+    assert mem.last_seq("a") == 3
+    assert [m.content for m in mem.since("a", 1)] == ["two", "three"]
+
+
+def test_timestamps(mem: Memory) -> None:
+    mem.add(
+        [
+            {"role": "user", "content": "a", "timestamp": "2024-05-03T14:00:00+02:00"},
+            {"role": "user", "content": "b", "timestamp": datetime(2024, 5, 4, tzinfo=timezone.utc)},
+            {"role": "user", "content": "c"},
+        ],
+        session="t",
+        timestamp="2024-06-01T00:00:00Z",
+    )
+    got = [m.timestamp for m in mem.messages(session="t")]
+    assert got[0] == datetime(2024, 5, 3, 12, tzinfo=timezone.utc)
+    assert got[1] == datetime(2024, 5, 4, tzinfo=timezone.utc)
+    assert got[2] == datetime(2024, 6, 1, tzinfo=timezone.utc)
+    before = datetime.now(timezone.utc)
+    mem.add([{"role": "user", "content": "now"}], session="t")
+    assert mem.messages(session="t")[-1].timestamp >= before.replace(microsecond=0)
+
+
+def test_openai_fields_survive_round_trip(mem: Memory) -> None:
+    msgs = [
+        {
+            "role": "user",
+            "name": "Caroline",
+            "content": [
+                {"type": "text", "text": "my new bike"},
+                {"type": "image_url", "image_url": {"url": "https://x.invalid/bike.jpg"}, "caption": "a red bicycle"},
+            ],
+        },
+        *EXAMPLE[1:3],
+    ]
+    mem.add(msgs, session="r")
+    ctx = mem.assemble(None, session="r", budget=2000)
+    assert ctx.messages[0]["name"] == "Caroline"
+    assert ctx.messages[0]["content"][1] == {"type": "image_url", "image_url": {"url": "https://x.invalid/bike.jpg"}}
+    assert ctx.messages[1]["tool_calls"] == EXAMPLE[1]["tool_calls"]
+    assert ctx.messages[2] == EXAMPLE[2]
+    stored = mem.messages(session="r")
+    assert stored[0].content[1].caption == "a red bicycle"  # type: ignore[index,union-attr]
+
+
+def test_no_query_is_recent_window_only(mem: Memory) -> None:
+    add_filler(mem, 40)
+    ctx = mem.assemble(None, session="s", budget=120)
+    assert ctx.hits == []
+    assert all(s.origin == "window" for s in ctx.sources)
+    seqs = [s.ref.seq for s in ctx.sources if s.ref]
+    assert seqs == list(range(41 - len(seqs), 41))  # the newest turns, in order
+    assert ctx.tokens <= 120
+
+
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        ({"role": "robot", "content": "x"}, "role"),
+        ({"role": "tool", "content": "x"}, "tool_call_id"),
+        ({"role": "user", "content": 7}, "content"),
+        ({"role": "tool", "tool_call_id": "nope", "content": "orphan"}, "tool_call_id"),
+    ],
+)
+def test_bad_input_stores_nothing(mem: Memory, bad: dict, field: str) -> None:
+    mem.add(EXAMPLE, session="s")
+    before = state(mem)
+    with pytest.raises(InvalidMessage) as err:
+        mem.add([{"role": "user", "content": "fine"}, bad], session="s")
+    assert field in str(err.value)
+    assert state(mem) == before
+    assert mem.last_seq("s") == 4
+
+
+def test_bad_arguments(mem: Memory) -> None:
+    with pytest.raises(InvalidMessage):
+        mem.add({"role": "user", "content": "not a list"}, session="s")  # type: ignore[arg-type]
+    with pytest.raises(InvalidMessage):
+        mem.add([], session="s")
+    with pytest.raises(InvalidArgument) as err:
+        mem.add([{"role": "user", "content": "x"}], session="")
+    assert err.value.field == "session"
+    with pytest.raises(InvalidArgument) as err:
+        mem.assemble("q", budget=0)
+    assert err.value.field == "budget"
+    assert mem.store.namespaces() == []
+
+
+def test_budget_too_small_for_system_prompt(mem: Memory) -> None:
+    mem.add(EXAMPLE, session="s")
+    system = "You are a meticulous travel agent. " * 10
+    with pytest.raises(BudgetTooSmall) as err:
+        mem.assemble("hotel?", session="s", budget=20, system=system)
+    assert err.value.required > 20
+    ctx = mem.assemble("hotel?", session="s", budget=err.value.required, system=system)
+    assert ctx.messages == [{"role": "system", "content": system}]
+
+
+def test_idempotency_and_conflicts(mem: Memory) -> None:
+    first = mem.add([{"role": "user", "content": "hello"}], session="s", idempotency_key="k1")
+    again = mem.add([{"role": "user", "content": "hello"}], session="s", idempotency_key="k1")
+    assert first == again == [1]
+    assert mem.last_seq("s") == 1
+    assert mem.add([{"role": "user", "content": "m", "id": "msg-9"}], session="s") == [2]
+    assert mem.add([{"role": "user", "content": "m", "id": "msg-9"}], session="s") == [2]
+    assert mem.store.chunk_count() == 2
+    with pytest.raises(Conflict) as err:
+        mem.add([{"role": "user", "content": "late"}], session="s", base_seq=1)
+    assert err.value.current_seq == 2
+    assert mem.add([{"role": "user", "content": "ok"}], session="s", base_seq=2) == [3]
+
+
+def test_tool_result_must_answer_an_open_call(mem: Memory) -> None:
+    mem.add(EXAMPLE, session="s")
+    before = state(mem)
+    with pytest.raises(InvalidMessage):  # call_1 already has its result
+        mem.add([{"role": "tool", "tool_call_id": "call_1", "content": "again"}], session="s")
+    assert state(mem) == before
+
+
+def test_old_fact_is_retrieved_beyond_the_window(mem: Memory) -> None:
+    mem.add([{"role": "user", "content": "My booking reference for the Porto flat is INV-48213."}], session="s")
+    add_filler(mem, 60)
+    ctx = mem.assemble("What is the booking reference for the Porto flat?", session="s", budget=400)
+    assert any("INV-48213" in (m.get("content") or "") for m in ctx.messages)
+    top = ctx.hits[0]
+    assert "INV-48213" in top.text and top.seq == 1 and top.reason == "retrieved"
+    assert ctx.tokens <= 400
+    window_only = mem.assemble(None, session="s", budget=400)
+    assert not any("INV-48213" in (m.get("content") or "") for m in window_only.messages)
+
+
+def test_retrieved_tool_result_brings_its_call(mem: Memory) -> None:
+    hotels = [{"name": f"Hotel {i}", "price": 90 + i} for i in range(40)]
+    hotels[17] = {"name": "Quinta do Lago Verde", "price": 211}
+    mem.add(
+        [
+            {"role": "user", "content": "Find hotels in the Algarve."},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "c9",
+                        "type": "function",
+                        "function": {"name": "search_hotels", "arguments": '{"region": "Algarve"}'},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": "c9", "content": json.dumps(hotels)},
+        ],
+        session="s",
+    )
+    add_filler(mem, 60)
+    ctx = mem.assemble("How much was the Quinta do Lago Verde?", session="s", budget=500)
+    assert_valid_chat(ctx.messages)
+    tool_msgs = [m for m in ctx.messages if m["role"] == "tool"]
+    assert tool_msgs and "Quinta do Lago Verde" in tool_msgs[0]["content"]
+    i = ctx.messages.index(tool_msgs[0])
+    assert ctx.messages[i - 1]["tool_calls"][0]["id"] == "c9"
+
+
+def test_pending_tool_call_is_reported_not_emitted(mem: Memory) -> None:
+    mem.add(
+        [
+            {"role": "user", "content": "What's the weather in Faro?"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {"id": "w1", "type": "function", "function": {"name": "weather", "arguments": '{"city": "Faro"}'}}
+                ],
+            },
+        ],
+        session="s",
+    )
+    ctx = mem.assemble("weather in Faro", session="s", budget=500)
+    assert_valid_chat(ctx.messages)
+    assert [r.seq for r in ctx.pending_tool_calls] == [2]
+    mem.add([{"role": "tool", "tool_call_id": "w1", "content": "sunny, 24 C"}], session="s")
+    ctx = mem.assemble("weather in Faro", session="s", budget=500)
+    assert ctx.pending_tool_calls == [] and [m["role"] for m in ctx.messages] == ["user", "assistant", "tool"]
+
+
+def test_persistence_reopen_gives_same_context(open_memory: Callable[..., Memory]) -> None:
+    mem = open_memory("p")
+    mem.add(EXAMPLE, session="trip", namespace="alice")
+    add_filler(mem, 30, session="trip", namespace="alice")
+    q = "Which hotel did we pick?"
+    before = mem.assemble(q, session="trip", namespace="alice", budget=300, now=2e9)
+    mem.close()
+    again = open_memory("p")
+    after = again.assemble(q, session="trip", namespace="alice", budget=300, now=2e9)
+    assert after.messages == before.messages
+    assert [h.chunk_id for h in after.hits] == [h.chunk_id for h in before.hits]
+    assert again.last_seq("trip", namespace="alice") == 34
+
+
+def test_index_reconciled_after_crash_between_log_and_index(open_memory: Callable[..., Memory]) -> None:
+    mem = open_memory("c")
+    mem.add(EXAMPLE, session="s")
+    mem.index.persist()
+    add_filler(mem, 10)  # in the log, index not persisted: simulate a crash by not closing
+    mem.store.close()
+    again = open_memory("c")
+    assert sorted(again.index.ids("default").tolist()) == again.store.chunk_ids("default").tolist()
+
+
+def test_rebuild_index_same_results(mem: Memory) -> None:
+    mem.add(EXAMPLE, session="s")
+    add_filler(mem, 20)
+    q = "hotel price in Lisbon"
+    before = [(h.chunk_id, round(h.scores["dense"], 4)) for h in mem.search(q, k=5)]
+    mem.rebuild_index()
+    assert [(h.chunk_id, round(h.scores["dense"], 4)) for h in mem.search(q, k=5)] == before
+    mem.rebuild_index(reembed=True)
+    assert [h.chunk_id for h in mem.search(q, k=5)] == [c for c, _ in before]
+
+
+def test_delete_session_and_namespace(mem: Memory) -> None:
+    mem.add(EXAMPLE, session="a", namespace="n1")
+    mem.add(EXAMPLE, session="b", namespace="n1")
+    mem.add(EXAMPLE, session="a", namespace="n2")
+    mem.delete("n1", "a")
+    assert mem.last_seq("a", namespace="n1") == 0
+    assert {h.session for h in mem.search("Casa Azul", namespace="n1", k=20)} == {"b"}
+    mem.delete("n2")
+    assert mem.search("Casa Azul", namespace="n2") == []
+    assert "n2" not in mem.namespaces()
+    with pytest.raises(NotFound):
+        mem.delete("n2")
+
+
+def test_namespaces_are_isolated(mem: Memory) -> None:
+    mem.add([{"role": "user", "content": "alice's secret is the blue door"}], session="s", namespace="alice")
+    mem.add([{"role": "user", "content": "bob likes trains"}], session="s", namespace="bob")
+    ctx = mem.assemble("what is the secret?", namespace="bob", budget=500)
+    assert all("blue door" not in (m.get("content") or "") for m in ctx.messages)
+
+
+def test_query_vector_skips_embedding(mem: Memory) -> None:
+    mem.add(EXAMPLE, session="s")
+    add_filler(mem, 30)
+    q = "Which hotel did we pick?"
+    vec = mem.embedder.embed([q])[0]
+    a = mem.assemble(q, session="s", budget=300, now=2e9)
+    b = mem.assemble(q, session="s", budget=300, now=2e9, query_vector=vec)
+    assert a.messages == b.messages
+    assert np.isclose(a.hits[0].scores["final"], b.hits[0].scores["final"])
