@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from memory.errors import UpstreamError
 from memory.memory import Memory
 from memory.models import MessageRef
 from memory.store import MessageRow
@@ -165,11 +166,20 @@ class OpenAISummarizer:
             "max_tokens": max_tokens - OVERHEAD,
             "temperature": 0,
         }
-        resp = self.client.post(
-            "/chat/completions", content=json.dumps(body), headers={"Content-Type": "application/json"}
-        )
-        resp.raise_for_status()
-        text = str(resp.json()["choices"][0]["message"]["content"] or "")
+        import httpx
+
+        try:
+            resp = self.client.post(
+                "/chat/completions", content=json.dumps(body), headers={"Content-Type": "application/json"}
+            )
+            resp.raise_for_status()
+            text = str(resp.json()["choices"][0]["message"]["content"] or "")
+        except httpx.HTTPStatusError as exc:
+            raise UpstreamError(
+                f"summarizer: {exc.request.url} answered {exc.response.status_code}: {exc.response.text[:200]}"
+            ) from exc
+        except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as exc:
+            raise UpstreamError(f"summarizer: no usable answer from {self.client.base_url}: {exc}") from exc
         text = memory.counter.truncate(text, max_tokens - OVERHEAD)
         covered = {
             MessageRef(namespace=namespace, session=r.session, seq=r.seq)

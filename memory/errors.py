@@ -55,6 +55,10 @@ class Conflict(TurnmemError):
         self.current_seq = current_seq
 
 
+class UpstreamError(TurnmemError):
+    """An outside service (an OpenAI-compatible endpoint) failed or answered badly."""
+
+
 class IndexMismatch(TurnmemError, ValueError):
     """A vector index was used wrongly (wrong vector dimension, another model's index)."""
 

@@ -46,3 +46,17 @@ def open_memory(tmp_path: Path, embedder: Embedder) -> Iterator[Callable[..., Me
 @pytest.fixture
 def mem(open_memory: Callable[..., Memory]) -> Memory:
     return open_memory()
+
+
+@pytest.fixture(scope="session")
+def locomo_memory_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    """A memory folder holding LoCoMo conv-26 (ingested once per test session)."""
+    from eval.datasets import load_locomo
+    from eval.runner import ingest
+
+    folder = tmp_path_factory.mktemp("locomo-conv26")
+    ds = load_locomo(LOCOMO, images="caption").select(conversations=["conv-26"])
+    mem = Memory.open(folder, embedder=embedder)
+    ingest(mem, ds, progress=False)
+    mem.close()
+    return folder
