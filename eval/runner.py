@@ -110,6 +110,7 @@ def ingest(
     from rich.progress import Progress
 
     total = sum(len(s.turns) for c in dataset.conversations for s in c.sessions)
+    memory.embedder.embed(["warm-up"])  # load the model outside the timed part
     t0 = time.perf_counter()
     added = 0
     with Progress(disable=not progress, transient=False) as bar:

@@ -96,6 +96,12 @@ class SentenceTransformerEmbedder:
                         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                     from sentence_transformers import SentenceTransformer
 
+                    try:  # no "Loading weights" bar on every start
+                        from transformers.utils import logging as hf_logging
+
+                        hf_logging.disable_progress_bar()
+                    except Exception:  # pragma: no cover - older transformers
+                        pass
                     model = SentenceTransformer(self._model_arg, device=self.device)
                     self._dim = int(model.get_embedding_dimension())
                     self._model = model
