@@ -33,17 +33,64 @@ from memory.errors import InvalidArgument
 GENERATOR_VERSION = 1
 CATEGORIES = ("personal", "tool", "image", "update")
 
-NAMES = ["Priya", "Tomás", "Ingrid", "Kwame", "Mei", "Rafael", "Svetlana", "Omar", "Chiara", "Jonas", "Aiko",
-         "Lucía", "Dmitri", "Fatima", "Henrik", "Nadia", "Mateo", "Yusuf", "Greta", "Ravi"]
+NAMES = [
+    "Priya",
+    "Tomás",
+    "Ingrid",
+    "Kwame",
+    "Mei",
+    "Rafael",
+    "Svetlana",
+    "Omar",
+    "Chiara",
+    "Jonas",
+    "Aiko",
+    "Lucía",
+    "Dmitri",
+    "Fatima",
+    "Henrik",
+    "Nadia",
+    "Mateo",
+    "Yusuf",
+    "Greta",
+    "Ravi",
+]
 RELATIONS = ["sister", "brother", "cousin", "neighbour", "colleague", "best friend", "aunt", "uncle"]
-CITIES = ["Porto", "Lisbon", "Valencia", "Ghent", "Bergen", "Kraków", "Tallinn", "Bologna", "Lyon", "Ljubljana",
-          "Graz", "Aarhus", "Cork", "Brno", "Split", "Utrecht"]
+CITIES = [
+    "Porto",
+    "Lisbon",
+    "Valencia",
+    "Ghent",
+    "Bergen",
+    "Kraków",
+    "Tallinn",
+    "Bologna",
+    "Lyon",
+    "Ljubljana",
+    "Graz",
+    "Aarhus",
+    "Cork",
+    "Brno",
+    "Split",
+    "Utrecht",
+]
 PETS = ["dog", "cat", "parrot", "rabbit", "tortoise", "hamster"]
 PET_NAMES = ["Biscuit", "Mango", "Pixel", "Juniper", "Waffles", "Nimbus", "Pepper", "Ziggy", "Clementine", "Otis"]
 ALLERGIES = ["peanuts", "shellfish", "penicillin", "pollen", "sesame", "latex", "kiwi"]
 PROJECTS = ["Bluefin", "Kestrel", "Aurora", "Granite", "Halcyon", "Marmot", "Solstice", "Tundra", "Osprey"]
-ITEMS = ["espresso machine", "standing desk", "hiking boots", "noise-cancelling headphones", "cast-iron pan",
-         "e-reader", "camping stove", "mechanical keyboard", "rain jacket", "yoga mat", "air purifier"]
+ITEMS = [
+    "espresso machine",
+    "standing desk",
+    "hiking boots",
+    "noise-cancelling headphones",
+    "cast-iron pan",
+    "e-reader",
+    "camping stove",
+    "mechanical keyboard",
+    "rain jacket",
+    "yoga mat",
+    "air purifier",
+]
 CARRIERS = ["DHL", "UPS", "GLS", "PostNL", "DPD", "Correos"]
 AIRLINES = ["TAP", "Iberia", "KLM", "Lufthansa", "SAS", "Finnair", "Vueling"]
 COLORS = ["red", "teal", "mustard yellow", "violet", "orange", "navy blue", "emerald green", "pink"]
@@ -56,17 +103,34 @@ PREFS = {
     "gym class": ["spin", "kettlebells", "pilates", "boxing", "rowing"],
 }
 SMALL_TALK = [
-    "How was your day?", "It was fine, a bit busy at work.", "I tried a new recipe for dinner.",
-    "The weather has been unpredictable lately.", "I watched a documentary about octopuses last night.",
-    "Any plans for the weekend?", "I might go for a long walk if it doesn't rain.",
-    "My neighbour's renovation is so loud.", "I've been reading a thriller, can't put it down.",
-    "Traffic was terrible this morning.", "I need to buy groceries later.", "Do you have a good tea recommendation?",
-    "I finally cleaned out the garage.", "The new café on the corner is nice.", "I slept badly, too much coffee.",
-    "We should plan a trip sometime.", "I'm thinking of learning Portuguese.", "The concert was sold out again.",
+    "How was your day?",
+    "It was fine, a bit busy at work.",
+    "I tried a new recipe for dinner.",
+    "The weather has been unpredictable lately.",
+    "I watched a documentary about octopuses last night.",
+    "Any plans for the weekend?",
+    "I might go for a long walk if it doesn't rain.",
+    "My neighbour's renovation is so loud.",
+    "I've been reading a thriller, can't put it down.",
+    "Traffic was terrible this morning.",
+    "I need to buy groceries later.",
+    "Do you have a good tea recommendation?",
+    "I finally cleaned out the garage.",
+    "The new café on the corner is nice.",
+    "I slept badly, too much coffee.",
+    "We should plan a trip sometime.",
+    "I'm thinking of learning Portuguese.",
+    "The concert was sold out again.",
 ]
 REPLIES = [
-    "That sounds good!", "Oh, interesting. Tell me more.", "I hope it gets better soon.", "Nice, enjoy it!",
-    "Ha, I know the feeling.", "Good idea.", "That must have been tiring.", "Let me know how it goes.",
+    "That sounds good!",
+    "Oh, interesting. Tell me more.",
+    "I hope it gets better soon.",
+    "Nice, enjoy it!",
+    "Ha, I know the feeling.",
+    "Good idea.",
+    "That must have been tiring.",
+    "Let me know how it goes.",
 ]
 
 
@@ -106,10 +170,20 @@ class _Gen:
     def personal(self) -> _Fact:
         r = self.rng.randrange(4)
         if r == 0:
-            name, rel, city, year = self.pick(NAMES), self.pick(RELATIONS), self.pick(CITIES), self.rng.randint(2005, 2023)
+            name, rel, city, year = (
+                self.pick(NAMES),
+                self.pick(RELATIONS),
+                self.pick(CITIES),
+                self.rng.randint(2005, 2023),
+            )
             say = f"My {rel} {name} moved to {city} back in {year}, she loves it there."
-            return _Fact("personal", [_u(say), _a(self.pick(REPLIES))], [0],
-                         f"Which city does {name}, my {rel}, live in now?", city)
+            return _Fact(
+                "personal",
+                [_u(say), _a(self.pick(REPLIES))],
+                [0],
+                f"Which city does {name}, my {rel}, live in now?",
+                city,
+            )
         if r == 1:
             pet, pname = self.pick(PETS), self.pick(PET_NAMES)
             say = f"We adopted a {pet} last month and named it {pname}."
@@ -117,12 +191,18 @@ class _Gen:
         if r == 2:
             allergy = self.pick(ALLERGIES)
             say = f"Just so you know, I'm seriously allergic to {allergy}, so keep that in mind for recipes."
-            return _Fact("personal", [_u(say), _a("Noted, I'll keep that in mind.")], [0],
-                         "What am I allergic to?", allergy)
+            return _Fact(
+                "personal", [_u(say), _a("Noted, I'll keep that in mind.")], [0], "What am I allergic to?", allergy
+            )
         project, code = self.pick(PROJECTS), self.ref("PRJ")
         say = f"The internal code for project {project} is {code}; I always forget it."
-        return _Fact("personal", [_u(say), _a("Got it, I'll remember that code.")], [0],
-                     f"What's the internal code of the {project} project?", code)
+        return _Fact(
+            "personal",
+            [_u(say), _a("Got it, I'll remember that code.")],
+            [0],
+            f"What's the internal code of the {project} project?",
+            code,
+        )
 
     def tool(self) -> _Fact:
         cid = self.call_id()
@@ -130,46 +210,79 @@ class _Gen:
             order, item = self.ref("INV"), self.pick(ITEMS)
             n = self.rng.randint(20, 200)
             records = [
-                {"order_id": self.ref("INV"), "item": self.pick(ITEMS), "status": self.pick(["shipped", "delivered",
-                 "processing"]), "carrier": self.pick(CARRIERS), "total_eur": round(self.rng.uniform(9, 400), 2)}
+                {
+                    "order_id": self.ref("INV"),
+                    "item": self.pick(ITEMS),
+                    "status": self.pick(["shipped", "delivered", "processing"]),
+                    "carrier": self.pick(CARRIERS),
+                    "total_eur": round(self.rng.uniform(9, 400), 2),
+                }
                 for _ in range(n)
             ]
-            records[self.rng.randrange(n)] = {"order_id": order, "item": item, "status": "delivered",
-                                              "carrier": self.pick(CARRIERS), "total_eur": round(self.rng.uniform(9, 400), 2)}
-            call = {"role": "assistant", "content": None, "tool_calls": [{"id": cid, "type": "function", "function": {
-                "name": "list_orders", "arguments": json.dumps({"since": "2023-01-01", "limit": n})}}]}
-            turns = [_u("Can you pull up my recent orders?"), call,
-                     {"role": "tool", "tool_call_id": cid, "content": json.dumps(records)},
-                     _a(f"Here are your last {n} orders.")]
+            records[self.rng.randrange(n)] = {
+                "order_id": order,
+                "item": item,
+                "status": "delivered",
+                "carrier": self.pick(CARRIERS),
+                "total_eur": round(self.rng.uniform(9, 400), 2),
+            }
+            turns = _tool_unit(
+                cid,
+                "list_orders",
+                {"since": "2023-01-01", "limit": n},
+                records,
+                "Can you pull up my recent orders?",
+                f"Here are your last {n} orders.",
+            )
             return _Fact("tool", turns, [2], f"Which item did I buy with order {order}?", item)
         code, airline = self.ref("FL"), self.pick(AIRLINES)
         city = self.pick(CITIES)
         n = self.rng.randint(20, 120)
         flights = [
-            {"flight": self.ref("FL"), "airline": self.pick(AIRLINES), "to": self.pick(CITIES),
-             "depart": f"{self.rng.randint(5, 22):02d}:{self.rng.choice(['00', '15', '30', '45'])}",
-             "price_eur": self.rng.randint(39, 420)}
+            {
+                "flight": self.ref("FL"),
+                "airline": self.pick(AIRLINES),
+                "to": self.pick(CITIES),
+                "depart": f"{self.rng.randint(5, 22):02d}:{self.rng.choice(['00', '15', '30', '45'])}",
+                "price_eur": self.rng.randint(39, 420),
+            }
             for _ in range(n)
         ]
-        flights[self.rng.randrange(n)] = {"flight": code, "airline": airline, "to": city,
-                                          "depart": "07:45", "price_eur": self.rng.randint(39, 420)}
-        call = {"role": "assistant", "content": None, "tool_calls": [{"id": cid, "type": "function", "function": {
-            "name": "search_flights", "arguments": json.dumps({"from": "Lisbon", "max_results": n})}}]}
-        turns = [_u("Search flights out of Lisbon for next week."), call,
-                 {"role": "tool", "tool_call_id": cid, "content": json.dumps(flights)},
-                 _a(f"I found {n} options; shall I book one?")]
+        flights[self.rng.randrange(n)] = {
+            "flight": code,
+            "airline": airline,
+            "to": city,
+            "depart": "07:45",
+            "price_eur": self.rng.randint(39, 420),
+        }
+        turns = _tool_unit(
+            cid,
+            "search_flights",
+            {"from": "Lisbon", "max_results": n},
+            flights,
+            "Search flights out of Lisbon for next week.",
+            f"I found {n} options; shall I book one?",
+        )
         return _Fact("tool", turns, [2], f"Which airline operates flight {code}?", airline)
 
     def image(self) -> _Fact:
         color, obj, place, city = self.pick(COLORS), self.pick(OBJECTS), self.pick(PLACES), self.pick(CITIES)
         caption = f"a {color} {obj} leaning against a white {place} on a street in {city}"
         n = self.rng.randint(100, 999)
-        msg = {"role": "user", "content": [
-            {"type": "text", "text": "Look what I saw on my walk today!"},
-            {"type": "image_url", "image_url": {"url": f"https://example.invalid/img/{n}.jpg"}, "caption": caption},
-        ]}
-        return _Fact("image", [msg, _a("What a great find!")], [0],
-                     f"In the photo from {city}, what colour was the {obj}?", color)
+        msg = {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "Look what I saw on my walk today!"},
+                {"type": "image_url", "image_url": {"url": f"https://example.invalid/img/{n}.jpg"}, "caption": caption},
+            ],
+        }
+        return _Fact(
+            "image",
+            [msg, _a("What a great find!")],
+            [0],
+            f"In the photo from {city}, what colour was the {obj}?",
+            color,
+        )
 
     def update(self) -> _Fact:
         pref = self.pick(list(PREFS))
@@ -195,6 +308,19 @@ class _Gen:
             pref = self.pick(list(PREFS))
             return [_u(f"My partner's {pref} is {self.pick(PREFS[pref])}, not mine."), _a(self.pick(REPLIES))]
         return [_u(self.pick(SMALL_TALK)), _a(self.pick(REPLIES))]
+
+
+def _tool_unit(
+    cid: str, name: str, args: dict[str, Any], records: list[dict[str, Any]], ask: str, reply: str
+) -> list[dict[str, Any]]:
+    """User request, assistant tool call, the tool's JSON output, assistant comment."""
+    call = {"id": cid, "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}
+    return [
+        _u(ask),
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": cid, "content": json.dumps(records)},
+        _a(reply),
+    ]
 
 
 def _u(text: str) -> dict[str, Any]:
@@ -257,7 +383,9 @@ def _conversation(cid: str, rng: random.Random, turns: int, n_questions: int, se
             for off, msg in enumerate(msgs):
                 tid = f"S{si + 1}:{len(session_turns_out) + 1}"
                 ts = date + timedelta(seconds=45 * len(session_turns_out))
-                session_turns_out.append(Turn(id=tid, message=msg, timestamp=ts, has_answer=qi is not None and off in offsets))
+                session_turns_out.append(
+                    Turn(id=tid, message=msg, timestamp=ts, has_answer=qi is not None and off in offsets)
+                )
                 if qi is not None and off in offsets:
                     evidence.setdefault(qi, []).append(tid)
                     ev_sessions.setdefault(qi, []).append(sid)
@@ -266,8 +394,15 @@ def _conversation(cid: str, rng: random.Random, turns: int, n_questions: int, se
         date += timedelta(days=rng.randint(1, 3), hours=rng.randint(0, 10))
     asked = date + timedelta(days=1)
     questions = [
-        Question(id=f"{cid}/q{i}", question=f.question, answer=f.answer, category=f.category,
-                 evidence=evidence.get(i, []), evidence_sessions=sorted(set(ev_sessions.get(i, []))), date=asked)
+        Question(
+            id=f"{cid}/q{i}",
+            question=f.question,
+            answer=f.answer,
+            category=f.category,
+            evidence=evidence.get(i, []),
+            evidence_sessions=sorted(set(ev_sessions.get(i, []))),
+            date=asked,
+        )
         for i, f in enumerate(facts)
     ]
     return Conversation(id=cid, sessions=sessions, questions=questions)

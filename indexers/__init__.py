@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from indexers.base import Index, check_ids, check_vectors
+from indexers.base import Index, check_ids, check_vectors, prepare_batch
 from indexers.chroma_index import ChromaIndex
 from indexers.faiss_index import FaissIndex
 from memory.errors import InvalidArgument
@@ -35,4 +35,4 @@ def open_index(spec: str, path: str | Path, dim: int) -> Index:
     raise InvalidArgument(f"index: unknown index {spec!r}; use one of {', '.join(SPECS)}", field="index")
 
 
-__all__ = ["ChromaIndex", "FaissIndex", "Index", "SPECS", "check_ids", "check_vectors", "open_index"]
+__all__ = ["ChromaIndex", "FaissIndex", "Index", "SPECS", "check_ids", "check_vectors", "open_index", "prepare_batch"]

@@ -77,6 +77,21 @@ def check_vectors(vectors: np.ndarray, dim: int, *, field: str = "vectors") -> n
     return np.ascontiguousarray(arr)
 
 
+def prepare_batch(
+    ids: Sequence[int] | np.ndarray, vectors: np.ndarray, sessions: Sequence[str], dim: int
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Validate an ``add`` batch; ids repeated inside it keep their last vector (upsert order)."""
+    vecs = check_vectors(vectors, dim)
+    arr = check_ids(ids, vecs.shape[0])
+    if len(sessions) != arr.shape[0]:
+        raise ValueError(f"sessions: got {len(sessions)} sessions for {arr.shape[0]} ids; give one per id")
+    if arr.size == 0:
+        return arr, vecs, []
+    _, last = np.unique(arr[::-1], return_index=True)
+    keep = np.sort(arr.shape[0] - 1 - last)
+    return arr[keep], vecs[keep], [sessions[i] for i in keep]
+
+
 def check_ids(ids: Sequence[int] | np.ndarray, n: int) -> np.ndarray:
     arr = np.asarray(ids, dtype=np.int64).reshape(-1)
     if arr.shape[0] != n:

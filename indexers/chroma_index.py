@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from indexers.base import check_ids, check_vectors
+from indexers.base import check_vectors, prepare_batch
 from memory.errors import IndexMismatch
 
 PREFIX = "tm_"
@@ -104,15 +104,9 @@ class ChromaIndex:
     def add(
         self, ids: Sequence[int] | np.ndarray, vectors: np.ndarray, *, namespace: str, sessions: Sequence[str]
     ) -> None:
-        vecs = check_vectors(vectors, self.dim)
-        arr = check_ids(ids, vecs.shape[0])
-        if len(sessions) != arr.shape[0]:
-            raise ValueError(f"sessions: got {len(sessions)} sessions for {arr.shape[0]} ids; give one per id")
+        arr, vecs, sessions = prepare_batch(ids, vectors, sessions, self.dim)
         if arr.size == 0:
             return
-        _, last = np.unique(arr[::-1], return_index=True)  # last write wins inside a batch
-        keep = np.sort(arr.shape[0] - 1 - last)
-        arr, vecs, sessions = arr[keep], vecs[keep], [sessions[i] for i in keep]
         col = self._collection(namespace, create=True)
         assert col is not None
         for start in self._batches(arr.shape[0]):

@@ -30,7 +30,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from indexers.base import check_ids, check_vectors
+from indexers.base import check_vectors, prepare_batch
 from memory.errors import IndexMismatch
 
 MANIFEST = "manifest.json"
@@ -165,16 +165,9 @@ class FaissIndex:
     def add(
         self, ids: Sequence[int] | np.ndarray, vectors: np.ndarray, *, namespace: str, sessions: Sequence[str]
     ) -> None:
-        vecs = check_vectors(vectors, self.dim)
-        arr = check_ids(ids, vecs.shape[0])
-        if len(sessions) != arr.shape[0]:
-            raise ValueError(f"sessions: got {len(sessions)} sessions for {arr.shape[0]} ids; give one per id")
+        arr, vecs, sessions = prepare_batch(ids, vectors, sessions, self.dim)
         if arr.size == 0:
             return
-        # Last write wins for ids repeated inside one batch.
-        _, last = np.unique(arr[::-1], return_index=True)
-        keep = np.sort(arr.shape[0] - 1 - last)
-        arr, vecs, sessions = arr[keep], vecs[keep], [sessions[i] for i in keep]
         with self._lock:
             space = self._space(namespace, create=True)
             assert space is not None

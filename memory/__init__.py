@@ -8,11 +8,11 @@ from memory.errors import (
     BudgetTooSmall,
     Conflict,
     IndexMismatch,
-    UpstreamError,
     InvalidArgument,
     InvalidMessage,
     NotFound,
     TurnmemError,
+    UpstreamError,
 )
 from memory.models import (
     Chunk,

@@ -339,20 +339,7 @@ def _retrieve(
     def hit(j: int, c: ChunkRow, row: MessageRow, reason: str) -> Hit:
         scores = {name: float(vals[keep][j]) for name, vals in cands.components.items() if not np.isnan(vals[keep][j])}
         scores.update({"relevance": float(rel_n[j]), "recency": float(recency[j]), "final": float(final[j])})
-        return Hit(
-            chunk_id=c.id,
-            text=c.text,
-            namespace=ns,
-            session=c.session,
-            seq=c.seq,
-            part=c.part,
-            parts=c.parts,
-            role=row.role,
-            rank=len(hits) + 1,
-            scores=scores,
-            reason=reason,
-            tokens=c.tokens,
-        )
+        return c.hit(role=row.role, rank=len(hits) + 1, scores=scores, reason=reason)
 
     for j in order.tolist():
         c = chunks[j]

@@ -356,21 +356,8 @@ class Memory:
                 continue
             comps = {n: float(v[rank - 1]) for n, v in cands.components.items() if not np.isnan(v[rank - 1])}
             msg = self.store.messages_by_seq(namespace, c.session, [c.seq]).get(c.seq)
-            hits.append(
-                Hit(
-                    chunk_id=c.id,
-                    text=c.text,
-                    namespace=namespace,
-                    session=c.session,
-                    seq=c.seq,
-                    part=c.part,
-                    parts=c.parts,
-                    role=msg.role if msg else "unknown",
-                    rank=rank,
-                    scores={**comps, "final": float(score)},
-                    tokens=c.tokens,
-                )
-            )
+            role = msg.role if msg else "unknown"
+            hits.append(c.hit(role=role, rank=rank, scores={**comps, "final": float(score)}))
         return hits
 
     def since(

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from memory.errors import Conflict, InvalidArgument, InvalidMessage, NotFound
-from memory.models import Message, StoredMessage
+from memory.models import Hit, Message, StoredMessage
 
 SCHEMA_VERSION = 1
 
@@ -164,6 +164,22 @@ class ChunkRow:
     kind: str
     text: str
     tokens: int
+
+    def hit(self, *, role: str, rank: int, scores: dict[str, float], reason: str = "retrieved") -> Hit:
+        return Hit(
+            chunk_id=self.id,
+            text=self.text,
+            namespace=self.namespace,
+            session=self.session,
+            seq=self.seq,
+            part=self.part,
+            parts=self.parts,
+            role=role,
+            rank=rank,
+            scores=scores,
+            reason=reason,
+            tokens=self.tokens,
+        )
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -15,49 +15,44 @@ def _union(lists: Sequence[Candidates]) -> np.ndarray:
     return np.unique(np.concatenate([c.ids for c in lists])) if lists else np.zeros(0, dtype=np.int64)
 
 
+def _fuse(
+    lists: Sequence[Candidates], weights: Sequence[float] | None, score: Callable[[Candidates], np.ndarray]
+) -> Candidates:
+    """Sum ``w_i * score(list_i)`` per id over the lists; keep each source's raw scores."""
+    ids = _union(lists)
+    if ids.size == 0:
+        return Candidates.empty()
+    ws = list(weights) if weights is not None else [1.0] * len(lists)
+    fused = np.zeros(ids.size, dtype=np.float64)
+    components: dict[str, np.ndarray] = {}
+    for cand, w in zip(lists, ws):
+        if len(cand) == 0:
+            continue
+        pos = np.searchsorted(ids, cand.ids)
+        fused[pos] += w * score(cand)
+        for name, vals in cand.components.items():
+            col = components.setdefault(name, np.full(ids.size, np.nan, dtype=np.float32))
+            col[pos] = vals
+    order = np.argsort(-fused, kind="stable")
+    return Candidates(ids[order], fused[order].astype(np.float32), {n: c[order] for n, c in components.items()})
+
+
 def reciprocal_rank_fusion(
     lists: Sequence[Candidates], *, weights: Sequence[float] | None = None, k: float = 60.0
 ) -> Candidates:
     """RRF (Cormack et al., 2009): score(d) = sum_i w_i / (k + rank_i(d)), rank from 1."""
-    ids = _union(lists)
-    if ids.size == 0:
-        return Candidates.empty()
-    weights = list(weights) if weights is not None else [1.0] * len(lists)
-    fused = np.zeros(ids.size, dtype=np.float64)
-    components: dict[str, np.ndarray] = {}
-    for cand, w in zip(lists, weights):
-        if len(cand) == 0:
-            continue
-        pos = np.searchsorted(ids, cand.ids)
-        fused[pos] += w / (k + np.arange(1, len(cand) + 1))
-        for name, vals in cand.components.items():
-            col = components.setdefault(name, np.full(ids.size, np.nan, dtype=np.float32))
-            col[pos] = vals
-    order = np.argsort(-fused, kind="stable")
-    return Candidates(ids[order], fused[order].astype(np.float32), {n: c[order] for n, c in components.items()})
+    return _fuse(lists, weights, lambda cand: 1.0 / (k + np.arange(1, len(cand) + 1)))
+
+
+def _minmax(cand: Candidates) -> np.ndarray:
+    s = cand.scores.astype(np.float64)
+    lo, hi = float(s.min()), float(s.max())
+    return (s - lo) / (hi - lo) if hi > lo else np.ones_like(s)
 
 
 def weighted_fusion(lists: Sequence[Candidates], *, weights: Sequence[float] | None = None) -> Candidates:
     """Min-max normalize each list's scores to [0, 1], then a weighted sum (absent = 0)."""
-    ids = _union(lists)
-    if ids.size == 0:
-        return Candidates.empty()
-    weights = list(weights) if weights is not None else [1.0] * len(lists)
-    fused = np.zeros(ids.size, dtype=np.float64)
-    components: dict[str, np.ndarray] = {}
-    for cand, w in zip(lists, weights):
-        if len(cand) == 0:
-            continue
-        s = cand.scores.astype(np.float64)
-        lo, hi = float(s.min()), float(s.max())
-        norm = (s - lo) / (hi - lo) if hi > lo else np.ones_like(s)
-        pos = np.searchsorted(ids, cand.ids)
-        fused[pos] += w * norm
-        for name, vals in cand.components.items():
-            col = components.setdefault(name, np.full(ids.size, np.nan, dtype=np.float32))
-            col[pos] = vals
-    order = np.argsort(-fused, kind="stable")
-    return Candidates(ids[order], fused[order].astype(np.float32), {n: c[order] for n, c in components.items()})
+    return _fuse(lists, weights, _minmax)
 
 
 class HybridRetriever:

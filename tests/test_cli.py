@@ -9,8 +9,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def turnmem(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "memory.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "memory.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
 
 
 def test_help_lists_commands() -> None:
@@ -19,16 +20,41 @@ def test_help_lists_commands() -> None:
     for cmd in ("demo", "eval", "reindex"):
         assert cmd in out.stdout
     ev = turnmem("eval", "--help")
-    for flag in ("--data", "--strategies", "--budgets", "--out", "--conversations", "--limit-questions",
-                 "--categories", "--question-types", "--turns", "--seed"):
+    for flag in (
+        "--data",
+        "--strategies",
+        "--budgets",
+        "--out",
+        "--conversations",
+        "--limit-questions",
+        "--categories",
+        "--question-types",
+        "--turns",
+        "--seed",
+    ):
         assert flag in ev.stdout
 
 
 def test_eval_locomo_small(tmp_path: Path, locomo_memory_dir: Path) -> None:
-    out = turnmem("eval", "locomo", "--data", str(ROOT.parent / "shared" / "data" / "locomo10.json"),
-                  "--conversations", "conv-26", "--limit-questions", "3", "--strategies", "window,dense,turnmem",
-                  "--budgets", "256,512", "--out", str(tmp_path / "r"), "--memory-dir", str(locomo_memory_dir),
-                  "--no-progress")
+    out = turnmem(
+        "eval",
+        "locomo",
+        "--data",
+        str(ROOT.parent / "shared" / "data" / "locomo10.json"),
+        "--conversations",
+        "conv-26",
+        "--limit-questions",
+        "3",
+        "--strategies",
+        "window,dense,turnmem",
+        "--budgets",
+        "256,512",
+        "--out",
+        str(tmp_path / "r"),
+        "--memory-dir",
+        str(locomo_memory_dir),
+        "--no-progress",
+    )
     assert out.returncode == 0, out.stderr
     rows = list(csv.DictReader(open(tmp_path / "r" / "summary.csv")))
     assert len(rows) == 6 and {r["strategy"] for r in rows} == {"window", "dense", "turnmem"}
@@ -36,8 +62,21 @@ def test_eval_locomo_small(tmp_path: Path, locomo_memory_dir: Path) -> None:
 
 
 def test_eval_synthetic(tmp_path: Path) -> None:
-    out = turnmem("eval", "synthetic", "--turns", "60", "--seed", "3", "--strategies", "window,bm25",
-                  "--budgets", "128", "--out", str(tmp_path / "s"), "--no-progress")
+    out = turnmem(
+        "eval",
+        "synthetic",
+        "--turns",
+        "60",
+        "--seed",
+        "3",
+        "--strategies",
+        "window,bm25",
+        "--budgets",
+        "128",
+        "--out",
+        str(tmp_path / "s"),
+        "--no-progress",
+    )
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "s" / "recall_vs_budget.png").exists()
 

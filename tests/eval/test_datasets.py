@@ -81,8 +81,10 @@ def write_lme(path: Path) -> Path:
             "haystack_dates": ["2023/05/20 (Sat) 02:21", "2023/05/25 (Thu) 10:00"],
             "haystack_sessions": [
                 [{"role": "user", "content": "I love hiking."}, {"role": "assistant", "content": "Nice!"}],
-                [{"role": "user", "content": "My dog is a beagle.", "has_answer": True},
-                 {"role": "assistant", "content": "Beagles are great."}],
+                [
+                    {"role": "user", "content": "My dog is a beagle.", "has_answer": True},
+                    {"role": "assistant", "content": "Beagles are great."},
+                ],
             ],
             "answer_session_ids": ["sess_b"],
         },

@@ -56,9 +56,20 @@ def test_ndcg_longmemeval_definition() -> None:
 def test_session_level_ranking_via_record() -> None:
     session_of = {"D1:1": "s1", "D1:2": "s1", "D2:1": "s2", "D3:4": "s3"}
     rec = make_record(
-        dataset="d", conversation="c", question_id="q", question="?", category="4", strategy="dense", budget=512,
-        tokens=100, full_tokens=1000, latency_ms=1.0, evidence=["D3:4", "D2:1"], present=["D2:1", "D1:1"],
-        ranking=["D1:2", "D3:4", "D1:1", "D2:1"], session_of=session_of,
+        dataset="d",
+        conversation="c",
+        question_id="q",
+        question="?",
+        category="4",
+        strategy="dense",
+        budget=512,
+        tokens=100,
+        full_tokens=1000,
+        latency_ms=1.0,
+        evidence=["D3:4", "D2:1"],
+        present=["D2:1", "D1:1"],
+        ranking=["D1:2", "D3:4", "D1:1", "D2:1"],
+        session_of=session_of,
     )
     assert rec.recall == 0.5 and not rec.recall_all and rec.recall_any
     assert rec.found == ["D2:1"]
@@ -75,8 +86,20 @@ def test_percentile_and_summarize() -> None:
     assert percentile([1, 2, 3, 4], 50) == 2.5
     assert math.isnan(percentile([], 95))
     recs = [
-        make_record(dataset="d", conversation="c", question_id=str(i), question="?", category="1", strategy="s",
-                    budget=10, tokens=t, full_tokens=100, latency_ms=float(i), evidence=["a", "b"], present=p)
+        make_record(
+            dataset="d",
+            conversation="c",
+            question_id=str(i),
+            question="?",
+            category="1",
+            strategy="s",
+            budget=10,
+            tokens=t,
+            full_tokens=100,
+            latency_ms=float(i),
+            evidence=["a", "b"],
+            present=p,
+        )
         for i, (t, p) in enumerate([(10, ["a", "b"]), (20, ["a"]), (30, [])])
     ]
     s = summarize(recs)

@@ -17,11 +17,20 @@ NS = "conv"
 @pytest.fixture(scope="module")
 def memory(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Memory]:
     mem = Memory.open(tmp_path_factory.mktemp("summ"), embedder=embedder)
-    mem.add([{"role": "user", "content": "My sister Priya moved to Porto in 2019 and she loves the river."},
-             {"role": "assistant", "content": "Porto is lovely, especially along the Douro."}], session="s1", namespace=NS)
+    mem.add(
+        [
+            {"role": "user", "content": "My sister Priya moved to Porto in 2019 and she loves the river."},
+            {"role": "assistant", "content": "Porto is lovely, especially along the Douro."},
+        ],
+        session="s1",
+        namespace=NS,
+    )
     for s in range(2, 6):
-        mem.add([{"role": "user", "content": f"Small talk number {s}.{i} about the weather and lunch."}
-                 for i in range(10)], session=f"s{s}", namespace=NS)
+        mem.add(
+            [{"role": "user", "content": f"Small talk number {s}.{i} about the weather and lunch."} for i in range(10)],
+            session=f"s{s}",
+            namespace=NS,
+        )
     yield mem
     mem.close()
 

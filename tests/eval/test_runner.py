@@ -15,8 +15,15 @@ STRATEGIES = ["full", "window", "summary", "dense", "bm25", "turnmem"]
 
 def test_end_to_end_locomo(tmp_path: Path, locomo_memory_dir: Path, embedder: Embedder) -> None:
     ds = load_locomo(LOCOMO, images="caption").select(conversations=["conv-26"], limit_questions=8)
-    res = run(ds, strategies=STRATEGIES, budgets=[1024, 256], out=tmp_path / "out", memory_dir=locomo_memory_dir,
-              embedder=embedder, progress=False)
+    res = run(
+        ds,
+        strategies=STRATEGIES,
+        budgets=[1024, 256],
+        out=tmp_path / "out",
+        memory_dir=locomo_memory_dir,
+        embedder=embedder,
+        progress=False,
+    )
     assert res.timings["ingested_messages"] == 0  # reused the ingested folder
     out = tmp_path / "out"
     with open(out / "summary.csv", newline="") as fh:
@@ -50,8 +57,7 @@ def test_ingest_happens_once_and_is_reused(tmp_path: Path, embedder: Embedder) -
     ds = generate(turns=40, seed=9)
     first = run(ds, strategies=["window"], budgets=[100], memory_dir=tmp_path / "m", embedder=embedder, progress=False)
     assert first.timings["ingested_messages"] == len(ds.conversations[0].turns)
-    second = run(ds, strategies=["window"], budgets=[100], memory_dir=tmp_path / "m", embedder=embedder,
-                 progress=False)
+    second = run(ds, strategies=["window"], budgets=[100], memory_dir=tmp_path / "m", embedder=embedder, progress=False)
     assert second.timings["ingested_messages"] == 0
     assert [r["recall"] for r in first.summary] == [r["recall"] for r in second.summary]
 

@@ -26,19 +26,49 @@ NS = "conv"
 @pytest.fixture(scope="module")
 def memory(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Memory]:
     mem = Memory.open(tmp_path_factory.mktemp("strategies"), embedder=embedder)
-    mem.add([{"role": "user", "content": "My booking reference for the Porto flat is INV-48213."},
-             {"role": "assistant", "content": "Noted, INV-48213."}], session="s1", namespace=NS)
-    mem.add([
-        {"role": "user", "content": "Find hotels in Lisbon."},
-        {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function",
-            "function": {"name": "search_hotels", "arguments": "{\"city\": \"Lisbon\"}"}}]},
-        {"role": "tool", "tool_call_id": "c1", "content": json.dumps(
-            [{"name": f"Hotel {i}", "price": 80 + i} for i in range(30)] + [{"name": "Casa Azul", "price": 129}])},
-        {"role": "assistant", "content": "Casa Azul is 129 EUR."},
-    ], session="s2", namespace=NS)
+    mem.add(
+        [
+            {"role": "user", "content": "My booking reference for the Porto flat is INV-48213."},
+            {"role": "assistant", "content": "Noted, INV-48213."},
+        ],
+        session="s1",
+        namespace=NS,
+    )
+    mem.add(
+        [
+            {"role": "user", "content": "Find hotels in Lisbon."},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "c1",
+                        "type": "function",
+                        "function": {"name": "search_hotels", "arguments": '{"city": "Lisbon"}'},
+                    }
+                ],
+            },
+            {
+                "role": "tool",
+                "tool_call_id": "c1",
+                "content": json.dumps(
+                    [{"name": f"Hotel {i}", "price": 80 + i} for i in range(30)] + [{"name": "Casa Azul", "price": 129}]
+                ),
+            },
+            {"role": "assistant", "content": "Casa Azul is 129 EUR."},
+        ],
+        session="s2",
+        namespace=NS,
+    )
     for s in range(3, 8):
-        mem.add([{"role": "user" if i % 2 == 0 else "assistant", "content": f"{FILLER[(i + s) % len(FILLER)]} ({s}.{i})"}
-                 for i in range(12)], session=f"s{s}", namespace=NS)
+        mem.add(
+            [
+                {"role": "user" if i % 2 == 0 else "assistant", "content": f"{FILLER[(i + s) % len(FILLER)]} ({s}.{i})"}
+                for i in range(12)
+            ],
+            session=f"s{s}",
+            namespace=NS,
+        )
     yield mem
     mem.close()
 
@@ -73,8 +103,10 @@ def test_window_is_the_most_recent(memory: Memory) -> None:
 def test_dense_and_bm25_find_planted_facts(memory: Memory) -> None:
     for name in ("dense", "bm25", "turnmem"):
         out = get_strategy(name).build(
-            StrategyInput(memory=memory, namespace=NS, query="What was the booking reference for the Porto flat?",
-                          budget=120))
+            StrategyInput(
+                memory=memory, namespace=NS, query="What was the booking reference for the Porto flat?", budget=120
+            )
+        )
         assert MessageRef(namespace=NS, session="s1", seq=1) in out.present, name
 
 
@@ -87,7 +119,8 @@ def test_exact_id_found_by_bm25(memory: Memory) -> None:
 
 def test_tool_fact_brings_its_call(memory: Memory) -> None:
     out = get_strategy("turnmem").build(
-        StrategyInput(memory=memory, namespace=NS, query="What did Casa Azul cost per night?", budget=400))
+        StrategyInput(memory=memory, namespace=NS, query="What did Casa Azul cost per night?", budget=400)
+    )
     assert MessageRef(namespace=NS, session="s2", seq=3) in out.present
     assert MessageRef(namespace=NS, session="s2", seq=2) in out.present
     assert_valid_chat(out.messages)
@@ -105,8 +138,11 @@ def test_user_registered_strategy_runs_in_the_harness(tmp_path: Path, embedder: 
         def build(self, inp: StrategyInput) -> StrategyOutput:
             row = inp.memory.store.all_messages(inp.namespace)[0]
             msgs = [row.message().to_openai()]
-            return StrategyOutput(msgs, count_messages(inp.memory.counter, msgs),
-                                  {MessageRef(namespace=inp.namespace, session=row.session, seq=row.seq)})
+            return StrategyOutput(
+                msgs,
+                count_messages(inp.memory.counter, msgs),
+                {MessageRef(namespace=inp.namespace, session=row.session, seq=row.seq)},
+            )
 
     ds = generate(turns=60, seed=2)
     res = run(ds, strategies=["first-turn", "window"], budgets=[200], embedder=embedder, progress=False)

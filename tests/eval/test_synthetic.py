@@ -67,8 +67,13 @@ def test_update_evidence_is_the_latest_statement() -> None:
     order = {t.id: i for i, t in enumerate(conv.turns)}
     for q in (q for q in conv.questions if q.category == "update"):
         pref = q.question.removeprefix("What is my current ").rstrip("?")
-        mentions = [t.id for t in conv.turns if t.message["role"] == "user" and isinstance(t.message["content"], str)
-                    and f"my {pref}" in t.message["content"].replace("go-to ", "")]
+        mentions = [
+            t.id
+            for t in conv.turns
+            if t.message["role"] == "user"
+            and isinstance(t.message["content"], str)
+            and f"my {pref}" in t.message["content"].replace("go-to ", "")
+        ]
         assert q.evidence[0] == max(mentions, key=order.__getitem__)
 
 

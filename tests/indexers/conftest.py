@@ -47,7 +47,9 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
         deadline = time.monotonic() + 90
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"chroma run exited with {proc.returncode}: {(path / 'server.log').read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"chroma run exited with {proc.returncode}: {(path / 'server.log').read_text()[-2000:]}"
+                )
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1.0).status_code == 200:
                     break

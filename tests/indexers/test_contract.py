@@ -33,9 +33,7 @@ def brute(vectors: np.ndarray, ids: np.ndarray, q: np.ndarray, k: int) -> list[i
 
 
 @pytest.fixture
-def make_index(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[Callable[[], Index]]:
+def make_index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Index]]:
     """``make_index()`` opens the backend; calling it again reopens the same storage."""
     kind = request.param
     tag = uuid.uuid4().hex[:8]  # the chroma server is shared: keep namespaces apart

@@ -91,9 +91,14 @@ def test_bm25s_finds_exact_id_and_filters_sessions() -> None:
 
 
 def test_fts_retriever_on_a_real_log(mem: Memory) -> None:
-    mem.add([{"role": "user", "content": "Invoice INV-48213 is for the standing desk."},
-             {"role": "assistant", "content": "Thanks, noted the standing desk invoice."},
-             {"role": "user", "content": "Lunch was great today."}], session="s")
+    mem.add(
+        [
+            {"role": "user", "content": "Invoice INV-48213 is for the standing desk."},
+            {"role": "assistant", "content": "Thanks, noted the standing desk invoice."},
+            {"role": "user", "content": "Lunch was great today."},
+        ],
+        session="s",
+    )
     mem.add([{"role": "user", "content": "INV-48213 again in another session"}], session="t")
     fts = FTSRetriever(mem.store)
     out = fts.retrieve(Query("INV-48213", "default"), 5)
