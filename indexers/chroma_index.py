@@ -8,6 +8,9 @@
 - Each vector carries ``{"session": ...}`` metadata; session-scoped search is a
   ``where={"session": {"$in": [...]}}`` filter.
 - Writes are split into batches of at most the client's ``get_max_batch_size()``.
+- Several clients may share a server: a collection emptied by ``delete`` is kept (only
+  ``drop(namespace)`` deletes it, so a concurrent writer never loses a batch), and a
+  cached collection that another client dropped is looked up again by name.
 
 Chroma returns ``distance = 1 - <q, v>`` in the ``ip`` space; scores are ``1 - distance``.
 """
@@ -16,9 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -26,6 +29,17 @@ from indexers.base import check_vectors, prepare_batch
 from memory.errors import IndexMismatch
 
 PREFIX = "tm_"
+T = TypeVar("T")
+_MISSING: Any = object()
+
+
+def _not_found(exc: Exception) -> bool:
+    """A missing collection: ``NotFoundError`` (chromadb >= 0.6) or ``ValueError`` (older)."""
+    try:
+        from chromadb.errors import NotFoundError
+    except ImportError:  # pragma: no cover - older chromadb
+        NotFoundError = ()  # noqa: N806
+    return isinstance(exc, NotFoundError) or (isinstance(exc, ValueError) and "does not exist" in str(exc))
 
 
 def collection_name(namespace: str) -> str:
@@ -85,8 +99,10 @@ class ChromaIndex:
             else:
                 try:
                     col = self.client.get_collection(name, embedding_function=None)
-                except Exception:
-                    return None
+                except Exception as exc:
+                    if _not_found(exc):
+                        return None
+                    raise  # a server that is down is not an empty index
             dim = (col.metadata or {}).get("dim")
             if dim is not None and int(dim) != self.dim:
                 raise IndexMismatch(
@@ -96,8 +112,22 @@ class ChromaIndex:
             self._collections[namespace] = col
             return col
 
-    def _batches(self, n: int) -> range:
-        return range(0, n, max(1, self.max_batch))
+    def _with(self, namespace: str, fn: Callable[[Any], T], *, create: bool = False) -> T:
+        """``fn(collection)``, or ``_MISSING`` if the namespace has none; a cached collection
+        that another client dropped (or dropped and re-created) is looked up again once."""
+        for attempt in (0, 1):
+            col = self._collection(namespace, create=create)
+            if col is None:
+                return _MISSING
+            try:
+                return fn(col)
+            except Exception as exc:
+                if attempt or not _not_found(exc):
+                    raise
+                with self._lock:
+                    if self._collections.get(namespace) is col:
+                        del self._collections[namespace]
+        raise AssertionError("unreachable")
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -107,45 +137,42 @@ class ChromaIndex:
         arr, vecs, sessions = prepare_batch(ids, vectors, sessions, self.dim)
         if arr.size == 0:
             return
-        col = self._collection(namespace, create=True)
-        assert col is not None
-        for start in self._batches(arr.shape[0]):
-            end = start + self.max_batch
-            col.upsert(
-                ids=[str(i) for i in arr[start:end].tolist()],
-                embeddings=vecs[start:end],
-                metadatas=[{"session": s} for s in sessions[start:end]],
-            )
+
+        def upsert(col: Any) -> None:
+            step = max(1, self.max_batch)
+            for start in range(0, arr.shape[0], step):
+                end = start + step
+                col.upsert(
+                    ids=[str(i) for i in arr[start:end].tolist()],
+                    embeddings=vecs[start:end],
+                    metadatas=[{"session": s} for s in sessions[start:end]],
+                )
+
+        self._with(namespace, upsert, create=True)
 
     def delete(self, ids: Sequence[int] | np.ndarray, *, namespace: str) -> None:
         arr = np.asarray(ids, dtype=np.int64).reshape(-1)
-        col = self._collection(namespace)
-        if col is None or arr.size == 0:
+        if arr.size == 0:
             return
-        for start in self._batches(arr.shape[0]):
-            col.delete(ids=[str(i) for i in arr[start : start + self.max_batch].tolist()])
-        self._drop_if_empty(namespace, col)
 
-    def _drop_if_empty(self, namespace: str, col: Any) -> None:
-        if col.count() == 0:
-            with self._lock:
-                self._collections.pop(namespace, None)
-                try:
-                    self.client.delete_collection(col.name)
-                except Exception:
-                    pass
+        def delete(col: Any) -> None:
+            step = max(1, self.max_batch)
+            for start in range(0, arr.shape[0], step):
+                col.delete(ids=[str(i) for i in arr[start : start + step].tolist()])
+
+        self._with(namespace, delete)
 
     def drop(self, namespace: str, session: str | None = None) -> None:
-        col = self._collection(namespace)
-        if col is None:
+        if session is not None:
+            self._with(namespace, lambda col: col.delete(where={"session": session}))
             return
-        if session is None:
-            with self._lock:
-                self._collections.pop(namespace, None)
-                self.client.delete_collection(col.name)
-            return
-        col.delete(where={"session": session})
-        self._drop_if_empty(namespace, col)
+        with self._lock:
+            self._collections.pop(namespace, None)
+            try:
+                self.client.delete_collection(collection_name(namespace))
+            except Exception as exc:
+                if not _not_found(exc):
+                    raise
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -153,14 +180,10 @@ class ChromaIndex:
         self, query: np.ndarray, k: int, *, namespace: str, sessions: Sequence[str] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         q = check_vectors(query, self.dim, field="query")
+        if q.shape[0] != 1:
+            raise ValueError("query: search takes one query vector")
         empty = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         if k <= 0:
-            return empty
-        col = self._collection(namespace)
-        if col is None:
-            return empty
-        n = col.count()
-        if n == 0:
             return empty
         where = None
         if sessions is not None:
@@ -168,23 +191,34 @@ class ChromaIndex:
             if not sess:
                 return empty
             where = {"session": sess[0]} if len(sess) == 1 else {"session": {"$in": sess}}
-        res = col.query(query_embeddings=q, n_results=min(k, n), where=where, include=["distances"])
+
+        def query(col: Any) -> Any:
+            n = col.count()
+            if n == 0:
+                return None
+            return col.query(query_embeddings=q, n_results=min(k, n), where=where, include=["distances"])
+
+        res = self._with(namespace, query)
+        if res is _MISSING or res is None:
+            return empty
         ids = np.asarray([int(i) for i in res["ids"][0]], dtype=np.int64)
         scores = 1.0 - np.asarray(res["distances"][0], dtype=np.float32)
         order = np.argsort(-scores, kind="stable")
         return ids[order], scores[order].astype(np.float32)
 
     def ids(self, namespace: str) -> np.ndarray:
-        col = self._collection(namespace)
-        if col is None:
-            return np.zeros(0, dtype=np.int64)
-        out: list[int] = []
-        total = col.count()
-        page = max(1, self.max_batch)
-        for offset in range(0, total, page):
-            got = col.get(include=[], limit=page, offset=offset)
-            out.extend(int(i) for i in got["ids"])
-        return np.asarray(out, dtype=np.int64)
+
+        def ids(col: Any) -> list[int]:
+            out: list[int] = []
+            total = col.count()
+            page = max(1, self.max_batch)
+            for offset in range(0, total, page):
+                got = col.get(include=[], limit=page, offset=offset)
+                out.extend(int(i) for i in got["ids"])
+            return out
+
+        out = self._with(namespace, ids)
+        return np.asarray([] if out is _MISSING else out, dtype=np.int64)
 
     def namespaces(self) -> list[str]:
         out = []
@@ -192,10 +226,14 @@ class ChromaIndex:
             name = col.name if hasattr(col, "name") else str(col)
             if not name.startswith(PREFIX):
                 continue
-            c = self.client.get_collection(name, embedding_function=None)
-            ns = (c.metadata or {}).get("namespace")
-            if ns is not None and c.count() > 0:
-                out.append(str(ns))
+            try:
+                c = self.client.get_collection(name, embedding_function=None)
+                ns = (c.metadata or {}).get("namespace")
+                if ns is not None and c.count() > 0:
+                    out.append(str(ns))
+            except Exception as exc:  # dropped meanwhile by another client
+                if not _not_found(exc):
+                    raise
         return out
 
     def persist(self) -> None:

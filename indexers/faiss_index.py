@@ -13,8 +13,10 @@ that points at complete files (the log then re-adds whatever the index missed).
 Session filters use ``faiss.IDSelectorBatch`` over the ids of the selected sessions, so a
 scoped search is still exact. Above ``hnsw_threshold`` vectors a namespace also keeps an
 HNSW graph for unscoped searches (the exact index stays the reference and serves scoped
-searches and deletes; deleted ids are filtered out of HNSW results and the graph is
-rebuilt when a quarter of it is stale).
+searches and deletes). The graph is append-only: each entry gets a sequential label, and
+an id's current label is the only live one, so deleted ids and the old vectors of
+re-added ids are filtered out of HNSW results; the graph is rebuilt when a quarter of it
+is stale.
 """
 
 from __future__ import annotations
@@ -43,15 +45,31 @@ def _stem(namespace: str) -> str:
 
 @dataclass
 class _Space:
-    """One namespace: exact index, id → session, session → ids, optional HNSW."""
+    """One namespace: exact index, id → session, session → ids, optional HNSW.
+
+    ``hnsw_id[label]`` is the id stored under graph label ``label``; ``hnsw_label[id]`` is
+    the id's live label (absent once deleted). Entries whose label is not live are stale.
+    """
 
     index: faiss.IndexIDMap2
     session_of: dict[int, str] = field(default_factory=dict)
     members: dict[str, set[int]] = field(default_factory=dict)
-    hnsw: faiss.IndexIDMap | None = None
-    hnsw_ids: set[int] = field(default_factory=set)
-    hnsw_stale: int = 0
+    hnsw: faiss.IndexHNSWFlat | None = None
+    hnsw_id: list[int] = field(default_factory=list)
+    hnsw_label: dict[int, int] = field(default_factory=dict)
     dirty: bool = True
+
+    @property
+    def hnsw_stale(self) -> int:
+        return len(self.hnsw_id) - len(self.hnsw_label)
+
+    def hnsw_append(self, ids: list[int], vecs: np.ndarray) -> None:
+        assert self.hnsw is not None
+        start = len(self.hnsw_id)
+        self.hnsw.add(vecs)
+        self.hnsw_id.extend(ids)
+        for j, i in enumerate(ids):
+            self.hnsw_label[i] = start + j
 
 
 class FaissIndex:
@@ -179,8 +197,7 @@ class FaissIndex:
                 space.session_of[i] = s
                 space.members.setdefault(s, set()).add(i)
             if space.hnsw is not None:
-                space.hnsw.add_with_ids(vecs, arr)
-                space.hnsw_ids.update(arr.tolist())
+                space.hnsw_append(arr.tolist(), vecs)
             space.dirty = True
 
     def _remove(self, space: _Space, ids: Sequence[int]) -> None:
@@ -194,8 +211,7 @@ class FaissIndex:
                     m.discard(i)
                     if not m:
                         del space.members[s]
-            if i in space.hnsw_ids:
-                space.hnsw_stale += 1
+            space.hnsw_label.pop(i, None)
         space.dirty = True
 
     def delete(self, ids: Sequence[int] | np.ndarray, *, namespace: str) -> None:
@@ -225,18 +241,17 @@ class FaissIndex:
 
     # -- reads -----------------------------------------------------------------------------
 
-    def _hnsw_for(self, space: _Space) -> faiss.IndexIDMap | None:
+    def _hnsw_for(self, space: _Space) -> faiss.IndexHNSWFlat | None:
         if self.hnsw_threshold is None or space.index.ntotal < self.hnsw_threshold:
             return None
-        if space.hnsw is None or space.hnsw_stale > len(space.hnsw_ids) // 4:
+        if space.hnsw is None or space.hnsw_stale > len(space.hnsw_id) // 4:
             n = space.index.ntotal
             ids = faiss.vector_to_array(space.index.id_map).astype(np.int64)
             vecs = space.index.index.reconstruct_n(0, n)
             graph = faiss.IndexHNSWFlat(self.dim, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
             graph.hnsw.efConstruction = self.ef_construction
-            hnsw = faiss.IndexIDMap(graph)
-            hnsw.add_with_ids(vecs, ids)
-            space.hnsw, space.hnsw_ids, space.hnsw_stale = hnsw, set(ids.tolist()), 0
+            space.hnsw, space.hnsw_id, space.hnsw_label = graph, [], {}
+            space.hnsw_append(ids.tolist(), vecs)
         return space.hnsw
 
     def search(
@@ -262,13 +277,16 @@ class FaissIndex:
             else:
                 hnsw = self._hnsw_for(space)
                 if hnsw is not None:
-                    kk = min(k + space.hnsw_stale, len(space.hnsw_ids))
+                    kk = min(k + space.hnsw_stale, hnsw.ntotal)
                     params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, kk))
-                    scores, ids = hnsw.search(q, kk, params=params)
-                    if space.hnsw_stale:
-                        live = space.session_of
-                        mask = np.fromiter((i in live for i in ids[0].tolist()), dtype=bool, count=ids.shape[1])
-                        ids, scores = ids[:, mask][:, :k], scores[:, mask][:, :k]
+                    scores, labels = hnsw.search(q, kk, params=params)
+                    live = [
+                        (space.hnsw_id[lab], j)
+                        for j, lab in enumerate(labels[0].tolist())
+                        if lab >= 0 and space.hnsw_label.get(space.hnsw_id[lab]) == lab
+                    ][:k]
+                    ids = np.asarray([[i for i, _ in live]], dtype=np.int64).reshape(1, -1)
+                    scores = scores[:, [j for _, j in live]]
                 else:
                     kk = min(k, space.index.ntotal)
                     scores, ids = space.index.search(q, kk)

@@ -12,7 +12,7 @@ from retrievers.base import Candidates, Query, Retriever
 def _union(lists: Sequence[Candidates]) -> np.ndarray:
     if not lists:
         return np.zeros(0, dtype=np.int64)
-    return np.unique(np.concatenate([c.ids for c in lists])) if lists else np.zeros(0, dtype=np.int64)
+    return np.unique(np.concatenate([np.asarray(c.ids, dtype=np.int64) for c in lists]))
 
 
 def _fuse(
@@ -20,9 +20,11 @@ def _fuse(
 ) -> Candidates:
     """Sum ``w_i * score(list_i)`` per id over the lists; keep each source's raw scores."""
     ids = _union(lists)
+    ws = list(weights) if weights is not None else [1.0] * len(lists)
+    if len(ws) != len(lists):
+        raise ValueError(f"weights: got {len(ws)} weights for {len(lists)} ranked lists; give one per list")
     if ids.size == 0:
         return Candidates.empty()
-    ws = list(weights) if weights is not None else [1.0] * len(lists)
     fused = np.zeros(ids.size, dtype=np.float64)
     components: dict[str, np.ndarray] = {}
     for cand, w in zip(lists, ws):

@@ -35,19 +35,19 @@ STOPWORDS = frozenset(
 _WORD = re.compile(r"[\w][\w'\-.]*[\w]|[\w]", re.UNICODE)
 
 
-def query_terms(text: str, *, stopwords: frozenset[str] = STOPWORDS, max_terms: int = 32) -> list[str]:
-    """Lower-cased content words of a query, deduplicated, in order."""
-    terms: list[str] = []
-    seen: set[str] = set()
+def tokens(text: str, *, stopwords: frozenset[str] = STOPWORDS) -> list[str]:
+    """Lower-cased content words of a text, in order, repeats kept (term frequency)."""
+    out = []
     for m in _WORD.finditer(text.lower()):
         word = m.group(0).strip(".-'")
-        if not word or word in stopwords or word in seen:
-            continue
-        seen.add(word)
-        terms.append(word)
-        if len(terms) >= max_terms:
-            break
-    return terms
+        if word and word not in stopwords:
+            out.append(word)
+    return out
+
+
+def query_terms(text: str, *, stopwords: frozenset[str] = STOPWORDS, max_terms: int = 32) -> list[str]:
+    """Lower-cased content words of a query, deduplicated, in order."""
+    return list(dict.fromkeys(tokens(text, stopwords=stopwords)))[:max_terms]
 
 
 class FTSRetriever:
@@ -59,8 +59,8 @@ class FTSRetriever:
         self.searcher = searcher
 
     def retrieve(self, query: Query, k: int) -> Candidates:
-        if not query.text or k <= 0:
-            return Candidates.empty()
+        if not query.text or k <= 0 or (query.sessions is not None and len(query.sessions) == 0):
+            return Candidates.empty()  # sessions=[] selects nothing, as in the vector index
         ids, scores = self.searcher.search_text(query_terms(query.text), query.namespace, k, query.sessions)
         return Candidates(ids, scores, {"lexical": scores})
 
@@ -86,7 +86,7 @@ class BM25sRetriever:
         self.stemmer = stemmer
 
     def _tokenize(self, texts: Sequence[str]) -> list[list[str]]:
-        return [query_terms(t, max_terms=10_000) for t in texts]
+        return [tokens(t) for t in texts]  # repeats kept: BM25 needs term frequencies
 
     def _get(self, namespace: str) -> tuple[object, np.ndarray, np.ndarray] | None:
         import bm25s
@@ -107,17 +107,17 @@ class BM25sRetriever:
         return model, np.asarray(ids, dtype=np.int64), sess
 
     def retrieve(self, query: Query, k: int) -> Candidates:
-        if not query.text or k <= 0:
+        if not query.text or k <= 0 or (query.sessions is not None and len(query.sessions) == 0):
             return Candidates.empty()
         got = self._get(query.namespace)
         if got is None:
             return Candidates.empty()
         model, ids, sessions = got
-        terms = self._tokenize([query.text])[0]
+        terms = query_terms(query.text)
         if not terms:
             return Candidates.empty()
         scores = model.get_scores(terms)  # type: ignore[attr-defined]
-        if query.sessions:
+        if query.sessions is not None:
             scores = np.where(np.isin(sessions, list(query.sessions)), scores, 0.0)
         n = min(k, int((scores > 0).sum()))
         if n == 0:

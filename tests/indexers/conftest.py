@@ -44,7 +44,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
         env=env,
     )
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(
