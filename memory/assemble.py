@@ -8,7 +8,9 @@ The algorithm, for ``budget`` B counted with the memory's token counter:
    given), newest first, while they fit ``window_share`` of what is left. A unit is a
    plain message, or an assistant message with tool calls together with all of its
    results: units are taken whole or not at all, so a call never travels without its
-   results. A call still waiting for a result is left out and reported as pending.
+   results. A call still waiting for a result is left out and reported as pending. A unit
+   larger than everything the budget leaves is passed over (it can only appear by its
+   retrieved parts) and the window goes on with the turns before it.
 3. **Retrieval**: candidates from the retriever (dense, lexical or fused) over chunks not
    already shown, scored ``final = (1 - w) * relevance + w * recency`` with relevance
    normalized to [0, 1] within the candidates, then packed greedily by ``final`` under
@@ -150,8 +152,15 @@ class _Packer:
 
     # -- window ----------------------------------------------------------------------------
 
-    def window(self, session: str | None, limit: int, start_pos: int | None = None) -> int | None:
-        """Add newest units while they fit; return the pos to continue from (None: exhausted)."""
+    def window(
+        self, session: str | None, limit: int, start_pos: int | None = None, *, room: int | None = None
+    ) -> int | None:
+        """Add newest units while they fit; return the pos to continue from (None: exhausted).
+
+        A unit bigger than the whole ``room`` could never be shown whole: it is passed over
+        (retrieval may still show its relevant parts) instead of ending the window, so one
+        huge message or tool output does not hide every turn before it.
+        """
         before = start_pos
         while True:
             rows = self.store.tail(self.namespace, session, before_pos=before, limit=64)
@@ -170,6 +179,8 @@ class _Packer:
                 if not items:
                     continue
                 if not self.try_add(items, limit):
+                    if room is not None and sum(r.tokens for r in unit) > room:
+                        continue
                     return row.pos + 1
             if len(rows) < 64:
                 return None
@@ -235,7 +246,7 @@ def assemble(
     packer = _Packer(store, counter, namespace, config)
     has_query = bool(query and query.strip()) or query_vector is not None
     window_limit = int(room * config.window_share) if has_query else room
-    resume = packer.window(session, window_limit)
+    resume = packer.window(session, window_limit, room=room)
     window_used = packer.used
 
     hits: list[Hit] = []
@@ -244,7 +255,7 @@ def assemble(
     retrieved_used = packer.used - window_used
 
     if config.fill_window and resume is not None and packer.used < room:
-        packer.window(session, room, start_pos=resume)
+        packer.window(session, room, start_pos=resume, room=room)
 
     ordered = sorted(
         packer.items.values(),

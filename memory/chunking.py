@@ -101,21 +101,31 @@ class Chunker:
         return self.counter.count(text) <= (limit or self.max_tokens)
 
     def _pack(self, units: Iterable[str], sep: str, limit: int) -> list[str]:
-        """Greedily join consecutive units with ``sep`` while the result fits ``limit``."""
+        """Greedily join consecutive units with ``sep`` while the result fits ``limit``.
+
+        The joined text is counted as a whole: a separator such as ``"\\n"`` costs a token
+        of its own between two words, and tokens can merge across a seam, so summing the
+        units' counts is not exact (an undercount here used to overflow the piece, which
+        was then hard-cut mid-paragraph into a full piece and a one-word scrap).
+        """
         out: list[str] = []
         cur: list[str] = []
         cur_tokens = 0
-        sep_tokens = self.counter.count(sep) if sep.strip() else 0
         for unit in units:
             t = self.counter.count(unit)
-            if cur and cur_tokens + sep_tokens + t > limit:
+            if cur:
+                if cur_tokens + t <= limit:  # cheap pre-check; the exact count decides
+                    joined = self.counter.count(sep.join([*cur, unit]))
+                    if joined <= limit:
+                        cur.append(unit)
+                        cur_tokens = joined
+                        continue
                 out.append(sep.join(cur))
-                cur, cur_tokens = [], 0
-            cur.append(unit)
-            cur_tokens += t + (sep_tokens if len(cur) > 1 else 0)
+            cur, cur_tokens = [unit], t
         if cur:
             out.append(sep.join(cur))
-        # Token counts of joined text can differ by a token at seams: re-check.
+        # A single unit may exceed ``limit`` (a JSON record above record_tokens): the
+        # piece bound is max_tokens, enforced here.
         fixed: list[str] = []
         for piece in out:
             fixed.extend([piece] if self._fits(piece) else self._hard(piece))

@@ -18,7 +18,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from memory.errors import InvalidArgument
+from memory.errors import InvalidArgument, UpstreamError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
@@ -160,14 +160,29 @@ class OpenAIEmbedder:
         return self._dim
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        import httpx
+
         texts = list(texts)
         rows: list[list[float]] = []
         for start in range(0, len(texts), self.batch_size):
             batch = texts[start : start + self.batch_size]
-            resp = self._client.post("/embeddings", json={"model": self.model, "input": batch})  # type: ignore[attr-defined]
-            resp.raise_for_status()
-            data = sorted(resp.json()["data"], key=lambda d: d["index"])
-            rows.extend(d["embedding"] for d in data)
+            try:
+                resp = self._client.post("/embeddings", json={"model": self.model, "input": batch})  # type: ignore[attr-defined]
+                resp.raise_for_status()
+                data = sorted(resp.json()["data"], key=lambda d: d["index"])
+                got = [list(d["embedding"]) for d in data]
+            except httpx.HTTPStatusError as exc:
+                raise UpstreamError(
+                    f"embedder: {exc.request.url} answered {exc.response.status_code}: {exc.response.text[:200]}"
+                ) from exc
+            except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as exc:
+                raise UpstreamError(f"embedder: no usable embeddings from the endpoint: {exc!r}") from exc
+            if [d.get("index") for d in data] != list(range(len(batch))) or len({len(r) for r in got}) > 1:
+                raise UpstreamError(
+                    f"embedder: asked for {len(batch)} embeddings, got {len(got)} (indexes "
+                    f"{[d.get('index') for d in data][:10]}); the endpoint answered out of spec"
+                )
+            rows.extend(got)
         if not rows:
             return np.zeros((0, self._dim or 0), dtype=np.float32)
         out = _normalize(np.asarray(rows, dtype=np.float32))

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
 from indexers.base import Index
 from memory.assemble import AssembleConfig, assemble
@@ -322,8 +323,14 @@ class Memory:
                     f"use one of {', '.join(AssembleConfig.model_fields)}",
                     field=sorted(unknown)[0],
                 )
-            cfg = cfg.model_copy(update=overrides)
-            cfg = AssembleConfig.model_validate(cfg.model_dump())
+            try:
+                cfg = AssembleConfig.model_validate({**cfg.model_dump(), **overrides})
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                name = str(err["loc"][0]) if err.get("loc") else "config"
+                raise InvalidArgument(
+                    f"{name}: {err.get('msg', 'invalid')} (got {overrides.get(name)!r})", field=name
+                ) from None
         self._catch_up()
         with self._lock:
             return assemble(
@@ -345,6 +352,10 @@ class Memory:
     ) -> list[Hit]:
         """Retrieval alone: the top ``k`` chunks for ``query`` with their scores."""
         check_name(namespace, "namespace")
+        if not isinstance(query, str):
+            raise InvalidArgument(f"query: give a string (got {type(query).__name__})", field="query")
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise InvalidArgument(f"k: give the number of hits wanted, an int >= 1 (got {k!r})", field="k")
         self._catch_up()
         with self._lock:
             cands: Candidates = self.retriever.retrieve(Query(query, namespace, sessions), k)

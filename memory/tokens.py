@@ -32,6 +32,7 @@ budgets should leave a few tokens of slack when they matter.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -46,9 +47,13 @@ REPLY_PRIMING = 3
 IMAGE_TOKENS = 85
 TOOL_CALL_OVERHEAD = 6
 
-# bpe-openai refuses inputs of 1M characters or more, and outputs above 200k tokens:
-# longer texts are counted in segments cut at whitespace.
-_SEGMENT_CHARS = 100_000
+# bpe-openai refuses inputs of 1M characters or more, and outputs above 200k tokens per
+# call. A character is at most 4 UTF-8 bytes, so at most 4 tokens: segments of 40k
+# characters stay under both limits whatever the script. Longer texts are counted in
+# segments cut just before a space that starts a word (where o200k's pre-tokenizer cuts
+# anyway, so the count stays exact for ordinary text).
+_SEGMENT_CHARS = 40_000
+_WORD_START = re.compile(r"(?<=\S) (?=\S)")
 
 
 @runtime_checkable
@@ -65,7 +70,7 @@ class TokenCounter(Protocol):
 
 
 def _segments(text: str, size: int = _SEGMENT_CHARS) -> list[str]:
-    """Cut text into pieces of at most ``size`` characters, preferring whitespace cuts."""
+    """Cut text into pieces of at most ``size`` characters, preferring cuts before a word."""
     if len(text) <= size:
         return [text]
     out: list[str] = []
@@ -73,7 +78,12 @@ def _segments(text: str, size: int = _SEGMENT_CHARS) -> list[str]:
     while start < len(text):
         end = min(start + size, len(text))
         if end < len(text):
-            cut = max(text.rfind("\n", start + size // 2, end), text.rfind(" ", start + size // 2, end))
+            lo = start + size // 2
+            cut = -1
+            for m in _WORD_START.finditer(text, lo, end):
+                cut = m.start()
+            if cut < 0:  # no word boundary: any whitespace, else a plain cut
+                cut = max(text.rfind("\n", lo, end), text.rfind(" ", lo, end))
             if cut > start:
                 end = cut
         out.append(text[start:end])

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,6 +36,36 @@ def test_long_prose_splits_on_paragraphs(counter: TokenCounter) -> None:
     # Paragraph boundaries are kept: every piece starts at a paragraph start.
     assert all(p.text.startswith("Paragraph") for p in pieces)
     assert _squash("".join(p.text for p in pieces)) == _squash(text)
+
+
+@pytest.mark.parametrize(("sep", "max_tokens"), [("\n\n", 121), ("\n", 121), ("\n\n", 200)])
+def test_small_paragraphs_are_packed_whole(counter: TokenCounter, sep: str, max_tokens: int) -> None:
+    # Paragraphs of 40 tokens ending in a word: the separator costs a token of its own
+    # between two of them, so three need 122 tokens, not 120.
+    paras = [f"Para {i} " + " ".join(["fox"] * 37) for i in range(12)]
+    assert {counter.count(p) for p in paras} == {40}
+    text = sep.join(paras)
+    pieces = Chunker(counter, max_tokens=max_tokens).split(parse_message({"role": "user", "content": text}))
+    assert all(p.tokens <= max_tokens for p in pieces)
+    # Every piece is whole paragraphs: no paragraph is cut, none is left as a scrap.
+    for p in pieces:
+        got = p.text.split(sep)
+        assert all(g in paras for g in got), [g[:20] for g in got if g not in paras]
+        assert len(got) >= 2  # two 40-token paragraphs always fit together
+    assert [q for p in pieces for q in p.text.split(sep)] == paras
+    # As few pieces as whole paragraphs allow.
+    per_piece = max(k for k in range(1, 13) if counter.count(sep.join(paras[:k])) <= max_tokens)
+    assert len(pieces) == -(-12 // per_piece)
+
+
+def test_lines_and_sentences_when_no_paragraphs(counter: TokenCounter) -> None:
+    sentences = [f"Sentence number {i} talks about the harbour in Porto." for i in range(40)]
+    text = " ".join(sentences)
+    pieces = Chunker(counter, max_tokens=60).split(parse_message({"role": "user", "content": text}))
+    assert len(pieces) > 3 and all(p.tokens <= 60 for p in pieces)
+    for p in pieces:  # cut between sentences, never inside one
+        assert p.text.startswith("Sentence number") and p.text.endswith("Porto.")
+    assert " ".join(p.text for p in pieces) == text
 
 
 def test_json_tool_output_splits_into_records(counter: TokenCounter) -> None:
@@ -94,18 +125,54 @@ def test_kinds(counter: TokenCounter) -> None:
     assert "a red bicycle" in chunker.split(image)[0].text
 
 
-words = st.sampled_from(["alpha", "beta", "Lisbon", "129", "EUR", "naïve", "🙂", "x" * 40, "end."])
-seps = st.sampled_from([" ", " ", " ", "\n", "\n\n", ". "])
+words = st.sampled_from(["alpha", "beta", "Lisbon", "129", "EUR", "naïve", "🙂", "x" * 40, "end.", "São", "日本語"])
+seps = st.sampled_from([" ", " ", " ", "\n", "\n\n", ". ", "\t", "  "])
 texts = st.lists(st.tuples(words, seps), min_size=1, max_size=400).map(lambda xs: "".join(w + s for w, s in xs))
+any_text = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=2000)
 
 
-@settings(max_examples=60, deadline=None)
-@given(text=texts, max_tokens=st.integers(min_value=8, max_value=120))
-def test_property_pieces_bounded_and_lossless(text: str, max_tokens: int) -> None:
-    chunker = Chunker(COUNTER, max_tokens=max_tokens)
-    pieces = chunker.split(parse_message({"role": "user", "content": text}))
+def check_pieces(text: str, max_tokens: int, role: str = "user") -> None:
+    msg = {"role": role, "content": text} if role != "tool" else {"role": "tool", "tool_call_id": "c", "content": text}
+    pieces = Chunker(COUNTER, max_tokens=max_tokens).split(parse_message(msg))
     assert pieces
     assert all(p.tokens <= max_tokens for p in pieces)
     assert all(p.tokens == COUNTER.count(p.text) for p in pieces)
     if text.strip():
+        assert all(p.text.strip() for p in pieces)  # no empty pieces
+        # Nothing is lost: the pieces hold every non-whitespace character, in order.
         assert _squash("".join(p.text for p in pieces)) == _squash(text)
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=texts, max_tokens=st.integers(min_value=8, max_value=120))
+def test_property_prose_pieces_bounded_and_lossless(text: str, max_tokens: int) -> None:
+    check_pieces(text, max_tokens)
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=any_text, max_tokens=st.integers(min_value=8, max_value=60))
+def test_property_any_text_bounded_and_lossless(text: str, max_tokens: int) -> None:
+    check_pieces(text, max_tokens)
+
+
+json_leaf = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=120))
+json_values = st.recursive(
+    json_leaf,
+    lambda inner: st.one_of(st.lists(inner, max_size=25), st.dictionaries(st.text(max_size=12), inner, max_size=12)),
+    max_leaves=200,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=json_values, max_tokens=st.integers(min_value=8, max_value=100))
+def test_property_json_tool_output_bounded(data: object, max_tokens: int) -> None:
+    text = json.dumps(data)
+    pieces = Chunker(COUNTER, max_tokens=max_tokens).split(
+        parse_message({"role": "tool", "tool_call_id": "c", "content": text})
+    )
+    assert pieces and all(p.kind == "tool_result" for p in pieces)
+    assert all(p.tokens <= max_tokens and p.tokens == COUNTER.count(p.text) for p in pieces)
+    if isinstance(data, list) and data and all(isinstance(x, int) and not isinstance(x, bool) for x in data):
+        # Records are never cut: each number appears whole, once, in order.
+        found = [int(n) for p in pieces for n in re.findall(r"-?\d+", p.text)]
+        assert found == data

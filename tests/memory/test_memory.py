@@ -1,16 +1,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from memory import Memory, Message
-from memory.errors import BudgetTooSmall, Conflict, InvalidArgument, InvalidMessage, NotFound
-from memory.tokens import count_messages
-from tests.memory.helpers import assert_valid_chat
+from memory.embedders import Embedder
+from memory.errors import BudgetTooSmall, Conflict, IndexMismatch, InvalidArgument, InvalidMessage, NotFound
+from memory.tokens import count_messages, get_counter
+from tests.memory.helpers import assert_openai_format, assert_valid_chat
 
 EXAMPLE = [
     {"role": "user", "content": "Book me a hotel in Lisbon for May 3-6, under 150 EUR."},
@@ -54,22 +56,57 @@ def add_filler(mem: Memory, n: int, *, session: str = "s", namespace: str = "def
     mem.add(msgs, session=session, namespace=namespace)
 
 
-def test_readme_example(mem: Memory) -> None:
-    seqs = mem.add(EXAMPLE, session="trip-42", namespace="alice")
+def test_readme_example(tmp_path: Path, embedder: Embedder) -> None:
+    # The README's "In ten lines", as written (a tmp folder instead of ./memdata). Memory.open
+    # without embedder= takes the shared bundled MiniLM, already loaded by the fixture.
+    from memory import Memory
+
+    mem = Memory.open(tmp_path / "memdata")
+    try:
+        seqs = mem.add(
+            [
+                {"role": "user", "content": "Book me a hotel in Lisbon for May 3-6, under 150 EUR."},
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "call_1",
+                            "type": "function",
+                            "function": {"name": "search_hotels", "arguments": '{"city": "Lisbon"}'},
+                        }
+                    ],
+                },
+                {"role": "tool", "tool_call_id": "call_1", "content": '[{"name": "Casa Azul", "price": 129}, ...]'},
+                {"role": "assistant", "content": "Casa Azul is 129 EUR a night."},
+            ],
+            session="trip-42",
+            namespace="alice",
+        )
+        ctx = mem.assemble(
+            "Which hotel did we pick and what did it cost?", session="trip-42", namespace="alice", budget=1000
+        )
+        assert mem.embedder is embedder
+    finally:
+        mem.close()
     assert seqs == [1, 2, 3, 4]
-    ctx = mem.assemble(
-        "Which hotel did we pick and what did it cost?", session="trip-42", namespace="alice", budget=1000
-    )
     assert ctx.tokens <= 1000
     assert ctx.tokens == count_messages(mem.counter, ctx.messages)
-    assert [m["role"] for m in ctx.messages] == ["user", "assistant", "tool", "assistant"]
-    assert ctx.messages[1]["tool_calls"][0]["function"]["name"] == "search_hotels"
-    assert ctx.messages[2]["tool_call_id"] == "call_1"
+    assert_openai_format(ctx.messages)
+    # The whole conversation fits: it comes back exactly as it was sent, in order.
+    assert ctx.messages == EXAMPLE
+    assert [s.ref.seq for s in ctx.sources if s.ref] == [1, 2, 3, 4]
+    assert ctx.messages[2]["tool_call_id"] == ctx.messages[1]["tool_calls"][0]["id"]
     assert_valid_chat(ctx.messages)
     assert ctx.hits, "the retriever's view of the context is reported"
     for h in ctx.hits:
-        assert isinstance(h.text, str) and h.session == "trip-42" and 1 <= h.seq <= 4
+        assert isinstance(h.text, str) and h.text
+        assert h.session == "trip-42" and h.namespace == "alice" and 1 <= h.seq <= 4
         assert 0.0 <= h.scores["final"] <= 1.0 and "dense" in h.scores and "recency" in h.scores
+    assert [h.rank for h in ctx.hits] == list(range(1, len(ctx.hits) + 1))
+    finals = [h.scores["final"] for h in ctx.hits]
+    assert finals == sorted(finals, reverse=True)
+    assert any("Casa Azul" in h.text for h in ctx.hits)
     json.loads(ctx.to_json())
 
 
@@ -142,6 +179,17 @@ def test_no_query_is_recent_window_only(mem: Memory) -> None:
         ({"role": "tool", "content": "x"}, "tool_call_id"),
         ({"role": "user", "content": 7}, "content"),
         ({"role": "tool", "tool_call_id": "nope", "content": "orphan"}, "tool_call_id"),
+        ({"role": "user", "content": ["not a part"]}, "content[0]"),
+        ({"role": "user", "content": "lone \ud800 surrogate"}, "content"),
+        (
+            {
+                "role": "assistant",
+                "content": "x",
+                "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "f"}}],
+            },
+            "tool_calls",
+        ),
+        ("not a message", "messages[1]"),
     ],
 )
 def test_bad_input_stores_nothing(mem: Memory, bad: dict, field: str) -> None:
@@ -150,8 +198,11 @@ def test_bad_input_stores_nothing(mem: Memory, bad: dict, field: str) -> None:
     with pytest.raises(InvalidMessage) as err:
         mem.add([{"role": "user", "content": "fine"}, bad], session="s")
     assert field in str(err.value)
+    assert str(err.value).startswith("messages[1]")  # the second message of the call is named
     assert state(mem) == before
     assert mem.last_seq("s") == 4
+    # The same memory goes on working: the good message alone is stored with the next seq.
+    assert mem.add([{"role": "user", "content": "fine"}], session="s") == [5]
 
 
 def test_bad_arguments(mem: Memory) -> None:
@@ -162,10 +213,44 @@ def test_bad_arguments(mem: Memory) -> None:
     with pytest.raises(InvalidArgument) as err:
         mem.add([{"role": "user", "content": "x"}], session="")
     assert err.value.field == "session"
-    with pytest.raises(InvalidArgument) as err:
-        mem.assemble("q", budget=0)
-    assert err.value.field == "budget"
     assert mem.store.namespaces() == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"budget": 0}, "budget"),
+        ({"budget": "100"}, "budget"),
+        ({"system": 5}, "system"),
+        ({"window_share": 2.0}, "window_share"),
+        ({"candidates": 0}, "candidates"),
+        ({"no_such_option": 1}, "no_such_option"),
+        ({"now": "soon"}, "now"),
+        ({"session": ""}, "session"),
+        ({"namespace": "bad\nname"}, "namespace"),
+    ],
+)
+def test_bad_assemble_arguments_name_the_field(mem: Memory, kwargs: dict, field: str) -> None:
+    args = {"session": "s", "budget": 100, **kwargs}
+    with pytest.raises(InvalidArgument) as err:
+        mem.assemble("q", **args)
+    assert err.value.field == field
+    assert str(err.value).startswith(field)
+
+
+def test_bad_search_and_since_arguments(mem: Memory) -> None:
+    mem.add(EXAMPLE, session="s")
+    for kwargs, field in [({"query": None}, "query"), ({"query": "q", "k": 0}, "k")]:
+        with pytest.raises(InvalidArgument) as err:
+            mem.search(**kwargs)
+        assert err.value.field == field
+    with pytest.raises(InvalidArgument) as err:
+        mem.since("s", -1)
+    assert err.value.field == "seq"
+    with pytest.raises(InvalidArgument) as err:
+        mem.add([{"role": "user", "content": "x"}], session="s", base_seq=-1)
+    assert err.value.field == "base_seq"
+    assert mem.last_seq("s") == 4
 
 
 def test_budget_too_small_for_system_prompt(mem: Memory) -> None:
@@ -329,3 +414,129 @@ def test_query_vector_skips_embedding(mem: Memory) -> None:
     b = mem.assemble(q, session="s", budget=300, now=2e9, query_vector=vec)
     assert a.messages == b.messages
     assert np.isclose(a.hits[0].scores["final"], b.hits[0].scores["final"])
+
+
+def test_add_timestamp_default(mem: Memory) -> None:
+    when = datetime(2024, 5, 3, 9, 30, tzinfo=timezone.utc)
+    mem.add([{"role": "user", "content": "a"}], session="t", timestamp=when)
+    mem.add([{"role": "user", "content": "b"}], session="t", timestamp=when.timestamp() + 60)
+    mem.add([{"role": "user", "content": "c"}], session="t", timestamp=datetime(2024, 5, 3, 10))  # naive: UTC
+    got = [m.timestamp for m in mem.messages(session="t")]
+    assert got == [
+        when,
+        datetime(2024, 5, 3, 9, 31, tzinfo=timezone.utc),
+        datetime(2024, 5, 3, 10, tzinfo=timezone.utc),
+    ]
+    before = state(mem)
+    with pytest.raises(InvalidArgument) as err:
+        mem.add([{"role": "user", "content": "d"}], session="t", timestamp="last tuesday")
+    assert err.value.field == "timestamp"
+    assert state(mem) == before
+
+
+def test_stored_messages_can_be_added_again(mem: Memory) -> None:
+    mem.add(EXAMPLE, session="trip", namespace="alice")
+    copied = mem.add(mem.messages(namespace="alice", session="trip"), session="copy", namespace="bob")
+    assert copied == [1, 2, 3, 4]
+    ctx = mem.assemble(None, session="copy", namespace="bob", budget=1000)
+    assert ctx.messages == EXAMPLE  # no namespace / session / seq of the original leak into the copy
+    assert_openai_format(ctx.messages)
+    assert [m.timestamp for m in mem.messages(namespace="bob")] == [
+        m.timestamp for m in mem.messages(namespace="alice")
+    ]
+
+
+def test_late_tool_result_travels_with_its_call(mem: Memory) -> None:
+    mem.add(
+        [
+            {"role": "user", "content": "Look up the ferry times to Cacilhas."},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"id": "f1", "type": "function", "function": {"name": "ferries", "arguments": "{}"}}],
+            },
+        ],
+        session="s",
+    )
+    mem.add([{"role": "user", "content": "Meanwhile, is it going to rain?"}], session="s")
+    assert [r.seq for r in mem.assemble(None, session="s", budget=500).pending_tool_calls] == [2]
+    mem.add([{"role": "tool", "tool_call_id": "f1", "content": "every 20 minutes from Cais do Sodré"}], session="s")
+    for query in (None, "ferry times to Cacilhas"):
+        ctx = mem.assemble(query, session="s", budget=500)
+        assert_valid_chat(ctx.messages)
+        # The result (seq 4) comes right after its call (seq 2); the rest stays in order.
+        assert [s.ref.seq for s in ctx.sources if s.ref] == [1, 2, 4, 3]
+        assert ctx.pending_tool_calls == []
+
+
+def test_window_without_session_spans_the_namespace(mem: Memory) -> None:
+    mem.add([{"role": "user", "content": "first, in session a"}], session="a")
+    mem.add([{"role": "user", "content": "second, in session b"}], session="b")
+    mem.add([{"role": "assistant", "content": "third, in session a"}], session="a")
+    ctx = mem.assemble(None, budget=500)
+    assert [m["content"] for m in ctx.messages] == [
+        "first, in session a",
+        "second, in session b",
+        "third, in session a",
+    ]
+    only_a = mem.assemble(None, session="a", budget=500)
+    assert [m["content"] for m in only_a.messages] == ["first, in session a", "third, in session a"]
+
+
+def test_reopen_with_another_counter_recounts(open_memory: Callable[..., Memory]) -> None:
+    mem = open_memory("k")
+    mem.add(EXAMPLE, session="s")
+    add_filler(mem, 20)
+    mem.close()
+    cl = open_memory("k", counter="cl100k_base")
+    assert cl.counter.name == "cl100k_base"
+    for budget in (60, 150, 400):
+        ctx = cl.assemble("hotel price", session="s", budget=budget)
+        assert ctx.tokens <= budget
+        assert ctx.tokens == count_messages(get_counter("cl100k_base"), ctx.messages)
+
+
+class _TinyEmbedder:
+    """A different model (8-d): only to check that a memory refuses foreign vectors."""
+
+    name = "tiny"
+    dim = 8
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.ones((len(texts), 8), dtype=np.float32)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def test_other_embedding_model_is_refused(open_memory: Callable[..., Memory]) -> None:
+    mem = open_memory("e")
+    mem.add(EXAMPLE, session="s")
+    mem.close()
+    with pytest.raises(IndexMismatch) as err:
+        open_memory("e", embedder=_TinyEmbedder())
+    assert "384" in str(err.value) and "8" in str(err.value)
+    again = open_memory("e")  # the right model still opens it, untouched
+    assert again.last_seq("s") == 4 and again.search("Casa Azul", k=1)
+
+
+def test_a_message_bigger_than_the_budget_does_not_hide_the_turns_before_it(mem: Memory) -> None:
+    mem.add(
+        [
+            {"role": "user", "content": "My name is Ana and I live in Porto."},
+            {"role": "assistant", "content": "Nice to meet you, Ana."},
+        ],
+        session="s",
+    )
+    sections = [f"Section {i}. " + "The clause on liability and indemnity applies here. " * 12 for i in range(40)]
+    big = "\n\n".join(sections)
+    mem.add([{"role": "user", "content": big}], session="s")
+    assert mem.counter.count(big) > 3000
+    ctx = mem.assemble(None, session="s", budget=800)
+    assert [m["content"] for m in ctx.messages] == ["My name is Ana and I live in Porto.", "Nice to meet you, Ana."]
+    assert ctx.tokens <= 800
+    # With a query, the big message shows by its retrieved parts, marked as partial.
+    ctx = mem.assemble("What does section 17 say about liability?", session="s", budget=800)
+    assert ctx.tokens <= 800
+    partial = [(s, m) for s, m in zip(ctx.sources, ctx.messages) if s.partial]
+    assert len(partial) == 1 and partial[0][0].ref.seq == 3
+    assert "[…]" in partial[0][1]["content"] and len(partial[0][1]["content"]) < len(big)
+    assert "Nice to meet you, Ana." in [m["content"] for m in ctx.messages]

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import pytest
 
 from memory.errors import InvalidMessage
-from memory.models import Context, ImagePart, Message, parse_message
+from memory.models import Context, ImagePart, Message, StoredMessage, parse_message
 
 VALID = [
     {"role": "user", "content": "hi", "name": "alice"},
@@ -91,13 +91,75 @@ def test_message_objects_accepted() -> None:
         ),
         ({"role": "user", "content": "x", "timestamp": "yesterday"}, "timestamp"),
         ("just a string", "messages[3]"),
+        (None, "messages[3]"),
+        ({"role": "user", "content": None}, "content"),
+        ({"role": "user", "content": {"text": "hi"}}, "content"),
+        ({"role": "user", "content": [{"type": "text"}]}, "content[0].text"),
+        ({"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "video", "url": "x"}]}, "content[1]"),
+        ({"role": "user", "content": [{"type": "image_url", "image_url": {"detail": "low"}}]}, "content[0].image_url"),
+        ({"role": "user", "content": "x", "name": 5}, "name"),
+        ({"role": "user", "content": "x", "tool_calls": [{"id": "c", "function": {"name": "f"}}]}, "tool_calls"),
+        ({"role": "tool", "tool_call_id": "c1"}, "content"),
+        ({"role": "assistant", "content": None, "tool_calls": []}, "tool_calls"),
+        (
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": {"a": 1}}}],
+            },
+            "tool_calls[0].function.arguments",
+        ),
+        ({"role": "user", "content": "bad \ud800 text"}, "content"),
+        ({"role": "user", "content": [{"type": "text", "text": "\udfff"}]}, "content[0].text"),
     ],
 )
 def test_bad_input_names_the_field(raw: object, field: str) -> None:
     with pytest.raises(InvalidMessage) as err:
         parse_message(raw, index=3)  # type: ignore[arg-type]
     assert field in str(err.value)
-    assert "messages[3]" in str(err.value)
+    assert str(err.value).startswith("messages[3]")
+    assert err.value.field is not None and field in err.value.field
+    assert isinstance(err.value, ValueError)  # callers may catch it as a ValueError
+
+
+def test_without_index_the_prefix_is_message() -> None:
+    with pytest.raises(InvalidMessage) as err:
+        parse_message({"role": "robot", "content": "x"})
+    assert err.value.field == "message.role"
+    assert "robot" in str(err.value) and "assistant" in str(err.value)  # what was wrong, what is allowed
+
+
+def test_stored_message_parses_as_a_plain_message() -> None:
+    stored = StoredMessage(role="user", content="hi", name="bob", id="m1", namespace="n", session="s", seq=4)
+    msg = parse_message(stored)
+    assert type(msg) is Message
+    assert msg.to_openai() == {"role": "user", "content": "hi", "name": "bob"}
+    assert msg.id == "m1"
+    assert not {"namespace", "session", "seq"} & set(msg.to_record())
+
+
+def test_message_objects_are_validated_again() -> None:
+    m = Message(role="user", content="hello")
+    m.role = "robot"  # type: ignore[assignment]  # pydantic does not validate assignment
+    with pytest.raises(InvalidMessage) as err:
+        parse_message(m)
+    assert err.value.field == "message.role"
+
+
+def test_to_record_round_trips() -> None:
+    raw = {
+        "role": "assistant",
+        "content": [{"type": "text", "text": "here"}, {"type": "image_url", "image_url": {"url": "u"}, "caption": "c"}],
+        "name": "bot",
+        "id": "m9",
+        "timestamp": "2024-05-03T14:00:00Z",
+        "metadata": {"turn": 3},
+        "refusal": "none",
+    }
+    msg = parse_message(raw)
+    again = Message.model_validate(msg.to_record())
+    assert again == msg
+    assert again.to_openai()["refusal"] == "none"
 
 
 def test_context_serializes() -> None:

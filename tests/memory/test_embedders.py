@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import httpx
+import numpy as np
+import pytest
+
+from memory.embedders import (
+    DEFAULT_MODEL,
+    CachedEmbedder,
+    Embedder,
+    OpenAIEmbedder,
+    SentenceTransformerEmbedder,
+    default_embedder,
+)
+from memory.errors import InvalidArgument, UpstreamError
+
+
+def test_default_embedder_is_the_bundled_minilm(embedder: Embedder) -> None:
+    assert default_embedder() is embedder  # one model per process
+    assert isinstance(embedder, Embedder)
+    assert embedder.name == DEFAULT_MODEL and embedder.dim == 384
+    vecs = embedder.embed(["Casa Azul is 129 EUR a night.", "hello", ""])
+    assert vecs.shape == (3, 384) and vecs.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    assert embedder.embed([]).shape == (0, 384)
+
+
+def test_minilm_embeds_meaning(embedder: Embedder) -> None:
+    q, near, far = embedder.embed(
+        ["Which hotel did we book in Lisbon?", "We reserved Casa Azul, a hotel in Lisbon.", "The stock market fell."]
+    )
+    assert float(q @ near) > float(q @ far) + 0.2
+    # The same text gives the same vector, alone or in a batch.
+    np.testing.assert_allclose(embedder.embed(["The stock market fell."])[0], far, atol=1e-5)
+
+
+def test_no_silent_download() -> None:
+    with pytest.raises(InvalidArgument) as err:
+        SentenceTransformerEmbedder("sentence-transformers/some-model-not-here")
+    assert err.value.field == "embedder" and "allow_download" in str(err.value)
+
+
+class _Counting:
+    name = "counting"
+    dim = 4
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        out = np.array([[len(t), 1.0, 0.0, 0.0] for t in texts], dtype=np.float32).reshape(len(texts), 4)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def test_cached_embedder_embeds_each_text_once() -> None:
+    inner = _Counting()
+    cached = CachedEmbedder(inner, maxsize=3)
+    first = cached.embed(["a", "bb", "a"])
+    assert inner.calls == [["a", "bb"]]
+    np.testing.assert_array_equal(first[0], first[2])
+    again = cached.embed(["bb", "ccc"])
+    assert inner.calls[-1] == ["ccc"]
+    np.testing.assert_array_equal(again[0], first[1])
+    cached.embed(["dddd", "eeeee"])  # evicts the oldest entries (maxsize 3)
+    cached.embed(["a"])
+    assert inner.calls[-1] == ["a"]
+    assert cached.embed([]).shape == (0, 4) and cached.name == "counting" and cached.dim == 4
+
+
+def test_openai_embedder_batches_orders_and_normalizes() -> None:
+    seen: list[dict] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        seen.append(body)
+        assert request.url.path == "/v1/embeddings"
+        assert request.headers["authorization"] == "Bearer sk-test"
+        data = [{"index": i, "embedding": [float(len(t)), 3.0, 4.0]} for i, t in enumerate(body["input"])]
+        return httpx.Response(200, json={"data": list(reversed(data)), "model": body["model"]})
+
+    client = httpx.Client(
+        base_url="http://embed.invalid/v1",
+        transport=httpx.MockTransport(handler),
+        headers={"Authorization": "Bearer sk-test"},
+    )
+    emb = OpenAIEmbedder("text-embedding-3-small", client=client, batch_size=2, api_key="sk-test")
+    vecs = emb.embed(["a", "bbbb", "cc"])
+    assert [b["input"] for b in seen] == [["a", "bbbb"], ["cc"]]
+    assert all(b["model"] == "text-embedding-3-small" for b in seen)
+    expected = np.array([[1, 3, 4], [4, 3, 4], [2, 3, 4]], dtype=np.float32)
+    np.testing.assert_allclose(vecs, expected / np.linalg.norm(expected, axis=1, keepdims=True), rtol=1e-6)
+    assert emb.dim == 3
+
+
+@pytest.mark.parametrize(
+    ("status", "payload", "match"),
+    [
+        (500, {"error": {"message": "boom"}}, "500"),
+        (200, {"nothing": []}, "no usable embeddings"),
+        (200, {"data": [{"index": 0, "embedding": [1.0, 0.0]}]}, "asked for 2 embeddings, got 1"),
+        (200, {"data": [{"index": 0, "embedding": [1.0]}, {"index": 1, "embedding": [1.0, 2.0]}]}, "out of spec"),
+    ],
+)
+def test_openai_embedder_bad_answers_are_upstream_errors(status: int, payload: dict, match: str) -> None:
+    client = httpx.Client(
+        base_url="http://embed.invalid/v1",
+        transport=httpx.MockTransport(lambda r: httpx.Response(status, json=payload)),
+    )
+    with pytest.raises(UpstreamError, match=match):
+        OpenAIEmbedder("m", client=client).embed(["x", "y"])

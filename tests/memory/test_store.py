@@ -1,0 +1,266 @@
+"""The SQLite log on its own (no embedder): seqs, atomicity, retries, conflicts, deletes, reopening."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from memory.chunking import Chunker
+from memory.errors import Conflict, InvalidMessage, NotFound
+from memory.models import parse_message
+from memory.store import PreparedChunk, PreparedMessage, Store
+from memory.tokens import TokenCounter, count_message
+
+DIM = 8
+
+
+def prepared(counter: TokenCounter, raws: list[dict[str, Any]], seed: int = 0) -> list[PreparedMessage]:
+    """What Memory.prepare makes, with random unit vectors instead of an embedder."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for raw in raws:
+        msg = parse_message(raw)
+        pieces = Chunker(counter, max_tokens=64).split(msg)
+        chunks = []
+        for p, piece in enumerate(pieces):
+            vec = rng.normal(size=DIM).astype(np.float32)
+            chunks.append(
+                PreparedChunk(p, len(pieces), piece.kind, piece.text, piece.tokens, vec / np.linalg.norm(vec))
+            )
+        out.append(PreparedMessage(msg, time.time(), count_message(counter, msg.to_openai()), chunks))
+    return out
+
+
+def call(cid: str, name: str = "search_hotels") -> dict[str, Any]:
+    return {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [{"id": cid, "type": "function", "function": {"name": name, "arguments": "{}"}}],
+    }
+
+
+def user(text: str, **extra: Any) -> dict[str, Any]:
+    return {"role": "user", "content": text, **extra}
+
+
+def snapshot(store: Store) -> tuple[Any, ...]:
+    """Everything an append may change."""
+    conn = store._conn()
+    tables = ("messages", "chunks", "tool_calls", "idempotency", "sessions", "namespaces", "chunks_fts")
+    return tuple(conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables) + tuple(
+        (ns, store.last_pos(ns), tuple((s["session"], s["last_seq"]) for s in store.sessions(ns)))
+        for ns in store.namespaces()
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(tmp_path / "log.db")
+    yield s
+    s.close()
+
+
+def test_seqs_are_per_session_gap_free_from_one(store: Store, counter: TokenCounter) -> None:
+    got: dict[str, list[int]] = {"a": [], "b": []}
+    for i, session in enumerate(["a", "b", "a", "a", "b"]):
+        n = i % 3 + 1
+        got[session] += store.append("ns", session, prepared(counter, [user(f"m{i}.{j}") for j in range(n)])).seqs
+    assert got["a"] == list(range(1, len(got["a"]) + 1))
+    assert got["b"] == list(range(1, len(got["b"]) + 1))
+    assert store.last_seq("ns", "a") == len(got["a"]) and store.last_seq("ns", "b") == len(got["b"])
+    # The namespace timeline interleaves both sessions in commit order, also gap-free.
+    rows = store.all_messages("ns")
+    assert [r.pos for r in rows] == list(range(1, len(rows) + 1))
+    assert store.last_pos("ns") == len(rows)
+    assert [r.seq for r in store.messages_since("ns", "a", 2)] == got["a"][2:]
+    # Another namespace starts its own numbering.
+    assert store.append("other", "a", prepared(counter, [user("x")])).seqs == [1]
+
+
+def test_concurrent_writers_get_distinct_gap_free_seqs(tmp_path: Path, counter: TokenCounter) -> None:
+    path = tmp_path / "log.db"
+    Store(path).close()
+    results: list[int] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def writer(w: int) -> None:
+        s = Store(path)  # its own connection, like another process
+        try:
+            for i in range(8):
+                seqs = s.append("ns", "shared", prepared(counter, [user(f"w{w} m{i}")], seed=w * 100 + i)).seqs
+                with lock:
+                    results.extend(seqs)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            s.close()
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sorted(results) == list(range(1, 33))
+    check = Store(path)
+    try:
+        assert [r.seq for r in check.all_messages("ns", "shared")] == list(range(1, 33))
+    finally:
+        check.close()
+
+
+def test_batch_with_orphan_tool_result_stores_nothing(store: Store, counter: TokenCounter) -> None:
+    store.append(
+        "ns",
+        "s",
+        prepared(counter, [user("hello"), call("c0"), {"role": "tool", "tool_call_id": "c0", "content": "ok"}]),
+    )
+    before = snapshot(store)
+    batch = [
+        user("find me a hotel in Lisbon"),
+        call("c1"),
+        {"role": "tool", "tool_call_id": "c1", "content": '[{"name": "Casa Azul"}]'},
+        {"role": "tool", "tool_call_id": "nope", "content": "orphan"},
+    ]
+    with pytest.raises(InvalidMessage) as err:
+        store.append("ns", "s", prepared(counter, batch))
+    assert err.value.field == "messages[3].tool_call_id"
+    assert "'nope'" in str(err.value)
+    assert snapshot(store) == before
+    assert store.search_text(["Lisbon"], "ns", 10)[0].size == 0  # no full-text rows either
+    assert store.tool_links("ns", "s", call_ids=["c1"]) == []  # the call was not registered
+    # The same calls, valid this time, go through with the next seqs.
+    assert store.append("ns", "s", prepared(counter, batch[:3])).seqs == [4, 5, 6]
+
+
+def test_result_must_follow_its_call_and_answer_it_once(store: Store, counter: TokenCounter) -> None:
+    with pytest.raises(InvalidMessage) as err:  # the result before its call, in one batch
+        store.append("ns", "s", prepared(counter, [{"role": "tool", "tool_call_id": "c1", "content": "x"}, call("c1")]))
+    assert err.value.field == "messages[0].tool_call_id"
+    assert store.namespaces() == []
+    store.append("ns", "s", prepared(counter, [call("c1"), {"role": "tool", "tool_call_id": "c1", "content": "x"}]))
+    before = snapshot(store)
+    with pytest.raises(InvalidMessage, match="already has its result"):
+        store.append("ns", "s", prepared(counter, [{"role": "tool", "tool_call_id": "c1", "content": "again"}]))
+    with pytest.raises(InvalidMessage) as err:
+        store.append("ns", "s", prepared(counter, [user("again"), call("c1")]))
+    assert err.value.field == "messages[1].tool_calls"
+    assert snapshot(store) == before
+    # Call ids are per session: another session may use c1.
+    assert store.append("ns", "t", prepared(counter, [call("c1")])).seqs == [1]
+    assert store.tool_links("ns", "t", call_seqs=[1]) == [("c1", 1, None)]
+
+
+def test_idempotency_key_replays_the_first_seqs(store: Store, counter: TokenCounter) -> None:
+    first = store.append("ns", "s", prepared(counter, [user("a"), user("b")]), idempotency_key="req-1")
+    assert first.seqs == [1, 2] and not first.replayed and len(first.new_chunk_ids) == 2
+    before = snapshot(store)
+    again = store.append("ns", "s", prepared(counter, [user("a"), user("b")]), idempotency_key="req-1")
+    assert again.seqs == [1, 2] and again.replayed
+    assert again.new_chunk_ids == [] and again.new_vectors is None
+    assert snapshot(store) == before
+    # A replay wins over a stale base_seq: the retry of a write that did go through.
+    store.append("ns", "s", prepared(counter, [user("c")]))
+    assert store.append("ns", "s", prepared(counter, [user("a")]), idempotency_key="req-1", base_seq=0).seqs == [1, 2]
+    # Keys are per session.
+    assert store.append("ns", "t", prepared(counter, [user("a")]), idempotency_key="req-1").seqs == [1]
+
+
+def test_stale_base_seq_conflicts_and_stores_nothing(store: Store, counter: TokenCounter) -> None:
+    assert store.append("ns", "s", prepared(counter, [user("a")]), base_seq=0).seqs == [1]
+    store.append("ns", "s", prepared(counter, [user("b"), user("c")]))
+    before = snapshot(store)
+    with pytest.raises(Conflict) as err:
+        store.append("ns", "s", prepared(counter, [user("late")]), base_seq=1)
+    assert err.value.current_seq == 3
+    assert "base_seq" in str(err.value) and "3" in str(err.value)
+    assert snapshot(store) == before
+    assert store.append("ns", "s", prepared(counter, [user("d")]), base_seq=err.value.current_seq).seqs == [4]
+    with pytest.raises(Conflict) as err:  # a session that does not exist yet is at 0
+        store.append("ns", "new", prepared(counter, [user("x")]), base_seq=5)
+    assert err.value.current_seq == 0
+    assert [s["session"] for s in store.sessions("ns")] == ["s"]
+
+
+def test_message_id_dedup(store: Store, counter: TokenCounter) -> None:
+    assert store.append("ns", "s", prepared(counter, [user("a", id="m1"), user("b", id="m2")])).seqs == [1, 2]
+    before = snapshot(store)
+    res = store.append("ns", "s", prepared(counter, [user("b again", id="m2"), user("a again", id="m1")]))
+    assert res.seqs == [2, 1] and res.new_chunk_ids == []
+    assert snapshot(store) == before
+    # New ids next to stored ones: only the new ones are stored; a repeat inside a batch once.
+    res = store.append("ns", "s", prepared(counter, [user("a", id="m1"), user("c", id="m3"), user("c", id="m3")]))
+    assert res.seqs == [1, 3, 3]
+    assert [r.data["content"] for r in store.all_messages("ns", "s")] == ["a", "b", "c"]
+    # Ids are per session.
+    assert store.append("ns", "t", prepared(counter, [user("a", id="m1")])).seqs == [1]
+
+
+def test_delete_session_and_namespace(store: Store, counter: TokenCounter) -> None:
+    tool_unit = [user("hotels in Lisbon?"), call("c1"), {"role": "tool", "tool_call_id": "c1", "content": "Casa Azul"}]
+    store.append("n1", "a", prepared(counter, tool_unit), idempotency_key="k")
+    store.append("n1", "b", prepared(counter, tool_unit))
+    store.append("n2", "a", prepared(counter, tool_unit))
+    b_chunks = {int(i) for i in store.chunk_ids("n1")} - {
+        c.id for r in store.all_messages("n1", "a") for c in store.chunks_of_message(r.id)
+    }
+
+    assert store.delete("n1", "a") == 3
+    assert store.last_seq("n1", "a") == 0 and store.all_messages("n1", "a") == []
+    assert {int(i) for i in store.chunk_ids("n1")} == b_chunks
+    ids, _ = store.search_text(["Lisbon"], "n1", 10)
+    assert {store.chunks(ids.tolist())[int(i)].session for i in ids} == {"b"}
+    assert store.deletions_after(0)[-1][1:] == ("n1", "a")
+    # The session starts over: seq 1, its call id and idempotency key free again.
+    res = store.append("n1", "a", prepared(counter, tool_unit), idempotency_key="k")
+    assert res.seqs == [1, 2, 3] and not res.replayed
+
+    assert store.delete("n2") == 3
+    assert "n2" not in store.namespaces() and store.chunk_count("n2") == 0
+    assert store.search_text(["Lisbon"], "n2", 10)[0].size == 0
+    assert store.last_pos("n2") == 0
+    with pytest.raises(NotFound):
+        store.delete("n2")
+    with pytest.raises(NotFound):
+        store.delete("n1", "never")
+    assert store.chunk_count("n1") > 0  # untouched by the failed deletes
+
+
+def test_reopen_keeps_everything(tmp_path: Path, counter: TokenCounter) -> None:
+    path = tmp_path / "log.db"
+    s = Store(path)
+    msgs = prepared(
+        counter,
+        [user("Casa Azul is 129 EUR", id="x1"), call("c1"), {"role": "tool", "tool_call_id": "c1", "content": "ok"}],
+    )
+    res = s.append("ns", "s", msgs, idempotency_key="k")
+    vectors = {int(i): v for _, ids, _, vecs in s.chunk_vectors() for i, v in zip(ids, vecs)}
+    s.set_meta("embedder", "test")
+    s.close()
+
+    s = Store(path)
+    try:
+        assert s.get_meta("embedder") == "test"
+        assert s.last_seq("ns", "s") == 3
+        rows = s.all_messages("ns", "s")
+        assert [r.message().to_openai() for r in rows] == [m.message.to_openai() for m in msgs]
+        assert rows[0].stored().id == "x1" and rows[0].stored().seq == 1
+        reread = {int(i): v for _, ids, _, vecs in s.chunk_vectors() for i, v in zip(ids, vecs)}
+        assert reread.keys() == set(res.new_chunk_ids)
+        for cid, vec in vectors.items():
+            np.testing.assert_array_equal(reread[cid], vec)
+        np.testing.assert_array_equal(res.new_vectors, np.stack([vectors[c] for c in res.new_chunk_ids]))
+        ids, _ = s.search_text(["Azul"], "ns", 5)
+        assert ids.tolist() == [res.new_chunk_ids[0]]
+        assert s.append("ns", "s", prepared(counter, [user("retry")]), idempotency_key="k").seqs == [1, 2, 3]
+        assert s.append("ns", "s", prepared(counter, [user("dup", id="x1")])).seqs == [1]
+        assert s.tool_links("ns", "s", call_ids=["c1"]) == [("c1", 2, 3)]
+    finally:
+        s.close()
