@@ -27,13 +27,14 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
     "dense-only": {"lexical_weight": 0.0},
     "weighted-fusion": {"fusion": "weighted"},
+    "lexical-x2": {"lexical_weight": 2.0},
     "no-recency": {"recency_weight": 0.0},
-    "window-0.3-uncapped": {"window_max_messages": None, "window_share": 0.3},
+    "window-cap-6": {"window_max_messages": 6},
     "no-window": {"window_share": 0.0},
-    "no-neighbors": {"neighbors": 0},
-    "no-mmr": {"mmr_lambda": None},
-    "no-session-prior": {"session_weight": 0.0},
-    "score-order-packing": {"pack": "score"},
+    "neighbors-0.5": {"neighbors": 0.5},
+    "mmr-0.7": {"mmr_lambda": 0.7},
+    "session-0.2": {"session_weight": 0.2},
+    "density-packing": {"pack": "density"},
 }
 
 

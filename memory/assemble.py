@@ -36,6 +36,7 @@ from memory.models import Context, Hit, MessageRef, Source
 from memory.store import ChunkRow, MessageRow, Store
 from memory.tokens import TokenCounter, count_message, count_messages
 from retrievers.base import Query, Retriever
+from retrievers.diversity import mmr_order, session_scores
 from retrievers.recency import RecencyScorer
 
 REPLY_PRIMING = 3
@@ -52,6 +53,17 @@ class AssembleConfig(BaseModel):
     stub_tokens: int = Field(120, ge=0, description="sibling tool results above this many tokens show as a stub")
     fill_window: bool = Field(True, description="spend budget left after retrieval on older window turns")
     scope: Literal["namespace", "session"] = Field("namespace", description="where retrieval looks")
+    # retrieval pieces (each measured in benchmarks/ablation.py)
+    lexical_weight: float = Field(1.0, ge=0.0, description="weight of FTS5 BM25 candidates in fusion (0: dense only)")
+    fusion: Literal["rrf", "weighted"] = Field("rrf", description="how dense and lexical rankings are fused")
+    rrf_k: float = Field(60.0, gt=0, description="reciprocal rank fusion constant")
+    window_max_messages: int | None = Field(None, ge=0, description="cap on recent-window messages (None: no cap)")
+    neighbors: float = Field(
+        0.0, ge=0.0, le=1.0, description="adjacent turns of a hit join with this share of its score"
+    )
+    mmr_lambda: float | None = Field(None, gt=0.0, le=1.0, description="MMR diversity trade-off (None: off)")
+    session_weight: float = Field(0.0, ge=0.0, le=1.0, description="weight of the session-level (centroid) score")
+    pack: Literal["score", "density"] = Field("score", description="pack by score, or by score per sqrt(token)")
 
     def recency(self) -> RecencyScorer:
         days = self.time_half_life_days
@@ -83,6 +95,7 @@ class _Packer:
         self.items: dict[tuple[str, int], _Item] = {}  # (session, seq) -> item
         self.used = 0
         self.pending: list[MessageRef] = []
+        self.window_count = 0
         self._rows: dict[tuple[str, int], MessageRow] = {}
 
     # -- rows and units --------------------------------------------------------------------
@@ -178,10 +191,14 @@ class _Packer:
                 items = [self.full(r, "window", key, i) for i, r in enumerate(unit) if not self._full_in(r)]
                 if not items:
                     continue
+                cap = self.config.window_max_messages
+                if cap is not None and self.window_count + len(items) > cap and start_pos is None:
+                    return row.pos + 1
                 if not self.try_add(items, limit):
                     if room is not None and sum(r.tokens for r in unit) > room:
                         continue
                     return row.pos + 1
+                self.window_count += len(items)
             if len(rows) < 64:
                 return None
 
@@ -290,6 +307,13 @@ def assemble(
     )
 
 
+def _group(keys: Sequence[tuple[str, int]]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for session, seq in keys:
+        out.setdefault(session, []).append(seq)
+    return out
+
+
 def _unit_pos(packer: _Packer, item: _Item) -> int:
     head = packer.items.get(item.unit_key)
     return head.row.pos if head is not None else item.row.pos
@@ -342,13 +366,56 @@ def _retrieve(
     recency = config.recency().score(last_pos - pos, ref_time - ts)
     w = config.recency_weight
     final = (1 - w) * rel_n + w * recency
-    order = np.argsort(-final, kind="stable")
+    n_direct = len(chunks)
+    reasons = ["retrieved"] * n_direct
+    if config.session_weight > 0 and query_vector is not None:
+        names, cents = store.session_centroids(ns)
+        if names:
+            ss = session_scores(np.asarray(query_vector, dtype=np.float64), cents)
+            lo_s, hi_s = float(ss.min()), float(ss.max())
+            ss_n = dict(zip(names, ((ss - lo_s) / (hi_s - lo_s) if hi_s > lo_s else np.ones_like(ss)).tolist()))
+            sw = config.session_weight
+            final = (1 - sw) * final + sw * np.array([ss_n.get(c.session, 0.0) for c in chunks])
+    if config.neighbors > 0:
+        # A hit's adjacent turns (the question before an answer, the answer after a
+        # question) join the candidates with a share of its score.
+        have = {(c.session, c.seq) for c in chunks}
+        best: dict[tuple[str, int], float] = {}
+        for j, c in enumerate(chunks):
+            for nb in ((c.session, c.seq - 1), (c.session, c.seq + 1)):
+                if nb[1] >= 1 and nb not in have:
+                    best[nb] = max(best.get(nb, 0.0), float(final[j]) * config.neighbors)
+        extra = store.first_chunks(ns, list(best))
+        if extra:
+            for s_, rows_ in _group(list(extra)).items():
+                for r in packer.rows(s_, rows_):
+                    rows_by_key[(r.session, r.seq)] = r
+            keys = list(extra)
+            chunks = chunks + [extra[k] for k in keys]
+            final = np.concatenate([final, [best[k] for k in keys]])
+            zeros = np.zeros(len(keys))
+            rel_n = np.concatenate([rel_n, zeros])
+            recency = np.concatenate([recency, zeros])
+            reasons += ["neighbor"] * len(keys)
+    if config.pack == "density":
+        tok = np.array([max(c.tokens, 1) for c in chunks], dtype=np.float64)
+        order = np.argsort(-(final / np.sqrt(tok)), kind="stable")
+    else:
+        order = np.argsort(-final, kind="stable")
+    if config.mmr_lambda is not None and len(order) > 1:
+        vecs = store.vectors([c.id for c in chunks])
+        dim = next(iter(vecs.values())).shape[0]
+        mat = np.stack([vecs.get(c.id, np.zeros(dim, dtype=np.float32)) for c in chunks]).astype(np.float64)
+        picked = mmr_order(final[order], mat[order], lam=config.mmr_lambda)
+        order = order[picked]
 
     hits: list[Hit] = []
     shown_parts: dict[tuple[str, int], list[ChunkRow]] = {}
 
     def hit(j: int, c: ChunkRow, row: MessageRow, reason: str) -> Hit:
-        scores = {name: float(vals[keep][j]) for name, vals in cands.components.items() if not np.isnan(vals[keep][j])}
+        scores = {}
+        if j < n_direct:
+            scores = {n: float(v[keep][j]) for n, v in cands.components.items() if not np.isnan(v[keep][j])}
         scores.update({"relevance": float(rel_n[j]), "recency": float(recency[j]), "final": float(final[j])})
         return c.hit(role=row.role, rank=len(hits) + 1, scores=scores, reason=reason)
 
@@ -361,7 +428,8 @@ def _retrieve(
         existing = packer.items.get(key)
         if existing is not None and (not existing.partial or c.part in existing.parts):
             # Already in the context (recent window, or brought by an earlier hit's unit).
-            hits.append(hit(j, c, row, f"retrieved; already in context ({existing.origin})"))
+            if reasons[j] != "neighbor":
+                hits.append(hit(j, c, row, f"retrieved; already in context ({existing.origin})"))
             continue
         if packer.used >= room:
             break
@@ -371,7 +439,7 @@ def _retrieve(
         if not packer.try_add(items, room):
             continue
         shown_parts.setdefault(key, []).append(c)
-        hits.append(hit(j, c, row, "retrieved"))
+        hits.append(hit(j, c, row, reasons[j]))
     return hits
 
 

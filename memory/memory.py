@@ -86,7 +86,9 @@ class Memory:
         self.chunker = chunker or Chunker(counter)
         self.config = config or AssembleConfig()
         self.dense = DenseRetriever(index, embedder)
-        self.retriever: Retriever = retriever or HybridRetriever([self.dense, FTSRetriever(store)], method="rrf")
+        self.lexical = FTSRetriever(store)
+        self.custom_retriever = retriever is not None
+        self.retriever: Retriever = retriever or self.retriever_for(self.config)
         self.persist_every = persist_every
         self._lock = threading.RLock()
         self._synced_chunk = 0
@@ -332,10 +334,13 @@ class Memory:
                     f"{name}: {err.get('msg', 'invalid')} (got {overrides.get(name)!r})", field=name
                 ) from None
         self._catch_up()
+        retriever = self.retriever if (self.custom_retriever or cfg == self.config) else self.retriever_for(cfg)
+        if query_vector is None and query is not None and query.strip() and not self.custom_retriever:
+            query_vector = self.embedder.embed([query])[0]  # once, for dense search and session scores
         with self._lock:
             return assemble(
                 store=self.store,
-                retriever=self.retriever,
+                retriever=retriever,
                 counter=self.counter,
                 namespace=namespace,
                 session=session,
@@ -346,6 +351,14 @@ class Memory:
                 query_vector=query_vector,
                 now=None if now is None else _as_timestamp(now, "now"),
             )
+
+    def retriever_for(self, cfg: AssembleConfig) -> Retriever:
+        """The default hybrid retriever as ``cfg`` sets it (dense + FTS5, fused)."""
+        if cfg.lexical_weight == 0:
+            return self.dense
+        return HybridRetriever(
+            [self.dense, self.lexical], method=cfg.fusion, weights=[1.0, cfg.lexical_weight], rrf_k=cfg.rrf_k
+        )
 
     def search(
         self, query: str, *, namespace: str = DEFAULT_NAMESPACE, k: int = 10, sessions: Sequence[str] | None = None

@@ -593,6 +593,55 @@ class Store:
                 out[r[0]] = ChunkRow(*r)
         return out
 
+    def vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """Stored vectors of these chunk ids."""
+        out: dict[int, np.ndarray] = {}
+        conn = self._conn()
+        ids = [int(i) for i in ids]
+        for start in range(0, len(ids), 500):
+            batch = ids[start : start + 500]
+            sql = f"SELECT id, vector FROM chunks WHERE id IN ({','.join('?' * len(batch))})"
+            for cid, blob in conn.execute(sql, batch):
+                out[int(cid)] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
+    def first_chunks(self, namespace: str, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], ChunkRow]:
+        """The first chunk (part 0) of each (session, seq) message that exists."""
+        out: dict[tuple[str, int], ChunkRow] = {}
+        conn = self._conn()
+        for session, seq in keys:
+            r = conn.execute(
+                f"SELECT {_CHUNK_COLS} FROM chunks WHERE namespace=? AND session=? AND seq=? AND part=0",
+                (namespace, session, int(seq)),
+            ).fetchone()
+            if r is not None:
+                out[(session, int(seq))] = ChunkRow(*r)
+        return out
+
+    def session_centroids(self, namespace: str) -> tuple[list[str], np.ndarray]:
+        """Each session's mean chunk vector (cached until the namespace's chunks change)."""
+        conn = self._conn()
+        version = conn.execute(
+            "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM chunks WHERE namespace=?", (namespace,)
+        ).fetchone()
+        cache = self.__dict__.setdefault("_centroids", {})
+        hit = cache.get(namespace)
+        if hit is not None and hit[0] == tuple(version):
+            return hit[1], hit[2]
+        sums: dict[str, np.ndarray] = {}
+        counts: dict[str, int] = {}
+        for session, blob in conn.execute("SELECT session, vector FROM chunks WHERE namespace=?", (namespace,)):
+            v = np.frombuffer(blob, dtype=np.float32)
+            if session in sums:
+                sums[session] += v
+            else:
+                sums[session] = v.astype(np.float64)
+            counts[session] = counts.get(session, 0) + 1
+        names = sorted(sums)
+        cents = np.stack([sums[n] / counts[n] for n in names]) if names else np.zeros((0, 0))
+        cache[namespace] = (tuple(version), names, cents)
+        return names, cents
+
     def chunks_of_message(self, message_id: int) -> list[ChunkRow]:
         rows = self._conn().execute(f"SELECT {_CHUNK_COLS} FROM chunks WHERE message_id=? ORDER BY part", (message_id,))
         return [ChunkRow(*r) for r in rows]
