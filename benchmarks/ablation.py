@@ -25,16 +25,15 @@ ROOT = Path(__file__).resolve().parents[1]
 # name -> AssembleConfig overrides (relative to the current defaults)
 VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
+    "rrf-fusion": {"fusion": "rrf"},
     "dense-only": {"lexical_weight": 0.0},
-    "weighted-fusion": {"fusion": "weighted"},
-    "lexical-x2": {"lexical_weight": 2.0},
     "no-recency": {"recency_weight": 0.0},
-    "window-cap-6": {"window_max_messages": 6},
-    "no-window": {"window_share": 0.0},
-    "neighbors-0.5": {"neighbors": 0.5},
-    "mmr-0.7": {"mmr_lambda": 0.7},
-    "session-0.2": {"session_weight": 0.2},
-    "density-packing": {"pack": "density"},
+    "window-uncapped": {"window_max_messages": None},
+    "no-session-prior": {"session_weight": 0.0},
+    "+neighbors-0.2": {"neighbors": 0.2},
+    "+mmr-0.7": {"mmr_lambda": 0.7},
+    "+density-packing": {"pack": "density"},
+    "previous-default": {"fusion": "rrf", "window_max_messages": None, "session_weight": 0.0},
 }
 
 

@@ -55,14 +55,16 @@ class AssembleConfig(BaseModel):
     scope: Literal["namespace", "session"] = Field("namespace", description="where retrieval looks")
     # retrieval pieces (each measured in benchmarks/ablation.py)
     lexical_weight: float = Field(1.0, ge=0.0, description="weight of FTS5 BM25 candidates in fusion (0: dense only)")
-    fusion: Literal["rrf", "weighted"] = Field("rrf", description="how dense and lexical rankings are fused")
+    fusion: Literal["rrf", "weighted"] = Field("weighted", description="how dense and lexical rankings are fused")
     rrf_k: float = Field(60.0, gt=0, description="reciprocal rank fusion constant")
-    window_max_messages: int | None = Field(None, ge=0, description="cap on recent-window messages (None: no cap)")
+    window_max_messages: int | None = Field(
+        4, ge=0, description="cap on recent-window messages before retrieval (None: no cap)"
+    )
     neighbors: float = Field(
         0.0, ge=0.0, le=1.0, description="adjacent turns of a hit join with this share of its score"
     )
     mmr_lambda: float | None = Field(None, gt=0.0, le=1.0, description="MMR diversity trade-off (None: off)")
-    session_weight: float = Field(0.0, ge=0.0, le=1.0, description="weight of the session-level (centroid) score")
+    session_weight: float = Field(0.2, ge=0.0, le=1.0, description="weight of the session-level (centroid) score")
     pack: Literal["score", "density"] = Field("score", description="pack by score, or by score per sqrt(token)")
 
     def recency(self) -> RecencyScorer:
