@@ -44,13 +44,16 @@ def eval_table(folder: Path) -> str:
             elif s == "full":
                 vals.append(f"{float(r['recall']):.3f} ({float(r['tokens_mean']):,.0f} tok)")
             else:
-                vals.append(f"**{float(r['recall']):.3f}**" if s == "turnmem" else f"{float(r['recall']):.3f}")
+                best = max(float(x["recall"]) for x in rows if int(x["budget"]) == b and x["strategy"] != "full")
+                v = float(r["recall"])
+                vals.append(f"**{v:.3f}**" if v == best else f"{v:.3f}")
         lines.append(f"| {s} | " + " | ".join(vals) + " |")
     cfg = meta["config"]
     t = meta["timings"]
     p95 = {s: max(float(cell[(s, b)]["latency_p95_ms"]) for b in budgets if (s, b) in cell) for s in strategies}
     lines.append("")
     lines.append(
+        "Bold: the best strategy within the budget. "
         f"Mean evidence recall, {cfg['questions']} questions of {len(cfg['conversations'])} conversations "
         f"({cfg['dataset']}; {cfg['embedder']}, {cfg['counter']} token counts). "
         f"Context build p95 (worst budget): " + ", ".join(f"{s} {v:.1f} ms" for s, v in p95.items()) + ". "
