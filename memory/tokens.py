@@ -125,11 +125,11 @@ class BpeOpenAICounter:
         return [self.count(t) for t in texts]
 
     def truncate(self, text: str, max_tokens: int) -> str:
+        tokens = self.encode(text)
+        if len(tokens) <= max(max_tokens, 0):
+            return text  # fits as is (whitespace-only text costs nothing)
         if max_tokens <= 0:
             return ""
-        tokens = self.encode(text)
-        if len(tokens) <= max_tokens:
-            return text
         cut = self._enc.decode(tokens[:max_tokens])
         # A cut inside a multi-byte character decodes to U+FFFD; drop it, and re-check.
         cut = cut.rstrip("\ufffd")
@@ -182,11 +182,11 @@ class HFTokenizerCounter:
         return [len(e.ids) for e in encs]
 
     def truncate(self, text: str, max_tokens: int) -> str:
+        enc = self._tok.encode(text, add_special_tokens=False)
+        if len(enc.ids) <= max(max_tokens, 0):
+            return text  # fits as is (whitespace-only text costs nothing)
         if max_tokens <= 0:
             return ""
-        enc = self._tok.encode(text, add_special_tokens=False)
-        if len(enc.ids) <= max_tokens:
-            return text
         end = enc.offsets[max_tokens - 1][1]
         return text[:end]
 

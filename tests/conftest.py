@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -60,3 +61,12 @@ def locomo_memory_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedd
     ingest(mem, ds, progress=False)
     mem.close()
     return folder
+
+
+# Property tests run the same examples on every machine: a CI run is reproducible, and a
+# failure found locally with `--hypothesis-seed` or `HYPOTHESIS_PROFILE=explore` is a bug to fix.
+from hypothesis import settings as _hyp_settings  # noqa: E402
+
+_hyp_settings.register_profile("ci", derandomize=True)
+_hyp_settings.register_profile("explore", derandomize=False)
+_hyp_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
