@@ -30,7 +30,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no-recency": {"recency_weight": 0.0},
     "window-uncapped": {"window_max_messages": None},
     "no-session-prior": {"session_weight": 0.0},
-    "+neighbors-0.2": {"neighbors": 0.2},
+    "no-neighbors": {"neighbors": 0.0},
     "+mmr-0.7": {"mmr_lambda": 0.7},
     "+density-packing": {"pack": "density"},
     "previous-default": {"fusion": "rrf", "window_max_messages": None, "session_weight": 0.0},

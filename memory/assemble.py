@@ -61,7 +61,7 @@ class AssembleConfig(BaseModel):
         4, ge=0, description="cap on recent-window messages before retrieval (None: no cap)"
     )
     neighbors: float = Field(
-        0.0, ge=0.0, le=1.0, description="adjacent turns of a hit join with this share of its score"
+        0.35, ge=0.0, le=1.0, description="adjacent turns of a hit join with this share of its score"
     )
     mmr_lambda: float | None = Field(None, gt=0.0, le=1.0, description="MMR diversity trade-off (None: off)")
     session_weight: float = Field(0.2, ge=0.0, le=1.0, description="weight of the session-level (centroid) score")

@@ -609,13 +609,20 @@ class Store:
         """The first chunk (part 0) of each (session, seq) message that exists."""
         out: dict[tuple[str, int], ChunkRow] = {}
         conn = self._conn()
-        for session, seq in keys:
-            r = conn.execute(
-                f"SELECT {_CHUNK_COLS} FROM chunks WHERE namespace=? AND session=? AND seq=? AND part=0",
-                (namespace, session, int(seq)),
-            ).fetchone()
-            if r is not None:
-                out[(session, int(seq))] = ChunkRow(*r)
+        keys = list(keys)
+        for start in range(0, len(keys), 400):
+            batch = keys[start : start + 400]
+            values = ",".join("(?,?)" for _ in batch)
+            params: list[object] = [namespace]
+            for session, seq in batch:
+                params += [session, int(seq)]
+            sql = (
+                f"SELECT {_CHUNK_COLS} FROM chunks WHERE namespace=? AND part=0 "
+                f"AND (session, seq) IN (VALUES {values})"
+            )
+            for r in conn.execute(sql, params):
+                row = ChunkRow(*r)
+                out[(row.session, row.seq)] = row
         return out
 
     def session_centroids(self, namespace: str) -> tuple[list[str], np.ndarray]:

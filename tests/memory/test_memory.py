@@ -540,3 +540,21 @@ def test_a_message_bigger_than_the_budget_does_not_hide_the_turns_before_it(mem:
     assert len(partial) == 1 and partial[0][0].ref.seq == 3
     assert "[…]" in partial[0][1]["content"] and len(partial[0][1]["content"]) < len(big)
     assert "Nice to meet you, Ana." in [m["content"] for m in ctx.messages]
+
+
+def test_neighbor_expansion_brings_the_answer_after_a_question(mem: Memory) -> None:
+    mem.add(
+        [
+            {"role": "user", "content": "Which restaurant did Marta recommend for our anniversary dinner?"},
+            {"role": "assistant", "content": "She said Taberna do Mar, the little place by the harbour."},
+        ],
+        session="s",
+    )
+    add_filler(mem, 60)
+    q = "Which restaurant did Marta recommend for the anniversary?"
+    on = mem.assemble(q, session="s", budget=300, neighbors=0.35, now=2e9)
+    off = mem.assemble(q, session="s", budget=300, neighbors=0.0, window_share=0.0, fill_window=False, now=2e9)
+    seqs_on = {s.ref.seq for s in on.sources if s.ref}
+    assert {1, 2} <= seqs_on
+    assert any(h.seq == 2 and h.reason in ("neighbor", "retrieved") for h in on.hits)
+    assert 1 in {s.ref.seq for s in off.sources if s.ref}
