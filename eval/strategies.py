@@ -154,11 +154,17 @@ class _Packed:
 
     def build(self, inp: StrategyInput) -> StrategyOutput:
         retriever = self.retriever(inp.memory)
+        # Plain RAG: none of turnmem's pieces (window, recency, session prior, neighbours).
         config = AssembleConfig(
             window_share=0.0,
             recency_weight=0.0,
             fill_window=False,
             candidates=max(64, inp.budget // 8),
+            window_max_messages=None,
+            neighbors=0.0,
+            session_weight=0.0,
+            mmr_lambda=None,
+            pack="score",
         )
         ctx = assemble(
             store=inp.memory.store,

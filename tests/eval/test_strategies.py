@@ -152,3 +152,14 @@ def test_user_registered_strategy_runs_in_the_harness(tmp_path: Path, embedder: 
     first_id = ds.conversations[0].turns[0].id
     expected = sum(q.evidence.count(first_id) / len(q.evidence) for q in ds.questions) / len(ds.questions)
     assert rows["first-turn"]["recall"] == pytest.approx(expected)
+
+
+def test_plain_rag_baselines_use_none_of_turnmems_pieces(memory: Memory) -> None:
+    """dense/bm25 are the classic pattern: no window, recency, session prior or neighbours,
+    whatever turnmem's defaults become."""
+    out = get_strategy("dense").build(
+        StrategyInput(memory=memory, namespace=NS, query="booking reference Porto flat", budget=3000)
+    )
+    assert out.extra["breakdown"]["window"] == 0 and out.extra["breakdown"]["fill"] == 0
+    ctx_hits = memory.assemble("booking reference Porto flat", namespace=NS, budget=3000)
+    assert any(h.reason == "neighbor" for h in ctx_hits.hits) or ctx_hits.breakdown["window"] > 0
