@@ -156,9 +156,15 @@ def _turn_map(memory: Memory, conv: Conversation) -> tuple[dict[tuple[str, int],
 
 
 def _resolve(strategies: Sequence[str | Strategy]) -> list[Strategy]:
+    if isinstance(strategies, str):
+        strategies = [strategies]
     out = []
+    names: set[str] = set()
     for s in strategies:
         if isinstance(s, str):
+            if s in names:  # a name given twice would count its questions twice
+                continue
+            names.add(s)
             if s not in available():
                 raise InvalidArgument(
                     f"strategies: unknown strategy {s!r}; registered: {', '.join(available())}", field="strategies"
@@ -166,6 +172,10 @@ def _resolve(strategies: Sequence[str | Strategy]) -> list[Strategy]:
             out.append(get_strategy(s))
         else:
             out.append(s)
+    if not out:
+        raise InvalidArgument(
+            f"strategies: give at least one strategy; registered: {', '.join(available())}", field="strategies"
+        )
     return out
 
 

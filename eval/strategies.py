@@ -14,6 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from eval.summarize import history_version
 from memory.assemble import AssembleConfig, assemble
 from memory.memory import Memory
 from memory.models import Context, MessageRef
@@ -111,16 +112,19 @@ class FullHistory:
     uses_budget = False
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[int, str], StrategyOutput] = {}
+        self._cache: dict[tuple[int, str], tuple[tuple[int, int], StrategyOutput]] = {}
 
     def build(self, inp: StrategyInput) -> StrategyOutput:
         key = (id(inp.memory), inp.namespace)
-        if key not in self._cache:
+        version = history_version(inp.memory, inp.namespace)
+        cached = self._cache.get(key)
+        if cached is None or cached[0] != version:  # a history that grew is read again
             rows = inp.memory.store.all_messages(inp.namespace)
             messages = [r.message().to_openai() for r in rows]
             refs = {MessageRef(namespace=inp.namespace, session=r.session, seq=r.seq) for r in rows}
-            self._cache[key] = StrategyOutput(messages, count_messages(inp.memory.counter, messages), refs)
-        return self._cache[key]
+            cached = (version, StrategyOutput(messages, count_messages(inp.memory.counter, messages), refs))
+            self._cache[key] = cached
+        return cached[1]
 
 
 @register("window")
@@ -271,7 +275,9 @@ class SummaryWindow:
 
     def build(self, inp: StrategyInput) -> StrategyOutput:
         counter = inp.memory.counter
-        window_budget = max(3, int(inp.budget * self.window_share))
+        # At least the 3 reply-priming tokens, never more than the budget (a budget too small
+        # for those raises BudgetTooSmall from assemble, as for the other strategies).
+        window_budget = max(min(3, inp.budget), int(inp.budget * self.window_share))
         window = assemble(
             store=inp.memory.store,
             retriever=None,

@@ -29,6 +29,12 @@ class Summary:
     covered: set[MessageRef] = field(default_factory=set)
 
 
+def history_version(memory: Memory, namespace: str) -> tuple[int, int]:
+    """Changes whenever ``namespace`` gains or loses messages: caches keyed on it never
+    serve a history that has grown (or been deleted) since they were filled."""
+    return (memory.store.last_pos(namespace), memory.store.max_deletion_id())
+
+
 def _line(row: MessageRow) -> str:
     msg = row.message()
     day = datetime.fromtimestamp(row.ts, tz=timezone.utc).strftime("%Y-%m-%d")
@@ -46,12 +52,14 @@ class ExtractiveSummarizer:
     header = "Summary of the earlier conversation (selected turns):"
 
     def __init__(self) -> None:
-        self._order: dict[tuple[int, str], list[MessageRow]] = {}
+        self._order: dict[tuple[int, str], tuple[tuple[int, int], list[MessageRow]]] = {}
 
     def _ranked(self, memory: Memory, namespace: str) -> list[MessageRow]:
         key = (id(memory), namespace)
-        if key in self._order:
-            return self._order[key]
+        version = history_version(memory, namespace)
+        cached = self._order.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
         rows = memory.store.all_messages(namespace)
         first_vec: dict[tuple[str, int], np.ndarray] = {}
         conn = memory.store._conn()
@@ -85,7 +93,7 @@ class ExtractiveSummarizer:
             if not added:
                 break
             depth += 1
-        self._order[key] = order
+        self._order[key] = (version, order)
         return order
 
     def summarize(self, memory: Memory, namespace: str, *, exclude: set[MessageRef], max_tokens: int) -> Summary:
@@ -148,7 +156,7 @@ class OpenAISummarizer:
     def summarize(self, memory: Memory, namespace: str, *, exclude: set[MessageRef], max_tokens: int) -> Summary:
         if max_tokens <= OVERHEAD:
             return Summary("")
-        key = (id(memory), namespace, frozenset(exclude), max_tokens)
+        key = (id(memory), namespace, history_version(memory, namespace), frozenset(exclude), max_tokens)
         if key in self._cache:
             return self._cache[key]
         rows = [
@@ -156,6 +164,8 @@ class OpenAISummarizer:
             for r in memory.store.all_messages(namespace)
             if MessageRef(namespace=namespace, session=r.session, seq=r.seq) not in exclude
         ]
+        if not rows:  # everything is in the window: nothing to summarize, no call to make
+            return Summary("")
         transcript = memory.counter.truncate("\n".join(_line(r) for r in rows), self.max_input_tokens)
         body = {
             "model": self.model,

@@ -1,100 +1,113 @@
+"""The ``turnmem`` command line: the installed script in a subprocess, error cases in process."""
+
 from __future__ import annotations
 
 import csv
+import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from memory.cli import main
+
 ROOT = Path(__file__).resolve().parents[1]
+LOCOMO = ROOT.parent / "shared" / "data" / "locomo10.json"
+TURNMEM = Path(sys.executable).parent / "turnmem"  # the console script of the venv
 
 
 def turnmem(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "memory.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600
-    )
+    env = {**os.environ, "COLUMNS": "160", "NO_COLOR": "1"}
+    return subprocess.run([str(TURNMEM), *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
 
 
 def test_help_lists_commands() -> None:
+    assert TURNMEM.is_file()
     out = turnmem("--help")
-    assert out.returncode == 0
+    assert out.returncode == 0, out.stderr
+    assert "usage: turnmem" in out.stdout
     for cmd in ("demo", "eval", "reindex"):
-        assert cmd in out.stdout
+        assert re.search(rf"^\s+{cmd}\s", out.stdout, re.M), cmd
     ev = turnmem("eval", "--help")
-    for flag in (
-        "--data",
-        "--strategies",
-        "--budgets",
-        "--out",
-        "--conversations",
-        "--limit-questions",
-        "--categories",
-        "--question-types",
-        "--turns",
-        "--seed",
-    ):
-        assert flag in ev.stdout
+    assert ev.returncode == 0
+    for flag in ("--data", "--strategies", "--budgets", "--out", "--conversations", "--limit-questions",
+                 "--categories", "--question-types", "--memory-dir", "--no-progress"):  # fmt: skip
+        assert flag in ev.stdout, flag
+    assert "{locomo,longmemeval,synthetic}" in ev.stdout
 
 
-def test_eval_locomo_small(tmp_path: Path, locomo_memory_dir: Path) -> None:
+def test_eval_locomo_small(tmp_path: Path) -> None:
+    # No --data: ../shared/data/locomo10.json is found from the repo root; conv-26 (419 turns)
+    # is ingested into a temporary memory.
     out = turnmem(
-        "eval",
-        "locomo",
-        "--data",
-        str(ROOT.parent / "shared" / "data" / "locomo10.json"),
-        "--conversations",
-        "conv-26",
-        "--limit-questions",
-        "3",
-        "--strategies",
-        "window,dense,turnmem",
-        "--budgets",
-        "256,512",
-        "--out",
-        str(tmp_path / "r"),
-        "--memory-dir",
-        str(locomo_memory_dir),
-        "--no-progress",
-    )
+        "eval", "locomo", "--conversations", "conv-26", "--limit-questions", "3",
+        "--strategies", "window,dense,turnmem", "--budgets", "256,512", "--out", str(tmp_path / "r"), "--no-progress",
+    )  # fmt: skip
     assert out.returncode == 0, out.stderr
-    rows = list(csv.DictReader(open(tmp_path / "r" / "summary.csv")))
-    assert len(rows) == 6 and {r["strategy"] for r in rows} == {"window", "dense", "turnmem"}
-    assert "turnmem" in out.stdout
+    with open(tmp_path / "r" / "summary.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["strategy"], r["budget"]) for r in rows] == [
+        (s, b) for s in ("window", "dense", "turnmem") for b in ("256", "512")
+    ]
+    assert all(r["questions"] == "3" and float(r["tokens_mean"]) <= int(r["budget"]) for r in rows)
+    results = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert results["config"]["source"] == str(LOCOMO) and results["config"]["questions"] == 3
+    assert results["timings"]["ingested_messages"] == 419
+    assert "locomo: 1 conversations, 3 questions" in out.stdout
+    assert "turnmem" in out.stdout and f"wrote {tmp_path / 'r'}/results.json" in out.stdout
+    assert (tmp_path / "r" / "recall_vs_budget.png").exists()
 
 
-def test_eval_synthetic(tmp_path: Path) -> None:
-    out = turnmem(
-        "eval",
-        "synthetic",
-        "--turns",
-        "60",
-        "--seed",
-        "3",
-        "--strategies",
-        "window,bm25",
-        "--budgets",
-        "128",
-        "--out",
-        str(tmp_path / "s"),
-        "--no-progress",
-    )
-    assert out.returncode == 0, out.stderr
-    assert (tmp_path / "s" / "recall_vs_budget.png").exists()
-
-
-def test_demo_runs(locomo_memory_dir: Path) -> None:
+def test_demo(locomo_memory_dir: Path) -> None:
     out = turnmem("demo", "--no-eval", "--budget", "512", "--memory-dir", str(locomo_memory_dir))
     assert out.returncode == 0, out.stderr
-    assert "assembled context:" in out.stdout and "/ 512 tokens" in out.stdout
-    assert "top hits" in out.stdout
+    assert "LoCoMo conv-26" in out.stdout
+    m = re.search(r"assembled context: (\d+) / 512 tokens \(o200k_base\), (\d+) messages", out.stdout)
+    assert m, out.stdout
+    assert 0 < int(m.group(1)) <= 512 and int(m.group(2)) > 0
+    assert re.search(r"in context: \d+/\d+", out.stdout)
+    assert "top hits" in out.stdout and "recall vs cost" not in out.stdout  # --no-eval
+    assert "ingested 0 messages" in out.stdout  # reused the folder
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(["eval", *args, "--no-progress"])
+    return code, capsys.readouterr().err
+
+
+def test_unknown_strategy_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = run_main(capsys, "locomo", "--data", str(LOCOMO), "--conversations", "conv-26", "--strategies", "nope")
+    assert code == 2
+    assert "turnmem: strategies: unknown strategy 'nope'; registered: full, window" in err
+    code, err = run_main(capsys, "locomo", "--data", str(LOCOMO), "--conversations", "conv-26", "--strategies", ",")
+    assert code == 2 and "strategies: give at least one strategy" in err
+
+
+def test_other_errors_are_clear(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, err = run_main(capsys, "locomo", "--data", str(LOCOMO), "--conversations", "conv-999")
+    assert code == 2 and "conversations: unknown id(s) conv-999" in err
+    code, err = run_main(capsys, "locomo", "--data", str(tmp_path / "missing.json"))
+    assert code == 2 and "data: no LoCoMo file at" in err and "missing.json" in err
+    code = main(["eval", "longmemeval", "--no-progress"])
+    assert code == 2 and "--data" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:
+        main(["eval", "locomo", "--budgets", "256,abc"])
+    assert exit_.value.code == 2 and "expected comma-separated integers" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["eval", "squad"])
+    assert "invalid choice: 'squad'" in capsys.readouterr().err
+
+
+def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 0
+    assert "usage: turnmem" in capsys.readouterr().out
 
 
 def test_demo_without_locomo_uses_synthetic(tmp_path: Path) -> None:
+    """A user with only the repo still gets a demo: the seeded synthetic conversation."""
     out = turnmem("demo", "--no-eval", "--data", str(tmp_path / "missing.json"), cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    assert "synthetic" in out.stdout
-
-
-def test_unknown_strategy_is_a_clear_error(tmp_path: Path) -> None:
-    out = turnmem("eval", "synthetic", "--turns", "20", "--strategies", "nope", "--no-progress")
-    assert out.returncode != 0
-    assert "strategies" in out.stderr and "nope" in out.stderr
+    assert "synthetic" in out.stdout and "assembled context:" in out.stdout

@@ -1,75 +1,185 @@
+"""The eval runner end to end: LoCoMo conv-26 with every strategy, outputs on disk, memory reuse."""
+
 from __future__ import annotations
 
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from eval import SUMMARY_COLUMNS, load_locomo, run
+from eval.datasets import Conversation, Dataset, Question, Session, Turn, load_longmemeval
 from memory.embedders import Embedder
-from tests.conftest import LOCOMO
+from memory.errors import InvalidArgument
+from tests.eval.test_datasets import LOCOMO, write_lme
 
 STRATEGIES = ["full", "window", "summary", "dense", "bm25", "turnmem"]
+BUDGETS = [256, 1024]
+HEADER = "strategy,budget,questions,recall,recall_all,recall_any,tokens_mean,latency_p50_ms,latency_p95_ms"
+RANKERS = {"dense", "bm25", "turnmem"}
 
 
-def test_end_to_end_locomo(tmp_path: Path, locomo_memory_dir: Path, embedder: Embedder) -> None:
+@pytest.fixture(scope="module")
+def locomo_run(
+    tmp_path_factory: pytest.TempPathFactory, locomo_memory_dir: Path, embedder: Embedder
+) -> tuple[Any, Path]:
+    """One run shared by the tests below, on the conv-26 memory the session already ingested."""
+    out = tmp_path_factory.mktemp("run") / "out"
     ds = load_locomo(LOCOMO, images="caption").select(conversations=["conv-26"], limit_questions=8)
     res = run(
         ds,
         strategies=STRATEGIES,
-        budgets=[1024, 256],
-        out=tmp_path / "out",
+        budgets=[1024, 256, 256],  # sorted and de-duplicated
+        out=out,
         memory_dir=locomo_memory_dir,
         embedder=embedder,
         progress=False,
     )
-    assert res.timings["ingested_messages"] == 0  # reused the ingested folder
-    out = tmp_path / "out"
+    return res, out
+
+
+def test_summary_csv(locomo_run: tuple[Any, Path]) -> None:
+    _, out = locomo_run
     with open(out / "summary.csv", newline="") as fh:
         header = fh.readline().strip()
-    assert header.startswith(",".join(SUMMARY_COLUMNS))
-    rows = list(csv.DictReader(open(out / "summary.csv")))
-    assert {(r["strategy"], int(r["budget"])) for r in rows} == {(s, b) for s in STRATEGIES for b in (256, 1024)}
+        fh.seek(0)
+        rows = list(csv.DictReader(fh))
+    assert header.startswith(HEADER) and ",".join(SUMMARY_COLUMNS) == HEADER
+    assert [(r["strategy"], int(r["budget"])) for r in rows] == [(s, b) for s in STRATEGIES for b in BUDGETS]
     for r in rows:
         assert int(r["questions"]) == 8
         for col in ("recall", "recall_all", "recall_any"):
             assert 0.0 <= float(r[col]) <= 1.0
+        assert float(r["recall_all"]) <= float(r["recall"]) <= float(r["recall_any"])
         if r["strategy"] == "full":
-            assert float(r["recall"]) == 1.0
+            assert float(r["recall"]) == 1.0 and float(r["recall_all"]) == 1.0
+            assert float(r["tokens_mean"]) > 10_000  # conv-26 is ~20k tokens
         else:
-            assert float(r["tokens_mean"]) <= int(r["budget"])
+            assert 0 < float(r["tokens_mean"]) <= int(r["budget"])
         assert float(r["latency_p95_ms"]) >= float(r["latency_p50_ms"]) >= 0
+    by = {(r["strategy"], int(r["budget"])): float(r["recall"]) for r in rows}
+    # Retrieval beats the recent window on these questions, whose evidence is spread over 19 sessions.
+    assert by[("turnmem", 1024)] > by[("window", 1024)]
+    by_cat = list(csv.DictReader(open(out / "summary_by_category.csv", newline="")))
+    assert list(by_cat[0])[:3] == ["strategy", "budget", "category"]
+    assert sum(int(r["questions"]) for r in by_cat if r["strategy"] == "dense" and r["budget"] == "256") == 8
+
+
+def test_results_json(locomo_run: tuple[Any, Path]) -> None:
+    res, out = locomo_run
     data = json.loads((out / "results.json").read_text())
-    assert data["config"]["embedder"] and data["config"]["versions"]["faiss-cpu"]
-    assert len(data["records"]) == 8 * len(STRATEGIES) * 2
-    rec = next(r for r in data["records"] if r["strategy"] == "dense")
-    assert "turn_ndcg@10" in rec["ranking"] and set(rec["ranks"]) == set(rec["evidence"])
-    assert (out / "recall_vs_budget.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert (out / "summary_by_category.csv").exists()
-    by = {(r["strategy"], r["budget"]): r for r in res.summary}
-    assert by[("turnmem", 1024)]["recall"] >= by[("window", 1024)]["recall"]
+    assert {"config", "timings", "summary", "records"} <= set(data)
+    config = data["config"]
+    assert config["dataset"] == "locomo" and config["conversations"] == ["conv-26"] and config["questions"] == 8
+    assert config["strategies"] == STRATEGIES and config["budgets"] == BUDGETS
+    assert config["embedder"] and config["counter"] == "o200k_base" and config["notes"]["evidence_dropped"] == 3
+    versions = config["versions"]
+    assert versions["python"] and versions["numpy"] and versions["faiss-cpu"]
+    assert data["timings"]["ingested_messages"] == 0  # the memory folder already held conv-26
+    records = data["records"]
+    assert len(records) == 8 * len(STRATEGIES) * len(BUDGETS) == len(res.records)
+    for r in records:
+        assert r["conversation"] == "conv-26" and r["budget"] in BUDGETS
+        assert set(r["found"]) <= set(r["evidence"])
+        assert r["recall"] == pytest.approx(len(set(r["found"])) / len(set(r["evidence"])))
+        if r["strategy"] == "full":
+            assert r["tokens"] == r["full_tokens"] and r["recall"] == 1.0
+        else:
+            assert r["tokens"] <= r["budget"]
+        if r["strategy"] in RANKERS:  # ranking metrics, at turn and session level
+            assert set(r["ranks"]) == set(r["evidence"])
+            assert {"turn_ndcg@10", "turn_recall_any@5", "session_recall_all@50"} <= set(r["ranking"])
+            assert all(0.0 <= v <= 1.0 for v in r["ranking"].values())
+        else:
+            assert r["ranking"] == {} and r["ranks"] == {}
+    # Ranking metrics do not depend on the budget.
+    dense = {(r["question_id"], r["budget"]): r["ranking"] for r in records if r["strategy"] == "dense"}
+    assert all(dense[(q, 256)] == dense[(q, 1024)] for q, _ in dense)
 
 
-def test_ingest_happens_once_and_is_reused(tmp_path: Path, embedder: Embedder) -> None:
-    from eval.synthetic import generate
+def test_plots_and_in_memory_result(locomo_run: tuple[Any, Path]) -> None:
+    res, out = locomo_run
+    png = (out / "recall_vs_budget.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    assert (out / "recall_by_category.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "summary.md").read_text().startswith("| strategy | 256 | 1024 |")
+    assert res.out == out
+    assert [(r["strategy"], r["budget"]) for r in res.summary] == [(s, b) for s in STRATEGIES for b in BUDGETS]
+    assert "<table>" in res._repr_html_() and res.markdown().count("\n") == len(STRATEGIES) + 1
+    assert res.table().row_count == len(STRATEGIES)
 
-    ds = generate(turns=40, seed=9)
-    first = run(ds, strategies=["window"], budgets=[100], memory_dir=tmp_path / "m", embedder=embedder, progress=False)
-    assert first.timings["ingested_messages"] == len(ds.conversations[0].turns)
-    second = run(ds, strategies=["window"], budgets=[100], memory_dir=tmp_path / "m", embedder=embedder, progress=False)
+
+def tiny_dataset() -> Dataset:
+    def turn(tid: str, text: str) -> Turn:
+        return Turn(id=tid, message={"role": "user" if tid.endswith(("1", "3")) else "assistant", "content": text})
+
+    return Dataset(
+        name="tiny",
+        conversations=[
+            Conversation(
+                id="c1",
+                sessions=[
+                    Session(id="a", turns=[turn("a1", "My locker code is 4417."), turn("a2", "Got it.")]),
+                    Session(id="b", turns=[turn("b1", "I like jazz."), turn("b2", "Nice."), turn("b3", "Bye.")]),
+                ],
+                questions=[Question(id="q", question="What is my locker code?", evidence=["a1"])],
+            )
+        ],
+    )
+
+
+def test_memory_dir_is_ingested_once(tmp_path: Path, embedder: Embedder) -> None:
+    ds = tiny_dataset()
+    kw: dict[str, Any] = {"strategies": ["window", "dense"], "budgets": [64], "embedder": embedder, "progress": False}
+    first = run(ds, memory_dir=tmp_path / "m", **kw)
+    assert first.timings["ingested_messages"] == 5
+    second = run(ds, memory_dir=tmp_path / "m", **kw)
     assert second.timings["ingested_messages"] == 0
-    assert [r["recall"] for r in first.summary] == [r["recall"] for r in second.summary]
+    assert [r.model_dump(exclude={"latency_ms"}) for r in first.records] == [
+        r.model_dump(exclude={"latency_ms"}) for r in second.records
+    ]
+    # A folder that holds part of a dataset gets only the rest.
+    bigger = tiny_dataset()
+    bigger.conversations[0].sessions.append(
+        Session(id="c", turns=[Turn(id="c1", message={"role": "user", "content": "Hi"})])
+    )
+    assert run(bigger, memory_dir=tmp_path / "m", **kw).timings["ingested_messages"] == 1
+    assert not (tmp_path / "out").exists()  # no out: nothing written
+
+
+def test_longmemeval_session_metrics(tmp_path: Path, embedder: Embedder) -> None:
+    ds = load_longmemeval(write_lme(tmp_path / "lme.json"))
+    res = run(ds, strategies=["dense", "full"], budgets=[64], embedder=embedder, progress=False)
+    dense = {r.question_id: r for r in res.records if r.strategy == "dense"}
+    # Tiny haystacks: every turn is ranked, so the answer sessions are in the top 5.
+    assert dense["q1"].ranking["session_recall_all@5"] == 1.0
+    assert dense["q1"].ranking["turn_recall_all@5"] == 1.0
+    assert set(dense["q1"].ranks) == {"sess_b:0", "sess_b:2"}
+    assert all(r.recall == 1.0 for r in res.records if r.strategy == "full")
+    assert {r.conversation for r in res.records} == {"q1", "q2_abs", "q3"}
 
 
 def test_bad_arguments() -> None:
-    from eval.synthetic import generate
-    from memory.errors import InvalidArgument
-
-    ds = generate(turns=20, seed=1)
-    with pytest.raises(InvalidArgument) as err:
+    ds = tiny_dataset()
+    for strategies in (["nope"], [], ["window", "nope"]):
+        with pytest.raises(InvalidArgument) as err:
+            run(ds, strategies=strategies, budgets=[100], progress=False)
+        assert err.value.field == "strategies"
+    with pytest.raises(InvalidArgument, match="unknown strategy 'nope'; registered: full, window"):
         run(ds, strategies=["nope"], budgets=[100], progress=False)
-    assert err.value.field == "strategies"
-    with pytest.raises(InvalidArgument) as err:
-        run(ds, strategies=["window"], budgets=[0], progress=False)
-    assert err.value.field == "budgets"
+    for budgets in ([0], [], [-5, 100]):
+        with pytest.raises(InvalidArgument) as err:
+            run(ds, strategies=["window"], budgets=budgets, progress=False)
+        assert err.value.field == "budgets"
+
+
+def test_strategy_given_twice_counts_once(tmp_path: Path, embedder: Embedder) -> None:
+    ds = tiny_dataset()
+    res = run(ds, strategies=["window", "window"], budgets=[64], embedder=embedder, progress=False)
+    assert [(r["strategy"], r["questions"]) for r in res.summary] == [("window", 1)]
+    # A single name is one strategy, not a list of letters.
+    assert run(ds, strategies="window", budgets=[64], embedder=embedder, progress=False).config["strategies"] == [
+        "window"
+    ]
