@@ -92,6 +92,17 @@ def prepare_batch(
     return arr[keep], vecs[keep], [sessions[i] for i in keep]
 
 
+EMPTY_RESULT = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+
+
+def check_query(query: np.ndarray, dim: int) -> np.ndarray:
+    """Validate a search query: exactly one vector of the index's dimension (1 × dim float32)."""
+    q = check_vectors(query, dim, field="query")
+    if q.shape[0] != 1:
+        raise ValueError("query: search takes one query vector")
+    return q
+
+
 def check_ids(ids: Sequence[int] | np.ndarray, n: int) -> np.ndarray:
     arr = np.asarray(ids, dtype=np.int64).reshape(-1)
     if arr.shape[0] != n:

@@ -32,7 +32,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from indexers.base import check_vectors, prepare_batch
+from indexers.base import EMPTY_RESULT, check_query, prepare_batch
 from memory.errors import IndexMismatch
 
 MANIFEST = "manifest.json"
@@ -257,10 +257,8 @@ class FaissIndex:
     def search(
         self, query: np.ndarray, k: int, *, namespace: str, sessions: Sequence[str] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        q = check_vectors(query, self.dim, field="query")
-        if q.shape[0] != 1:
-            raise ValueError("query: search takes one query vector")
-        empty = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        q = check_query(query, self.dim)
+        empty = EMPTY_RESULT
         if k <= 0:
             return empty
         with self._lock:
