@@ -37,7 +37,9 @@ from memory.store import ChunkRow, MessageRow, Store
 from memory.tokens import TokenCounter, count_message, count_messages
 from retrievers.base import Query, Retriever
 from retrievers.diversity import mmr_order, session_scores
+from retrievers.lexical import is_follow_up, named_speakers
 from retrievers.recency import RecencyScorer
+from retrievers.temporal import parse_time_hint
 
 REPLY_PRIMING = 3
 
@@ -66,6 +68,18 @@ class AssembleConfig(BaseModel):
     mmr_lambda: float | None = Field(None, gt=0.0, le=1.0, description="MMR diversity trade-off (None: off)")
     session_weight: float = Field(0.2, ge=0.0, le=1.0, description="weight of the session-level (centroid) score")
     pack: Literal["score", "density"] = Field("score", description="pack by score, or by score per sqrt(token)")
+    query_turns: int = Field(
+        2, ge=0, le=20, description="recent session turns folded into the retrieval query (0: the query alone)"
+    )
+    query_turns_weight: float = Field(
+        0.3, ge=0.0, le=1.0, description="weight of those turns' mean vector against the query vector"
+    )
+    time_weight: float = Field(
+        0.0, ge=0.0, le=1.0, description="weight of a time expression in the query ('in June', 'last week', 'first')"
+    )
+    speaker_weight: float = Field(
+        0.0, ge=0.0, le=1.0, description="weight of 'said by a participant the query names' (by message name)"
+    )
 
     def recency(self) -> RecencyScorer:
         days = self.time_half_life_days
@@ -270,7 +284,8 @@ def assemble(
 
     hits: list[Hit] = []
     if has_query and retriever is not None and packer.used < room:
-        hits = _retrieve(packer, retriever, query, query_vector, session, room, now)
+        r_query, r_vector = _conversation_query(store, namespace, session, query, query_vector, config)
+        hits = _retrieve(packer, retriever, r_query, r_vector, session, room, now)
     retrieved_used = packer.used - window_used
 
     if config.fill_window and resume is not None and packer.used < room:
@@ -321,6 +336,46 @@ def _unit_pos(packer: _Packer, item: _Item) -> int:
     return head.row.pos if head is not None else item.row.pos
 
 
+def _conversation_query(
+    store: Store,
+    namespace: str,
+    session: str | None,
+    query: str | None,
+    query_vector: np.ndarray | None,
+    config: AssembleConfig,
+) -> tuple[str | None, np.ndarray | None]:
+    """The retrieval query, made from the latest turn and the few before it.
+
+    "and what did it cost?" alone finds any price; after turns about the Lisbon hotel it
+    should find the Lisbon hotel's. The last ``query_turns`` messages of the session (not
+    the query itself, if it is already stored) are mixed into the query vector with
+    ``query_turns_weight`` (their stored vectors: nothing is embedded again), and their words
+    join the lexical query. Only for a follow-up (:func:`retrievers.lexical.is_follow_up`:
+    few content words and a pronoun or a leading "and"/"what about"): a self-contained
+    query ("Where is KX-48211-Q?") stays as it is. Off without a session: a question about
+    the past is not a follow-up of the namespace's last turns.
+    """
+    if session is None or config.query_turns == 0 or not query or not is_follow_up(query):
+        return query, query_vector
+    rows = [r for r in store.tail(namespace, session, limit=config.query_turns + 1) if r.role in ("user", "assistant")]
+    first = store.first_chunks(namespace, [(r.session, r.seq) for r in rows])
+    turns = [first[(r.session, r.seq)] for r in rows if (r.session, r.seq) in first]
+    turns = [c for c in turns if c.text.strip() != query.strip()][: config.query_turns]  # newest first
+    if not turns:
+        return query, query_vector
+    text = " ".join([query, *(c.text for c in reversed(turns))])
+    if query_vector is None or config.query_turns_weight == 0:
+        return text, query_vector
+    vecs = store.vectors([c.id for c in turns])
+    if not vecs:
+        return text, query_vector
+    ctx = np.mean(np.stack(list(vecs.values())).astype(np.float64), axis=0)
+    q = np.asarray(query_vector, dtype=np.float64)
+    w = config.query_turns_weight
+    mixed = (1 - w) * q / max(np.linalg.norm(q), 1e-12) + w * ctx / max(np.linalg.norm(ctx), 1e-12)
+    return text, (mixed / max(np.linalg.norm(mixed), 1e-12)).astype(np.float32)
+
+
 def _retrieve(
     packer: _Packer,
     retriever: Retriever,
@@ -334,7 +389,14 @@ def _retrieve(
     store = packer.store
     ns = packer.namespace
     sessions = [session] if (config.scope == "session" and session is not None) else None
-    cands = retriever.retrieve(Query(query, ns, sessions, query_vector), config.candidates)
+    last_pos = store.last_pos(ns)
+    ref_time = now
+    if ref_time is None:
+        tail = store.tail(ns, None, limit=1)
+        ref_time = tail[0].ts if tail else 0.0
+    hint = parse_time_hint(query, ref_time) if (config.time_weight > 0 and query) else None
+    k = config.candidates * (2 if hint is not None else 1)  # the right time may rank lower
+    cands = retriever.retrieve(Query(query, ns, sessions, query_vector), k)
     if len(cands) == 0:
         return []
     chunk_rows = store.chunks(cands.ids.tolist())
@@ -353,12 +415,6 @@ def _retrieve(
     for s, seqs in by_session.items():
         for r in packer.rows(s, seqs):
             rows_by_key[(r.session, r.seq)] = r
-    last_pos = store.last_pos(ns)
-    ref_time = now if now is not None else max((r.ts for r in rows_by_key.values()), default=0.0)
-    if now is None:
-        tail = store.tail(ns, None, limit=1)
-        if tail:
-            ref_time = tail[0].ts
     pos = np.array(
         [rows_by_key[(c.session, c.seq)].pos if (c.session, c.seq) in rows_by_key else last_pos for c in chunks]
     )
@@ -368,6 +424,10 @@ def _retrieve(
     recency = config.recency().score(last_pos - pos, ref_time - ts)
     w = config.recency_weight
     final = (1 - w) * rel_n + w * recency
+    extra_scores: dict[str, np.ndarray] = {}
+    if hint is not None:
+        extra_scores["time"] = hint.score(ts, pos, last_pos)
+        final = (1 - config.time_weight) * final + config.time_weight * extra_scores["time"]
     n_direct = len(chunks)
     reasons = ["retrieved"] * n_direct
     if config.session_weight > 0 and query_vector is not None:
@@ -378,6 +438,15 @@ def _retrieve(
             ss_n = dict(zip(names, ((ss - lo_s) / (hi_s - lo_s) if hi_s > lo_s else np.ones_like(ss)).tolist()))
             sw = config.session_weight
             final = (1 - sw) * final + sw * np.array([ss_n.get(c.session, 0.0) for c in chunks])
+    if config.speaker_weight > 0 and query:
+        # A query that names some of the participants ("What did Caroline research?") is
+        # mostly about what they said: their turns get the speaker share of the score.
+        speakers = store.speakers(ns)
+        named = named_speakers(query, speakers)
+        if named and len(named) < len(speakers):
+            said = np.array([_speaker(rows_by_key.get((c.session, c.seq))) in named for c in chunks], dtype=np.float64)
+            extra_scores["speaker"] = said
+            final = (1 - config.speaker_weight) * final + config.speaker_weight * said
     if config.neighbors > 0:
         # A hit's adjacent turns (the question before an answer, the answer after a
         # question) join the candidates with a share of its score.
@@ -418,6 +487,7 @@ def _retrieve(
         scores = {}
         if j < n_direct:
             scores = {n: float(v[keep][j]) for n, v in cands.components.items() if not np.isnan(v[keep][j])}
+            scores.update({n: float(v[j]) for n, v in extra_scores.items()})
         scores.update({"relevance": float(rel_n[j]), "recency": float(recency[j]), "final": float(final[j])})
         return c.hit(role=row.role, rank=len(hits) + 1, scores=scores, reason=reason)
 
@@ -443,6 +513,10 @@ def _retrieve(
         shown_parts.setdefault(key, []).append(c)
         hits.append(hit(j, c, row, reasons[j]))
     return hits
+
+
+def _speaker(row: MessageRow | None) -> str | None:
+    return None if row is None else row.data.get("name")
 
 
 def _unit_items(

@@ -625,15 +625,35 @@ class Store:
                 out[(row.session, row.seq)] = row
         return out
 
+    def _chunks_version(self, namespace: str) -> tuple[int, int]:
+        """Changes whenever the namespace's chunks do (added or deleted): a cache key."""
+        row = self._conn().execute(
+            "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM chunks WHERE namespace=?", (namespace,)
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
+    def speakers(self, namespace: str) -> dict[str, str]:
+        """The participants' ``name`` values in a namespace, keyed by lowercased name
+        (cached until the namespace's chunks change)."""
+        version = self._chunks_version(namespace)
+        cache = self.__dict__.setdefault("_speakers", {})
+        hit = cache.get(namespace)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        rows = self._conn().execute(
+            "SELECT DISTINCT json_extract(data, '$.name') FROM messages WHERE namespace=?", (namespace,)
+        )
+        names = {str(r[0]).lower(): str(r[0]) for r in rows if r[0]}
+        cache[namespace] = (version, names)
+        return names
+
     def session_centroids(self, namespace: str) -> tuple[list[str], np.ndarray]:
         """Each session's mean chunk vector (cached until the namespace's chunks change)."""
         conn = self._conn()
-        version = conn.execute(
-            "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM chunks WHERE namespace=?", (namespace,)
-        ).fetchone()
+        version = self._chunks_version(namespace)
         cache = self.__dict__.setdefault("_centroids", {})
         hit = cache.get(namespace)
-        if hit is not None and hit[0] == tuple(version):
+        if hit is not None and hit[0] == version:
             return hit[1], hit[2]
         sums: dict[str, np.ndarray] = {}
         counts: dict[str, int] = {}
@@ -646,7 +666,7 @@ class Store:
             counts[session] = counts.get(session, 0) + 1
         names = sorted(sums)
         cents = np.stack([sums[n] / counts[n] for n in names]) if names else np.zeros((0, 0))
-        cache[namespace] = (tuple(version), names, cents)
+        cache[namespace] = (version, names, cents)
         return names, cents
 
     def chunks_of_message(self, message_id: int) -> list[ChunkRow]:

@@ -126,3 +126,31 @@ class BM25sRetriever:
         top = top[np.argsort(-scores[top], kind="stable")]
         out = scores[top].astype(np.float32)
         return Candidates(ids[top], out, {"lexical": out})
+
+
+def named_speakers(query: str, speakers: dict[str, str]) -> set[str]:
+    """The participants a query names: ``speakers`` maps lowercased ``name`` values to the
+    stored ones; a name matches as a whole word on its full form or its first part
+    (``Mary_Jane`` matches "Mary Jane", "mary", "Mary's")."""
+    text = query.lower()
+    out = set()
+    for low, name in speakers.items():
+        parts = [p for p in re.split(r"[_\-\s]+", low) if p]
+        forms = {" ".join(parts), parts[0]} if parts else set()
+        if any(len(f) > 1 and re.search(r"(?<!\w)" + re.escape(f) + r"(?!\w)", text) for f in forms):
+            out.add(name)
+    return out
+
+
+_LEADS = re.compile(r"^\s*(?:and|but|so|also|then|what about|how about|or)\b", re.I)
+_PRONOUNS = frozenset("it its that this those these they them their there he she him her one ones".split())
+
+
+def is_follow_up(query: str, *, max_terms: int = 3) -> bool:
+    """True for a query that leans on the turns before it: at most ``max_terms`` content
+    words, and a leading "and"/"but"/"what about" or a pronoun ("and what did it cost?",
+    "is that one open on Sundays?"); False for a self-contained one ("Where is KX-48211-Q?")."""
+    if len(query_terms(query)) > max_terms:
+        return False
+    words = {w.strip(".,;:!?'\"") for w in query.lower().split()}
+    return bool(_LEADS.match(query)) or bool(words & _PRONOUNS)

@@ -1,0 +1,203 @@
+"""Time expressions in a query, as a prior on when the wanted turn was said.
+
+``parse_time_hint("When did Melanie go camping in June?", now)`` gives the window of the
+most recent June up to ``now``; "on October 13, 2023", "in July 2023", "in 2022",
+"yesterday", "last week", "3 months ago", "this year" give windows too, and "first",
+"earliest", "originally" / "most recently", "latest" give an order. Assembly turns the
+hint into a score per candidate (:meth:`TimeHint.score`) that is fused with relevance.
+
+Hand-written on purpose, and narrow: a month name only counts as a date after "in", "on",
+"during", "since", "by", "of", "early", "mid", "late" or next to a day or a year (so the
+verb "may" and "March on" never fire); general date parsers (dateparser) also read "may",
+"second" or "sun" as dates and take milliseconds per query, which assembly cannot spend.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Literal
+
+import numpy as np
+
+DAY = 86400.0
+_MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
+_MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
+_MONTHS.pop("may", None)  # re-added below: "may" is only a month in a date context
+_MONTH_RE = "|".join(sorted([*_MONTHS, "may"], key=len, reverse=True))
+_UNITS = {"day": 1.0, "week": 7.0, "month": 30.44, "year": 365.25}
+_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8}
+_NUMBERS.update({"nine": 9, "ten": 10, "couple": 2, "few": 3})
+_SEASONS = {"spring": (3, 5), "summer": (6, 8), "fall": (9, 11), "autumn": (9, 11), "winter": (12, 2)}
+
+_DATE = re.compile(
+    rf"""(?x)
+    (?P<prep>\b(?:in|on|during|since|by|of|early|mid|late|around|before|after)\s+(?:the\s+)?)?
+    (?:(?P<day1>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?)?
+    \b(?P<month>{_MONTH_RE})\b\.?
+    (?:\s+(?P<day2>\d{{1,2}})(?:st|nd|rd|th)?\b)?
+    (?:,?\s+(?P<year>(?:19|20)\d{{2}})\b)?
+    """,
+    re.IGNORECASE,
+)
+_SEASON = re.compile(
+    r"\b(?P<season>spring|summer|fall|autumn|winter)(?:\s+(?:of\s+)?(?P<year>(?:19|20)\d{2}))?\b", re.I
+)
+_YEAR = re.compile(r"\b(?:in|during|of|since|for)\s+(?P<year>(?:19|20)\d{2})\b", re.I)
+_AGO = re.compile(
+    r"\b(?P<n>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|couple|few)\s+(?:of\s+)?"
+    r"(?P<unit>day|week|month|year)s?\s+ago\b",
+    re.I,
+)
+_RELATIVE = re.compile(
+    r"\b(?P<rel>yesterday|today|tonight|this morning|last night|(?:last|this|past|previous)\s+"
+    r"(?:week(?:end)?|month|year))\b",
+    re.I,
+)
+_FIRST = re.compile(
+    r"\b(?:first\s+time|(?:did|was|were|has|have|had)\s+\w+(?:\s+\w+)?\s+first|first\s+(?:mention|talk|say|said|"
+    r"start|started|get|got|meet|met|bring|brought|learn|learned)\w*|earliest|initially|originally|at\s+first|"
+    r"in\s+the\s+beginning|to\s+begin\s+with)\b",
+    re.I,
+)
+_LAST = re.compile(r"\b(?:most\s+recent(?:ly)?|latest|last\s+time|recently|these\s+days|nowadays|currently)\b", re.I)
+
+
+@dataclass(frozen=True)
+class TimeHint:
+    """When the wanted turn was said: a window ``[start, end)`` in epoch seconds and/or an
+    order preference. ``expression`` is the text that set it (shown in hit explanations)."""
+
+    expression: str
+    start: float | None = None
+    end: float | None = None
+    order: Literal["first", "last"] | None = None
+
+    def score(self, ts: np.ndarray, pos: np.ndarray, last_pos: int) -> np.ndarray:
+        """A score in [0, 1] per candidate: 1 inside the window, halving every window width
+        (at least a week) after it and every half width (at least a day) before it; for an
+        order hint, the position in the namespace (oldest or newest first)."""
+        ts = np.asarray(ts, dtype=np.float64)
+        if self.start is not None and self.end is not None:
+            # Said after the window, a turn may still tell of it ("we went camping in June",
+            # said in July): it decays slowly. Said before, it can only be a plan: fast.
+            width = self.end - self.start
+            after = np.maximum(ts - self.end, 0.0) / max(width, 7 * DAY)
+            before = np.maximum(self.start - ts, 0.0) / max(width / 2, DAY)
+            return np.power(0.5, after + before)
+        span = max(float(last_pos), 1.0)
+        age = np.clip(np.asarray(pos, dtype=np.float64) / span, 0.0, 1.0)
+        return 1.0 - age if self.order == "first" else age
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
+def _month_window(year: int, month: int) -> tuple[float, float]:
+    start = datetime(year, month, 1, tzinfo=timezone.utc)
+    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=timezone.utc)
+    return start.timestamp(), end.timestamp()
+
+
+def _latest_year(month: int, now: datetime) -> int:
+    """The year of the most recent ``month`` that has begun by ``now``."""
+    return now.year if month <= now.month else now.year - 1
+
+
+def _date_hint(query: str, now: datetime) -> TimeHint | None:
+    for m in _DATE.finditer(query):
+        word = m.group("month").lower().rstrip(".")
+        day = m.group("day1") or m.group("day2")
+        year = m.group("year")
+        if not (m.group("prep") or day or year):
+            continue  # a bare month name: "March on", "may" the verb
+        if word == "may" and not (day or year or (m.group("prep") or "").strip().lower() in {"in", "during", "since"}):
+            continue
+        month = _MONTHS.get(word, 5 if word == "may" else None)
+        if month is None:
+            continue
+        y = int(year) if year else _latest_year(month, now)
+        if day and 1 <= int(day) <= calendar.monthrange(y, month)[1]:
+            start = datetime(y, month, int(day), tzinfo=timezone.utc).timestamp()
+            return TimeHint(m.group(0).strip(), start, start + DAY)
+        return TimeHint(m.group(0).strip(), *_month_window(y, month))
+    m = _SEASON.search(query)
+    if m:
+        first, last = _SEASONS[m.group("season").lower()]
+        y = int(m.group("year")) if m.group("year") else (now.year if first <= now.month else now.year - 1)
+        start = _month_window(y, first)[0]
+        end = _month_window(y + (last < first), last)[1]
+        return TimeHint(m.group(0), start, end)
+    m = _YEAR.search(query)
+    if m:
+        y = int(m.group("year"))
+        start = datetime(y, 1, 1, tzinfo=timezone.utc).timestamp()
+        return TimeHint(m.group(0), start, datetime(y + 1, 1, 1, tzinfo=timezone.utc).timestamp())
+    return None
+
+
+def _relative_hint(query: str, now: datetime) -> TimeHint | None:
+    m = _AGO.search(query)
+    if m:
+        n = m.group("n").lower()
+        count = float(_NUMBERS.get(n, 0) if not n.isdigit() else int(n))
+        unit = _UNITS[m.group("unit").lower()] * DAY
+        center = now.timestamp() - count * unit
+        return TimeHint(m.group(0), center - unit / 2, center + unit / 2)
+    m = _RELATIVE.search(query)
+    if not m:
+        return None
+    rel = " ".join(m.group("rel").lower().split())
+    today = datetime(now.year, now.month, now.day, tzinfo=timezone.utc)
+    t = now.timestamp()
+    if rel in {"today", "tonight", "this morning"}:
+        return TimeHint(m.group(0), today.timestamp(), t + 1)
+    if rel in {"yesterday", "last night"}:
+        return TimeHint(m.group(0), (today - timedelta(days=1)).timestamp(), today.timestamp())
+    which, unit = rel.split()
+    if unit in {"week", "weekend"}:
+        week0 = today - timedelta(days=today.weekday())
+        if which == "this":
+            return TimeHint(m.group(0), week0.timestamp(), t + 1)
+        if which == "past":
+            return TimeHint(m.group(0), t - 7 * DAY, t + 1)
+        start = week0 - timedelta(days=7)
+        if unit == "weekend":
+            start += timedelta(days=5)
+        return TimeHint(m.group(0), start.timestamp(), (start + timedelta(days=7 if unit == "week" else 2)).timestamp())
+    if unit == "month":
+        if which == "this":
+            return TimeHint(m.group(0), _month_window(now.year, now.month)[0], t + 1)
+        if which == "past":
+            return TimeHint(m.group(0), t - 30.44 * DAY, t + 1)
+        y, mo = (now.year, now.month - 1) if now.month > 1 else (now.year - 1, 12)
+        return TimeHint(m.group(0), *_month_window(y, mo))
+    year = now.year if which == "this" else now.year - 1
+    if which == "past":
+        return TimeHint(m.group(0), t - 365.25 * DAY, t + 1)
+    start = datetime(year, 1, 1, tzinfo=timezone.utc).timestamp()
+    end = min(datetime(year + 1, 1, 1, tzinfo=timezone.utc).timestamp(), t + 1)
+    return TimeHint(m.group(0), start, end)
+
+
+def parse_time_hint(query: str, now: float) -> TimeHint | None:
+    """The time a query points at, relative to ``now`` (epoch seconds), or None.
+
+    Absolute dates win over relative expressions, which win over order words.
+    """
+    if not query:
+        return None
+    ref = _utc(now)
+    hint = _date_hint(query, ref) or _relative_hint(query, ref)
+    if hint is not None:
+        return hint
+    m = _FIRST.search(query)
+    if m:
+        return TimeHint(m.group(0), order="first")
+    m = _LAST.search(query)
+    if m:
+        return TimeHint(m.group(0), order="last")
+    return None

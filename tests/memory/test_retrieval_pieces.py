@@ -1,0 +1,162 @@
+"""Each retrieval piece of the default pipeline, pinned by a case only that piece solves.
+
+Every test runs the same query with the piece on and off and checks the difference, so a
+piece that stops working (or stops mattering) fails here, not only in the eval numbers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from memory import Memory
+from retrievers.lexical import named_speakers
+from retrievers.temporal import parse_time_hint
+from tests.memory.test_memory import add_filler
+
+
+def _rank(ctx_hits: list, needle: str) -> int | None:
+    for h in ctx_hits:
+        if needle in h.text:
+            return h.rank
+    return None
+
+
+def _in_context(ctx: object, needle: str) -> bool:
+    return any(needle in str(m.get("content") or "") for m in ctx.messages)  # type: ignore[attr-defined]
+
+
+def test_exact_id_only_lexical_finds(mem: Memory) -> None:
+    # Forty questions about parcels with ids like the wanted one, phrased like the query: to
+    # the embedding they look closer than the one turn that holds the exact id.
+    orders = [f"Where is parcel KX-{40000 + 37 * i}-Q? It has not arrived yet." for i in range(40)]
+    orders[23] = "KX-48211-Q was delivered to the Rotterdam depot on Monday."
+    mem.add([{"role": "user", "content": t} for t in orders], session="orders")
+    add_filler(mem, 20, session="orders")
+    q = "Where is KX-48211-Q?"
+    hybrid = mem.assemble(q, session="orders", budget=200, window_share=0.0, fill_window=False)
+    dense = mem.assemble(q, session="orders", budget=200, window_share=0.0, fill_window=False, lexical_weight=0.0)
+    assert _rank(hybrid.hits, "KX-48211-Q") == 1
+    assert hybrid.hits[0].scores.get("lexical", 0) > 0
+    assert _rank(dense.hits, "KX-48211-Q") != 1
+
+
+FOLLOW_UP = [
+    ("user", "We paid 64 euros for the dinner at Taberna do Mar."),
+    ("user", "The ferry to Cacilhas cost 3 euros each way."),
+    ("user", "Our room at the Lisbon hotel, Casa Azul, came to 129 euros a night."),
+    ("user", "The museum tickets were 12 euros per person."),
+]
+
+
+def test_conversation_aware_query_uses_the_last_turns(mem: Memory) -> None:
+    mem.add([{"role": r, "content": t} for r, t in FOLLOW_UP], session="trip")
+    add_filler(mem, 30, session="trip")
+    mem.add(
+        [
+            {"role": "user", "content": "I am writing the review of the Lisbon hotel where we stayed, Casa Azul."},
+            {"role": "assistant", "content": "Happy to help with the review of Casa Azul."},
+            {"role": "user", "content": "and what did it cost?"},
+        ],
+        session="trip",
+    )
+    q = "and what did it cost?"
+    follow = mem.assemble(q, session="trip", budget=400, fill_window=False)
+    alone = mem.assemble(q, session="trip", budget=400, fill_window=False, query_turns=0)
+    # The recent turns are in the window already; the first hit from older history is
+    # the hotel's price with the follow-up query, some other price without it.
+    first_old = [h for h in follow.hits if h.reason == "retrieved"][0]
+    assert "129 euros" in first_old.text and _in_context(follow, "129 euros")
+    assert "129 euros" not in [h for h in alone.hits if h.reason == "retrieved"][0].text
+    # Without a session the question is not a follow-up: the piece stays out of it.
+    flat = {"budget": 400, "window_share": 0.0, "fill_window": False}
+    ids = [h.chunk_id for h in mem.assemble(q, **flat).hits]
+    assert ids == [h.chunk_id for h in mem.assemble(q, **flat, query_turns=0).hits]
+
+
+TIMELINE = [
+    (datetime(2023, 3, 14, tzinfo=timezone.utc), "We went camping at Lake Tahoe, the tent leaked all night."),
+    (datetime(2023, 6, 10, tzinfo=timezone.utc), "We went camping in Yosemite, saw a black bear near the tent."),
+    (datetime(2023, 9, 2, tzinfo=timezone.utc), "We went camping by the coast in Big Sur, the fog never lifted."),
+]
+
+
+def test_time_expression_moves_the_prior(mem: Memory) -> None:
+    for ts, text in TIMELINE:
+        mem.add([{"role": "user", "content": text}], session="camping", timestamp=ts)
+        add_filler(mem, 6, session="camping")
+    now = datetime(2023, 10, 1, tzinfo=timezone.utc)
+    kw = {"session": "camping", "budget": 120, "window_share": 0.0, "fill_window": False, "now": now}
+    june = mem.assemble("What happened when we went camping in June?", **kw, time_weight=0.3)
+    march = mem.assemble("What happened when we went camping in March?", **kw, time_weight=0.3)
+    first = mem.assemble("Where did we go camping the first time?", **kw, time_weight=0.3)
+    assert "Yosemite" in june.hits[0].text and june.hits[0].scores["time"] == 1.0
+    assert "Tahoe" in march.hits[0].text
+    assert "Tahoe" in first.hits[0].text
+    off = mem.assemble("What happened when we went camping in June?", **kw, time_weight=0.0)
+    assert "time" not in off.hits[0].scores
+
+
+def test_speaker_named_in_the_query_gets_their_turns(mem: Memory) -> None:
+    turns = [
+        {"role": "user", "name": "Caroline", "content": "I have been researching adoption agencies all week."},
+        {"role": "user", "name": "Melanie", "content": "I have been researching pottery classes all week."},
+    ]
+    for i in range(6):
+        mem.add(turns[::-1] if i % 2 else turns, session=f"s{i}")
+    q = "What has Melanie been researching?"
+    kw = {"budget": 80, "window_share": 0.0, "fill_window": False}
+    on = mem.assemble(q, **kw, speaker_weight=0.3)
+    assert on.hits[0].text.endswith("pottery classes all week.") and on.hits[0].scores["speaker"] == 1.0
+    both = mem.assemble("What have Caroline and Melanie been researching?", **kw, speaker_weight=0.3)
+    assert all("speaker" not in h.scores for h in both.hits)  # every participant named: no preference
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("What did Caroline research?", {"Caroline"}),
+        ("What is caroline's favourite book?", {"Caroline"}),
+        ("Did Mary Jane call?", {"Mary_Jane"}),
+        ("What did Carol say?", set()),
+        ("Which book?", set()),
+    ],
+)
+def test_named_speakers(query: str, expected: set[str]) -> None:
+    speakers = {"caroline": "Caroline", "mary_jane": "Mary_Jane", "melanie": "Melanie"}
+    assert named_speakers(query, speakers) == expected
+
+
+NOW = datetime(2023, 8, 20, 15, tzinfo=timezone.utc).timestamp()
+
+
+@pytest.mark.parametrize(
+    ("query", "start", "end", "order"),
+    [
+        ("When did we go camping in June?", "2023-06-01", "2023-07-01", None),
+        ("camping in December?", "2022-12-01", "2023-01-01", None),  # the latest December before now
+        ("What happened on October 13, 2022?", "2022-10-13", "2022-10-14", None),
+        ("What did Jon find on 1 February, 2023?", "2023-02-01", "2023-02-02", None),
+        ("What did I say last week?", "2023-08-07", "2023-08-14", None),
+        ("Anything from yesterday?", "2023-08-19", "2023-08-20", None),
+        ("Where did she move 4 years ago?", "2019-02-19", "2020-02-19", None),
+        ("Which trip in summer 2021?", "2021-06-01", "2021-09-01", None),
+        ("How often in 2022?", "2022-01-01", "2023-01-01", None),
+        ("When did John first meet Anna?", None, None, "first"),
+        ("What is the latest on the project?", None, None, "last"),
+        ("It may rain, march on", None, None, None),
+        ("Who won first place?", None, None, None),
+    ],
+)
+def test_parse_time_hint(query: str, start: str | None, end: str | None, order: str | None) -> None:
+    hint = parse_time_hint(query, NOW)
+    if start is None and order is None:
+        assert hint is None
+        return
+    assert hint is not None and hint.order == order
+
+    def day(t: float | None) -> str | None:
+        return None if t is None else datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d")
+
+    assert (day(hint.start), day(hint.end)) == (start, end)
