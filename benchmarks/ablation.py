@@ -48,7 +48,17 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "speaker-0.15+time-0.3": {"speaker_weight": 0.15, "time_weight": 0.3},
     "speaker-0.2+time-0.3": {"speaker_weight": 0.2, "time_weight": 0.3},
     "speaker-0.2+time-0.5": {"speaker_weight": 0.2, "time_weight": 0.5},
-    "previous-default": {"fusion": "rrf", "window_max_messages": None, "session_weight": 0.0},
+    "no-speaker": {"speaker_weight": 0.0},
+    "no-time": {"time_weight": 0.0},
+    "session-2-default": {"speaker_weight": 0.0, "time_weight": 0.0},
+    "previous-default": {
+        "fusion": "rrf",
+        "window_max_messages": None,
+        "session_weight": 0.0,
+        "neighbors": 0.0,
+        "speaker_weight": 0.0,
+        "time_weight": 0.0,
+    },
 }
 
 

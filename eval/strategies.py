@@ -158,7 +158,7 @@ class _Packed:
 
     def build(self, inp: StrategyInput) -> StrategyOutput:
         retriever = self.retriever(inp.memory)
-        # Plain RAG: none of turnmem's pieces (window, recency, session prior, neighbours).
+        # Plain RAG: none of turnmem's pieces (window, recency, session/speaker/time priors, neighbours).
         config = AssembleConfig(
             window_share=0.0,
             recency_weight=0.0,
@@ -167,6 +167,9 @@ class _Packed:
             window_max_messages=None,
             neighbors=0.0,
             session_weight=0.0,
+            speaker_weight=0.0,
+            time_weight=0.0,
+            query_turns=0,
             mmr_lambda=None,
             pack="score",
         )

@@ -75,10 +75,10 @@ class AssembleConfig(BaseModel):
         0.3, ge=0.0, le=1.0, description="weight of those turns' mean vector against the query vector"
     )
     time_weight: float = Field(
-        0.0, ge=0.0, le=1.0, description="weight of a time expression in the query ('in June', 'last week', 'first')"
+        0.3, ge=0.0, le=1.0, description="weight of a time expression in the query ('in June', 'last week', 'first')"
     )
     speaker_weight: float = Field(
-        0.0, ge=0.0, le=1.0, description="weight of 'said by a participant the query names' (by message name)"
+        0.2, ge=0.0, le=1.0, description="weight of 'said by a participant the query names' (by message name)"
     )
 
     def recency(self) -> RecencyScorer:
