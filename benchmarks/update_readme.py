@@ -57,9 +57,45 @@ def eval_table(folder: Path) -> str:
         f"Mean evidence recall, {cfg['questions']} questions of {len(cfg['conversations'])} conversations "
         f"({cfg['dataset']}; {cfg['embedder']}, {cfg['counter']} token counts). "
         f"Context build p95 (worst budget): " + ", ".join(f"{s} {v:.1f} ms" for s, v in p95.items()) + ". "
-        f"Whole run: {t['total_s'] / 60:.1f} min (ingest {t['ingest_s']:.0f} s at {t['messages_per_s']:.0f} msg/s) "
+        f"Whole run: {t['total_s'] / 60:.1f} min ("
+        + (
+            f"ingest {t['ingest_s']:.0f} s at {t['messages_per_s']:.0f} msg/s"
+            if t["messages_per_s"]
+            else "ingest reused from a kept memory folder"
+        )
+        + ") "
         f"on {cfg['machine']['platform'].split('-with')[0]}, 2 cores."
     )
+    return "\n".join(lines)
+
+
+def categories_table(folder: Path, categories: tuple[str, ...] = ("1", "2", "3", "4")) -> str:
+    """Issue-5 view: mean recall over LoCoMo categories 1-4 (question-weighted), and each
+    category's gain of turnmem over plain dense RAG."""
+    rows = list(csv.DictReader(open(folder / "summary_by_category.csv", encoding="utf-8")))
+    rows = [r for r in rows if r["category"] in categories]
+    budgets = [b for b in (512, 1024, 2048) if any(int(r["budget"]) == b for r in rows)]
+    cell = {(r["strategy"], int(r["budget"]), r["category"]): r for r in rows}
+
+    def mean(s: str, b: int) -> float:
+        got = [cell[(s, b, c)] for c in categories if (s, b, c) in cell]
+        n = sum(int(r["questions"]) for r in got)
+        return sum(float(r["recall"]) * int(r["questions"]) for r in got) / max(n, 1)
+
+    known = ("window", "summary", "dense", "bm25", "turnmem")
+    strategies = [s for s in known if (s, budgets[0], categories[0]) in cell]
+    lines = ["| strategy | " + " | ".join(f"{b} tokens" for b in budgets) + " |", "|---" + "|---:" * len(budgets) + "|"]
+    for s in strategies:
+        lines.append(f"| {s} | " + " | ".join(f"{mean(s, b):.3f}" for b in budgets) + " |")
+    lines.append("| *target* | " + " | ".join({512: "0.70", 1024: "0.80", 2048: "0.88"}[b] for b in budgets) + " |")
+    lines += ["", "| category | questions | " + " | ".join(f"turnmem − dense @{b}" for b in budgets) + " |"]
+    lines.append("|---|---:" + "|---:" * len(budgets) + "|")
+    for c in categories:
+        if ("turnmem", budgets[0], c) not in cell:
+            continue
+        deltas = [float(cell[("turnmem", b, c)]["recall"]) - float(cell[("dense", b, c)]["recall"]) for b in budgets]
+        q = cell[("turnmem", budgets[0], c)]["questions"]
+        lines.append(f"| {c} | {q} | " + " | ".join(f"{d * 100:+.1f} pts" for d in deltas) + " |")
     return "\n".join(lines)
 
 
@@ -93,6 +129,8 @@ def main() -> None:
     ev = Path(args.eval)
     if (ev / "summary.csv").exists():
         text = replace_block(text, "locomo-table", eval_table(ev))
+        if (ev / "summary_by_category.csv").exists() and "<!-- locomo-cats:start -->" in text:
+            text = replace_block(text, "locomo-cats", categories_table(ev))
         img = ROOT / "docs" / "img"
         img.mkdir(parents=True, exist_ok=True)
         shutil.copy(ev / "recall_vs_budget.png", img / "locomo_recall_vs_budget.png")

@@ -37,7 +37,7 @@ from memory.store import ChunkRow, MessageRow, Store
 from memory.tokens import TokenCounter, count_message, count_messages
 from retrievers.base import Query, Retriever
 from retrievers.diversity import mmr_order, session_scores
-from retrievers.lexical import is_follow_up, named_speakers
+from retrievers.lexical import is_follow_up, named_speakers, without_names
 from retrievers.recency import RecencyScorer
 from retrievers.temporal import parse_time_hint
 
@@ -77,6 +77,7 @@ class AssembleConfig(BaseModel):
     time_weight: float = Field(
         0.3, ge=0.0, le=1.0, description="weight of a time expression in the query ('in June', 'last week', 'first')"
     )
+    lexical_names: bool = Field(True, description="keep participants' names in the lexical query")
     speaker_weight: float = Field(
         0.2, ge=0.0, le=1.0, description="weight of 'said by a participant the query names' (by message name)"
     )
@@ -396,7 +397,18 @@ def _retrieve(
         ref_time = tail[0].ts if tail else 0.0
     hint = parse_time_hint(query, ref_time) if (config.time_weight > 0 and query) else None
     k = config.candidates * (2 if hint is not None else 1)  # the right time may rank lower
-    cands = retriever.retrieve(Query(query, ns, sessions, query_vector), k)
+    named: set[str] = set()
+    if config.speaker_weight > 0 and query:
+        speakers = store.speakers(ns)
+        named = named_speakers(query, speakers)
+        if len(named) >= len(speakers):
+            named = set()  # every participant named: no preference
+    text = query
+    if named and query and query_vector is not None and not config.lexical_names:
+        # The speaker prior carries the name; as a BM25 term it would favour the turns
+        # that address that person, which are the other speaker's.
+        text = without_names(query, named)
+    cands = retriever.retrieve(Query(text, ns, sessions, query_vector), k)
     if len(cands) == 0:
         return []
     chunk_rows = store.chunks(cands.ids.tolist())
@@ -438,15 +450,12 @@ def _retrieve(
             ss_n = dict(zip(names, ((ss - lo_s) / (hi_s - lo_s) if hi_s > lo_s else np.ones_like(ss)).tolist()))
             sw = config.session_weight
             final = (1 - sw) * final + sw * np.array([ss_n.get(c.session, 0.0) for c in chunks])
-    if config.speaker_weight > 0 and query:
+    if named:
         # A query that names some of the participants ("What did Caroline research?") is
         # mostly about what they said: their turns get the speaker share of the score.
-        speakers = store.speakers(ns)
-        named = named_speakers(query, speakers)
-        if named and len(named) < len(speakers):
-            said = np.array([_speaker(rows_by_key.get((c.session, c.seq))) in named for c in chunks], dtype=np.float64)
-            extra_scores["speaker"] = said
-            final = (1 - config.speaker_weight) * final + config.speaker_weight * said
+        said = np.array([_speaker(rows_by_key.get((c.session, c.seq))) in named for c in chunks], dtype=np.float64)
+        extra_scores["speaker"] = said
+        final = (1 - config.speaker_weight) * final + config.speaker_weight * said
     if config.neighbors > 0:
         # A hit's adjacent turns (the question before an answer, the answer after a
         # question) join the candidates with a share of its score.

@@ -134,10 +134,8 @@ def named_speakers(query: str, speakers: dict[str, str]) -> set[str]:
     (``Mary_Jane`` matches "Mary Jane", "mary", "Mary's")."""
     text = query.lower()
     out = set()
-    for low, name in speakers.items():
-        parts = [p for p in re.split(r"[_\-\s]+", low) if p]
-        forms = {" ".join(parts), parts[0]} if parts else set()
-        if any(len(f) > 1 and re.search(r"(?<!\w)" + re.escape(f) + r"(?!\w)", text) for f in forms):
+    for name in speakers.values():
+        if any(re.search(r"(?<!\w)" + re.escape(f) + r"(?!\w)", text) for f in _name_forms(name)):
             out.add(name)
     return out
 
@@ -154,3 +152,17 @@ def is_follow_up(query: str, *, max_terms: int = 3) -> bool:
         return False
     words = {w.strip(".,;:!?'\"") for w in query.lower().split()}
     return bool(_LEADS.match(query)) or bool(words & _PRONOUNS)
+
+
+def _name_forms(name: str) -> list[str]:
+    parts = [p for p in re.split(r"[_\-\s]+", name.lower()) if p]
+    return [f for f in dict.fromkeys([" ".join(parts), parts[0]] if parts else []) if len(f) > 1]
+
+
+def without_names(query: str, names: set[str]) -> str:
+    """The query with the given participants' names (and their possessive) taken out."""
+    out = query
+    for name in names:
+        for form in _name_forms(name):
+            out = re.sub(r"(?<!\w)" + re.escape(form) + r"(?:'s)?(?!\w)", " ", out, flags=re.I)
+    return " ".join(out.split())
