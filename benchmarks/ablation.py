@@ -48,10 +48,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "speaker-0.15+time-0.3": {"speaker_weight": 0.15, "time_weight": 0.3},
     "speaker-0.2+time-0.3": {"speaker_weight": 0.2, "time_weight": 0.3},
     "speaker-0.2+time-0.5": {"speaker_weight": 0.2, "time_weight": 0.5},
-    "names-out-of-bm25": {"lexical_names": False},
+    "names-in-bm25": {"lexical_names": True},
     "no-speaker": {"speaker_weight": 0.0},
     "no-time": {"time_weight": 0.0},
-    "session-2-default": {"speaker_weight": 0.0, "time_weight": 0.0},
+    "session-2-default": {"speaker_weight": 0.0, "time_weight": 0.0, "lexical_names": True},
     "previous-default": {
         "fusion": "rrf",
         "window_max_messages": None,
@@ -59,6 +59,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "neighbors": 0.0,
         "speaker_weight": 0.0,
         "time_weight": 0.0,
+        "lexical_names": True,
     },
 }
 

@@ -77,7 +77,7 @@ class AssembleConfig(BaseModel):
     time_weight: float = Field(
         0.3, ge=0.0, le=1.0, description="weight of a time expression in the query ('in June', 'last week', 'first')"
     )
-    lexical_names: bool = Field(True, description="keep participants' names in the lexical query")
+    lexical_names: bool = Field(False, description="keep named participants' names in the lexical query")
     speaker_weight: float = Field(
         0.2, ge=0.0, le=1.0, description="weight of 'said by a participant the query names' (by message name)"
     )

@@ -160,3 +160,22 @@ def test_parse_time_hint(query: str, start: str | None, end: str | None, order: 
         return None if t is None else datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d")
 
     assert (day(hint.start), day(hint.end)) == (start, end)
+
+
+def test_named_participant_leaves_the_lexical_query(mem: Memory) -> None:
+    # Caroline keeps addressing Melanie by name; only Melanie's own turn answers the question.
+    for i in range(8):
+        mem.add(
+            [{"role": "user", "name": "Caroline", "content": f"Melanie, your pottery looks amazing! ({i})"}],
+            session=f"s{i}",
+        )
+    answer = {"role": "user", "name": "Melanie", "content": "I signed up for a ceramics course downtown."}
+    mem.add([answer], session="s9")
+    q = "Which course did Melanie sign up for?"
+    kw = {"budget": 60, "window_share": 0.0, "fill_window": False, "neighbors": 0.0}
+    out = mem.assemble(q, **kw)
+    kept = mem.assemble(q, **kw, lexical_names=True)
+    assert out.hits[0].text.startswith("I signed up") and "lexical" in out.hits[0].scores
+    # With the name as a BM25 term every "Melanie, ..." turn matches it, and the lexical
+    # score of the answer shrinks relative to them.
+    assert sum("lexical" in h.scores for h in kept.hits) > sum("lexical" in h.scores for h in out.hits)
