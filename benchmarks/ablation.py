@@ -49,9 +49,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "speaker-0.2+time-0.3": {"speaker_weight": 0.2, "time_weight": 0.3},
     "speaker-0.2+time-0.5": {"speaker_weight": 0.2, "time_weight": 0.5},
     "names-in-bm25": {"lexical_names": True},
+    "no-answer-type": {"answer_type_weight": 0.0},
     "no-speaker": {"speaker_weight": 0.0},
     "no-time": {"time_weight": 0.0},
-    "session-2-default": {"speaker_weight": 0.0, "time_weight": 0.0, "lexical_names": True},
+    "session-2-default": {"speaker_weight": 0.0, "time_weight": 0.0, "lexical_names": True, "answer_type_weight": 0.0},
     "previous-default": {
         "fusion": "rrf",
         "window_max_messages": None,
@@ -60,6 +61,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "speaker_weight": 0.0,
         "time_weight": 0.0,
         "lexical_names": True,
+        "answer_type_weight": 0.0,
     },
 }
 

@@ -169,6 +169,7 @@ class _Packed:
             session_weight=0.0,
             speaker_weight=0.0,
             time_weight=0.0,
+            answer_type_weight=0.0,
             query_turns=0,
             mmr_lambda=None,
             pack="score",

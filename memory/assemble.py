@@ -39,7 +39,7 @@ from retrievers.base import Query, Retriever
 from retrievers.diversity import mmr_order, session_scores
 from retrievers.lexical import is_follow_up, named_speakers, without_names
 from retrievers.recency import RecencyScorer
-from retrievers.temporal import parse_time_hint
+from retrievers.temporal import asks_when, mentions_time, parse_time_hint
 
 REPLY_PRIMING = 3
 
@@ -76,6 +76,9 @@ class AssembleConfig(BaseModel):
     )
     time_weight: float = Field(
         0.3, ge=0.0, le=1.0, description="weight of a time expression in the query ('in June', 'last week', 'first')"
+    )
+    answer_type_weight: float = Field(
+        0.2, ge=0.0, le=1.0, description="weight of 'the turn says when' for a 'when ...?' query"
     )
     lexical_names: bool = Field(False, description="keep named participants' names in the lexical query")
     speaker_weight: float = Field(
@@ -456,6 +459,11 @@ def _retrieve(
         said = np.array([_speaker(rows_by_key.get((c.session, c.seq))) in named for c in chunks], dtype=np.float64)
         extra_scores["speaker"] = said
         final = (1 - config.speaker_weight) * final + config.speaker_weight * said
+    if config.answer_type_weight > 0 and query and asks_when(query):
+        # "When did ...?" is answered by a turn that says when ("yesterday", "last May").
+        dated = np.array([mentions_time(c.text) for c in chunks], dtype=np.float64)
+        extra_scores["answer_type"] = dated
+        final = (1 - config.answer_type_weight) * final + config.answer_type_weight * dated
     if config.neighbors > 0:
         # A hit's adjacent turns (the question before an answer, the answer after a
         # question) join the candidates with a share of its score.

@@ -201,3 +201,24 @@ def parse_time_hint(query: str, now: float) -> TimeHint | None:
     if m:
         return TimeHint(m.group(0), order="last")
     return None
+
+
+_WHEN = re.compile(r"^\s*(?:when|what (?:year|month|day|date|time)|how long ago|since when)\b", re.I)
+_TIME_WORDS = re.compile(
+    rf"""(?x)\b(?:yesterday|today|tonight|tomorrow|last\s+(?:night|week(?:end)?|month|year|summer|winter|spring|fall)
+    |this\s+(?:morning|week(?:end)?|month|year)|next\s+(?:week|month|year)|ago|recently|earlier
+    |(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?
+    |(?:{_MONTH_RE})\s+\d{{1,2}}|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTH_RE})
+    |(?:in|since|during)\s+(?:{_MONTH_RE}|(?:19|20)\d{{2}})|(?:19|20)\d{{2}})\b""",
+    re.I,
+)
+
+
+def asks_when(query: str) -> bool:
+    """A question about a time: "When did ...", "What year ...", "How long ago ..."."""
+    return bool(_WHEN.search(query))
+
+
+def mentions_time(text: str) -> bool:
+    """Whether a turn says when something happened ("yesterday", "last week", "on May 3")."""
+    return bool(_TIME_WORDS.search(text))

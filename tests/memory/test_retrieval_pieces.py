@@ -179,3 +179,24 @@ def test_named_participant_leaves_the_lexical_query(mem: Memory) -> None:
     # With the name as a BM25 term every "Melanie, ..." turn matches it, and the lexical
     # score of the answer shrinks relative to them.
     assert sum("lexical" in h.scores for h in kept.hits) > sum("lexical" in h.scores for h in out.hits)
+
+
+def test_when_question_prefers_the_turn_that_says_when(mem: Memory) -> None:
+    mem.add(
+        [
+            {"role": "user", "content": "Going to the climbing gym is my favourite way to relax."},
+            {"role": "user", "content": "I went to the climbing gym last Saturday with Jo."},
+            {"role": "user", "content": "The climbing gym has new routes on the north wall."},
+        ],
+        session="gym",
+    )
+    add_filler(mem, 12, session="gym")
+    q = "When did I go to the climbing gym?"
+    kw = {"budget": 60, "window_share": 0.0, "fill_window": False, "neighbors": 0.0, "time_weight": 0.0}
+    on = mem.assemble(q, **kw, answer_type_weight=0.4)
+    assert "last Saturday" in on.hits[0].text and on.hits[0].scores["answer_type"] == 1.0
+    off = mem.assemble(q, **kw, answer_type_weight=0.0)
+    assert "last Saturday" not in off.hits[0].text and "answer_type" not in off.hits[0].scores
+    # Not a "when" question: no answer-type preference.
+    what = mem.assemble("What do I like about the climbing gym?", **kw, answer_type_weight=0.4)
+    assert all("answer_type" not in h.scores for h in what.hits)
