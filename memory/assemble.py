@@ -34,7 +34,7 @@ from pydantic import BaseModel, Field
 from memory.errors import BudgetTooSmall, InvalidArgument
 from memory.models import Context, Hit, MessageRef, Source
 from memory.store import ChunkRow, MessageRow, Store
-from memory.tokens import TokenCounter, count_message, count_messages
+from memory.tokens import TokenCounter, count_message
 from retrievers.base import Query, Retriever
 from retrievers.diversity import mmr_order, session_scores
 from retrievers.lexical import is_follow_up, named_speakers, without_names
@@ -130,6 +130,13 @@ class _Packer:
             self.remember(list(self.store.messages_by_seq(self.namespace, session, missing).values()))
         return [self._rows[(session, s)] for s in seqs if (session, s) in self._rows]
 
+    def rows_for(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], MessageRow]:
+        """Rows of (session, seq) keys across sessions, in one query for those not seen yet."""
+        missing = [k for k in dict.fromkeys(keys) if k not in self._rows]
+        if missing:
+            self.remember(list(self.store.messages_by_keys(self.namespace, missing).values()))
+        return {k: self._rows[k] for k in keys if k in self._rows}
+
     def unit(self, row: MessageRow) -> list[MessageRow] | None:
         """The message with everything it must travel with, call first; None if pending."""
         if row.role == "tool":
@@ -195,8 +202,10 @@ class _Packer:
         huge message or tool output does not hide every turn before it.
         """
         before = start_pos
+        cap = self.config.window_max_messages
+        batch = 8 if (cap is not None and start_pos is None) else 64  # a capped window needs few rows
         while True:
-            rows = self.store.tail(self.namespace, session, before_pos=before, limit=64)
+            rows = self.store.tail(self.namespace, session, before_pos=before, limit=batch)
             if not rows:
                 return None
             self.remember(rows)
@@ -211,7 +220,6 @@ class _Packer:
                 items = [self.full(r, "window", key, i) for i, r in enumerate(unit) if not self._full_in(r)]
                 if not items:
                     continue
-                cap = self.config.window_max_messages
                 if cap is not None and self.window_count + len(items) > cap and start_pos is None:
                     return row.pos + 1
                 if not self.try_add(items, limit):
@@ -219,8 +227,9 @@ class _Packer:
                         continue
                     return row.pos + 1
                 self.window_count += len(items)
-            if len(rows) < 64:
+            if len(rows) < batch:
                 return None
+            batch = min(batch * 4, 256)
 
     def _full_in(self, row: MessageRow) -> bool:
         it = self.items.get((row.session, row.seq))
@@ -308,7 +317,9 @@ def assemble(
         )
         for it in ordered
     ]
-    tokens = count_messages(counter, messages)
+    # Every item was counted as rendered (a whole message by its stored count); the
+    # property tests check this sum against a recount of the messages.
+    tokens = pinned_tokens + sum(it.tokens for it in ordered)
     if tokens > budget:  # pragma: no cover - guarded by the per-item accounting; a bug if hit
         raise AssertionError(f"assembled {tokens} tokens over the budget {budget}")
     return Context(
@@ -423,13 +434,7 @@ def _retrieve(
     lo, hi = float(rel.min()), float(rel.max())
     rel_n = (rel - lo) / (hi - lo) if hi > lo else np.ones_like(rel)
     chunks = [chunk_rows[int(i)] for i in ids]
-    rows_by_key: dict[tuple[str, int], MessageRow] = {}
-    by_session: dict[str, list[int]] = {}
-    for c in chunks:
-        by_session.setdefault(c.session, []).append(c.seq)
-    for s, seqs in by_session.items():
-        for r in packer.rows(s, seqs):
-            rows_by_key[(r.session, r.seq)] = r
+    rows_by_key = packer.rows_for([(c.session, c.seq) for c in chunks])
     pos = np.array(
         [rows_by_key[(c.session, c.seq)].pos if (c.session, c.seq) in rows_by_key else last_pos for c in chunks]
     )
@@ -475,9 +480,7 @@ def _retrieve(
                     best[nb] = max(best.get(nb, 0.0), float(final[j]) * config.neighbors)
         extra = store.first_chunks(ns, list(best))
         if extra:
-            for s_, rows_ in _group(list(extra)).items():
-                for r in packer.rows(s_, rows_):
-                    rows_by_key[(r.session, r.seq)] = r
+            rows_by_key.update(packer.rows_for(list(extra)))
             keys = list(extra)
             chunks = chunks + [extra[k] for k in keys]
             final = np.concatenate([final, [best[k] for k in keys]])
@@ -500,10 +503,12 @@ def _retrieve(
     hits: list[Hit] = []
     shown_parts: dict[tuple[str, int], list[ChunkRow]] = {}
 
+    components = {n: v[keep] for n, v in cands.components.items()}
+
     def hit(j: int, c: ChunkRow, row: MessageRow, reason: str) -> Hit:
         scores = {}
         if j < n_direct:
-            scores = {n: float(v[keep][j]) for n, v in cands.components.items() if not np.isnan(v[keep][j])}
+            scores = {n: float(v[j]) for n, v in components.items() if not np.isnan(v[j])}
             scores.update({n: float(v[j]) for n, v in extra_scores.items()})
         scores.update({"relevance": float(rel_n[j]), "recency": float(recency[j]), "final": float(final[j])})
         return c.hit(role=row.role, rank=len(hits) + 1, scores=scores, reason=reason)
@@ -522,6 +527,8 @@ def _retrieve(
             continue
         if packer.used >= room:
             break
+        if c.parts == 1 and row.role != "tool" and not row.data.get("tool_calls") and row.tokens > room - packer.used:
+            continue  # a plain whole message that cannot fit: passed over before it is rendered
         items = _unit_items(packer, row, c, shown_parts)
         if items is None:
             continue

@@ -571,6 +571,23 @@ class Store:
                 out[row.seq] = row
         return out
 
+    def messages_by_keys(self, namespace: str, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], MessageRow]:
+        """Messages by (session, seq) across sessions, one query per 400 keys."""
+        out: dict[tuple[str, int], MessageRow] = {}
+        conn = self._conn()
+        keys = list(dict.fromkeys(keys))
+        for start in range(0, len(keys), 400):
+            batch = keys[start : start + 400]
+            params: list[object] = [namespace]
+            for session, seq in batch:
+                params += [session, int(seq)]
+            values = ",".join("(?,?)" for _ in batch)
+            sql = f"SELECT {_MSG_COLS} FROM messages WHERE namespace=? AND (session, seq) IN (VALUES {values})"
+            for r in conn.execute(sql, params):
+                row = _msg_row(r)
+                out[(row.session, row.seq)] = row
+        return out
+
     def all_messages(self, namespace: str, session: str | None = None) -> list[MessageRow]:
         if session is None:
             rows = self._conn().execute(
