@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from memory import Memory
 from retrievers.lexical import named_speakers
@@ -200,3 +203,44 @@ def test_when_question_prefers_the_turn_that_says_when(mem: Memory) -> None:
     # Not a "when" question: no answer-type preference.
     what = mem.assemble("What do I like about the climbing gym?", **kw, answer_type_weight=0.4)
     assert all("answer_type" not in h.scores for h in what.hits)
+
+
+_DATEISH = st.sampled_from(
+    [
+        "in June",
+        "on May 3",
+        "May",
+        "may",
+        "3 weeks ago",
+        "last week",
+        "yesterday",
+        "first",
+        "latest",
+        "in 2021",
+        "summer 2020",
+        "on 31 February, 2023",
+        "December 31",
+        "in the beginning",
+        "a couple of months ago",
+        " ",
+    ]
+)
+
+
+@given(
+    words=st.lists(st.one_of(_DATEISH, st.text(max_size=12)), max_size=8),
+    now=st.floats(min_value=0, max_value=4e9, allow_nan=False),
+)
+def test_time_hints_are_well_formed_for_any_text(words: list[str], now: float) -> None:
+    query = " ".join(words)
+    hint = parse_time_hint(query, now)
+    if hint is None:
+        return
+    assert hint.expression and hint.expression.lower() in query.lower()
+    if hint.order is None:
+        assert hint.start is not None and hint.end is not None and hint.start < hint.end
+    ts = np.array([0.0, now, hint.start or now, 4e9])
+    score = hint.score(ts, np.array([0, 5, 9, 10]), 10)
+    assert np.all((score >= 0) & (score <= 1))
+    if hint.start is not None:
+        assert score[2] == 1.0  # the window's own start is inside it
