@@ -205,6 +205,7 @@ class MessageRow:
 
 _MSG_COLS = "id, namespace, session, seq, pos, role, ts, tokens, data"
 _CHUNK_COLS = "id, message_id, namespace, session, seq, part, parts, kind, text, tokens"
+_FIRST_CHUNK_COLS = ", ".join("c." + c.strip() for c in _CHUNK_COLS.split(","))
 
 
 def _msg_row(r: tuple) -> MessageRow:
@@ -630,12 +631,16 @@ class Store:
         for start in range(0, len(keys), 400):
             batch = keys[start : start + 400]
             values = ",".join("(?,?)" for _ in batch)
-            params: list[object] = [namespace]
+            params: list[object] = []
             for session, seq in batch:
                 params += [session, int(seq)]
+            params.append(namespace)
+            # keys first, then the (namespace, session, seq) unique index and chunks_by_message:
+            # O(keys · log n), where filtering the namespace's chunks would scan all of them
             sql = (
-                f"SELECT {_CHUNK_COLS} FROM chunks WHERE namespace=? AND part=0 "
-                f"AND (session, seq) IN (VALUES {values})"
+                f"WITH k(session, seq) AS (VALUES {values}) SELECT {_FIRST_CHUNK_COLS} FROM k "
+                "CROSS JOIN messages m ON m.namespace=? AND m.session=k.session AND m.seq=k.seq "
+                "CROSS JOIN chunks c ON c.message_id=m.id AND c.part=0"
             )
             for r in conn.execute(sql, params):
                 row = ChunkRow(*r)
