@@ -11,6 +11,8 @@ from memory.errors import (
     InvalidArgument,
     InvalidMessage,
     NotFound,
+    PermissionDenied,
+    ServiceError,
     TurnmemError,
     UpstreamError,
 )
@@ -30,7 +32,12 @@ from memory.models import (
 
 __version__ = "0.1.0"
 
-_LAZY = {"Memory": "memory.memory", "AssembleConfig": "memory.assemble"}
+_LAZY = {
+    "Memory": "memory.memory",
+    "AssembleConfig": "memory.assemble",
+    "Client": "memory.client",
+    "AsyncClient": "memory.client",
+}
 
 
 def __getattr__(name: str) -> object:
@@ -45,6 +52,8 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "AssembleConfig",
+    "AsyncClient",
+    "Client",
     "BudgetTooSmall",
     "Chunk",
     "Conflict",
@@ -60,6 +69,8 @@ __all__ = [
     "Message",
     "MessageRef",
     "NotFound",
+    "PermissionDenied",
+    "ServiceError",
     "Source",
     "StoredMessage",
     "TextPart",

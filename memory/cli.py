@@ -216,6 +216,17 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- serve -----------------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from memory.server import KeyRing, serve
+
+    keys = KeyRing.load(args.keys) if args.keys else KeyRing.load()
+    serve(args.data, host=args.host, port=args.port, index=args.index, keys=keys, log_level=args.log_level)
+    return 0
+
+
 # -- parser ----------------------------------------------------------------------------------
 
 
@@ -271,6 +282,18 @@ def build_parser() -> argparse.ArgumentParser:
     re_.add_argument("--to", default="faiss", help="faiss | faiss-hnsw | chroma | chroma-http://HOST:PORT")
     re_.add_argument("--reembed", action="store_true", help="re-embed every chunk instead of reusing stored vectors")
     re_.set_defaults(func=cmd_reindex)
+
+    sv = sub.add_parser("serve", help="serve a memory over HTTP (REST API with an OpenAPI schema at /docs)")
+    sv.add_argument("--data", required=True, help="the memory folder (created if missing)")
+    sv.add_argument("--host", default="127.0.0.1", help="bind address (non-loopback needs --keys)")
+    sv.add_argument("--port", type=int, default=8080)
+    sv.add_argument("--index", default="faiss", help="faiss | faiss-hnsw | chroma | chroma-http://HOST:PORT")
+    sv.add_argument(
+        "--keys",
+        help='JSON file {"keys": {"KEY": ["namespace", "prefix-*"]}} (default: $TURNMEM_API_KEYS, else no auth)',
+    )
+    sv.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    sv.set_defaults(func=cmd_serve)
     return parser
 
 

@@ -59,6 +59,22 @@ class UpstreamError(TurnmemError):
     """An outside service (an OpenAI-compatible endpoint) failed or answered badly."""
 
 
+class PermissionDenied(TurnmemError):
+    """The service refused the API key: missing, unknown, or not allowed this namespace."""
+
+    def __init__(self, message: str, *, status: int = 403) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ServiceError(TurnmemError):
+    """The turnmem service could not be reached, or failed (5xx), after the client's retries."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class IndexMismatch(TurnmemError, ValueError):
     """A vector index was used wrongly (wrong vector dimension, another model's index)."""
 
@@ -71,4 +87,7 @@ __all__ = [
     "NotFound",
     "Conflict",
     "IndexMismatch",
+    "PermissionDenied",
+    "ServiceError",
+    "UpstreamError",
 ]

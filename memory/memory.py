@@ -40,10 +40,16 @@ from retrievers.lexical import FTSRetriever
 
 DEFAULT_NAMESPACE = "default"
 LOG_FILE = "turnmem.db"
+MAX_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z
 
 
 def _as_timestamp(value: Any, field: str) -> float:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not 0 <= value <= MAX_TIMESTAMP:  # also false for NaN
+            raise InvalidArgument(
+                f"{field}: {value!r} is not a Unix time in seconds between 0 and {MAX_TIMESTAMP} (year 9999)",
+                field=field,
+            )
         return float(value)
     if isinstance(value, str):
         try:
@@ -55,7 +61,10 @@ def _as_timestamp(value: Any, field: str) -> float:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
-        return value.timestamp()
+        try:
+            return _as_timestamp(value.timestamp(), field)
+        except (OverflowError, ValueError, OSError):
+            raise InvalidArgument(f"{field}: {value.isoformat()} is out of range", field=field) from None
     raise InvalidArgument(f"{field}: give an ISO 8601 string or a datetime (got {type(value).__name__})", field=field)
 
 
@@ -266,6 +275,30 @@ class Memory:
         a message ``id`` already stored, stores nothing twice. With ``base_seq``, the write
         only succeeds if the session is still at that seq (else :class:`memory.errors.Conflict`).
         """
+        self._check_write(session, namespace, idempotency_key, base_seq)
+        prepared = self.prepare(messages, timestamp=timestamp)
+        return self.add_prepared(
+            prepared, session=session, namespace=namespace, idempotency_key=idempotency_key, base_seq=base_seq
+        )
+
+    def add_prepared(
+        self,
+        prepared: Sequence[PreparedMessage],
+        *,
+        session: str,
+        namespace: str = DEFAULT_NAMESPACE,
+        idempotency_key: str | None = None,
+        base_seq: int | None = None,
+    ) -> list[int]:
+        """Store what :meth:`prepare` made (``add`` in two steps: embed outside a writer's lock)."""
+        self._check_write(session, namespace, idempotency_key, base_seq)
+        result = self.store.append(namespace, session, prepared, base_seq=base_seq, idempotency_key=idempotency_key)
+        if result.new_chunk_ids:
+            self._catch_up()
+        return result.seqs
+
+    @staticmethod
+    def _check_write(session: str, namespace: str, idempotency_key: str | None, base_seq: int | None) -> None:
         check_name(session, "session")
         check_name(namespace, "namespace")
         if idempotency_key is not None:
@@ -274,11 +307,6 @@ class Memory:
             raise InvalidArgument(
                 f"base_seq: give the last seq you saw, an int >= 0 (got {base_seq!r})", field="base_seq"
             )
-        prepared = self.prepare(messages, timestamp=timestamp)
-        result = self.store.append(namespace, session, prepared, base_seq=base_seq, idempotency_key=idempotency_key)
-        if result.new_chunk_ids:
-            self._catch_up()
-        return result.seqs
 
     def delete(self, namespace: str, session: str | None = None) -> int:
         """Forget a namespace, or one session of it: log rows, chunks and vectors."""

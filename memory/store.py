@@ -118,8 +118,10 @@ def check_name(value: Any, field: str) -> str:
         raise InvalidArgument(f"{field}: give a non-empty string (got {value!r})", field=field)
     if len(value) > MAX_NAME:
         raise InvalidArgument(f"{field}: at most {MAX_NAME} characters (got {len(value)})", field=field)
-    if any(ord(c) < 32 for c in value):
-        raise InvalidArgument(f"{field}: control characters are not allowed in {value!r}", field=field)
+    if any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in value):
+        raise InvalidArgument(
+            f"{field}: control characters and lone surrogates are not allowed in {value!r}", field=field
+        )
     return value
 
 
@@ -649,9 +651,11 @@ class Store:
 
     def _chunks_version(self, namespace: str) -> tuple[int, int]:
         """Changes whenever the namespace's chunks do (added or deleted): a cache key."""
-        row = self._conn().execute(
-            "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM chunks WHERE namespace=?", (namespace,)
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM chunks WHERE namespace=?", (namespace,))
+            .fetchone()
+        )
         return int(row[0]), int(row[1])
 
     def speakers(self, namespace: str) -> dict[str, str]:

@@ -1,0 +1,448 @@
+"""``Client`` and ``AsyncClient``: the REST service with the methods and errors of ``Memory``.
+
+A chatbot moves from the embedded memory to the service by changing one line::
+
+    mem = Memory.open("data")                                   # embedded
+    mem = Client("http://127.0.0.1:8080", api_key="sk-...")     # service
+
+Both clients share the request building and response parsing below; only the I/O differs.
+Writes always carry an idempotency key (a fresh one per ``add`` call unless you give
+yours), so the built-in retries on timeouts, dropped connections and 502/503/504 never
+store a message twice. Errors come back as the same classes ``Memory`` raises
+(:class:`InvalidMessage`, :class:`Conflict` with ``current_seq``, ...), plus
+:class:`PermissionDenied` for a refused key and :class:`ServiceError` when the service
+stays unreachable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from memory.errors import (
+    BudgetTooSmall,
+    Conflict,
+    InvalidArgument,
+    InvalidMessage,
+    NotFound,
+    PermissionDenied,
+    ServiceError,
+    TurnmemError,
+    UpstreamError,
+)
+from memory.models import Context, Hit, Message, MessageInput, StoredMessage
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+DEFAULT_NAMESPACE = "default"
+KEY_ENV = "TURNMEM_API_KEY"
+RETRY_STATUS = frozenset({502, 503, 504})
+
+
+@dataclass
+class _Call:
+    """One HTTP request, and how to read its answer."""
+
+    method: str
+    path: str
+    json: Any = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def _seg(value: str, name: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidArgument(f"{name}: give a non-empty string (got {value!r})", field=name)
+    return quote(value, safe="")
+
+
+def _session_path(namespace: str, session: str) -> str:
+    return f"/v1/namespaces/{_seg(namespace, 'namespace')}/sessions/{_seg(session, 'session')}"
+
+
+def _json_time(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _message_json(msg: MessageInput) -> Any:
+    if isinstance(msg, StoredMessage):
+        return msg.model_dump(mode="json", exclude_none=True, exclude={"namespace", "session", "seq"})
+    if isinstance(msg, Message):
+        return msg.model_dump(mode="json", exclude_none=True)
+    return msg
+
+
+def _raise_for(resp: httpx.Response) -> None:
+    """Turn an error answer into the exception ``Memory`` would have raised."""
+    if resp.status_code < 400:
+        return
+    try:
+        body = resp.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    detail = body.get("detail")
+    text = detail if isinstance(detail, str) else resp.text[:500] or resp.reason_phrase
+    kind, fld = body.get("error"), body.get("field")
+    status = resp.status_code
+    if status in (401, 403):
+        raise PermissionDenied(text, status=status)
+    if status == 409:
+        raise Conflict(text, current_seq=int(body.get("current_seq", -1)))
+    if status == 404:
+        raise NotFound(text)
+    if status == 422:
+        if kind == "BudgetTooSmall":
+            raise BudgetTooSmall(text, budget=int(body.get("budget", 0)), required=int(body.get("required", 0)))
+        if kind == "InvalidMessage" or (isinstance(fld, str) and fld.startswith("messages")):
+            raise InvalidMessage(text, field=fld)
+        raise InvalidArgument(text, field=fld)
+    if status == 502:
+        raise UpstreamError(text)
+    raise ServiceError(f"turnmem service answered {status}: {text}", status=status)
+
+
+class _Api:
+    """Request building and response parsing shared by both clients (no I/O here)."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_URL,
+        *,
+        api_key: str | None = None,
+        timeout: float | httpx.Timeout = 30.0,
+        retries: int = 3,
+        backoff: float = 0.2,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        if not isinstance(retries, int) or retries < 0:
+            raise InvalidArgument(f"retries: give an int >= 0 (got {retries!r})", field="retries")
+        self.base_url = base_url.rstrip("/")
+        key = api_key if api_key is not None else os.environ.get(KEY_ENV)
+        self.headers = {"User-Agent": "turnmem-client", **(headers or {})}
+        if key:
+            self.headers["Authorization"] = f"Bearer {key}"
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+
+    def _delay(self, attempt: int) -> float:
+        return self.backoff * (2**attempt) * (0.5 + random.random())
+
+    @staticmethod
+    def _retryable(resp: httpx.Response | None, exc: Exception | None) -> bool:
+        return isinstance(exc, httpx.TransportError) or (resp is not None and resp.status_code in RETRY_STATUS)
+
+    @staticmethod
+    def _give_up(call: _Call, exc: Exception | None, resp: httpx.Response | None) -> None:
+        if resp is not None:
+            _raise_for(resp)
+        raise ServiceError(f"{call.method} {call.path}: the turnmem service is unreachable ({exc!r})") from exc
+
+    # -- requests ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _add(
+        messages: Iterable[MessageInput],
+        session: str,
+        namespace: str,
+        timestamp: Any,
+        idempotency_key: str | None,
+        base_seq: int | None,
+    ) -> _Call:
+        if isinstance(messages, (dict, Message)):
+            raise InvalidMessage("messages: pass a list of messages (wrap a single message in [...])", field="messages")
+        body: dict[str, Any] = {
+            "messages": [_message_json(m) for m in messages],
+            "idempotency_key": idempotency_key or uuid.uuid4().hex,
+        }
+        if base_seq is not None:
+            body["base_seq"] = base_seq
+        if timestamp is not None:
+            body["timestamp"] = _json_time(timestamp)
+        return _Call("POST", _session_path(namespace, session) + "/messages", json=body)
+
+    @staticmethod
+    def _assemble(
+        query: str | None,
+        session: str | None,
+        namespace: str,
+        budget: int,
+        system: str | None,
+        now: Any,
+        overrides: dict[str, Any],
+    ) -> _Call:
+        body: dict[str, Any] = {"query": query, "budget": budget}
+        if system is not None:
+            body["system"] = system
+        if now is not None:
+            body["now"] = _json_time(now)
+        if overrides:
+            body["config"] = overrides
+        path = (
+            _session_path(namespace, session)
+            if session is not None
+            else f"/v1/namespaces/{_seg(namespace, 'namespace')}"
+        )
+        return _Call("POST", path + "/context", json=body)
+
+    @staticmethod
+    def _since(session: str, seq: int, namespace: str, limit: int | None) -> _Call:
+        params: dict[str, Any] = {"since": seq}
+        if limit is not None:
+            params["limit"] = limit
+        return _Call("GET", _session_path(namespace, session) + "/messages", params=params)
+
+    @staticmethod
+    def _search(query: str, namespace: str, k: int, sessions: Sequence[str] | None) -> _Call:
+        body: dict[str, Any] = {"query": query, "k": k}
+        if sessions is not None:
+            body["sessions"] = list(sessions)
+        return _Call("POST", f"/v1/namespaces/{_seg(namespace, 'namespace')}/search", json=body)
+
+    @staticmethod
+    def _delete(namespace: str, session: str | None) -> _Call:
+        path = (
+            _session_path(namespace, session)
+            if session is not None
+            else f"/v1/namespaces/{_seg(namespace, 'namespace')}"
+        )
+        return _Call("DELETE", path)
+
+    @staticmethod
+    def _messages(namespace: str, session: str | None) -> _Call:
+        if session is not None:
+            return _Call("GET", _session_path(namespace, session) + "/messages", params={"since": 0})
+        return _Call("GET", f"/v1/namespaces/{_seg(namespace, 'namespace')}/messages")
+
+    # -- answers -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _seqs(data: Any) -> list[int]:
+        return [int(s) for s in data["seqs"]]
+
+    @staticmethod
+    def _stored(data: Any) -> list[StoredMessage]:
+        return [StoredMessage.model_validate(m) for m in data["messages"]]
+
+
+class Client(_Api):
+    """Synchronous client of ``turnmem serve`` (httpx), with the methods of :class:`memory.Memory`.
+
+    ``transport`` is any ``httpx.BaseTransport`` (tests use it to inject failures).
+    """
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_URL,
+        *,
+        api_key: str | None = None,
+        timeout: float | httpx.Timeout = 30.0,
+        retries: int = 3,
+        backoff: float = 0.2,
+        headers: dict[str, str] | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(base_url, api_key=api_key, timeout=timeout, retries=retries, backoff=backoff, headers=headers)
+        self._http = httpx.Client(base_url=self.base_url, headers=self.headers, timeout=timeout, transport=transport)
+
+    def _send(self, call: _Call) -> Any:
+        resp: httpx.Response | None = None
+        exc: Exception | None = None
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self._delay(attempt - 1))
+            resp, exc = None, None
+            try:
+                resp = self._http.request(call.method, call.path, json=call.json, params=call.params or None)
+            except httpx.TransportError as e:
+                exc = e
+            if not self._retryable(resp, exc):
+                break
+        if resp is None or resp.status_code >= 400:
+            self._give_up(call, exc, resp)
+        assert resp is not None
+        return resp.json()
+
+    def add(
+        self,
+        messages: Iterable[MessageInput],
+        *,
+        session: str,
+        namespace: str = DEFAULT_NAMESPACE,
+        timestamp: Any = None,
+        idempotency_key: str | None = None,
+        base_seq: int | None = None,
+    ) -> list[int]:
+        """Append messages to a session; returns the seq of each (see :meth:`Memory.add`)."""
+        return self._seqs(self._send(self._add(messages, session, namespace, timestamp, idempotency_key, base_seq)))
+
+    def assemble(
+        self,
+        query: str | None = None,
+        *,
+        session: str | None = None,
+        namespace: str = DEFAULT_NAMESPACE,
+        budget: int = 4000,
+        system: str | None = None,
+        now: Any = None,
+        **overrides: Any,
+    ) -> Context:
+        """The context for the next model call, within ``budget`` tokens (see :meth:`Memory.assemble`)."""
+        data = self._send(self._assemble(query, session, namespace, budget, system, now, overrides))
+        return Context.model_validate(data)
+
+    def search(
+        self, query: str, *, namespace: str = DEFAULT_NAMESPACE, k: int = 10, sessions: Sequence[str] | None = None
+    ) -> list[Hit]:
+        return [Hit.model_validate(h) for h in self._send(self._search(query, namespace, k, sessions))["hits"]]
+
+    def since(
+        self, session: str, seq: int = 0, *, namespace: str = DEFAULT_NAMESPACE, limit: int | None = None
+    ) -> list[StoredMessage]:
+        """The messages of a session after ``seq``: what a client that saw ``seq`` missed."""
+        return self._stored(self._send(self._since(session, seq, namespace, limit)))
+
+    def messages(self, *, namespace: str = DEFAULT_NAMESPACE, session: str | None = None) -> list[StoredMessage]:
+        return self._stored(self._send(self._messages(namespace, session)))
+
+    def last_seq(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> int:
+        return int(self._send(_Call("GET", _session_path(namespace, session)))["last_seq"])
+
+    def namespaces(self) -> list[str]:
+        return list(self._send(_Call("GET", "/v1/namespaces")))
+
+    def sessions(self, namespace: str = DEFAULT_NAMESPACE) -> list[dict[str, Any]]:
+        return list(self._send(_Call("GET", f"/v1/namespaces/{_seg(namespace, 'namespace')}/sessions")))
+
+    def delete(self, namespace: str, session: str | None = None) -> int:
+        """Forget a namespace, or one session of it: log rows, chunks and vectors."""
+        return int(self._send(self._delete(namespace, session))["deleted"])
+
+    def health(self) -> dict[str, Any]:
+        return dict(self._send(_Call("GET", "/healthz")))
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncClient(_Api):
+    """The asyncio twin of :class:`Client`: the same methods, awaited."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_URL,
+        *,
+        api_key: str | None = None,
+        timeout: float | httpx.Timeout = 30.0,
+        retries: int = 3,
+        backoff: float = 0.2,
+        headers: dict[str, str] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(base_url, api_key=api_key, timeout=timeout, retries=retries, backoff=backoff, headers=headers)
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, headers=self.headers, timeout=timeout, transport=transport
+        )
+
+    async def _send(self, call: _Call) -> Any:
+        resp: httpx.Response | None = None
+        exc: Exception | None = None
+        for attempt in range(self.retries + 1):
+            if attempt:
+                await asyncio.sleep(self._delay(attempt - 1))
+            resp, exc = None, None
+            try:
+                resp = await self._http.request(call.method, call.path, json=call.json, params=call.params or None)
+            except httpx.TransportError as e:
+                exc = e
+            if not self._retryable(resp, exc):
+                break
+        if resp is None or resp.status_code >= 400:
+            self._give_up(call, exc, resp)
+        assert resp is not None
+        return resp.json()
+
+    async def add(
+        self,
+        messages: Iterable[MessageInput],
+        *,
+        session: str,
+        namespace: str = DEFAULT_NAMESPACE,
+        timestamp: Any = None,
+        idempotency_key: str | None = None,
+        base_seq: int | None = None,
+    ) -> list[int]:
+        return self._seqs(
+            await self._send(self._add(messages, session, namespace, timestamp, idempotency_key, base_seq))
+        )
+
+    async def assemble(
+        self,
+        query: str | None = None,
+        *,
+        session: str | None = None,
+        namespace: str = DEFAULT_NAMESPACE,
+        budget: int = 4000,
+        system: str | None = None,
+        now: Any = None,
+        **overrides: Any,
+    ) -> Context:
+        data = await self._send(self._assemble(query, session, namespace, budget, system, now, overrides))
+        return Context.model_validate(data)
+
+    async def search(
+        self, query: str, *, namespace: str = DEFAULT_NAMESPACE, k: int = 10, sessions: Sequence[str] | None = None
+    ) -> list[Hit]:
+        data = await self._send(self._search(query, namespace, k, sessions))
+        return [Hit.model_validate(h) for h in data["hits"]]
+
+    async def since(
+        self, session: str, seq: int = 0, *, namespace: str = DEFAULT_NAMESPACE, limit: int | None = None
+    ) -> list[StoredMessage]:
+        return self._stored(await self._send(self._since(session, seq, namespace, limit)))
+
+    async def messages(self, *, namespace: str = DEFAULT_NAMESPACE, session: str | None = None) -> list[StoredMessage]:
+        return self._stored(await self._send(self._messages(namespace, session)))
+
+    async def last_seq(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> int:
+        return int((await self._send(_Call("GET", _session_path(namespace, session))))["last_seq"])
+
+    async def namespaces(self) -> list[str]:
+        return list(await self._send(_Call("GET", "/v1/namespaces")))
+
+    async def sessions(self, namespace: str = DEFAULT_NAMESPACE) -> list[dict[str, Any]]:
+        return list(await self._send(_Call("GET", f"/v1/namespaces/{_seg(namespace, 'namespace')}/sessions")))
+
+    async def delete(self, namespace: str, session: str | None = None) -> int:
+        return int((await self._send(self._delete(namespace, session)))["deleted"])
+
+    async def health(self) -> dict[str, Any]:
+        return dict(await self._send(_Call("GET", "/healthz")))
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+__all__ = ["AsyncClient", "Client", "TurnmemError"]

@@ -1,0 +1,462 @@
+"""The REST service: ``turnmem serve``, a FastAPI app over one :class:`memory.Memory`.
+
+Sync is explicit: every session has a gap-free ``seq``; a write may carry ``base_seq`` (the
+last seq the client saw; a stale one gets 409 with the current seq) and an
+``idempotency_key`` (a replay gets the first answer, stores nothing again); ``GET
+.../messages?since=SEQ`` returns what a client missed. Every write is one SQLite
+transaction, so nothing partial is ever stored, and the vector index is rebuilt from the
+log on start if a crash left it behind.
+
+Access control: API keys map to namespace patterns (``fnmatch``: ``"team-*"``, ``"*"``);
+a key is refused (403) on any other namespace. Without keys the service only binds to a
+loopback host.
+
+Errors are JSON: ``{"detail": "...", "error": "InvalidMessage", "field": "messages[1].role"}``
+(409 adds ``current_seq``), the same classes :class:`memory.client.Client` raises again.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hmac
+import ipaddress
+import json
+import os
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+import memory
+from memory.errors import (
+    BudgetTooSmall,
+    Conflict,
+    InvalidArgument,
+    InvalidMessage,
+    NotFound,
+    PermissionDenied,
+    TurnmemError,
+    UpstreamError,
+)
+from memory.memory import Memory
+from memory.models import Context, Hit, Message, StoredMessage, parse_message
+from memory.store import MAX_NAME
+
+KEYS_ENV = "TURNMEM_API_KEYS"
+MAX_BATCH = 1000
+NAME = Annotated[str, PathParam(min_length=1, max_length=MAX_NAME)]
+_bearer = HTTPBearer(auto_error=False, description="an API key from the server's key file")
+Creds = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+# -- access control ----------------------------------------------------------------------
+
+
+class KeyRing(BaseModel):
+    """API keys and the namespaces each may use (fnmatch patterns)."""
+
+    keys: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("keys")
+    @classmethod
+    def _check(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for key, patterns in value.items():
+            if len(key) < 8:
+                raise ValueError(f"keys: key {key[:3]!r}... is shorter than 8 characters; use a long random key")
+            if not patterns:
+                raise ValueError(f"keys: key {key[:3]!r}... has no namespaces; give a list such as ['alice', 'team-*']")
+        return value
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, env: str | None = None) -> KeyRing:
+        """From a JSON file ``{"keys": {"KEY": ["namespace", "prefix-*"]}}``, else from ``$TURNMEM_API_KEYS``
+        (the same JSON); no file and no variable means no keys."""
+        if path is not None:
+            try:
+                text = Path(path).read_text()
+            except OSError as exc:
+                raise InvalidArgument(f"keys: cannot read {path}: {exc.strerror}", field="keys") from None
+            where = str(path)
+        else:
+            text = env if env is not None else os.environ.get(KEYS_ENV, "")
+            where = f"${KEYS_ENV}"
+            if not text.strip():
+                return cls()
+        try:
+            data = json.loads(text)
+            if isinstance(data, dict) and "keys" not in data:
+                data = {"keys": data}
+            return cls.model_validate(data)
+        except (ValueError, TypeError) as exc:
+            raise InvalidArgument(
+                f'keys: {where} must hold JSON like {{"keys": {{"sk-long-random-key": ["alice", "team-*"]}}}} ({exc})',
+                field="keys",
+            ) from None
+
+    def namespaces_of(self, key: str) -> list[str] | None:
+        """The patterns of ``key``, or None for an unknown key (constant-time comparison)."""
+        found: list[str] | None = None
+        for known, patterns in self.keys.items():
+            if hmac.compare_digest(known.encode(), key.encode()):
+                found = patterns
+        return found
+
+    def allows(self, key: str, namespace: str) -> bool:
+        patterns = self.namespaces_of(key)
+        return patterns is not None and any(fnmatch.fnmatchcase(namespace, p) for p in patterns)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# -- request and response bodies ---------------------------------------------------------
+
+
+def _no_surrogates(value: str | None, field: str) -> str | None:
+    if value is not None and any(0xD800 <= ord(c) <= 0xDFFF for c in value):
+        raise ValueError(f"{field}: not valid Unicode text (a lone surrogate); send UTF-8 text")
+    return value
+
+
+class AppendRequest(BaseModel):
+    """``POST .../messages``: a batch stored atomically."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    messages: list[Message] = Field(min_length=1, max_length=MAX_BATCH)
+    base_seq: int | None = Field(None, ge=0, description="the last seq you saw; a stale one gets 409")
+    idempotency_key: str | None = Field(None, min_length=1, max_length=MAX_NAME)
+    timestamp: str | float | None = Field(None, description="for messages without their own (default: now)")
+
+    @field_validator("idempotency_key")
+    @classmethod
+    def _key(cls, value: str | None) -> str | None:
+        return _no_surrogates(value, "idempotency_key")
+
+
+class AppendResponse(BaseModel):
+    first_seq: int
+    last_seq: int
+    seqs: list[int]
+
+
+class MessagesResponse(BaseModel):
+    messages: list[StoredMessage]
+    last_seq: int = Field(description="the session's current seq")
+    has_more: bool = Field(description="true when `limit` cut the list: ask again from the last seq returned")
+
+
+class ContextRequest(BaseModel):
+    """``POST .../context``: the context for the next model call."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: str | None = Field(None, description="null: the recent window only")
+    budget: int = Field(4000, ge=1, le=10_000_000)
+    system: str | None = None
+    now: str | float | None = None
+    config: dict[str, Any] = Field(default_factory=dict, description="AssembleConfig fields to override")
+
+    @field_validator("query", "system")
+    @classmethod
+    def _text(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _no_surrogates(value, str(info.field_name))
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query: str
+    k: int = Field(10, ge=1, le=1000)
+    sessions: list[str] | None = None
+
+    @field_validator("query")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        return _no_surrogates(value, "query") or ""
+
+
+class SearchResponse(BaseModel):
+    hits: list[Hit]
+
+
+class DeleteResponse(BaseModel):
+    deleted: int = Field(description="messages removed (with their chunks and vectors)")
+
+
+class SessionInfo(BaseModel):
+    session: str
+    last_seq: int
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+
+
+# -- errors ------------------------------------------------------------------------------
+
+_STATUS: list[tuple[type[Exception], int]] = [
+    (Conflict, 409),
+    (PermissionDenied, 403),
+    (NotFound, 404),
+    (InvalidMessage, 422),
+    (InvalidArgument, 422),
+    (BudgetTooSmall, 422),
+    (UpstreamError, 502),
+]
+
+
+def error_body(exc: TurnmemError) -> tuple[int, dict[str, Any]]:
+    status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 500)
+    if isinstance(exc, PermissionDenied):
+        status = exc.status
+    body: dict[str, Any] = {"detail": str(exc), "error": type(exc).__name__}
+    field = getattr(exc, "field", None)
+    if field is None and isinstance(exc, BudgetTooSmall):
+        field = "budget"
+    if field is not None:
+        body["field"] = field
+    if isinstance(exc, Conflict):
+        body["current_seq"] = exc.current_seq
+    if isinstance(exc, BudgetTooSmall):
+        body.update(budget=exc.budget, required=exc.required)
+    return status, body
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _validation_body(exc: RequestValidationError) -> dict[str, Any]:
+    """FastAPI's 422, reshaped like ours: the first error, with its field as a dotted path.
+
+    A bad message is validated again by :func:`parse_message`, whose messages name the field
+    and the fix the same way the embedded ``Memory.add`` does.
+    """
+    errors = exc.errors()
+    err = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    loc = tuple(err.get("loc", ()))
+    where = loc[1:] if loc and loc[0] in ("body", "query", "path") else loc
+    body = getattr(exc, "body", None)
+    if len(where) >= 2 and where[0] == "messages" and isinstance(where[1], int) and isinstance(body, dict):
+        items = body.get("messages")
+        if isinstance(items, list) and where[1] < len(items):
+            try:
+                parse_message(items[where[1]], index=where[1])
+            except InvalidMessage as bad:
+                return {"detail": str(bad), "error": "InvalidMessage", "field": bad.field}
+    field = _dotted(where) or "body"
+    msg = str(err.get("msg", "invalid"))
+    kind = "InvalidMessage" if field.startswith("messages") else "InvalidArgument"
+    if err.get("type") == "extra_forbidden":
+        msg = "unknown field; remove it (see the OpenAPI schema at /docs)"
+    elif err.get("type") == "missing":
+        msg = "required; add it"
+    return {"detail": f"{field}: {msg}", "error": kind, "field": field}
+
+
+# -- the app -----------------------------------------------------------------------------
+
+
+def create_app(mem: Memory, keys: KeyRing | None = None, *, close_on_shutdown: bool = False) -> FastAPI:
+    """The FastAPI app serving ``mem``; with ``keys``, every ``/v1`` route needs a Bearer key."""
+    ring = keys or KeyRing()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if close_on_shutdown:
+            mem.close()
+
+    app = FastAPI(
+        title="turnmem",
+        version=memory.__version__,
+        description="Conversation memory for LLM chat apps: an append-only log per session with gap-free seqs, "
+        "idempotent and conditional writes, deltas, and budgeted context assembly.",
+        lifespan=lifespan,
+    )
+    app.state.memory = mem
+    app.state.keys = ring
+    write_lock = threading.Lock()  # one writer at a time in this process; SQLite orders processes
+
+    def authorize(namespace: str, creds: HTTPAuthorizationCredentials | None) -> None:
+        if not ring.keys:
+            return
+        if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
+            raise PermissionDenied("authorization: send 'Authorization: Bearer <key>'", status=401)
+        patterns = ring.namespaces_of(creds.credentials)
+        if patterns is None:
+            raise PermissionDenied("authorization: unknown API key", status=401)
+        if not any(fnmatch.fnmatchcase(namespace, p) for p in patterns):
+            raise PermissionDenied(f"namespace: this key may not use namespace {namespace!r}", status=403)
+
+    @app.exception_handler(TurnmemError)
+    async def _turnmem_error(request: Request, exc: TurnmemError) -> JSONResponse:
+        status, body = error_body(exc)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(_validation_body(exc), status_code=422)
+
+    @app.get("/healthz", response_model=Health, tags=["service"])
+    def healthz() -> Health:
+        return Health(status="ok", version=memory.__version__)
+
+    @app.get("/v1/namespaces", response_model=list[str], tags=["namespaces"])
+    def list_namespaces(creds: Creds) -> list[str]:
+        names = mem.namespaces()
+        if not ring.keys:
+            return names
+        if creds is None:
+            raise PermissionDenied("authorization: send 'Authorization: Bearer <key>'", status=401)
+        patterns = ring.namespaces_of(creds.credentials)
+        if patterns is None:
+            raise PermissionDenied("authorization: unknown API key", status=401)
+        return [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
+
+    @app.delete("/v1/namespaces/{ns}", response_model=DeleteResponse, tags=["namespaces"])
+    def delete_namespace(ns: NAME, creds: Creds) -> DeleteResponse:
+        authorize(ns, creds)
+        with write_lock:
+            return DeleteResponse(deleted=mem.delete(ns))
+
+    @app.get("/v1/namespaces/{ns}/sessions", response_model=list[SessionInfo], tags=["namespaces"])
+    def list_sessions(ns: NAME, creds: Creds) -> list[SessionInfo]:
+        authorize(ns, creds)
+        return [SessionInfo(session=s["session"], last_seq=s["last_seq"]) for s in mem.sessions(ns)]
+
+    @app.get(
+        "/v1/namespaces/{ns}/messages",
+        response_model=MessagesResponse,
+        response_model_exclude_none=True,
+        tags=["namespaces"],
+    )
+    def namespace_messages(ns: NAME, creds: Creds) -> MessagesResponse:
+        """Every message of the namespace, in the order they were stored."""
+        authorize(ns, creds)
+        msgs = mem.messages(namespace=ns)
+        return MessagesResponse(messages=msgs, last_seq=0, has_more=False)
+
+    @app.post("/v1/namespaces/{ns}/context", response_model=Context, tags=["read"])
+    def namespace_context(ns: NAME, body: ContextRequest, creds: Creds) -> Context:
+        """A context over the whole namespace (no session: the window is the namespace's timeline)."""
+        authorize(ns, creds)
+        return _context(ns, None, body)
+
+    @app.post("/v1/namespaces/{ns}/search", response_model=SearchResponse, tags=["read"])
+    def search(ns: NAME, body: SearchRequest, creds: Creds) -> SearchResponse:
+        authorize(ns, creds)
+        return SearchResponse(hits=mem.search(body.query, namespace=ns, k=body.k, sessions=body.sessions))
+
+    @app.get("/v1/namespaces/{ns}/sessions/{session}", response_model=SessionInfo, tags=["sessions"])
+    def session_info(ns: NAME, session: NAME, creds: Creds) -> SessionInfo:
+        authorize(ns, creds)
+        return SessionInfo(session=session, last_seq=mem.last_seq(session, namespace=ns))
+
+    @app.delete("/v1/namespaces/{ns}/sessions/{session}", response_model=DeleteResponse, tags=["sessions"])
+    def delete_session(ns: NAME, session: NAME, creds: Creds) -> DeleteResponse:
+        authorize(ns, creds)
+        with write_lock:
+            return DeleteResponse(deleted=mem.delete(ns, session))
+
+    @app.post("/v1/namespaces/{ns}/sessions/{session}/messages", response_model=AppendResponse, tags=["sessions"])
+    def append(ns: NAME, session: NAME, body: AppendRequest, creds: Creds) -> AppendResponse:
+        """Append a batch to the session: all of it or nothing; replays and retries store nothing twice."""
+        authorize(ns, creds)
+        prepared = mem.prepare(body.messages, timestamp=body.timestamp)  # validate + embed outside the lock
+        with write_lock:
+            seqs = mem.add_prepared(
+                prepared, session=session, namespace=ns, idempotency_key=body.idempotency_key, base_seq=body.base_seq
+            )
+        return AppendResponse(first_seq=seqs[0], last_seq=seqs[-1], seqs=seqs)
+
+    @app.get(
+        "/v1/namespaces/{ns}/sessions/{session}/messages",
+        response_model=MessagesResponse,
+        response_model_exclude_none=True,
+        tags=["sessions"],
+    )
+    def since(
+        ns: NAME,
+        session: NAME,
+        creds: Creds,
+        since: Annotated[int, Query(ge=0, description="the last seq you saw; 0 for everything")] = 0,
+        limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
+    ) -> MessagesResponse:
+        """The messages after ``since``: what a client that saw ``since`` missed."""
+        authorize(ns, creds)
+        msgs = mem.since(session, since, namespace=ns, limit=limit)
+        last = mem.last_seq(session, namespace=ns)
+        seen = msgs[-1].seq if msgs else since
+        return MessagesResponse(messages=msgs, last_seq=last, has_more=seen < last and limit is not None)
+
+    @app.post("/v1/namespaces/{ns}/sessions/{session}/context", response_model=Context, tags=["read"])
+    def session_context(ns: NAME, session: NAME, body: ContextRequest, creds: Creds) -> Context:
+        """The context for the session's next model call, within ``budget`` tokens."""
+        authorize(ns, creds)
+        return _context(ns, session, body)
+
+    def _context(ns: str, session: str | None, body: ContextRequest) -> Context:
+        try:
+            return mem.assemble(
+                body.query,
+                session=session,
+                namespace=ns,
+                budget=body.budget,
+                system=body.system,
+                now=body.now,
+                **body.config,
+            )
+        except InvalidArgument as exc:
+            if exc.field and exc.field in body.config:
+                raise InvalidArgument(f"config.{exc}", field=f"config.{exc.field}") from None
+            raise
+
+    return app
+
+
+def serve(
+    data: str | Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    index: str = "faiss",
+    keys: KeyRing | None = None,
+    log_level: str = "info",
+) -> None:
+    """Open the memory in ``data`` and serve it with uvicorn until interrupted."""
+    import uvicorn
+
+    ring = keys if keys is not None else KeyRing.load()
+    if not ring.keys and not is_loopback(host):
+        raise InvalidArgument(
+            f"host: refusing to serve on {host} without API keys; give --keys FILE (or ${KEYS_ENV}), "
+            "or bind to 127.0.0.1",
+            field="host",
+        )
+    mem = Memory.open(data, index=index)
+    app = create_app(mem, ring, close_on_shutdown=True)
+    uvicorn.run(app, host=host, port=port, log_level=log_level)
+
+
+__all__ = ["KeyRing", "create_app", "serve", "is_loopback"]

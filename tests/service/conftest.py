@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from memory.client import Client
+from tests.service.helpers import ADMIN_KEY, ALPHA_KEY, KEYS, ServerProcess
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One real server with API keys, shared by the service tests (each uses its own sessions)."""
+    proc = ServerProcess(tmp_path_factory.mktemp("service") / "data", keys=KEYS)
+    with proc:
+        yield proc
+
+
+@pytest.fixture
+def session_name() -> str:
+    return f"s-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def alpha(server: ServerProcess) -> Iterator[Client]:
+    with Client(server.url, api_key=ALPHA_KEY) as client:
+        yield client
+
+
+@pytest.fixture
+def admin(server: ServerProcess) -> Iterator[Client]:
+    with Client(server.url, api_key=ADMIN_KEY) as client:
+        yield client
