@@ -33,9 +33,10 @@ from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
 
 import memory
+from memory.assemble import AssembleConfig
 from memory.errors import (
     BudgetTooSmall,
     Conflict,
@@ -52,7 +53,8 @@ from memory.store import MAX_NAME
 
 KEYS_ENV = "TURNMEM_API_KEYS"
 MAX_BATCH = 1000
-NAME = Annotated[str, PathParam(min_length=1, max_length=MAX_NAME)]
+NAME_PATTERN = r"^[^\x00-\x1f]*[^\x00-\x1f\s][^\x00-\x1f]*$"  # what check_name accepts
+NAME = Annotated[str, PathParam(min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN)]
 _bearer = HTTPBearer(auto_error=False, description="an API key from the server's key file")
 Creds = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
@@ -139,7 +141,7 @@ class AppendRequest(BaseModel):
 
     messages: list[Message] = Field(min_length=1, max_length=MAX_BATCH)
     base_seq: int | None = Field(None, ge=0, description="the last seq you saw; a stale one gets 409")
-    idempotency_key: str | None = Field(None, min_length=1, max_length=MAX_NAME)
+    idempotency_key: str | None = Field(None, min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN)
     timestamp: str | float | None = Field(None, description="for messages without their own (default: now)")
 
     @field_validator("idempotency_key")
@@ -160,6 +162,25 @@ class MessagesResponse(BaseModel):
     has_more: bool = Field(description="true when `limit` cut the list: ask again from the last seq returned")
 
 
+def _overrides_model() -> type[BaseModel]:
+    """Every AssembleConfig field, optional, with its constraints: the schema of ``config``."""
+    fields: dict[str, Any] = {}
+    for name, info in AssembleConfig.model_fields.items():
+        annotation = (
+            Annotated.__class_getitem__((info.annotation, *info.metadata)) if info.metadata else info.annotation
+        )
+        fields[name] = (annotation, Field(None, description=info.description))
+    return create_model(
+        "ConfigOverrides",
+        __config__=ConfigDict(extra="forbid"),
+        __doc__="AssembleConfig fields to override for this call",
+        **fields,
+    )
+
+
+ConfigOverrides = _overrides_model()
+
+
 class ContextRequest(BaseModel):
     """``POST .../context``: the context for the next model call."""
 
@@ -169,7 +190,7 @@ class ContextRequest(BaseModel):
     budget: int = Field(4000, ge=1, le=10_000_000)
     system: str | None = None
     now: str | float | None = None
-    config: dict[str, Any] = Field(default_factory=dict, description="AssembleConfig fields to override")
+    config: ConfigOverrides = Field(default_factory=ConfigOverrides)  # type: ignore[valid-type]
 
     @field_validator("query", "system")
     @classmethod
@@ -182,7 +203,7 @@ class SearchRequest(BaseModel):
 
     query: str
     k: int = Field(10, ge=1, le=1000)
-    sessions: list[str] | None = None
+    sessions: list[Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN)]] | None = None
 
     @field_validator("query")
     @classmethod
@@ -201,6 +222,24 @@ class DeleteResponse(BaseModel):
 class SessionInfo(BaseModel):
     session: str
     last_seq: int
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: what went wrong and how to fix it, the field at fault, the class to catch."""
+
+    detail: str
+    error: str = Field(description="the memory.errors class the clients raise: InvalidMessage, Conflict, ...")
+    field: str | None = Field(None, description="dotted path of the field at fault, e.g. messages[1].role")
+    current_seq: int | None = Field(None, description="409 only: the session's seq now")
+    budget: int | None = None
+    required: int | None = None
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "no key, or an unknown key"},
+    403: {"model": ErrorBody, "description": "the key may not use this namespace"},
+    422: {"model": ErrorBody, "description": "bad input; `field` names it"},
+}
 
 
 class Health(BaseModel):
@@ -288,6 +327,7 @@ def create_app(mem: Memory, keys: KeyRing | None = None, *, close_on_shutdown: b
 
     app = FastAPI(
         title="turnmem",
+        responses=_ERRORS,
         version=memory.__version__,
         description="Conversation memory for LLM chat apps: an append-only log per session with gap-free seqs, "
         "idempotent and conditional writes, deltas, and budgeted context assembly.",
@@ -334,7 +374,12 @@ def create_app(mem: Memory, keys: KeyRing | None = None, *, close_on_shutdown: b
             raise PermissionDenied("authorization: unknown API key", status=401)
         return [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
 
-    @app.delete("/v1/namespaces/{ns}", response_model=DeleteResponse, tags=["namespaces"])
+    @app.delete(
+        "/v1/namespaces/{ns}",
+        response_model=DeleteResponse,
+        tags=["namespaces"],
+        responses={404: {"model": ErrorBody, "description": "no such namespace"}},
+    )
     def delete_namespace(ns: NAME, creds: Creds) -> DeleteResponse:
         authorize(ns, creds)
         with write_lock:
@@ -373,13 +418,23 @@ def create_app(mem: Memory, keys: KeyRing | None = None, *, close_on_shutdown: b
         authorize(ns, creds)
         return SessionInfo(session=session, last_seq=mem.last_seq(session, namespace=ns))
 
-    @app.delete("/v1/namespaces/{ns}/sessions/{session}", response_model=DeleteResponse, tags=["sessions"])
+    @app.delete(
+        "/v1/namespaces/{ns}/sessions/{session}",
+        response_model=DeleteResponse,
+        tags=["sessions"],
+        responses={404: {"model": ErrorBody, "description": "no such session"}},
+    )
     def delete_session(ns: NAME, session: NAME, creds: Creds) -> DeleteResponse:
         authorize(ns, creds)
         with write_lock:
             return DeleteResponse(deleted=mem.delete(ns, session))
 
-    @app.post("/v1/namespaces/{ns}/sessions/{session}/messages", response_model=AppendResponse, tags=["sessions"])
+    @app.post(
+        "/v1/namespaces/{ns}/sessions/{session}/messages",
+        response_model=AppendResponse,
+        tags=["sessions"],
+        responses={409: {"model": ErrorBody, "description": "stale base_seq; `current_seq` is the session's seq"}},
+    )
     def append(ns: NAME, session: NAME, body: AppendRequest, creds: Creds) -> AppendResponse:
         """Append a batch to the session: all of it or nothing; replays and retries store nothing twice."""
         authorize(ns, creds)
@@ -417,6 +472,7 @@ def create_app(mem: Memory, keys: KeyRing | None = None, *, close_on_shutdown: b
         return _context(ns, session, body)
 
     def _context(ns: str, session: str | None, body: ContextRequest) -> Context:
+        overrides = body.config.model_dump(exclude_unset=True)
         try:
             return mem.assemble(
                 body.query,
@@ -425,10 +481,10 @@ def create_app(mem: Memory, keys: KeyRing | None = None, *, close_on_shutdown: b
                 budget=body.budget,
                 system=body.system,
                 now=body.now,
-                **body.config,
+                **overrides,
             )
         except InvalidArgument as exc:
-            if exc.field and exc.field in body.config:
+            if exc.field and exc.field in overrides:
                 raise InvalidArgument(f"config.{exc}", field=f"config.{exc.field}") from None
             raise
 

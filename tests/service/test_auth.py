@@ -1,0 +1,102 @@
+"""API keys map to namespaces; a key never reaches another namespace; no keys means loopback only."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from memory.client import Client
+from memory.errors import InvalidArgument, PermissionDenied
+from memory.server import KeyRing, is_loopback
+from tests.service.helpers import ADMIN_KEY, ALPHA_KEY, BETA_KEY, ROOT, ServerProcess
+
+ROUTES = [
+    ("POST", "/v1/namespaces/{ns}/sessions/s/messages", {"messages": [{"role": "user", "content": "secret 991"}]}),
+    ("GET", "/v1/namespaces/{ns}/sessions/s/messages?since=0", None),
+    ("POST", "/v1/namespaces/{ns}/sessions/s/context", {"query": "secret", "budget": 200}),
+    ("POST", "/v1/namespaces/{ns}/context", {"query": "secret", "budget": 200}),
+    ("POST", "/v1/namespaces/{ns}/search", {"query": "secret"}),
+    ("GET", "/v1/namespaces/{ns}/sessions", None),
+    ("GET", "/v1/namespaces/{ns}/sessions/s", None),
+    ("GET", "/v1/namespaces/{ns}/messages", None),
+    ("DELETE", "/v1/namespaces/{ns}/sessions/s", None),
+    ("DELETE", "/v1/namespaces/{ns}", None),
+]
+
+
+def _call(server: ServerProcess, method: str, path: str, body: dict | None, key: str | None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return httpx.request(method, server.url + path, json=body, headers=headers, timeout=60)
+
+
+@pytest.mark.parametrize("method,path,body", ROUTES, ids=[f"{m} {p}" for m, p, _ in ROUTES])
+def test_another_namespaces_key_is_refused_and_changes_nothing(
+    server: ServerProcess, admin: Client, method: str, path: str, body: dict | None
+) -> None:
+    admin.add([{"role": "user", "content": "beta's secret is 991"}], session="s", namespace="beta")
+    before = admin.since("s", namespace="beta")
+    resp = _call(server, method, path.format(ns="beta"), body, ALPHA_KEY)
+    assert resp.status_code == 403
+    assert resp.json()["error"] == "PermissionDenied" and "beta" in resp.json()["detail"]
+    assert "991" not in resp.text
+    for key in (None, "sk-not-a-known-key-000"):
+        resp = _call(server, method, path.format(ns="beta"), body, key)
+        assert resp.status_code == 401 and resp.headers["www-authenticate"] == "Bearer"
+    assert admin.since("s", namespace="beta") == before
+
+
+def test_keys_reach_their_own_namespaces_and_patterns(server: ServerProcess) -> None:
+    with Client(server.url, api_key=ALPHA_KEY) as alpha, Client(server.url, api_key=BETA_KEY) as beta:
+        alpha.add([{"role": "user", "content": "alpha note"}], session="k", namespace="alpha-team")  # "alpha-*"
+        beta.add([{"role": "user", "content": "beta note"}], session="k", namespace="beta")
+        assert "beta" not in alpha.namespaces() and "alpha-team" in alpha.namespaces()
+        assert beta.namespaces() == ["beta"]
+        with pytest.raises(PermissionDenied) as info:
+            beta.since("k", namespace="alpha-team")
+        assert info.value.status == 403
+    with Client(server.url, api_key="sk-wrong-key-123456") as nobody, pytest.raises(PermissionDenied) as info:
+        nobody.namespaces()
+    assert info.value.status == 401
+
+
+def test_health_needs_no_key(server: ServerProcess) -> None:
+    assert httpx.get(server.url + "/healthz").json()["status"] == "ok"
+
+
+def test_server_refuses_a_non_loopback_host_without_keys(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "TURNMEM_API_KEYS"}
+    env["PYTHONPATH"] = str(ROOT)
+    out = subprocess.run(
+        [sys.executable, "-m", "memory.cli", "serve", "--data", str(tmp_path / "d"), "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert out.returncode == 2
+    assert "--keys" in out.stderr and "0.0.0.0" in out.stderr
+    assert not (tmp_path / "d").exists()  # refused before anything was opened
+
+
+def test_keyring_loading(tmp_path: Path) -> None:
+    f = tmp_path / "keys.json"
+    f.write_text(json.dumps({"keys": {"sk-0123456789": ["a", "team-*"]}}))
+    ring = KeyRing.load(f)
+    assert ring.allows("sk-0123456789", "team-x") and not ring.allows("sk-0123456789", "b")
+    assert not ring.allows("sk-other-key", "a")
+    assert KeyRing.load(env='{"sk-0123456789": ["*"]}').allows("sk-0123456789", "anything")
+    assert KeyRing.load(env="").keys == {}
+    for bad in ('{"keys": {"short": ["a"]}}', '{"keys": {"sk-0123456789": []}}', "not json"):
+        with pytest.raises(InvalidArgument) as info:
+            KeyRing.load(env=bad)
+        assert info.value.field == "keys"
+    with pytest.raises(InvalidArgument, match="cannot read"):
+        KeyRing.load(tmp_path / "missing.json")
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4")
