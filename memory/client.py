@@ -227,6 +227,15 @@ class _Api:
     # -- answers -----------------------------------------------------------------------------
 
     @staticmethod
+    def _as_override_error(exc: InvalidArgument) -> InvalidArgument:
+        """The service names a bad override ``config.X``; ``assemble(X=...)`` names it ``X`` as Memory does."""
+        if exc.field and exc.field.startswith("config."):
+            name = exc.field[len("config.") :]
+            text = str(exc)
+            return InvalidArgument(text[len("config.") :] if text.startswith("config.") else text, field=name)
+        return exc
+
+    @staticmethod
     def _seqs(data: Any) -> list[int]:
         return [int(s) for s in data["seqs"]]
 
@@ -298,7 +307,10 @@ class Client(_Api):
         **overrides: Any,
     ) -> Context:
         """The context for the next model call, within ``budget`` tokens (see :meth:`Memory.assemble`)."""
-        data = self._send(self._assemble(query, session, namespace, budget, system, now, overrides))
+        try:
+            data = self._send(self._assemble(query, session, namespace, budget, system, now, overrides))
+        except InvalidArgument as exc:
+            raise self._as_override_error(exc) from None
         return Context.model_validate(data)
 
     def search(
@@ -403,7 +415,10 @@ class AsyncClient(_Api):
         now: Any = None,
         **overrides: Any,
     ) -> Context:
-        data = await self._send(self._assemble(query, session, namespace, budget, system, now, overrides))
+        try:
+            data = await self._send(self._assemble(query, session, namespace, budget, system, now, overrides))
+        except InvalidArgument as exc:
+            raise self._as_override_error(exc) from None
         return Context.model_validate(data)
 
     async def search(

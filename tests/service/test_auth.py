@@ -14,7 +14,7 @@ import pytest
 from memory.client import Client
 from memory.errors import InvalidArgument, PermissionDenied
 from memory.server import KeyRing, is_loopback
-from tests.service.helpers import ADMIN_KEY, ALPHA_KEY, BETA_KEY, ROOT, ServerProcess
+from tests.service.helpers import ALPHA_KEY, BETA_KEY, ROOT, ServerProcess
 
 ROUTES = [
     ("POST", "/v1/namespaces/{ns}/sessions/s/messages", {"messages": [{"role": "user", "content": "secret 991"}]}),

@@ -293,7 +293,7 @@ def test_bad_input_is_a_422_naming_the_field_and_stores_nothing(
     assert info.value.field == "messages[1].tool_call_id"
     with pytest.raises(InvalidArgument) as arg:
         alpha.assemble("x", session=session_name, namespace="alpha", budget=100, window_share=3)
-    assert arg.value.field == "config.window_share"
+    assert arg.value.field == "window_share"  # as Memory.assemble names it (the wire says config.window_share)
     with pytest.raises(InvalidArgument) as arg:
         alpha.assemble("x", session=session_name, namespace="alpha", budget=0)
     assert arg.value.field == "budget"
