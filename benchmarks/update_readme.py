@@ -119,10 +119,31 @@ def bench_table(path: Path) -> str:
     return "\n".join(lines)
 
 
+def service_table(path: Path) -> str:
+    r = json.loads(path.read_text(encoding="utf-8"))
+    lines = ["| target | request | clients | req/s | p50 ms | p95 ms |", "|---|---|---:|---:|---:|---:|"]
+    lines += [
+        f"| {row['target']} | {row['kind']} | {row['clients']} | {row['per_s']:.1f} | {row['p50_ms']:.1f} "
+        f"| {row['p95_ms']:.1f} |"
+        for row in r["rows"]
+    ]
+    lines.append("")
+    lines.append(
+        f"Loopback, {r['seconds']:.0f} s of sustained load per row, client and server on the same 2 cores. "
+        "`write`: one chat turn (at most 60 words) appended to a shared session (validated, embedded, "
+        "committed, indexed); `write-mixed`: the same with the synthetic conversation's whole mix, long tool "
+        "outputs (up to 1,400 words, several chunks) included; "
+        f"`context`: `assemble` with the query embedded, budget {r['budget']}, on a session of "
+        f"{r['seed_turns']} messages. `embedded`: the same calls on `Memory` in one thread."
+    )
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--eval", default=str(ROOT / "results" / "locomo"))
     ap.add_argument("--bench", default=str(ROOT / "benchmarks" / "results" / "assemble.json"))
+    ap.add_argument("--service", default=str(ROOT / "benchmarks" / "results" / "service.json"))
     args = ap.parse_args()
     readme = ROOT / "README.md"
     text = readme.read_text(encoding="utf-8")
@@ -138,6 +159,8 @@ def main() -> None:
             shutil.copy(ev / "recall_by_category.png", img / "locomo_recall_by_category.png")
     if Path(args.bench).exists():
         text = replace_block(text, "assemble-bench", bench_table(Path(args.bench)))
+    if Path(args.service).exists() and "<!-- service-bench:start -->" in text:
+        text = replace_block(text, "service-bench", service_table(Path(args.service)))
     readme.write_text(text, encoding="utf-8")
     print("README.md updated")
 

@@ -9,9 +9,11 @@ downloaded unless the caller names a hub model and says ``allow_download=True``.
 from __future__ import annotations
 
 import os
+import queue
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import Future
 from importlib import resources
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -226,6 +228,67 @@ class CachedEmbedder:
         if not rows:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack(rows).astype(np.float32, copy=False)
+
+
+class BatchingEmbedder:
+    """Coalesces concurrent ``embed`` calls into one forward pass (the service's write path).
+
+    A single-text call pays the model's fixed cost once per call; eight concurrent requests
+    embedding one message each cost about as much as one request when their texts share a
+    batch. One worker thread takes whatever is queued (up to ``max_batch`` texts) while the
+    previous batch runs, so an idle service adds no waiting and a busy one batches by itself.
+    """
+
+    def __init__(self, inner: Embedder, max_batch: int = 128) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[tuple[list[str], Future[np.ndarray]]] = queue.SimpleQueue()
+        self._worker: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self.batches = 0  # forward passes run (for tests and benchmarks)
+        self.calls = 0
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if self._worker is None:
+            with self._start_lock:
+                if self._worker is None:
+                    self._worker = threading.Thread(target=self._run, name="turnmem-embed", daemon=True)
+                    self._worker.start()
+        fut: Future[np.ndarray] = Future()
+        self._queue.put((texts, fut))
+        return fut.result()
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            size = len(batch[0][0])
+            while size < self.max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                batch.append(item)
+                size += len(item[0])
+            try:
+                vecs = self.inner.embed([t for texts, _ in batch for t in texts])
+            except BaseException as exc:  # every waiting caller gets the error, the worker lives on
+                for _, fut in batch:
+                    fut.set_exception(exc)
+                continue
+            self.batches += 1
+            self.calls += len(batch)
+            k = 0
+            for texts, fut in batch:
+                fut.set_result(vecs[k : k + len(texts)])
+                k += len(texts)
 
 
 _DEFAULT: SentenceTransformerEmbedder | None = None

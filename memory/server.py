@@ -31,12 +31,13 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
 
 import memory
 from memory.assemble import AssembleConfig
+from memory.embedders import BatchingEmbedder, default_embedder
 from memory.errors import (
     BudgetTooSmall,
     Conflict,
@@ -179,6 +180,10 @@ def _overrides_model() -> type[BaseModel]:
 
 
 ConfigOverrides = _overrides_model()
+
+
+class NamespaceMessages(BaseModel):
+    messages: list[StoredMessage]
 
 
 class ContextRequest(BaseModel):
@@ -337,15 +342,19 @@ def create_app(mem: Memory, keys: KeyRing | None = None, *, close_on_shutdown: b
     app.state.keys = ring
     write_lock = threading.Lock()  # one writer at a time in this process; SQLite orders processes
 
-    def authorize(namespace: str, creds: HTTPAuthorizationCredentials | None) -> None:
+    def key_patterns(creds: HTTPAuthorizationCredentials | None) -> list[str]:
+        """The namespace patterns of the request's key (``["*"]`` when the server has no keys)."""
         if not ring.keys:
-            return
+            return ["*"]
         if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
             raise PermissionDenied("authorization: send 'Authorization: Bearer <key>'", status=401)
         patterns = ring.namespaces_of(creds.credentials)
         if patterns is None:
             raise PermissionDenied("authorization: unknown API key", status=401)
-        if not any(fnmatch.fnmatchcase(namespace, p) for p in patterns):
+        return patterns
+
+    def authorize(namespace: str, creds: HTTPAuthorizationCredentials | None) -> None:
+        if not any(fnmatch.fnmatchcase(namespace, p) for p in key_patterns(creds)):
             raise PermissionDenied(f"namespace: this key may not use namespace {namespace!r}", status=403)
 
     @app.exception_handler(TurnmemError)
@@ -364,15 +373,8 @@ def create_app(mem: Memory, keys: KeyRing | None = None, *, close_on_shutdown: b
 
     @app.get("/v1/namespaces", response_model=list[str], tags=["namespaces"])
     def list_namespaces(creds: Creds) -> list[str]:
-        names = mem.namespaces()
-        if not ring.keys:
-            return names
-        if creds is None:
-            raise PermissionDenied("authorization: send 'Authorization: Bearer <key>'", status=401)
-        patterns = ring.namespaces_of(creds.credentials)
-        if patterns is None:
-            raise PermissionDenied("authorization: unknown API key", status=401)
-        return [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
+        patterns = key_patterns(creds)
+        return [n for n in mem.namespaces() if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
 
     @app.delete(
         "/v1/namespaces/{ns}",
@@ -392,18 +394,17 @@ def create_app(mem: Memory, keys: KeyRing | None = None, *, close_on_shutdown: b
 
     @app.get(
         "/v1/namespaces/{ns}/messages",
-        response_model=MessagesResponse,
+        response_model=NamespaceMessages,
         response_model_exclude_none=True,
         tags=["namespaces"],
     )
-    def namespace_messages(ns: NAME, creds: Creds) -> MessagesResponse:
+    def namespace_messages(ns: NAME, creds: Creds) -> NamespaceMessages:
         """Every message of the namespace, in the order they were stored."""
         authorize(ns, creds)
-        msgs = mem.messages(namespace=ns)
-        return MessagesResponse(messages=msgs, last_seq=0, has_more=False)
+        return NamespaceMessages(messages=mem.messages(namespace=ns))
 
     @app.post("/v1/namespaces/{ns}/context", response_model=Context, tags=["read"])
-    def namespace_context(ns: NAME, body: ContextRequest, creds: Creds) -> Context:
+    def namespace_context(ns: NAME, body: ContextRequest, creds: Creds) -> Response:
         """A context over the whole namespace (no session: the window is the namespace's timeline)."""
         authorize(ns, creds)
         return _context(ns, None, body)
@@ -466,15 +467,15 @@ def create_app(mem: Memory, keys: KeyRing | None = None, *, close_on_shutdown: b
         return MessagesResponse(messages=msgs, last_seq=last, has_more=seen < last and limit is not None)
 
     @app.post("/v1/namespaces/{ns}/sessions/{session}/context", response_model=Context, tags=["read"])
-    def session_context(ns: NAME, session: NAME, body: ContextRequest, creds: Creds) -> Context:
+    def session_context(ns: NAME, session: NAME, body: ContextRequest, creds: Creds) -> Response:
         """The context for the session's next model call, within ``budget`` tokens."""
         authorize(ns, creds)
         return _context(ns, session, body)
 
-    def _context(ns: str, session: str | None, body: ContextRequest) -> Context:
+    def _context(ns: str, session: str | None, body: ContextRequest) -> Response:
         overrides = body.config.model_dump(exclude_unset=True)
         try:
-            return mem.assemble(
+            ctx = mem.assemble(
                 body.query,
                 session=session,
                 namespace=ns,
@@ -487,6 +488,8 @@ def create_app(mem: Memory, keys: KeyRing | None = None, *, close_on_shutdown: b
             if exc.field and exc.field in overrides:
                 raise InvalidArgument(f"config.{exc}", field=f"config.{exc.field}") from None
             raise
+        # already a validated model: serialize once instead of FastAPI's validate-then-encode
+        return Response(ctx.model_dump_json(), media_type="application/json")
 
     return app
 
@@ -510,7 +513,8 @@ def serve(
             "or bind to 127.0.0.1",
             field="host",
         )
-    mem = Memory.open(data, index=index)
+    mem = Memory.open(data, index=index, embedder=BatchingEmbedder(default_embedder()))
+    mem.embedder.embed(["warm-up"])  # load the model now: /healthz answers only when writes are fast
     app = create_app(mem, ring, close_on_shutdown=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level)
 

@@ -9,6 +9,7 @@ import pytest
 
 from memory.embedders import (
     DEFAULT_MODEL,
+    BatchingEmbedder,
     CachedEmbedder,
     Embedder,
     OpenAIEmbedder,
@@ -112,3 +113,41 @@ def test_openai_embedder_bad_answers_are_upstream_errors(status: int, payload: d
     )
     with pytest.raises(UpstreamError, match=match):
         OpenAIEmbedder("m", client=client).embed(["x", "y"])
+
+
+def test_batching_embedder_coalesces_concurrent_calls_and_keeps_each_answer(embedder: Embedder) -> None:
+    import threading
+
+    batching = BatchingEmbedder(embedder)
+    texts = [[f"caller {k} sentence {i} about a red bicycle" for i in range(k % 3 + 1)] for k in range(16)]
+    got: dict[int, np.ndarray] = {}
+    start = threading.Barrier(16)
+
+    def call(k: int) -> None:
+        start.wait()
+        got[k] = batching.embed(texts[k])
+
+    threads = [threading.Thread(target=call, args=(k,)) for k in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k in range(16):
+        np.testing.assert_allclose(got[k], embedder.embed(texts[k]), atol=1e-5)
+    assert batching.calls == 16 and batching.batches < 16  # several callers shared a forward pass
+    assert batching.embed([]).shape == (0, embedder.dim)
+
+
+def test_batching_embedder_hands_errors_to_every_waiting_caller() -> None:
+    class Broken:
+        name, dim = "broken", 4
+
+        def embed(self, texts: Sequence[str]) -> np.ndarray:
+            if "boom" in texts:
+                raise UpstreamError("embedding endpoint down")
+            return np.ones((len(texts), 4), dtype=np.float32)
+
+    batching = BatchingEmbedder(Broken())
+    with pytest.raises(UpstreamError, match="down"):
+        batching.embed(["boom"])
+    assert batching.embed(["fine"]).shape == (1, 4)  # the worker survived

@@ -1,0 +1,168 @@
+"""Sustained throughput of the REST service on loopback: writes and context requests per second,
+with p50 / p95 latency, for 1, 4 and 8 concurrent clients (a bounded load: each phase runs a
+fixed number of seconds). The same run measures the embedded ``Memory`` doing the same work in
+one thread, so the HTTP overhead reads as a ratio.
+
+Prints a table and writes ``benchmarks/results/service.json``. Not a timed test: absolute
+figures depend on the machine (this one: see the JSON's ``machine``).
+
+    python benchmarks/bench_service.py [--seconds 10] [--clients 1,4,8] [--budget 1024]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import platform
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from eval.synthetic import generate
+from memory.client import Client
+from memory.memory import Memory
+from memory.server_process import ServerProcess
+
+HERE = Path(__file__).resolve().parent
+NS = "bench"
+
+
+def _stats(lat: list[float], elapsed: float) -> dict[str, float]:
+    arr = np.asarray(lat) * 1000
+    return {
+        "requests": len(lat),
+        "per_s": len(lat) / elapsed,
+        "p50_ms": float(np.percentile(arr, 50)),
+        "p95_ms": float(np.percentile(arr, 95)),
+    }
+
+
+def _load(clients: int, seconds: float, make: Callable[[], Any], work: Callable[[Any, int], None]) -> dict[str, float]:
+    """``clients`` threads each call ``work(handle, i)`` in a loop for ``seconds``."""
+    lat: list[float] = []
+    lock = threading.Lock()
+    counter = itertools.count()
+    start = threading.Barrier(clients + 1)
+    stop_at = [0.0]
+
+    def run() -> None:
+        handle = make()
+        mine: list[float] = []
+        start.wait()
+        while time.perf_counter() < stop_at[0]:
+            i = next(counter)
+            t0 = time.perf_counter()
+            work(handle, i)
+            mine.append(time.perf_counter() - t0)
+        with lock:
+            lat.extend(mine)
+        if hasattr(handle, "close") and isinstance(handle, Client):
+            handle.close()
+
+    threads = [threading.Thread(target=run) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    stop_at[0] = time.perf_counter() + seconds
+    t0 = time.perf_counter()
+    start.wait()
+    for t in threads:
+        t.join()
+    return _stats(lat, time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=10.0, help="length of each load phase")
+    ap.add_argument("--clients", default="1,4,8", help="concurrent clients per phase")
+    ap.add_argument("--budget", type=int, default=1024)
+    ap.add_argument("--seed-turns", type=int, default=600, help="messages in the session that contexts are built on")
+    ap.add_argument("--out", default=str(HERE / "results" / "service.json"))
+    args = ap.parse_args()
+    levels = [int(c) for c in args.clients.split(",")]
+    console = Console()
+
+    data = generate(turns=args.seed_turns, seed=11)
+    conv = data.conversations[0]
+    seed_msgs = [{**t.message, "timestamp": t.timestamp.isoformat()} if t.timestamp else t.message for t in conv.turns]
+    questions = [q.question for q in conv.questions] or ["what did we say?"]
+    texts = [str(t.message.get("content")) for t in conv.turns]
+    short = [t for t in texts if len(t.split()) <= 60]
+
+    def write(handle: Any, i: int) -> None:
+        handle.add([{"role": "user", "content": f"{short[i % len(short)]} (note {i})"}], session="writes", namespace=NS)
+
+    def write_mixed(handle: Any, i: int) -> None:
+        handle.add([{"role": "user", "content": f"{texts[i % len(texts)]} (note {i})"}], session="mixed", namespace=NS)
+
+    def context(handle: Any, i: int) -> None:
+        handle.assemble(questions[i % len(questions)], session="ctx", namespace=NS, budget=args.budget)
+
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        with ServerProcess(Path(tmp) / "served") as server:
+            with Client(server.url) as c:
+                for k in range(0, len(seed_msgs), 100):
+                    c.add(seed_msgs[k : k + 100], session="ctx", namespace=NS)
+            _load(4, 3.0, lambda: Client(server.url), write)  # warm-up: first batches, caches, connections
+            _load(4, 3.0, lambda: Client(server.url), context)
+            for kind, work in (("write", write), ("write-mixed", write_mixed), ("context", context)):
+                for n in levels:
+                    console.print(f"service {kind}: {n} client(s) for {args.seconds:.0f} s ...")
+                    s = _load(n, args.seconds, lambda: Client(server.url), work)
+                    rows.append({"target": "service", "kind": kind, "clients": n, **s})
+        mem = Memory.open(Path(tmp) / "embedded")
+        for k in range(0, len(seed_msgs), 100):
+            mem.add(seed_msgs[k : k + 100], session="ctx", namespace=NS)
+        _load(1, 3.0, lambda: mem, write)
+        _load(1, 3.0, lambda: mem, context)
+        for kind, work in (("write", write), ("write-mixed", write_mixed), ("context", context)):
+            console.print(f"embedded {kind}: 1 thread for {args.seconds:.0f} s ...")
+            s = _load(1, args.seconds, lambda: mem, work)
+            rows.append({"target": "embedded", "kind": kind, "clients": 1, **s})
+        mem.close()
+
+    table = Table(title=f"turnmem service on loopback ({args.seconds:.0f} s per phase, budget {args.budget})")
+    for col in ("target", "kind", "clients", "requests", "req/s", "p50 ms", "p95 ms"):
+        table.add_column(col, justify="right" if col not in ("target", "kind") else "left")
+    for r in rows:
+        table.add_row(
+            r["target"],
+            r["kind"],
+            str(r["clients"]),
+            str(r["requests"]),
+            f"{r['per_s']:.1f}",
+            f"{r['p50_ms']:.1f}",
+            f"{r['p95_ms']:.1f}",
+        )
+    console.print(table)
+    emb = {r["kind"]: r for r in rows if r["target"] == "embedded"}
+    ratios = {
+        f"{r['kind']}_{r['clients']}_vs_embedded": r["per_s"] / emb[r["kind"]]["per_s"]
+        for r in rows
+        if r["target"] == "service"
+    }
+    for k, v in ratios.items():
+        console.print(f"{k}: {v:.2f}x the embedded single-thread rate")
+    out = {
+        "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine()},
+        "seconds": args.seconds,
+        "budget": args.budget,
+        "seed_turns": len(seed_msgs),
+        "rows": rows,
+        "ratios": ratios,
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(out, indent=2))
+    console.print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
