@@ -290,6 +290,18 @@ class Context(BaseModel):
     def to_json(self) -> str:
         return self.model_dump_json()
 
+    def to_openai(self) -> list[dict[str, Any]]:
+        """The messages for OpenAI's Chat Completions API (see :mod:`memory.adapters`)."""
+        from memory.adapters import to_openai
+
+        return to_openai(self)
+
+    def to_anthropic(self) -> tuple[str | None, list[dict[str, Any]]]:
+        """``(system, messages)`` for Anthropic's Messages API (see :mod:`memory.adapters`)."""
+        from memory.adapters import to_anthropic
+
+        return to_anthropic(self)
+
     def _repr_html_(self) -> str:  # Jupyter
         import html
 

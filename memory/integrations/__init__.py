@@ -1,0 +1,1 @@
+"""Adapters to the frameworks chatbot developers already use (each an optional extra)."""
