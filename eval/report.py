@@ -103,14 +103,15 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def plot_recall_vs_tokens(rows: Sequence[dict[str, Any]], path: Path, *, title: str = "") -> Path:
-    """One curve per strategy: x = mean context tokens (log scale), y = mean evidence recall."""
-    import matplotlib
+def recall_figure(rows: Sequence[dict[str, Any]], *, title: str = "") -> Any:
+    """One curve per strategy: x = mean context tokens (log scale), y = mean evidence recall.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    A ``matplotlib.figure.Figure`` (no pyplot state: a notebook shows it as the cell's value).
+    """
+    from matplotlib.figure import Figure
 
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    fig = Figure(figsize=(7, 4.5), dpi=120)
+    ax = fig.subplots()
     strategies = list(dict.fromkeys(r["strategy"] for r in rows))
     for s in strategies:
         pts = sorted((r["tokens_mean"], r["recall"], r["budget"]) for r in rows if r["strategy"] == s)
@@ -128,21 +129,17 @@ def plot_recall_vs_tokens(rows: Sequence[dict[str, Any]], path: Path, *, title: 
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return fig
 
 
-def plot_by_category(rows: Sequence[dict[str, Any]], path: Path, *, title: str = "") -> Path:
-    """Recall vs budget per question category, one panel per category."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def category_figure(rows: Sequence[dict[str, Any]], *, title: str = "") -> Any:
+    """Recall vs tokens per question category, one panel per category (a ``Figure``)."""
+    from matplotlib.figure import Figure
 
     cats = sorted({r["category"] for r in rows}, key=_cat_key)
     strategies = list(dict.fromkeys(r["strategy"] for r in rows))
-    fig, axes = plt.subplots(1, len(cats), figsize=(3.2 * len(cats), 3.4), dpi=110, sharey=True, squeeze=False)
+    fig = Figure(figsize=(3.2 * len(cats), 3.4), dpi=110)
+    axes = fig.subplots(1, len(cats), sharey=True, squeeze=False)
     for ax, cat in zip(axes[0], cats):
         for s in strategies:
             pts = sorted((r["tokens_mean"], r["recall"]) for r in rows if r["strategy"] == s and r["category"] == cat)
@@ -157,6 +154,53 @@ def plot_by_category(rows: Sequence[dict[str, Any]], path: Path, *, title: str =
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return fig
+
+
+def plot_recall_vs_tokens(rows: Sequence[dict[str, Any]], path: Path, *, title: str = "") -> Path:
+    """:func:`recall_figure`, saved as a PNG."""
+    recall_figure(rows, title=title).savefig(path)
     return path
+
+
+def plot_by_category(rows: Sequence[dict[str, Any]], path: Path, *, title: str = "") -> Path:
+    """:func:`category_figure`, saved as a PNG."""
+    category_figure(rows, title=title).savefig(path)
+    return path
+
+
+class HtmlTable:
+    """Rows of dicts that a notebook shows as a table (``_repr_html_``) and code reads as a list."""
+
+    def __init__(self, rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None, title: str = "") -> None:
+        self.rows = list(rows)
+        self.columns = list(columns) if columns else list(dict.fromkeys(k for r in self.rows for k in r))
+        self.title = title
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Any:
+        return iter(self.rows)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return self.rows[i]
+
+    def __repr__(self) -> str:
+        return f"HtmlTable({len(self.rows)} rows: {', '.join(self.columns)})"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        def cell(v: Any) -> str:
+            if isinstance(v, float):
+                return f"{v:.3f}"
+            return html.escape(str(v))
+
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
+        body = "".join(
+            "<tr>" + "".join(f"<td style='text-align:left'>{cell(r.get(c, ''))}</td>" for c in self.columns) + "</tr>"
+            for r in self.rows
+        )
+        caption = f"<caption>{html.escape(self.title)}</caption>" if self.title else ""
+        return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

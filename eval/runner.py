@@ -35,9 +35,12 @@ from eval.datasets import Conversation, Dataset
 from eval.metrics import QuestionRecord, make_record
 from eval.report import (
     SUMMARY_COLUMNS,
+    HtmlTable,
+    category_figure,
     markdown_table,
     plot_by_category,
     plot_recall_vs_tokens,
+    recall_figure,
     render_table,
     summary_rows,
     write_csv,
@@ -72,6 +75,44 @@ class RunResult:
         import pandas as pd
 
         return pd.DataFrame([{**r.model_dump(exclude={"ranking"}), **r.ranking} for r in self.records])
+
+    def plot(self, by: str = "tokens") -> Any:
+        """Recall vs tokens per strategy (``by="tokens"``) or per question category (``by="category"``)."""
+        if by == "category":
+            return category_figure(self.by_category, title=self.config.get("dataset", ""))
+        if by != "tokens":
+            raise InvalidArgument(f"by: use 'tokens' or 'category' (got {by!r})", field="by")
+        return recall_figure(self.summary, title=self.config.get("dataset", ""))
+
+    def misses(self, strategy: str = "turnmem", budget: int | None = None, *, limit: int | None = 20) -> HtmlTable:
+        """Questions whose evidence ``strategy`` left out at ``budget`` (default: the smallest), worst
+        first, with the rank each evidence turn had in the strategy's own ranking (None: not in its top k)."""
+        budgets = sorted({r.budget for r in self.records if r.strategy == strategy})
+        if not budgets:
+            raise InvalidArgument(
+                f"strategy: {strategy!r} is not in this run; use one of {', '.join(self.config['strategies'])}",
+                field="strategy",
+            )
+        b = budget if budget is not None else budgets[0]
+        if b not in budgets:
+            raise InvalidArgument(f"budget: {b} is not in this run; use one of {budgets}", field="budget")
+        missed = [r for r in self.records if r.strategy == strategy and r.budget == b and r.recall < 1.0]
+        missed.sort(key=lambda r: (r.recall, r.category, r.question_id))
+        rows = [
+            {
+                "question": r.question,
+                "category": r.category,
+                "recall": r.recall,
+                "missed evidence (rank)": ", ".join(
+                    f"{e} ({r.ranks.get(e) if r.ranks.get(e) is not None else '>k'})"
+                    for e in r.evidence
+                    if e not in r.found
+                ),
+                "tokens": r.tokens,
+            }
+            for r in missed[:limit]
+        ]
+        return HtmlTable(rows, title=f"{strategy} at {b} tokens: {len(missed)} questions missed evidence")
 
     def _repr_html_(self) -> str:
         rows = "".join(

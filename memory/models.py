@@ -251,6 +251,21 @@ class Hit(BaseModel):
     reason: str = "retrieved"
     tokens: int = 0
 
+    def explain(self) -> str:
+        """One line: where the chunk is, how it entered the context, and its score breakdown."""
+        order = ("dense", "lexical", "relevance", "recency", "session", "speaker", "time", "answer_type")
+        parts = [f"{k} {self.scores[k]:.2f}" for k in order if k in self.scores]
+        parts += [f"{k} {v:.2f}" for k, v in self.scores.items() if k not in order and k != "final"]
+        final = self.scores.get("final")
+        score = f" -> final {final:.3f}" if final is not None else ""
+        where = f"{self.session}#{self.seq}" + (f" part {self.part + 1}/{self.parts}" if self.parts > 1 else "")
+        return f"#{self.rank} {where} ({self.role}, {self.reason}): {', '.join(parts)}{score}"
+
+    def _repr_html_(self) -> str:  # Jupyter
+        import html
+
+        return f"<p><code>{html.escape(self.explain())}</code><br>{html.escape(self.text[:300])}</p>"
+
 
 Origin = Literal["pinned", "window", "retrieved"]
 

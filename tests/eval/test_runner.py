@@ -111,6 +111,32 @@ def test_plots_and_in_memory_result(locomo_run: tuple[Any, Path]) -> None:
     assert res.table().row_count == len(STRATEGIES)
 
 
+def test_notebook_helpers_plot_and_list_misses(locomo_run: tuple[Any, Path]) -> None:
+    from matplotlib.figure import Figure
+
+    res, _ = locomo_run
+    fig = res.plot()
+    assert isinstance(fig, Figure) and len(fig.axes[0].lines) == len(STRATEGIES)
+    cats = res.plot(by="category")
+    assert len(cats.axes) == len({r["category"] for r in res.by_category})
+    with pytest.raises(InvalidArgument, match="by"):
+        res.plot(by="nope")
+    misses = res.misses("dense", 256)
+    expected = [r for r in res.records if r.strategy == "dense" and r.budget == 256 and r.recall < 1]
+    assert len(misses) == min(20, len(expected)) and len(expected) > 0
+    assert [m["recall"] for m in misses] == sorted(m["recall"] for m in misses)  # worst first
+    first = next(r for r in expected if r.question == misses[0]["question"])
+    for e in first.evidence:
+        if e not in first.found:
+            assert e in misses[0]["missed evidence (rank)"]
+    html = misses._repr_html_()
+    assert html.startswith("<table><caption>dense at 256 tokens") and html.count("<tr>") == len(misses) + 1
+    with pytest.raises(InvalidArgument, match="strategy"):
+        res.misses("nope")
+    with pytest.raises(InvalidArgument, match="budget"):
+        res.misses("dense", 999)
+
+
 def tiny_dataset() -> Dataset:
     def turn(tid: str, text: str) -> Turn:
         return Turn(id=tid, message={"role": "user" if tid.endswith(("1", "3")) else "assistant", "content": text})

@@ -167,3 +167,26 @@ def test_context_serializes() -> None:
     again = Context.model_validate_json(ctx.to_json())
     assert again.messages == ctx.messages and again.tokens == 9
     assert "<table" in ctx._repr_html_()
+
+
+def test_hit_explains_itself() -> None:
+    from memory.models import Hit
+
+    hit = Hit(
+        chunk_id=3,
+        text="Casa Azul is 129 EUR a night.",
+        namespace="n",
+        session="trip",
+        seq=4,
+        part=1,
+        parts=3,
+        role="assistant",
+        rank=2,
+        scores={"dense": 0.61, "lexical": 0.4, "recency": 0.97, "extra": 0.5, "final": 0.7234},
+        reason="retrieved",
+    )
+    line = hit.explain()
+    assert line == (
+        "#2 trip#4 part 2/3 (assistant, retrieved): dense 0.61, lexical 0.40, recency 0.97, extra 0.50 -> final 0.723"
+    )
+    assert "Casa Azul" in hit._repr_html_() and "&gt; final" in hit._repr_html_()
