@@ -139,11 +139,37 @@ def service_table(path: Path) -> str:
     return "\n".join(lines)
 
 
+def notebook_images() -> dict[str, str]:
+    """Execute each notebook and save its first picture to docs/img/; returns notebook -> image path."""
+    import base64
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    folder = ROOT / "notebooks"
+    img = ROOT / "docs" / "img"
+    img.mkdir(parents=True, exist_ok=True)
+    found: dict[str, str] = {}
+    for path in sorted(folder.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+        for cell in nb.cells:
+            outs = cell.get("outputs", [])
+            png = next((o["data"]["image/png"] for o in outs if "image/png" in o.get("data", {})), None)
+            if png:
+                target = img / f"notebook-{path.stem}.png"
+                target.write_bytes(base64.b64decode(png))
+                found[path.stem] = str(target.relative_to(ROOT))
+                break
+    return found
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--eval", default=str(ROOT / "results" / "locomo"))
     ap.add_argument("--bench", default=str(ROOT / "benchmarks" / "results" / "assemble.json"))
     ap.add_argument("--service", default=str(ROOT / "benchmarks" / "results" / "service.json"))
+    ap.add_argument("--notebooks", action="store_true", help="execute the notebooks and refresh their pictures")
     args = ap.parse_args()
     readme = ROOT / "README.md"
     text = readme.read_text(encoding="utf-8")
@@ -161,6 +187,8 @@ def main() -> None:
         text = replace_block(text, "assemble-bench", bench_table(Path(args.bench)))
     if Path(args.service).exists() and "<!-- service-bench:start -->" in text:
         text = replace_block(text, "service-bench", service_table(Path(args.service)))
+    if args.notebooks:
+        print("notebook pictures:", notebook_images())
     readme.write_text(text, encoding="utf-8")
     print("README.md updated")
 

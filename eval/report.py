@@ -103,14 +103,27 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _figure(**kwargs: Any) -> Any:
+    """A matplotlib ``Figure`` (no pyplot state) that a notebook shows as a PNG when it is a cell's value."""
+    import io
+
+    from matplotlib.figure import Figure
+
+    class NotebookFigure(Figure):
+        def _repr_png_(self) -> bytes:
+            buf = io.BytesIO()
+            self.savefig(buf, format="png")
+            return buf.getvalue()
+
+    return NotebookFigure(**kwargs)
+
+
 def recall_figure(rows: Sequence[dict[str, Any]], *, title: str = "") -> Any:
     """One curve per strategy: x = mean context tokens (log scale), y = mean evidence recall.
 
     A ``matplotlib.figure.Figure`` (no pyplot state: a notebook shows it as the cell's value).
     """
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(7, 4.5), dpi=120)
+    fig = _figure(figsize=(7, 4.5), dpi=120)
     ax = fig.subplots()
     strategies = list(dict.fromkeys(r["strategy"] for r in rows))
     for s in strategies:
@@ -134,11 +147,9 @@ def recall_figure(rows: Sequence[dict[str, Any]], *, title: str = "") -> Any:
 
 def category_figure(rows: Sequence[dict[str, Any]], *, title: str = "") -> Any:
     """Recall vs tokens per question category, one panel per category (a ``Figure``)."""
-    from matplotlib.figure import Figure
-
     cats = sorted({r["category"] for r in rows}, key=_cat_key)
     strategies = list(dict.fromkeys(r["strategy"] for r in rows))
-    fig = Figure(figsize=(3.2 * len(cats), 3.4), dpi=110)
+    fig = _figure(figsize=(3.2 * len(cats), 3.4), dpi=110)
     axes = fig.subplots(1, len(cats), sharey=True, squeeze=False)
     for ax, cat in zip(axes[0], cats):
         for s in strategies:

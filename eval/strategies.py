@@ -237,9 +237,12 @@ class Turnmem:
     name = "turnmem"
     uses_budget = True
 
-    def __init__(self, config: AssembleConfig | None = None, **overrides: Any) -> None:
+    def __init__(self, config: AssembleConfig | None = None, *, name: str | None = None, **overrides: Any) -> None:
+        """``name`` labels a variant in results (e.g. ``Turnmem(name="share=0.5", window_share=0.5)``)."""
         self.config = config
         self.overrides = overrides
+        if name is not None:
+            self.name = name
 
     def build(self, inp: StrategyInput) -> StrategyOutput:
         ctx = inp.memory.assemble(

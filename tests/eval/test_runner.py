@@ -117,6 +117,7 @@ def test_notebook_helpers_plot_and_list_misses(locomo_run: tuple[Any, Path]) -> 
     res, _ = locomo_run
     fig = res.plot()
     assert isinstance(fig, Figure) and len(fig.axes[0].lines) == len(STRATEGIES)
+    assert fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"  # a notebook shows it as the cell's value
     cats = res.plot(by="category")
     assert len(cats.axes) == len({r["category"] for r in res.by_category})
     with pytest.raises(InvalidArgument, match="by"):
