@@ -10,6 +10,7 @@ from memory.errors import (
     IndexMismatch,
     InvalidArgument,
     InvalidMessage,
+    InvalidTransition,
     NotFound,
     PermissionDenied,
     ServiceError,
@@ -28,7 +29,9 @@ from memory.models import (
     StoredMessage,
     TextPart,
     ToolCall,
+    ToolCallState,
 )
+from memory.state import Stage, StateBlock, StateMachine
 
 __version__ = "0.1.0"
 
@@ -65,6 +68,7 @@ __all__ = [
     "UpstreamError",
     "InvalidArgument",
     "InvalidMessage",
+    "InvalidTransition",
     "Memory",
     "Message",
     "MessageRef",
@@ -72,8 +76,12 @@ __all__ = [
     "PermissionDenied",
     "ServiceError",
     "Source",
+    "Stage",
+    "StateBlock",
+    "StateMachine",
     "StoredMessage",
     "TextPart",
     "ToolCall",
+    "ToolCallState",
     "TurnmemError",
 ]

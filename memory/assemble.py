@@ -59,6 +59,8 @@ class AssembleConfig(BaseModel):
     lexical_weight: float = Field(1.0, ge=0.0, description="weight of FTS5 BM25 candidates in fusion (0: dense only)")
     fusion: Literal["rrf", "weighted"] = Field("weighted", description="how dense and lexical rankings are fused")
     rrf_k: float = Field(60.0, gt=0, description="reciprocal rank fusion constant")
+    pin_state: bool = Field(True, description="pin the session's state blocks (and stage instructions)")
+    text_only: bool = Field(False, description="images and files as their text surrogates instead of parts")
     window_max_messages: int | None = Field(
         4, ge=0, description="cap on recent-window messages before retrieval (None: no cap)"
     )
@@ -159,6 +161,9 @@ class _Packer:
     # -- costs -----------------------------------------------------------------------------
 
     def full(self, row: MessageRow, origin: Literal["window", "retrieved"], key: tuple[str, int], order: int) -> _Item:
+        if self.config.text_only and isinstance(row.data.get("content"), list):
+            rendered = _render(row, text_only=True)  # images and files as their surrogates: recount
+            return _Item(row, rendered, count_message(self.counter, rendered), origin, unit_key=key, unit_order=order)
         rendered = _render(row)
         return _Item(row, rendered, row.tokens, origin, unit_key=key, unit_order=order)
 
@@ -236,10 +241,12 @@ class _Packer:
         return it is not None and not it.partial
 
 
-def _render(row: MessageRow, *, chunks: Sequence[ChunkRow] = (), parts_total: int = 1) -> dict[str, Any]:
+def _render(
+    row: MessageRow, *, chunks: Sequence[ChunkRow] = (), parts_total: int = 1, text_only: bool = False
+) -> dict[str, Any]:
     """The stored message as an OpenAI dict; with ``chunks``, only those pieces of its text."""
     msg = row.message()
-    data = msg.to_openai()
+    data = msg.to_openai(text_only=text_only)
     if chunks:
         pieces = []
         last = -1
@@ -270,8 +277,12 @@ def assemble(
     config: AssembleConfig | None = None,
     query_vector: np.ndarray | None = None,
     now: float | None = None,
+    state: str | None = None,
 ) -> Context:
-    """Build a :class:`Context` under ``budget`` tokens (see the module docstring)."""
+    """Build a :class:`Context` under ``budget`` tokens (see the module docstring).
+
+    ``state`` is the session's rendered state blocks (:mod:`memory.state`), pinned after the system prompt.
+    """
     config = config or AssembleConfig()
     if not isinstance(budget, int) or isinstance(budget, bool) or budget <= 0:
         raise InvalidArgument(f"budget: give a positive number of tokens (got {budget!r})", field="budget")
@@ -280,11 +291,14 @@ def assemble(
         if not isinstance(system, str):
             raise InvalidArgument("system: give the system prompt as a string", field="system")
         pinned.append({"role": "system", "content": system})
+    if state:
+        pinned.append({"role": "system", "content": state})
     pinned_tokens = REPLY_PRIMING + sum(count_message(counter, m) for m in pinned)
     if pinned_tokens > budget:
         raise BudgetTooSmall(
             f"budget: {budget} tokens cannot hold the pinned part ({pinned_tokens} tokens: system "
-            f"prompt plus {REPLY_PRIMING} reply-priming tokens); raise the budget to at least {pinned_tokens}",
+            f"prompt{', session state' if state else ''} and {REPLY_PRIMING} reply-priming tokens); raise the "
+            f"budget to at least {pinned_tokens}",
             budget=budget,
             required=pinned_tokens,
         )

@@ -55,6 +55,16 @@ class Conflict(TurnmemError):
         self.current_seq = current_seq
 
 
+class InvalidTransition(TurnmemError, ValueError):
+    """A stage change the session's state machine does not allow (``allowed`` lists the legal ones)."""
+
+    def __init__(self, message: str, *, current: str | None, allowed: list[str]) -> None:
+        super().__init__(message)
+        self.field = "stage"
+        self.current = current
+        self.allowed = allowed
+
+
 class UpstreamError(TurnmemError):
     """An outside service (an OpenAI-compatible endpoint) failed or answered badly."""
 
@@ -87,6 +97,7 @@ __all__ = [
     "NotFound",
     "Conflict",
     "IndexMismatch",
+    "InvalidTransition",
     "PermissionDenied",
     "ServiceError",
     "UpstreamError",

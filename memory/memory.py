@@ -15,6 +15,7 @@ log's commit and the index's persist loses nothing.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -29,9 +30,13 @@ from indexers.base import Index
 from memory.assemble import AssembleConfig, assemble
 from memory.chunking import Chunker
 from memory.embedders import Embedder, default_embedder
-from memory.errors import IndexMismatch, InvalidArgument, InvalidMessage
-from memory.models import Context, Hit, Message, MessageInput, StoredMessage, parse_message
+from memory.errors import Conflict, IndexMismatch, InvalidArgument, InvalidMessage, InvalidTransition
+from memory.models import Context, Hit, Message, MessageInput, StoredMessage, ToolCallState, parse_message
+from memory.state import STAGE, StateBlock, StateMachine, check_block_name, encode_value
+from memory.state import render as render_state
 from memory.store import PreparedChunk, PreparedMessage, Store, check_name
+from memory.summaries import SUFFIX as SUMMARY_SUFFIX
+from memory.summaries import ExtractiveSummarizer, RollingSummary, Summarizer, summary_session
 from memory.tokens import TokenCounter, count_message, get_counter
 from retrievers.base import Candidates, Query, Retriever
 from retrievers.dense import DenseRetriever
@@ -87,6 +92,7 @@ class Memory:
         retriever: Retriever | None = None,
         config: AssembleConfig | None = None,
         persist_every: int = 5000,
+        rolling_summary: RollingSummary | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -99,6 +105,7 @@ class Memory:
         self.custom_retriever = retriever is not None
         self.retriever: Retriever = retriever or self.retriever_for(self.config)
         self.persist_every = persist_every
+        self.rolling_summary = rolling_summary
         self._lock = threading.RLock()
         self._synced_chunk = 0
         self._synced_deletion = 0
@@ -118,6 +125,7 @@ class Memory:
         counter: TokenCounter | str = "o200k_base",
         config: AssembleConfig | None = None,
         retriever: Retriever | None = None,
+        rolling_summary: RollingSummary | None = None,
     ) -> Memory:
         """Open (or create) a memory in folder ``path``: SQLite log, index, bundled MiniLM.
 
@@ -135,7 +143,15 @@ class Memory:
             idx = open_index(index, folder / "index", emb.dim)
         else:
             idx = index
-        return cls(Store(folder / LOG_FILE), embedder=emb, index=idx, counter=tok, config=config, retriever=retriever)
+        return cls(
+            Store(folder / LOG_FILE),
+            embedder=emb,
+            index=idx,
+            counter=tok,
+            config=config,
+            retriever=retriever,
+            rolling_summary=rolling_summary,
+        )
 
     def _check_models(self) -> None:
         """The log remembers which embedder made its vectors and which counter its counts."""
@@ -295,7 +311,85 @@ class Memory:
         result = self.store.append(namespace, session, prepared, base_seq=base_seq, idempotency_key=idempotency_key)
         if result.new_chunk_ids:
             self._catch_up()
+        policy = self.rolling_summary
+        if policy is not None and not session.endswith(SUMMARY_SUFFIX) and not result.replayed:
+            if (
+                result.seqs
+                and max(result.seqs) - self._summarized_to(namespace, session) > policy.every + policy.keep_last
+            ):
+                self.summarize(
+                    session,
+                    namespace=namespace,
+                    keep_last=policy.keep_last,
+                    min_turns=policy.every,
+                    max_tokens=policy.max_tokens,
+                    summarizer=policy.summarizer,
+                )
         return result.seqs
+
+    # -- rolling summaries -------------------------------------------------------------------
+
+    def _summarized_to(self, namespace: str, session: str) -> int:
+        last = self.store.messages_since(
+            namespace, summary_session(session), max(0, self.store.last_seq(namespace, summary_session(session)) - 1)
+        )
+        if not last:
+            return 0
+        return int(last[-1].message().metadata.get("summary_of", {}).get("to_seq", 0))
+
+    def summaries(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> list[StoredMessage]:
+        """The session's summaries, oldest first (each covers ``metadata["summary_of"]``)."""
+        return self.since(summary_session(session), 0, namespace=namespace)
+
+    def summarize(
+        self,
+        session: str,
+        *,
+        namespace: str = DEFAULT_NAMESPACE,
+        keep_last: int = 50,
+        min_turns: int = 20,
+        max_tokens: int = 400,
+        summarizer: Summarizer | None = None,
+    ) -> StoredMessage | None:
+        """Condense the turns after the last summary, except the newest ``keep_last``, into one
+        summary message (if there are at least ``min_turns`` of them); returns it, or None.
+
+        The summary lives in the companion session ``<session>::summaries``, is indexed like a
+        turn, and says which seqs it covers. Concurrent calls store one summary per range:
+        the write is conditional on the companion session not having moved.
+        """
+        check_name(session, "session")
+        check_name(namespace, "namespace")
+        for name, value, low in (
+            ("keep_last", keep_last, 0),
+            ("min_turns", min_turns, 1),
+            ("max_tokens", max_tokens, 16),
+        ):
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise InvalidArgument(f"{name}: give an int >= {low} (got {value!r})", field=name)
+        target = summary_session(session)
+        base = self.store.last_seq(namespace, target)
+        start = self._summarized_to(namespace, session) + 1
+        end = self.store.last_seq(namespace, session) - keep_last
+        if end - start + 1 < min_turns:
+            return None
+        turns = [m for m in self.since(session, start - 1, namespace=namespace) if m.seq <= end]
+        text = (summarizer or ExtractiveSummarizer()).summarize(turns, max_tokens=max_tokens, counter=self.counter)
+        first, last = turns[0].timestamp, turns[-1].timestamp
+        when = f", {first:%Y-%m-%d} to {last:%Y-%m-%d}" if first and last else ""
+        message = {
+            "role": "system",
+            "content": f"Summary of session {session}, turns {start}-{end}{when}:\n{text}",
+            "timestamp": last,
+            "metadata": {"kind": "summary", "summary_of": {"session": session, "from_seq": start, "to_seq": end}},
+        }
+        try:
+            [seq] = self.add(
+                [message], session=target, namespace=namespace, base_seq=base, idempotency_key=f"summary-{end}"
+            )
+        except Conflict:
+            return None  # another writer summarized first; its summary stands
+        return self.since(target, seq - 1, namespace=namespace, limit=1)[0]
 
     @staticmethod
     def _check_write(session: str, namespace: str, idempotency_key: str | None, base_seq: int | None) -> None:
@@ -378,7 +472,133 @@ class Memory:
                 config=cfg,
                 query_vector=query_vector,
                 now=None if now is None else _as_timestamp(now, "now"),
+                state=self._pinned_state(namespace, session) if cfg.pin_state else None,
             )
+
+    def tool_calls(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> list[ToolCallState]:
+        """The lifecycle of every tool call of a session, in call order (see :class:`ToolCallState`)."""
+        check_name(session, "session")
+        check_name(namespace, "namespace")
+        links = self.store.session_tool_links(namespace, session)
+        seqs = {s for _, c, r in links for s in (c, r) if s is not None}
+        rows = self.store.messages_by_seq(namespace, session, sorted(seqs))
+        states: list[ToolCallState] = []
+        for call_id, call_seq, result_seq in links:
+            call = next(c for c in rows[call_seq].message().tool_calls or () if c.id == call_id)
+            status = "pending"
+            if result_seq is not None:
+                failed = bool(rows[result_seq].message().metadata.get("is_error"))
+                status = "error" if failed else "completed"
+            states.append(
+                ToolCallState(
+                    id=call_id,
+                    name=call.function.name,
+                    arguments=call.function.arguments,
+                    call_seq=call_seq,
+                    result_seq=result_seq,
+                    status=status,
+                )
+            )
+        for i, st in enumerate(states):  # a failed call followed by another call of the same function
+            if st.status == "error":
+                later = next((t for t in states[i + 1 :] if t.name == st.name and t.call_seq > st.call_seq), None)
+                if later is not None:
+                    states[i] = st.model_copy(update={"status": "retried", "retried_by": later.id})
+        return states
+
+    # -- pinned session state ----------------------------------------------------------------
+
+    def set_state(
+        self,
+        session: str,
+        blocks: dict[str, Any],
+        *,
+        namespace: str = DEFAULT_NAMESPACE,
+        expected: dict[str, int] | None = None,
+    ) -> dict[str, StateBlock]:
+        """Set named state blocks of a session atomically; each gets its next version.
+
+        ``blocks`` maps names to JSON values (None removes a block; its history stays).
+        ``expected`` maps names to the versions you read (0: absent): if any moved, nothing is
+        written and :class:`Conflict` says the current version. With a state machine attached,
+        a ``stage`` change it does not allow raises :class:`InvalidTransition`. Every block is
+        pinned in each context of the session.
+        """
+        check_name(session, "session")
+        check_name(namespace, "namespace")
+        if not isinstance(blocks, dict) or not blocks:
+            raise InvalidArgument("state: give a dict of block name -> JSON value, e.g. {'task': '...'}", field="state")
+        encoded = {check_block_name(k): (None if v is None else encode_value(k, v)) for k, v in blocks.items()}
+        for name, version in (expected or {}).items():
+            if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+                raise InvalidArgument(
+                    f"expected.{name}: give the version you read, an int >= 0", field=f"expected.{name}"
+                )
+
+        def check(current: dict[str, tuple[int, str | None, float]], spec: str | None) -> None:
+            if spec is None or STAGE not in blocks:
+                return
+            machine = StateMachine.model_validate_json(spec)
+            row = current.get(STAGE)
+            now_stage = json.loads(row[1]) if row and row[1] is not None else None
+            if blocks[STAGE] is None:
+                raise InvalidTransition(
+                    "stage: a state machine governs this session's stage; move it to another stage instead of "
+                    "removing it (or detach the machine first)",
+                    current=now_stage,
+                    allowed=machine.stages[now_stage].next if now_stage in machine.stages else [],
+                )
+            machine.check(now_stage, blocks[STAGE])
+
+        written = self.store.set_state(namespace, session, encoded, expected=expected, check=check)
+        return {name: _block(name, *row) for name, row in written.items()}
+
+    def state(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> dict[str, StateBlock]:
+        """The session's current state blocks (removed ones left out)."""
+        rows = self.store.state(namespace, session)
+        return {name: _block(name, *row) for name, row in sorted(rows.items()) if row[1] is not None}
+
+    def state_history(self, session: str, name: str, *, namespace: str = DEFAULT_NAMESPACE) -> list[StateBlock]:
+        """Every version of one block, oldest first (value None where it was removed)."""
+        return [_block(name, *row) for row in self.store.state_history(namespace, session, name)]
+
+    def set_state_machine(
+        self, session: str, machine: StateMachine | dict[str, Any] | None, *, namespace: str = DEFAULT_NAMESPACE
+    ) -> None:
+        """Attach a :class:`StateMachine` to the session (None detaches it). The ``stage`` block
+        starts at the machine's ``initial`` stage unless it is set already."""
+        check_name(session, "session")
+        check_name(namespace, "namespace")
+        if machine is None:
+            self.store.set_state_machine(namespace, session, None, None)
+            return
+        try:
+            m = machine if isinstance(machine, StateMachine) else StateMachine.model_validate(machine)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+            loc = ".".join(str(p) for p in err.get("loc", ()))
+            raise InvalidArgument(f"machine{'.' + loc if loc else ''}: {msg}", field="machine") from None
+        self.store.set_state_machine(namespace, session, m.model_dump_json(), m.initial)
+
+    def state_machine(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> StateMachine | None:
+        spec = self.store.state_machine(namespace, session)
+        return None if spec is None else StateMachine.model_validate_json(spec)
+
+    def transition(
+        self, session: str, stage: str, *, namespace: str = DEFAULT_NAMESPACE, expected_version: int | None = None
+    ) -> StateBlock:
+        """Move the session to ``stage`` (checked by its state machine, if any)."""
+        expected = None if expected_version is None else {STAGE: expected_version}
+        return self.set_state(session, {STAGE: stage}, namespace=namespace, expected=expected)[STAGE]
+
+    def _pinned_state(self, namespace: str, session: str | None) -> str | None:
+        if session is None:
+            return None
+        blocks = self.state(session, namespace=namespace)
+        if not blocks:
+            return None
+        return render_state(blocks, self.state_machine(session, namespace=namespace))
 
     def retriever_for(self, cfg: AssembleConfig) -> Retriever:
         """The default hybrid retriever as ``cfg`` sets it (dense + FTS5, fused)."""
@@ -485,6 +705,15 @@ class Memory:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _block(name: str, version: int, value: str | None, updated_at: float) -> StateBlock:
+    return StateBlock(
+        name=name,
+        value=None if value is None else json.loads(value),
+        version=version,
+        updated_at=datetime.fromtimestamp(updated_at, tz=timezone.utc),
+    )
 
 
 def _embed_text(msg: Message, text: str) -> str:

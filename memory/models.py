@@ -61,12 +61,47 @@ class FileRef(_Strict):
 
 
 class FilePart(_Strict):
-    """A file. ``text`` is turnmem's text surrogate (extracted text or a description)."""
+    """A file. ``text`` is turnmem's text surrogate (extracted text or a description).
+
+    A text file sent inline (``file_data`` as a ``data:text/...;base64,`` URL, or JSON, CSV,
+    Markdown) gets its decoded text as the surrogate when none is given, so its content is
+    searchable; other files (PDFs, images) need the caller's ``text``.
+    """
 
     type: Literal["file"] = "file"
     file: FileRef
     mime_type: str | None = None
     text: str | None = None
+
+    @model_validator(mode="after")
+    def _extract_text(self) -> FilePart:
+        if self.text is None and self.file.file_data:
+            extracted = _text_of_data_url(self.file.file_data, self.mime_type)
+            if extracted is not None:
+                object.__setattr__(self, "text", extracted)
+        return self
+
+
+_TEXT_TYPES = ("text/", "application/json", "application/xml", "application/x-yaml", "application/csv")
+MAX_EXTRACTED_CHARS = 200_000
+
+
+def _text_of_data_url(data: str, mime_type: str | None) -> str | None:
+    """The text inside a base64 ``data:`` URL of a text type (None for other types or bad data)."""
+    import base64
+    import binascii
+
+    if not data.startswith("data:"):
+        return None
+    header, _, payload = data.partition(",")
+    media = header[len("data:") :].split(";")[0] or (mime_type or "")
+    if not media.startswith(_TEXT_TYPES):
+        return None
+    try:
+        raw = base64.b64decode(payload, validate=True) if ";base64" in header else payload.encode()
+    except (binascii.Error, ValueError):
+        return None
+    return raw.decode("utf-8", errors="replace")[:MAX_EXTRACTED_CHARS]
 
 
 ContentPart = Annotated[TextPart | ImagePart | FilePart, Field(discriminator="type")]
@@ -268,6 +303,23 @@ class Hit(BaseModel):
 
 
 Origin = Literal["pinned", "window", "retrieved"]
+
+
+ToolStatus = Literal["pending", "completed", "error", "retried"]
+
+
+class ToolCallState(BaseModel):
+    """Where one tool call stands: ``pending`` (no result stored yet), ``completed``, ``error``
+    (its result carries ``metadata={"is_error": True}``) or ``retried`` (it failed and a later
+    call of the same function followed: ``retried_by``)."""
+
+    id: str
+    name: str
+    arguments: str
+    call_seq: int
+    result_seq: int | None = None
+    status: ToolStatus
+    retried_by: str | None = None
 
 
 class Source(BaseModel):

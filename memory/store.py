@@ -89,6 +89,21 @@ CREATE INDEX IF NOT EXISTS chunks_by_message ON chunks (message_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5 (
     text, scope, tokenize='porter unicode61 remove_diacritics 2'
 );
+CREATE TABLE IF NOT EXISTS state_blocks (
+    namespace TEXT NOT NULL,
+    session TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    value TEXT,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (namespace, session, name, version)
+);
+CREATE TABLE IF NOT EXISTS state_machines (
+    namespace TEXT NOT NULL,
+    session TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    PRIMARY KEY (namespace, session)
+);
 CREATE TABLE IF NOT EXISTS idempotency (
     namespace TEXT NOT NULL,
     session TEXT NOT NULL,
@@ -484,10 +499,12 @@ class Store:
             n = conn.execute(f"DELETE FROM messages WHERE {where}", args).rowcount
             conn.execute(f"DELETE FROM tool_calls WHERE {where}", args)
             conn.execute(f"DELETE FROM idempotency WHERE {where}", args)
+            n_state = conn.execute(f"DELETE FROM state_blocks WHERE {where}", args).rowcount
+            n_state += conn.execute(f"DELETE FROM state_machines WHERE {where}", args).rowcount
             gone = conn.execute(f"DELETE FROM sessions WHERE {where}", args).rowcount
             if session is None:
                 gone += conn.execute("DELETE FROM namespaces WHERE namespace=?", (namespace,)).rowcount
-            if not gone and not n:
+            if not gone and not n and not n_state:
                 what = f"namespace {namespace!r}" if session is None else f"session {session!r} in {namespace!r}"
                 raise NotFound(f"{what} does not exist")
             conn.execute(
@@ -495,6 +512,112 @@ class Store:
                 (namespace, session, time.time()),
             )
         return n
+
+    # -- session state -------------------------------------------------------------------
+
+    @staticmethod
+    def _ensure_session(conn: sqlite3.Connection, namespace: str, session: str, now: float) -> None:
+        conn.execute(
+            "INSERT OR IGNORE INTO namespaces(namespace, last_pos, created_at) VALUES (?, 0, ?)", (namespace, now)
+        )
+        conn.execute(
+            "INSERT OR IGNORE INTO sessions(namespace, session, last_seq, created_at, updated_at) "
+            "VALUES (?, ?, 0, ?, ?)",
+            (namespace, session, now, now),
+        )
+
+    @staticmethod
+    def _state_rows(conn: sqlite3.Connection, namespace: str, session: str) -> dict[str, tuple[int, str | None, float]]:
+        """name -> (latest version, JSON value or None if removed, updated_at)."""
+        rows = conn.execute(
+            "SELECT name, version, value, updated_at FROM state_blocks b WHERE namespace=? AND session=? AND "
+            "version=(SELECT MAX(version) FROM state_blocks WHERE namespace=b.namespace AND session=b.session "
+            "AND name=b.name)",
+            (namespace, session),
+        )
+        return {name: (int(v), value, float(t)) for name, v, value, t in rows}
+
+    def state(self, namespace: str, session: str) -> dict[str, tuple[int, str | None, float]]:
+        return self._state_rows(self._conn(), namespace, session)
+
+    def state_history(self, namespace: str, session: str, name: str) -> list[tuple[int, str | None, float]]:
+        rows = self._conn().execute(
+            "SELECT version, value, updated_at FROM state_blocks WHERE namespace=? AND session=? AND name=? "
+            "ORDER BY version",
+            (namespace, session, name),
+        )
+        return [(int(v), value, float(t)) for v, value, t in rows]
+
+    def set_state(
+        self,
+        namespace: str,
+        session: str,
+        values: dict[str, str | None],
+        *,
+        expected: dict[str, int] | None = None,
+        check: Any = None,
+    ) -> dict[str, tuple[int, str | None, float]]:
+        """Write new versions of several blocks in one transaction (JSON text, None removes).
+
+        ``expected``: name -> version the caller saw (0: absent); a mismatch raises
+        :class:`Conflict` and writes nothing. ``check(current, machine_spec)`` may raise to refuse.
+        """
+        now = time.time()
+        with self._write() as conn:
+            current = self._state_rows(conn, namespace, session)
+            for name, want in (expected or {}).items():
+                have = current.get(name, (0, None, 0.0))[0]
+                if have != want:
+                    raise Conflict(
+                        f"state.{name}: the block is at version {have}, not {want}; read the state again and retry",
+                        current_seq=have,
+                    )
+            if check is not None:
+                spec = conn.execute(
+                    "SELECT spec FROM state_machines WHERE namespace=? AND session=?", (namespace, session)
+                ).fetchone()
+                check(current, spec[0] if spec else None)
+            self._ensure_session(conn, namespace, session, now)
+            out: dict[str, tuple[int, str | None, float]] = {}
+            for name, value in values.items():
+                version = current.get(name, (0, None, 0.0))[0] + 1
+                conn.execute(
+                    "INSERT INTO state_blocks(namespace, session, name, version, value, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (namespace, session, name, version, value, now),
+                )
+                out[name] = (version, value, now)
+        return out
+
+    def state_machine(self, namespace: str, session: str) -> str | None:
+        row = (
+            self._conn()
+            .execute("SELECT spec FROM state_machines WHERE namespace=? AND session=?", (namespace, session))
+            .fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    def set_state_machine(self, namespace: str, session: str, spec: str | None, initial_stage: str | None) -> None:
+        """Attach (or with None detach) a machine; the stage block starts at ``initial_stage`` if unset."""
+        now = time.time()
+        with self._write() as conn:
+            self._ensure_session(conn, namespace, session, now)
+            if spec is None:
+                conn.execute("DELETE FROM state_machines WHERE namespace=? AND session=?", (namespace, session))
+                return
+            conn.execute(
+                "INSERT INTO state_machines(namespace, session, spec) VALUES (?, ?, ?) "
+                "ON CONFLICT(namespace, session) DO UPDATE SET spec=excluded.spec",
+                (namespace, session, spec),
+            )
+            stage = self._state_rows(conn, namespace, session).get("stage")
+            if initial_stage is not None and (stage is None or stage[1] is None):
+                version = 1 if stage is None else stage[0] + 1
+                conn.execute(
+                    "INSERT INTO state_blocks(namespace, session, name, version, value, updated_at) "
+                    "VALUES (?, ?, 'stage', ?, ?, ?)",
+                    (namespace, session, version, json.dumps(initial_stage), now),
+                )
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -771,6 +894,18 @@ class Store:
             )
             out.extend(conn.execute(sql, (namespace, session, *ci)).fetchall())
         return out
+
+    def session_tool_links(self, namespace: str, session: str) -> list[tuple[str, int, int | None]]:
+        """Every ``(call_id, call_seq, result_seq)`` of a session, in call order."""
+        return (
+            self._conn()
+            .execute(
+                "SELECT call_id, call_seq, result_seq FROM tool_calls WHERE namespace=? AND session=? "
+                "ORDER BY call_seq, rowid",
+                (namespace, session),
+            )
+            .fetchall()
+        )
 
     def search_text(
         self, query_terms: Sequence[str], namespace: str, k: int, sessions: Sequence[str] | None = None
