@@ -34,13 +34,15 @@ from memory.errors import (
     Conflict,
     InvalidArgument,
     InvalidMessage,
+    InvalidTransition,
     NotFound,
     PermissionDenied,
     ServiceError,
     TurnmemError,
     UpstreamError,
 )
-from memory.models import Context, Hit, Message, MessageInput, StoredMessage
+from memory.models import Context, Hit, Message, MessageInput, StoredMessage, ToolCallState
+from memory.state import StateBlock, StateMachine
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 DEFAULT_NAMESPACE = "default"
@@ -101,6 +103,8 @@ def _raise_for(resp: httpx.Response) -> None:
     if status == 404:
         raise NotFound(text)
     if status == 422:
+        if kind == "InvalidTransition":
+            raise InvalidTransition(text, current=body.get("current"), allowed=list(body.get("allowed") or []))
         if kind == "BudgetTooSmall":
             raise BudgetTooSmall(text, budget=int(body.get("budget", 0)), required=int(body.get("required", 0)))
         if kind == "InvalidMessage" or (isinstance(fld, str) and fld.startswith("messages")):
@@ -224,7 +228,23 @@ class _Api:
             return _Call("GET", _session_path(namespace, session) + "/messages", params={"since": 0})
         return _Call("GET", f"/v1/namespaces/{_seg(namespace, 'namespace')}/messages")
 
+    @staticmethod
+    def _set_state(session: str, blocks: dict[str, Any], namespace: str, expected: dict[str, int] | None) -> _Call:
+        body: dict[str, Any] = {"blocks": blocks}
+        if expected is not None:
+            body["expected"] = expected
+        return _Call("PATCH", _session_path(namespace, session) + "/state", json=body)
+
+    @staticmethod
+    def _machine(session: str, machine: StateMachine | dict[str, Any], namespace: str) -> _Call:
+        spec = machine.model_dump() if isinstance(machine, StateMachine) else machine
+        return _Call("PUT", _session_path(namespace, session) + "/state-machine", json=spec)
+
     # -- answers -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _blocks(data: Any) -> dict[str, StateBlock]:
+        return {k: StateBlock.model_validate(v) for k, v in data.items()}
 
     @staticmethod
     def _as_override_error(exc: InvalidArgument) -> InvalidArgument:
@@ -340,6 +360,34 @@ class Client(_Api):
         """Forget a namespace, or one session of it: log rows, chunks and vectors."""
         return int(self._send(self._delete(namespace, session))["deleted"])
 
+    def state(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> dict[str, StateBlock]:
+        return self._blocks(self._send(_Call("GET", _session_path(namespace, session) + "/state")))
+
+    def set_state(
+        self,
+        session: str,
+        blocks: dict[str, Any],
+        *,
+        namespace: str = DEFAULT_NAMESPACE,
+        expected: dict[str, int] | None = None,
+    ) -> dict[str, StateBlock]:
+        return self._blocks(self._send(self._set_state(session, blocks, namespace, expected)))
+
+    def transition(
+        self, session: str, stage: str, *, namespace: str = DEFAULT_NAMESPACE, expected_version: int | None = None
+    ) -> StateBlock:
+        expected = None if expected_version is None else {"stage": expected_version}
+        return self.set_state(session, {"stage": stage}, namespace=namespace, expected=expected)["stage"]
+
+    def set_state_machine(
+        self, session: str, machine: StateMachine | dict[str, Any], *, namespace: str = DEFAULT_NAMESPACE
+    ) -> None:
+        self._send(self._machine(session, machine, namespace))
+
+    def tool_calls(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> list[ToolCallState]:
+        data = self._send(_Call("GET", _session_path(namespace, session) + "/tool-calls"))
+        return [ToolCallState.model_validate(t) for t in data]
+
     def health(self) -> dict[str, Any]:
         return dict(self._send(_Call("GET", "/healthz")))
 
@@ -446,6 +494,34 @@ class AsyncClient(_Api):
 
     async def delete(self, namespace: str, session: str | None = None) -> int:
         return int((await self._send(self._delete(namespace, session)))["deleted"])
+
+    async def state(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> dict[str, StateBlock]:
+        return self._blocks(await self._send(_Call("GET", _session_path(namespace, session) + "/state")))
+
+    async def set_state(
+        self,
+        session: str,
+        blocks: dict[str, Any],
+        *,
+        namespace: str = DEFAULT_NAMESPACE,
+        expected: dict[str, int] | None = None,
+    ) -> dict[str, StateBlock]:
+        return self._blocks(await self._send(self._set_state(session, blocks, namespace, expected)))
+
+    async def transition(
+        self, session: str, stage: str, *, namespace: str = DEFAULT_NAMESPACE, expected_version: int | None = None
+    ) -> StateBlock:
+        expected = None if expected_version is None else {"stage": expected_version}
+        return (await self.set_state(session, {"stage": stage}, namespace=namespace, expected=expected))["stage"]
+
+    async def set_state_machine(
+        self, session: str, machine: StateMachine | dict[str, Any], *, namespace: str = DEFAULT_NAMESPACE
+    ) -> None:
+        await self._send(self._machine(session, machine, namespace))
+
+    async def tool_calls(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> list[ToolCallState]:
+        data = await self._send(_Call("GET", _session_path(namespace, session) + "/tool-calls"))
+        return [ToolCallState.model_validate(t) for t in data]
 
     async def health(self) -> dict[str, Any]:
         return dict(await self._send(_Call("GET", "/healthz")))

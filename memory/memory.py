@@ -555,6 +555,8 @@ class Memory:
 
     def state(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> dict[str, StateBlock]:
         """The session's current state blocks (removed ones left out)."""
+        check_name(session, "session")
+        check_name(namespace, "namespace")
         rows = self.store.state(namespace, session)
         return {name: _block(name, *row) for name, row in sorted(rows.items()) if row[1] is not None}
 

@@ -43,13 +43,15 @@ from memory.errors import (
     Conflict,
     InvalidArgument,
     InvalidMessage,
+    InvalidTransition,
     NotFound,
     PermissionDenied,
     TurnmemError,
     UpstreamError,
 )
 from memory.memory import Memory
-from memory.models import Context, Hit, Message, StoredMessage, parse_message
+from memory.models import Context, Hit, Message, StoredMessage, ToolCallState, parse_message
+from memory.state import StateBlock, StateMachine
 from memory.store import MAX_NAME
 
 KEYS_ENV = "TURNMEM_API_KEYS"
@@ -182,6 +184,15 @@ def _overrides_model() -> type[BaseModel]:
 ConfigOverrides = _overrides_model()
 
 
+class StateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    blocks: dict[str, Any] = Field(min_length=1, description="block name -> JSON value (null removes the block)")
+    expected: dict[str, Annotated[int, Field(ge=0)]] | None = Field(
+        None, description="block name -> the version you read (0: absent); a mismatch is a 409"
+    )
+
+
 class NamespaceMessages(BaseModel):
     messages: list[StoredMessage]
 
@@ -238,6 +249,8 @@ class ErrorBody(BaseModel):
     current_seq: int | None = Field(None, description="409 only: the session's seq now")
     budget: int | None = None
     required: int | None = None
+    current: str | None = Field(None, description="InvalidTransition only: the session's stage")
+    allowed: list[str] | None = Field(None, description="InvalidTransition only: the stages it may move to")
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -255,9 +268,10 @@ class Health(BaseModel):
 # -- errors ------------------------------------------------------------------------------
 
 _STATUS: list[tuple[type[Exception], int]] = [
-    (Conflict, 409),
+    (Conflict, 409),  # stale base_seq, or a state block past its expected version
     (PermissionDenied, 403),
     (NotFound, 404),
+    (InvalidTransition, 422),
     (InvalidMessage, 422),
     (InvalidArgument, 422),
     (BudgetTooSmall, 422),
@@ -279,6 +293,8 @@ def error_body(exc: TurnmemError) -> tuple[int, dict[str, Any]]:
         body["current_seq"] = exc.current_seq
     if isinstance(exc, BudgetTooSmall):
         body.update(budget=exc.budget, required=exc.required)
+    if isinstance(exc, InvalidTransition):
+        body.update(current=exc.current, allowed=exc.allowed)
     return status, body
 
 
@@ -465,6 +481,38 @@ def create_app(mem: Memory, keys: KeyRing | None = None, *, close_on_shutdown: b
         last = mem.last_seq(session, namespace=ns)
         seen = msgs[-1].seq if msgs else since
         return MessagesResponse(messages=msgs, last_seq=last, has_more=seen < last and limit is not None)
+
+    @app.get("/v1/namespaces/{ns}/sessions/{session}/state", response_model=dict[str, StateBlock], tags=["state"])
+    def get_state(ns: NAME, session: NAME, creds: Creds) -> dict[str, StateBlock]:
+        """The session's current state blocks (pinned in every context of the session)."""
+        authorize(ns, creds)
+        return mem.state(session, namespace=ns)
+
+    @app.patch(
+        "/v1/namespaces/{ns}/sessions/{session}/state",
+        response_model=dict[str, StateBlock],
+        tags=["state"],
+        responses={409: {"model": ErrorBody, "description": "a block moved past the expected version"}},
+    )
+    def patch_state(ns: NAME, session: NAME, body: StateRequest, creds: Creds) -> dict[str, StateBlock]:
+        """Set blocks atomically (null removes one); ``expected`` makes it conditional."""
+        authorize(ns, creds)
+        with write_lock:
+            return mem.set_state(session, body.blocks, namespace=ns, expected=body.expected)
+
+    @app.put("/v1/namespaces/{ns}/sessions/{session}/state-machine", response_model=StateMachine, tags=["state"])
+    def put_machine(ns: NAME, session: NAME, body: StateMachine, creds: Creds) -> StateMachine:
+        """Attach a stage machine; the ``stage`` block starts at its initial stage if unset."""
+        authorize(ns, creds)
+        with write_lock:
+            mem.set_state_machine(session, body, namespace=ns)
+        return body
+
+    @app.get("/v1/namespaces/{ns}/sessions/{session}/tool-calls", response_model=list[ToolCallState], tags=["sessions"])
+    def tool_calls(ns: NAME, session: NAME, creds: Creds) -> list[ToolCallState]:
+        """Each tool call of the session with its status: pending, completed, error or retried."""
+        authorize(ns, creds)
+        return mem.tool_calls(session, namespace=ns)
 
     @app.post("/v1/namespaces/{ns}/sessions/{session}/context", response_model=Context, tags=["read"])
     def session_context(ns: NAME, session: NAME, body: ContextRequest, creds: Creds) -> Response:

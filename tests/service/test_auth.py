@@ -25,6 +25,10 @@ ROUTES = [
     ("GET", "/v1/namespaces/{ns}/sessions", None),
     ("GET", "/v1/namespaces/{ns}/sessions/s", None),
     ("GET", "/v1/namespaces/{ns}/messages", None),
+    ("GET", "/v1/namespaces/{ns}/sessions/s/state", None),
+    ("PATCH", "/v1/namespaces/{ns}/sessions/s/state", {"blocks": {"task": "steal"}}),
+    ("PUT", "/v1/namespaces/{ns}/sessions/s/state-machine", {"initial": "a", "stages": {"a": {}}}),
+    ("GET", "/v1/namespaces/{ns}/sessions/s/tool-calls", None),
     ("DELETE", "/v1/namespaces/{ns}/sessions/s", None),
     ("DELETE", "/v1/namespaces/{ns}", None),
 ]

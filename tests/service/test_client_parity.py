@@ -66,6 +66,20 @@ def scenario(m: Memory | Client, ns: str) -> list[Any]:
     out.append([(h.session, h.seq, h.text) for h in m.search("Chez Lulu", namespace=ns, k=3)])
     out.append((m.last_seq("s1", namespace=ns), sorted(s["session"] for s in m.sessions(ns)), ns in m.namespaces()))
     out.append(_error(lambda: m.assemble("x", session="s1", namespace=ns, budget=100, candidates=0)))
+    out.append(
+        {k: (b.value, b.version) for k, b in m.set_state("s1", {"task": "dinner", "party": 2}, namespace=ns).items()}
+    )
+    out.append(_error(lambda: m.set_state("s1", {"task": "lunch"}, namespace=ns, expected={"task": 0})))
+    m.set_state_machine(
+        "s1",
+        {"initial": "ask", "stages": {"ask": {"next": ["book"]}, "book": {"instructions": "Book it."}}},
+        namespace=ns,
+    )
+    out.append(_error(lambda: m.transition("s1", "nowhere", namespace=ns)))
+    out.append((m.transition("s1", "book", namespace=ns).version, sorted(m.state("s1", namespace=ns))))
+    out.append([(t.id, t.status, t.result_seq) for t in m.tool_calls("s1", namespace=ns)])
+    pinned = m.assemble(None, session="s1", namespace=ns, budget=300).messages[0]["content"]
+    out.append(pinned)
     out.append(m.delete(ns, "s2"))
     out.append((m.since("s2", namespace=ns), m.last_seq("s2", namespace=ns)))
     return out
@@ -80,6 +94,8 @@ def test_client_and_memory_answer_the_same(server: Any, admin: Client, open_memo
     assert embedded[4] == ("Conflict", 4)
     assert embedded[5] == ("InvalidMessage", "messages[1].tool_call_id")
     assert any("LULU-7731" in str(m.get("content")) for m in embedded[7][0])
+    assert embedded[12] == ("Conflict", 1) and embedded[13] == ("InvalidTransition", "stage")
+    assert "Book it." in embedded[16]
 
 
 def test_client_refuses_a_single_message_not_in_a_list(admin: Client) -> None:

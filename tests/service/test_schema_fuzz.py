@@ -23,6 +23,10 @@ OPERATIONS = [
     "POST /v1/namespaces/{ns}/sessions/{session}/messages",
     "GET /v1/namespaces/{ns}/sessions/{session}/messages",
     "POST /v1/namespaces/{ns}/sessions/{session}/context",
+    "GET /v1/namespaces/{ns}/sessions/{session}/state",
+    "PATCH /v1/namespaces/{ns}/sessions/{session}/state",
+    "PUT /v1/namespaces/{ns}/sessions/{session}/state-machine",
+    "GET /v1/namespaces/{ns}/sessions/{session}/tool-calls",
 ]
 
 
