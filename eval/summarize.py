@@ -8,17 +8,16 @@ scores 0 on evidence recall even when it keeps the gist: that is what the metric
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 
-from memory.errors import UpstreamError
 from memory.memory import Memory
 from memory.models import MessageRef
 from memory.store import MessageRow
+from memory.summaries import ChatSummarizer, chat_completion
 
 OVERHEAD = 8  # the summary message's role and framing tokens, counted generously
 
@@ -142,15 +141,10 @@ class OpenAISummarizer:
         max_input_tokens: int = 100_000,
         client: Any = None,
     ) -> None:
-        import os
-
-        import httpx
-
-        key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        chat = ChatSummarizer(model, base_url=base_url, api_key=api_key, timeout=timeout, client=client)
         self.model = model
         self.max_input_tokens = max_input_tokens
-        self.client = client or httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout)
+        self.client = chat.client
         self._cache: dict[tuple[Any, ...], Summary] = {}
 
     def summarize(self, memory: Memory, namespace: str, *, exclude: set[MessageRef], max_tokens: int) -> Summary:
@@ -176,20 +170,7 @@ class OpenAISummarizer:
             "max_tokens": max_tokens - OVERHEAD,
             "temperature": 0,
         }
-        import httpx
-
-        try:
-            resp = self.client.post(
-                "/chat/completions", content=json.dumps(body), headers={"Content-Type": "application/json"}
-            )
-            resp.raise_for_status()
-            text = str(resp.json()["choices"][0]["message"]["content"] or "")
-        except httpx.HTTPStatusError as exc:
-            raise UpstreamError(
-                f"summarizer: {exc.request.url} answered {exc.response.status_code}: {exc.response.text[:200]}"
-            ) from exc
-        except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as exc:
-            raise UpstreamError(f"summarizer: no usable answer from {self.client.base_url}: {exc}") from exc
+        text = chat_completion(self.client, body, what="summarizer")
         text = memory.counter.truncate(text, max_tokens - OVERHEAD)
         covered = {
             MessageRef(namespace=namespace, session=r.session, seq=r.seq)
