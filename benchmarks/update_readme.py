@@ -139,6 +139,56 @@ def service_table(path: Path) -> str:
     return "\n".join(lines)
 
 
+def scale_table(path: Path) -> str:
+    r = json.loads(path.read_text(encoding="utf-8"))
+    lines = [
+        "| chunks | vectors | index | assemble p50 / p95 ms | bare search p95 ms | assemble ÷ flat search | recall@50 "
+        "| disk B/chunk | index RAM B/chunk |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size in r["sizes"]:
+        flat = size["reads"][0]["search_ms"]["p95"]
+        for row in size["reads"]:
+            a, srch = row["assemble_ms"], row["search_ms"]
+            rec = row.get("recall@50")
+            if row["backend"].startswith("chroma"):
+                disk, ram = row.get("disk_bytes_per_chunk"), row.get("rss_bytes_per_chunk")
+            elif "HNSW" in row["backend"]:
+                disk, ram = (
+                    None,
+                    size.get("faiss_flat_index_rss_bytes_per_chunk", 0) + row.get("hnsw_rss_bytes_per_chunk", 0),
+                )
+            else:
+                disk, ram = size["disk"]["bytes_per_chunk"], size.get("faiss_flat_index_rss_bytes_per_chunk")
+            vectors = "MiniLM" if size["vectors"] == "MiniLM" else "synthesized"
+            lines.append(
+                f"| {size['chunks']:,} | {vectors} | {row['backend']} "
+                f"| {a['p50']:.1f} / {a['p95']:.1f} | {srch['p95']:.2f} | {a['p95'] / flat:.1f}x "
+                f"| {'' if rec is None else f'{rec:.3f}'} | {'' if disk is None else f'{disk:,.0f}'} "
+                f"| {'' if ram is None else f'{ram:,.0f}'} |"
+            )
+    ing = [(s["chunks"], s["ingest"]) for s in r["sizes"]]
+    lines.append("")
+    parts = []
+    for chunks, i in ing:
+        if "ingest_vs_embedder_one_call" in i:
+            parts.append(
+                f"{chunks:,} chunks (MiniLM): {i['messages_per_s']:.0f} messages/s, "
+                f"{i['ingest_vs_embedder_same_batches']:.0%} of the embedder's own time on the same batches"
+            )
+        elif "implied_ingest_vs_embedder" in i:
+            parts.append(
+                f"{chunks:,} chunks: our overhead {i['overhead_ms_per_chunk']:.2f} ms/chunk, "
+                f"{i['implied_ingest_vs_embedder']:.0%} of the embedder's rate implied"
+            )
+    m = r["machine"]
+    lines.append(
+        f"Ingest: {'; '.join(parts)}. Machine: {m['platform']}, {m['cpus']} CPUs, {m['ram_gb']} GB RAM. "
+        "Budget 2048, 100 questions, query embedding excluded."
+    )
+    return "\n".join(lines)
+
+
 def notebook_images() -> dict[str, str]:
     """Execute each notebook and save its first picture to docs/img/; returns notebook -> image path."""
     import base64
@@ -169,6 +219,7 @@ def main() -> None:
     ap.add_argument("--eval", default=str(ROOT / "results" / "locomo"))
     ap.add_argument("--bench", default=str(ROOT / "benchmarks" / "results" / "assemble.json"))
     ap.add_argument("--service", default=str(ROOT / "benchmarks" / "results" / "service.json"))
+    ap.add_argument("--scale", default=str(ROOT / "benchmarks" / "results" / "scale.json"))
     ap.add_argument("--notebooks", action="store_true", help="execute the notebooks and refresh their pictures")
     args = ap.parse_args()
     readme = ROOT / "README.md"
@@ -187,6 +238,8 @@ def main() -> None:
         text = replace_block(text, "assemble-bench", bench_table(Path(args.bench)))
     if Path(args.service).exists() and "<!-- service-bench:start -->" in text:
         text = replace_block(text, "service-bench", service_table(Path(args.service)))
+    if Path(args.scale).exists() and "<!-- scale-bench:start -->" in text:
+        text = replace_block(text, "scale-bench", scale_table(Path(args.scale)))
     if args.notebooks:
         print("notebook pictures:", notebook_images())
     readme.write_text(text, encoding="utf-8")
