@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.turnmem-installed
 PYTEST_ARGS ?=
 
-.PHONY: install demo test eval bench lint clean
+.PHONY: install demo test eval bench lint clean serve
 
 install: $(STAMP)
 
@@ -34,6 +34,12 @@ eval: install
 
 bench: install
 	$(BIN)/python benchmarks/bench_assemble.py
+	$(BIN)/python benchmarks/bench_service.py
+	$(BIN)/python benchmarks/bench_scale.py --sizes 1000,10000,100000 --ef-search 256
+	$(BIN)/python benchmarks/update_readme.py
+
+serve: install
+	$(BIN)/turnmem serve --data ./memdata
 
 lint: install
 	$(BIN)/ruff check memory indexers retrievers eval tests benchmarks
