@@ -543,6 +543,8 @@ def _retrieve(
             break
         if c.parts == 1 and row.role != "tool" and not row.data.get("tool_calls") and row.tokens > room - packer.used:
             continue  # a plain whole message that cannot fit: passed over before it is rendered
+        if existing is None and c.tokens > room - packer.used:
+            continue  # its own text alone cannot fit: skip building its unit (tool links, rendering, counts)
         items = _unit_items(packer, row, c, shown_parts)
         if items is None:
             continue
