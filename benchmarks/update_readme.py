@@ -141,6 +141,9 @@ def service_table(path: Path) -> str:
 
 def scale_table(path: Path) -> str:
     r = json.loads(path.read_text(encoding="utf-8"))
+    extra = path.with_name(path.stem + "-1m.json")  # the 1M-chunk run, made separately (it takes long)
+    if extra.exists():
+        r["sizes"] += json.loads(extra.read_text(encoding="utf-8"))["sizes"]
     lines = [
         "| chunks | vectors | index | assemble p50 / p95 ms | bare search p95 ms | assemble ÷ flat search | recall@50 "
         "| disk B/chunk | index RAM B/chunk |",
