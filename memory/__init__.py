@@ -40,6 +40,9 @@ _LAZY = {
     "AssembleConfig": "memory.assemble",
     "Client": "memory.client",
     "AsyncClient": "memory.client",
+    "RollingSummary": "memory.summaries",
+    "ChatSummarizer": "memory.summaries",
+    "ExtractiveSummarizer": "memory.summaries",
 }
 
 
@@ -56,7 +59,9 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "AssembleConfig",
     "AsyncClient",
+    "ChatSummarizer",
     "Client",
+    "ExtractiveSummarizer",
     "BudgetTooSmall",
     "Chunk",
     "Conflict",
@@ -74,6 +79,7 @@ __all__ = [
     "MessageRef",
     "NotFound",
     "PermissionDenied",
+    "RollingSummary",
     "ServiceError",
     "Source",
     "Stage",
