@@ -17,7 +17,7 @@ import numpy as np
 from memory.memory import Memory
 from memory.models import MessageRef
 from memory.store import MessageRow
-from memory.summaries import ChatSummarizer, chat_completion
+from memory.summaries import ChatSummarizer
 
 OVERHEAD = 8  # the summary message's role and framing tokens, counted generously
 
@@ -141,10 +141,10 @@ class OpenAISummarizer:
         max_input_tokens: int = 100_000,
         client: Any = None,
     ) -> None:
-        chat = ChatSummarizer(model, base_url=base_url, api_key=api_key, timeout=timeout, client=client)
+        self.chat = ChatSummarizer(model, base_url=base_url, api_key=api_key, timeout=timeout, client=client)
         self.model = model
         self.max_input_tokens = max_input_tokens
-        self.client = chat.client
+        self.client = self.chat.client
         self._cache: dict[tuple[Any, ...], Summary] = {}
 
     def summarize(self, memory: Memory, namespace: str, *, exclude: set[MessageRef], max_tokens: int) -> Summary:
@@ -161,16 +161,7 @@ class OpenAISummarizer:
         if not rows:  # everything is in the window: nothing to summarize, no call to make
             return Summary("")
         transcript = memory.counter.truncate("\n".join(_line(r) for r in rows), self.max_input_tokens)
-        body = {
-            "model": self.model,
-            "messages": [
-                {"role": "system", "content": self.prompt.format(max_tokens=max_tokens - OVERHEAD)},
-                {"role": "user", "content": transcript},
-            ],
-            "max_tokens": max_tokens - OVERHEAD,
-            "temperature": 0,
-        }
-        text = chat_completion(self.client, body, what="summarizer")
+        text = self.chat.complete(transcript, max_tokens - OVERHEAD, prompt=self.prompt)
         text = memory.counter.truncate(text, max_tokens - OVERHEAD)
         covered = {
             MessageRef(namespace=namespace, session=r.session, seq=r.seq)

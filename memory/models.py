@@ -393,7 +393,8 @@ class Context(BaseModel):
 MessageInput = Message | dict[str, Any]
 
 
-def _loc(loc: tuple[Any, ...]) -> str:
+def dotted_path(loc: tuple[Any, ...]) -> str:
+    """A pydantic error location as a field path: ``("messages", 1, "role")`` -> ``messages[1].role``."""
     out = ""
     for item in loc:
         out += f"[{item}]" if isinstance(item, int) else (f".{item}" if out else str(item))
@@ -410,7 +411,7 @@ def _content_error(errors: list[Any], content: Any) -> tuple[str, str]:
                 part = content[loc[2]] if loc[2] < len(content) else None
                 if rest and isinstance(part, dict) and rest[0] == part.get("type"):
                     rest = rest[1:]  # the union branch name, not a field
-                field = _loc(("content", loc[2], *rest))
+                field = dotted_path(("content", loc[2], *rest))
                 return field, (
                     f"{err.get('msg', 'invalid')}; a content part is {{'type': 'text', 'text': ...}}, "
                     "{'type': 'image_url', 'image_url': {'url': ...}} or {'type': 'file', 'file': {...}}"
@@ -483,7 +484,7 @@ def parse_message(value: MessageInput, *, index: int | None = None) -> Message:
     except ValidationError as exc:
         errors = exc.errors()
         err = errors[0]
-        loc = _loc(tuple(err.get("loc", ())))
+        loc = dotted_path(tuple(err.get("loc", ())))
         msg = str(err.get("msg", "invalid"))
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]

@@ -50,7 +50,7 @@ from memory.errors import (
     UpstreamError,
 )
 from memory.memory import Memory
-from memory.models import Context, Hit, Message, StoredMessage, ToolCallState, parse_message
+from memory.models import Context, Hit, Message, StoredMessage, ToolCallState, dotted_path, parse_message
 from memory.state import StateBlock, StateMachine
 from memory.store import MAX_NAME
 
@@ -298,13 +298,6 @@ def error_body(exc: TurnmemError) -> tuple[int, dict[str, Any]]:
     return status, body
 
 
-def _dotted(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def _validation_body(exc: RequestValidationError) -> dict[str, Any]:
     """FastAPI's 422, reshaped like ours: the first error, with its field as a dotted path.
 
@@ -323,7 +316,7 @@ def _validation_body(exc: RequestValidationError) -> dict[str, Any]:
                 parse_message(items[where[1]], index=where[1])
             except InvalidMessage as bad:
                 return {"detail": str(bad), "error": "InvalidMessage", "field": bad.field}
-    field = _dotted(where) or "body"
+    field = dotted_path(where) or "body"
     msg = str(err.get("msg", "invalid"))
     kind = "InvalidMessage" if field.startswith("messages") else "InvalidArgument"
     if err.get("type") == "extra_forbidden":

@@ -118,18 +118,22 @@ class ChatSummarizer:
         self.model = model
         self.client = client or httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout)
 
-    def summarize(self, messages: Sequence[StoredMessage], *, max_tokens: int, counter: TokenCounter) -> str:
-        transcript = counter.truncate("\n".join(_line(m) for m in messages), 100_000)
+    def complete(self, transcript: str, max_tokens: int, *, prompt: str | None = None) -> str:
+        """One summary of ``transcript`` in at most ``max_tokens`` (``prompt`` may carry ``{max_tokens}``)."""
         body = {
             "model": self.model,
             "messages": [
-                {"role": "system", "content": self.prompt.format(max_tokens=max_tokens)},
+                {"role": "system", "content": (prompt or self.prompt).format(max_tokens=max_tokens)},
                 {"role": "user", "content": transcript},
             ],
             "max_tokens": max_tokens,
             "temperature": 0,
         }
-        return counter.truncate(chat_completion(self.client, body, what="summarizer"), max_tokens)
+        return chat_completion(self.client, body, what="summarizer")
+
+    def summarize(self, messages: Sequence[StoredMessage], *, max_tokens: int, counter: TokenCounter) -> str:
+        transcript = counter.truncate("\n".join(_line(m) for m in messages), 100_000)
+        return counter.truncate(self.complete(transcript, max_tokens), max_tokens)
 
 
 @dataclass
