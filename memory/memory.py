@@ -315,7 +315,7 @@ class Memory:
         if policy is not None and not session.endswith(SUMMARY_SUFFIX) and not result.replayed:
             if (
                 result.seqs
-                and max(result.seqs) - self._summarized_to(namespace, session) > policy.every + policy.keep_last
+                and max(result.seqs) - self._last_summary(namespace, session)[1] > policy.every + policy.keep_last
             ):
                 self.summarize(
                     session,
@@ -329,13 +329,12 @@ class Memory:
 
     # -- rolling summaries -------------------------------------------------------------------
 
-    def _summarized_to(self, namespace: str, session: str) -> int:
-        last = self.store.messages_since(
-            namespace, summary_session(session), max(0, self.store.last_seq(namespace, summary_session(session)) - 1)
-        )
+    def _last_summary(self, namespace: str, session: str) -> tuple[int, int]:
+        """``(seq of the session's latest summary, last turn it covers)``; ``(0, 0)`` before the first."""
+        last = self.store.tail(namespace, summary_session(session), limit=1)
         if not last:
-            return 0
-        return int(last[-1].message().metadata.get("summary_of", {}).get("to_seq", 0))
+            return 0, 0
+        return last[0].seq, int(last[0].message().metadata.get("summary_of", {}).get("to_seq", 0))
 
     def summaries(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> list[StoredMessage]:
         """The session's summaries, oldest first (each covers ``metadata["summary_of"]``)."""
@@ -368,8 +367,8 @@ class Memory:
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise InvalidArgument(f"{name}: give an int >= {low} (got {value!r})", field=name)
         target = summary_session(session)
-        base = self.store.last_seq(namespace, target)
-        start = self._summarized_to(namespace, session) + 1
+        base, covered = self._last_summary(namespace, session)  # one read: the write below is conditional on it
+        start = covered + 1
         end = self.store.last_seq(namespace, session) - keep_last
         if end - start + 1 < min_turns:
             return None
