@@ -291,7 +291,7 @@ class Memory:
         a message ``id`` already stored, stores nothing twice. With ``base_seq``, the write
         only succeeds if the session is still at that seq (else :class:`memory.errors.Conflict`).
         """
-        self._check_write(session, namespace, idempotency_key, base_seq)
+        self.check_write(session, namespace, idempotency_key, base_seq)
         prepared = self.prepare(messages, timestamp=timestamp)
         return self.add_prepared(
             prepared, session=session, namespace=namespace, idempotency_key=idempotency_key, base_seq=base_seq
@@ -307,7 +307,7 @@ class Memory:
         base_seq: int | None = None,
     ) -> list[int]:
         """Store what :meth:`prepare` made (``add`` in two steps: embed outside a writer's lock)."""
-        self._check_write(session, namespace, idempotency_key, base_seq)
+        self.check_write(session, namespace, idempotency_key, base_seq)
         result = self.store.append(namespace, session, prepared, base_seq=base_seq, idempotency_key=idempotency_key)
         if result.new_chunk_ids:
             self._catch_up()
@@ -391,7 +391,8 @@ class Memory:
         return self.since(target, seq - 1, namespace=namespace, limit=1)[0]
 
     @staticmethod
-    def _check_write(session: str, namespace: str, idempotency_key: str | None, base_seq: int | None) -> None:
+    def check_write(session: str, namespace: str, idempotency_key: str | None, base_seq: int | None) -> None:
+        """Validate the arguments of a write before any costly work (the REST service calls it before embedding)."""
         check_name(session, "session")
         check_name(namespace, "namespace")
         if idempotency_key is not None:

@@ -147,11 +147,6 @@ class AppendRequest(BaseModel):
     idempotency_key: str | None = Field(None, min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN)
     timestamp: str | float | None = Field(None, description="for messages without their own (default: now)")
 
-    @field_validator("idempotency_key")
-    @classmethod
-    def _key(cls, value: str | None) -> str | None:
-        return _no_surrogates(value, "idempotency_key")
-
 
 class AppendResponse(BaseModel):
     first_seq: int
@@ -448,6 +443,7 @@ def create_app(mem: Memory, keys: KeyRing | None = None, *, close_on_shutdown: b
     def append(ns: NAME, session: NAME, body: AppendRequest, creds: Creds) -> AppendResponse:
         """Append a batch to the session: all of it or nothing; replays and retries store nothing twice."""
         authorize(ns, creds)
+        mem.check_write(session, ns, body.idempotency_key, body.base_seq)  # names and key, before embedding
         prepared = mem.prepare(body.messages, timestamp=body.timestamp)  # validate + embed outside the lock
         with write_lock:
             seqs = mem.add_prepared(

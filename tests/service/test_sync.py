@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -150,8 +151,8 @@ def test_async_client_retries_lose_and_duplicate_nothing(server: ServerProcess, 
 def _post(server: ServerProcess, session: str, body: dict) -> httpx.Response:
     return httpx.post(
         f"{server.url}/v1/namespaces/alpha/sessions/{session}/messages",
-        json=body,
-        headers={"Authorization": f"Bearer {ALPHA_KEY}"},
+        content=json.dumps(body),  # escaped JSON, so a lone surrogate reaches the server as a client could send it
+        headers={"Authorization": f"Bearer {ALPHA_KEY}", "Content-Type": "application/json"},
         timeout=60,
     )
 
@@ -280,6 +281,7 @@ def test_bad_input_is_a_422_naming_the_field_and_stores_nothing(
         ({"messages": [{"role": "robot", "content": "x"}]}, "messages[0].role"),
         ({"messages": [{"role": "user", "content": "x"}], "base_seq": -1}, "base_seq"),
         ({"messages": [{"role": "user", "content": "x"}], "idempotency_key": "k" * 300}, "idempotency_key"),
+        ({"messages": [{"role": "user", "content": "x"}], "idempotency_key": "k\ud800"}, "idempotency_key"),
         ({"messages": [{"role": "user", "content": "x"}], "colour": "red"}, "colour"),
         ({"messages": [{"role": "user", "content": "x"}], "timestamp": "yesterday"}, "timestamp"),
     ]
