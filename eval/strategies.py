@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+import Stemmer
 
 from eval.summarize import history_version
 from memory.assemble import AssembleConfig, assemble
@@ -203,7 +204,7 @@ class DenseRAG(_Packed):
 
 @register("bm25")
 class BM25RAG(_Packed):
-    """Top chunks by BM25 (bm25s over the namespace's chunks)."""
+    """Top chunks by BM25 (bm25s over the namespace's chunks; stop words out, Snowball stems)."""
 
     name = "bm25"
 
@@ -226,7 +227,7 @@ class BM25RAG(_Packed):
             def version(ns: str) -> object:
                 return (store.chunk_count(ns), store.max_chunk_id())
 
-            self._retrievers[key] = BM25sRetriever(corpus, version)
+            self._retrievers[key] = BM25sRetriever(corpus, version, stemmer=Stemmer.Stemmer("english"))
         return self._retrievers[key]
 
 

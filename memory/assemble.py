@@ -12,11 +12,12 @@ The algorithm, for ``budget`` B counted with the memory's token counter:
    larger than everything the budget leaves is passed over (it can only appear by its
    retrieved parts) and the window goes on with the turns before it.
 3. **Retrieval**: candidates from the retriever (dense, lexical or fused) over chunks not
-   already shown, scored ``final = (1 - w) * relevance + w * recency`` with relevance
-   normalized to [0, 1] within the candidates, then packed greedily by ``final`` under
-   what remains. A hit on a tool result brings its call (and sibling results, shown in
-   full when small or as a one-line stub when large); a hit on a chunk of a long message
-   shows that chunk (``Source.partial``).
+   already shown, with relevance (the fused score, normalized to [0, 1] within the
+   candidates) and the priors whose signal the query carries combined once
+   (:mod:`retrievers.scorers`: recency, time, session topic, speaker, person, answer
+   type), then packed greedily by ``final`` under what remains. A hit on a tool result
+   brings its call (and sibling results, shown in full when small or as a one-line stub
+   when large); a hit on a chunk of a long message shows that chunk (``Source.partial``).
 4. **Fill**: budget still left extends the window further back.
 5. **Render**: everything in chronological order (units contiguous, call first), as
    OpenAI chat dicts. ``Context.tokens`` is recounted on the final list and never exceeds B.
@@ -37,9 +38,9 @@ from memory.store import ChunkRow, MessageRow, Store
 from memory.tokens import TokenCounter, count_message
 from retrievers.base import Query, Retriever
 from retrievers.diversity import mmr_order, session_scores
-from retrievers.lexical import is_follow_up, named_speakers, without_names
+from retrievers.query import QueryAnalysis, analyze, is_follow_up
 from retrievers.recency import RecencyScorer
-from retrievers.temporal import asks_when, mentions_time, parse_time_hint
+from retrievers.scorers import AnswerType, CandidateView, Person, Recency, Scorer, SessionTopic, Speaker, Time, combine
 
 REPLY_PRIMING = 3
 
@@ -49,7 +50,7 @@ class AssembleConfig(BaseModel):
 
     window_share: float = Field(0.3, ge=0.0, le=1.0, description="share of the budget for the recent window")
     candidates: int = Field(64, ge=1, le=10_000, description="chunks asked from the retriever")
-    recency_weight: float = Field(0.1, ge=0.0, le=1.0, description="weight of the recency prior in the final score")
+    recency_weight: float = Field(0.1, ge=0.0, le=1.0, description="weight of the recency prior (relevance: 1)")
     turn_half_life: float | None = Field(200.0, gt=0, description="recency half-life in turns (None: off)")
     time_half_life_days: float | None = Field(30.0, gt=0, description="recency half-life in days (None: off)")
     stub_tokens: int = Field(120, ge=0, description="sibling tool results above this many tokens show as a stub")
@@ -68,7 +69,9 @@ class AssembleConfig(BaseModel):
         0.35, ge=0.0, le=1.0, description="adjacent turns of a hit join with this share of its score"
     )
     mmr_lambda: float | None = Field(None, gt=0.0, le=1.0, description="MMR diversity trade-off (None: off)")
-    session_weight: float = Field(0.2, ge=0.0, le=1.0, description="weight of the session-level (centroid) score")
+    session_weight: float = Field(
+        0.25, ge=0.0, le=1.0, description="weight of the session-level (centroid) score (relevance: 1)"
+    )
     pack: Literal["score", "density"] = Field("score", description="pack by score, or by score per sqrt(token)")
     query_turns: int = Field(
         2, ge=0, le=20, description="recent session turns folded into the retrieval query (0: the query alone)"
@@ -77,14 +80,26 @@ class AssembleConfig(BaseModel):
         0.3, ge=0.0, le=1.0, description="weight of those turns' mean vector against the query vector"
     )
     time_weight: float = Field(
-        0.3, ge=0.0, le=1.0, description="weight of a time expression in the query ('in June', 'last week', 'first')"
+        0.45,
+        ge=0.0,
+        le=1.0,
+        description="weight of a time expression in the query ('in June', 'last week', 'first'; relevance: 1)",
     )
     answer_type_weight: float = Field(
-        0.2, ge=0.0, le=1.0, description="weight of 'the turn says when' for a 'when ...?' query"
+        0.3, ge=0.0, le=1.0, description="weight of 'the turn says when' for a 'when ...?' query (relevance: 1)"
     )
     lexical_names: bool = Field(False, description="keep named participants' names in the lexical query")
     speaker_weight: float = Field(
-        0.2, ge=0.0, le=1.0, description="weight of 'said by a participant the query names' (by message name)"
+        0.35,
+        ge=0.0,
+        le=1.0,
+        description="weight of 'said by a participant the query names' (by message name; relevance: 1)",
+    )
+    person_weight: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="weight of 'said by the side the query's pronouns point at' (my/I: user, you: assistant)",
     )
 
     def recency(self) -> RecencyScorer:
@@ -405,6 +420,28 @@ def _conversation_query(
     return text, (mixed / max(np.linalg.norm(mixed), 1e-12)).astype(np.float32)
 
 
+def _scorers(config: AssembleConfig) -> list[Scorer]:
+    """The priors of the default pipeline, each with its weight relative to relevance."""
+    return [
+        Recency(config.recency_weight, config.recency()),
+        Time(config.time_weight),
+        SessionTopic(config.session_weight),
+        Speaker(config.speaker_weight),
+        Person(config.person_weight),
+        AnswerType(config.answer_type_weight),
+    ]
+
+
+def _analyze(store: Store, namespace: str, query: str | None, ref_time: float, config: AssembleConfig) -> QueryAnalysis:
+    speakers = store.speakers(namespace) if (config.speaker_weight > 0 and query) else None
+    return analyze(
+        query,
+        speakers=speakers,
+        now=ref_time if config.time_weight > 0 else None,
+        names_in_lexical=config.lexical_names,
+    )
+
+
 def _retrieve(
     packer: _Packer,
     retriever: Retriever,
@@ -423,19 +460,10 @@ def _retrieve(
     if ref_time is None:
         tail = store.tail(ns, None, limit=1)
         ref_time = tail[0].ts if tail else 0.0
-    hint = parse_time_hint(query, ref_time) if (config.time_weight > 0 and query) else None
-    k = config.candidates * (2 if hint is not None else 1)  # the right time may rank lower
-    named: set[str] = set()
-    if config.speaker_weight > 0 and query:
-        speakers = store.speakers(ns)
-        named = named_speakers(query, speakers)
-        if len(named) >= len(speakers):
-            named = set()  # every participant named: no preference
-    text = query
-    if named and query and query_vector is not None and not config.lexical_names:
-        # The speaker prior carries the name; as a BM25 term it would favour the turns
-        # that address that person, which are the other speaker's.
-        text = without_names(query, named)
+    qa = _analyze(store, ns, query, ref_time, config)
+    k = config.candidates * (2 if qa.time is not None else 1)  # the right time may rank lower
+    # Dense search always sees the whole query; the lexical side may drop named participants.
+    text = qa.lexical_text if query_vector is not None else query
     cands = retriever.retrieve(Query(text, ns, sessions, query_vector), k)
     if len(cands) == 0:
         return []
@@ -449,40 +477,22 @@ def _retrieve(
     rel_n = (rel - lo) / (hi - lo) if hi > lo else np.ones_like(rel)
     chunks = [chunk_rows[int(i)] for i in ids]
     rows_by_key = packer.rows_for([(c.session, c.seq) for c in chunks])
-    pos = np.array(
-        [rows_by_key[(c.session, c.seq)].pos if (c.session, c.seq) in rows_by_key else last_pos for c in chunks]
+    rows = [rows_by_key.get((c.session, c.seq)) for c in chunks]
+    view = CandidateView(
+        relevance=rel_n,
+        pos=np.array([r.pos if r is not None else last_pos for r in rows]),
+        ts=np.array([r.ts if r is not None else ref_time for r in rows]),
+        last_pos=last_pos,
+        ref_time=ref_time,
+        roles=[r.role if r is not None else "" for r in rows],
+        speakers=[_speaker(r) for r in rows],
+        texts=[c.text for c in chunks],
+        session_prior=_session_prior(store, ns, query_vector, chunks) if config.session_weight > 0 else None,
     )
-    ts = np.array(
-        [rows_by_key[(c.session, c.seq)].ts if (c.session, c.seq) in rows_by_key else ref_time for c in chunks]
-    )
-    recency = config.recency().score(last_pos - pos, ref_time - ts)
-    w = config.recency_weight
-    final = (1 - w) * rel_n + w * recency
-    extra_scores: dict[str, np.ndarray] = {}
-    if hint is not None:
-        extra_scores["time"] = hint.score(ts, pos, last_pos)
-        final = (1 - config.time_weight) * final + config.time_weight * extra_scores["time"]
+    final, extra_scores = combine(_scorers(config), view, qa)
+    recency = extra_scores.pop("recency", np.zeros(len(chunks)))
     n_direct = len(chunks)
     reasons = ["retrieved"] * n_direct
-    if config.session_weight > 0 and query_vector is not None:
-        names, cents = store.session_centroids(ns)
-        if names:
-            ss = session_scores(np.asarray(query_vector, dtype=np.float64), cents)
-            lo_s, hi_s = float(ss.min()), float(ss.max())
-            ss_n = dict(zip(names, ((ss - lo_s) / (hi_s - lo_s) if hi_s > lo_s else np.ones_like(ss)).tolist()))
-            sw = config.session_weight
-            final = (1 - sw) * final + sw * np.array([ss_n.get(c.session, 0.0) for c in chunks])
-    if named:
-        # A query that names some of the participants ("What did Caroline research?") is
-        # mostly about what they said: their turns get the speaker share of the score.
-        said = np.array([_speaker(rows_by_key.get((c.session, c.seq))) in named for c in chunks], dtype=np.float64)
-        extra_scores["speaker"] = said
-        final = (1 - config.speaker_weight) * final + config.speaker_weight * said
-    if config.answer_type_weight > 0 and query and asks_when(query):
-        # "When did ...?" is answered by a turn that says when ("yesterday", "last May").
-        dated = np.array([mentions_time(c.text) for c in chunks], dtype=np.float64)
-        extra_scores["answer_type"] = dated
-        final = (1 - config.answer_type_weight) * final + config.answer_type_weight * dated
     if config.neighbors > 0:
         # A hit's adjacent turns (the question before an answer, the answer after a
         # question) join the candidates with a share of its score.
@@ -557,6 +567,21 @@ def _retrieve(
 
 def _speaker(row: MessageRow | None) -> str | None:
     return None if row is None else row.data.get("name")
+
+
+def _session_prior(
+    store: Store, namespace: str, query_vector: np.ndarray | None, chunks: Sequence[ChunkRow]
+) -> np.ndarray | None:
+    """Each candidate's session's cosine to the query, min-max normalized over sessions."""
+    if query_vector is None:
+        return None
+    names, cents = store.session_centroids(namespace)
+    if not names:
+        return None
+    ss = session_scores(np.asarray(query_vector, dtype=np.float64), cents)
+    lo, hi = float(ss.min()), float(ss.max())
+    norm = dict(zip(names, ((ss - lo) / (hi - lo) if hi > lo else np.ones_like(ss)).tolist()))
+    return np.array([norm.get(c.session, 0.0) for c in chunks])
 
 
 def _unit_items(

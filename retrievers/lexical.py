@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -68,8 +69,17 @@ class FTSRetriever:
 CorpusFn = Callable[[str], tuple[np.ndarray, list[str], list[str]]]
 
 
+class Stemmer(Protocol):
+    """A word stemmer such as PyStemmer's ``Stemmer.Stemmer("english")`` (what bm25s uses)."""
+
+    def stemWords(self, words: Sequence[str]) -> Sequence[str]: ...  # noqa: N802 - PyStemmer's name
+
+
 class BM25sRetriever:
     """bm25s (numpy/scipy BM25) per namespace, built lazily from ``corpus(namespace)``.
+
+    Words are lower-cased, stop words dropped and, with a ``stemmer``, stemmed on both
+    sides (the eval's ``bm25`` baseline uses English Snowball, as bm25s recommends).
 
     ``corpus`` returns ``(ids, texts, sessions)``; ``version(namespace)`` returns anything
     that changes when the corpus does (turnmem passes the namespace's chunk count and
@@ -78,15 +88,19 @@ class BM25sRetriever:
 
     name = "bm25"
 
-    def __init__(self, corpus: CorpusFn, version: Callable[[str], object], *, stemmer: object | None = None) -> None:
+    def __init__(self, corpus: CorpusFn, version: Callable[[str], object], *, stemmer: Stemmer | None = None) -> None:
         self.corpus = corpus
         self.version = version
         self._cache: dict[str, tuple[object, object, np.ndarray, np.ndarray]] = {}
         self._lock = threading.Lock()
         self.stemmer = stemmer
 
+    def _stem(self, words: list[str]) -> list[str]:
+        return list(self.stemmer.stemWords(words)) if self.stemmer is not None else words
+
     def _tokenize(self, texts: Sequence[str]) -> list[list[str]]:
-        return [tokens(t) for t in texts]  # repeats kept: BM25 needs term frequencies
+        # Stop words out, repeats kept (BM25 needs term frequencies), then stemmed.
+        return [self._stem(tokens(t)) for t in texts]
 
     def _get(self, namespace: str) -> tuple[object, np.ndarray, np.ndarray] | None:
         import bm25s
@@ -113,7 +127,7 @@ class BM25sRetriever:
         if got is None:
             return Candidates.empty()
         model, ids, sessions = got
-        terms = query_terms(query.text)
+        terms = list(dict.fromkeys(self._stem(query_terms(query.text))))
         if not terms:
             return Candidates.empty()
         scores = model.get_scores(terms)  # type: ignore[attr-defined]
@@ -126,43 +140,3 @@ class BM25sRetriever:
         top = top[np.argsort(-scores[top], kind="stable")]
         out = scores[top].astype(np.float32)
         return Candidates(ids[top], out, {"lexical": out})
-
-
-def named_speakers(query: str, speakers: dict[str, str]) -> set[str]:
-    """The participants a query names: ``speakers`` maps lowercased ``name`` values to the
-    stored ones; a name matches as a whole word on its full form or its first part
-    (``Mary_Jane`` matches "Mary Jane", "mary", "Mary's")."""
-    text = query.lower()
-    out = set()
-    for name in speakers.values():
-        if any(re.search(r"(?<!\w)" + re.escape(f) + r"(?!\w)", text) for f in _name_forms(name)):
-            out.add(name)
-    return out
-
-
-_LEADS = re.compile(r"^\s*(?:and|but|so|also|then|what about|how about|or)\b", re.I)
-_PRONOUNS = frozenset("it its that this those these they them their there he she him her one ones".split())
-
-
-def is_follow_up(query: str, *, max_terms: int = 3) -> bool:
-    """True for a query that leans on the turns before it: at most ``max_terms`` content
-    words, and a leading "and"/"but"/"what about" or a pronoun ("and what did it cost?",
-    "is that one open on Sundays?"); False for a self-contained one ("Where is KX-48211-Q?")."""
-    if len(query_terms(query)) > max_terms:
-        return False
-    words = {w.strip(".,;:!?'\"") for w in query.lower().split()}
-    return bool(_LEADS.match(query)) or bool(words & _PRONOUNS)
-
-
-def _name_forms(name: str) -> list[str]:
-    parts = [p for p in re.split(r"[_\-\s]+", name.lower()) if p]
-    return [f for f in dict.fromkeys([" ".join(parts), parts[0]] if parts else []) if len(f) > 1]
-
-
-def without_names(query: str, names: set[str]) -> str:
-    """The query with the given participants' names (and their possessive) taken out."""
-    out = query
-    for name in names:
-        for form in _name_forms(name):
-            out = re.sub(r"(?<!\w)" + re.escape(form) + r"(?:'s)?(?!\w)", " ", out, flags=re.I)
-    return " ".join(out.split())

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from memory import Memory
-from retrievers.lexical import named_speakers
+from retrievers.query import named_speakers
 from retrievers.temporal import parse_time_hint
 from tests.memory.test_memory import add_filler
 
@@ -97,22 +97,34 @@ def test_time_expression_moves_the_prior(mem: Memory) -> None:
     assert "Yosemite" in june.hits[0].text and june.hits[0].scores["time"] == 1.0
     assert "Tahoe" in march.hits[0].text
     assert "Tahoe" in first.hits[0].text
-    off = mem.assemble("What happened when we went camping in June?", **kw, time_weight=0.0)
-    assert "time" not in off.hits[0].scores
+    september = mem.assemble("What happened when we went camping in September?", **kw, time_weight=0.3)
+    assert "Big Sur" in september.hits[0].text
+    # Off, relevance and recency alone cannot tell the trips apart by date: June and
+    # September no longer find their trip.
+    june_off, september_off = (
+        mem.assemble(f"What happened when we went camping in {m}?", **kw, time_weight=0.0).hits[0]
+        for m in ("June", "September")
+    )
+    assert "time" not in june_off.scores
+    assert "Yosemite" not in june_off.text and "Big Sur" not in september_off.text
 
 
 def test_speaker_named_in_the_query_gets_their_turns(mem: Memory) -> None:
+    # Caroline's turns name Melanie (as LoCoMo's do: "Melanie, ..."), so by their words they
+    # look closer to a question about Melanie than Melanie's own turns.
     turns = [
-        {"role": "user", "name": "Caroline", "content": "I have been researching adoption agencies all week."},
+        {"role": "user", "name": "Caroline", "content": "Melanie, I have been researching adoption agencies."},
         {"role": "user", "name": "Melanie", "content": "I have been researching pottery classes all week."},
     ]
     for i in range(6):
         mem.add(turns[::-1] if i % 2 else turns, session=f"s{i}")
     q = "What has Melanie been researching?"
-    kw = {"budget": 80, "window_share": 0.0, "fill_window": False}
-    on = mem.assemble(q, **kw, speaker_weight=0.3)
+    kw = {"budget": 80, "window_share": 0.0, "fill_window": False, "neighbors": 0.0}
+    on = mem.assemble(q, **kw, speaker_weight=0.5)
     assert on.hits[0].text.endswith("pottery classes all week.") and on.hits[0].scores["speaker"] == 1.0
-    both = mem.assemble("What have Caroline and Melanie been researching?", **kw, speaker_weight=0.3)
+    off = mem.assemble(q, **kw, speaker_weight=0.0)
+    assert "adoption agencies" in off.hits[0].text and "speaker" not in off.hits[0].scores
+    both = mem.assemble("What have Caroline and Melanie been researching?", **kw, speaker_weight=0.5)
     assert all("speaker" not in h.scores for h in both.hits)  # every participant named: no preference
 
 
@@ -196,12 +208,12 @@ def test_when_question_prefers_the_turn_that_says_when(mem: Memory) -> None:
     add_filler(mem, 12, session="gym")
     q = "When did I go to the climbing gym?"
     kw = {"budget": 60, "window_share": 0.0, "fill_window": False, "neighbors": 0.0, "time_weight": 0.0}
-    on = mem.assemble(q, **kw, answer_type_weight=0.4)
+    on = mem.assemble(q, **kw, answer_type_weight=0.7)
     assert "last Saturday" in on.hits[0].text and on.hits[0].scores["answer_type"] == 1.0
     off = mem.assemble(q, **kw, answer_type_weight=0.0)
     assert "last Saturday" not in off.hits[0].text and "answer_type" not in off.hits[0].scores
     # Not a "when" question: no answer-type preference.
-    what = mem.assemble("What do I like about the climbing gym?", **kw, answer_type_weight=0.4)
+    what = mem.assemble("What do I like about the climbing gym?", **kw, answer_type_weight=0.7)
     assert all("answer_type" not in h.scores for h in what.hits)
 
 
