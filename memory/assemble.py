@@ -65,6 +65,12 @@ class AssembleConfig(BaseModel):
     window_max_messages: int | None = Field(
         4, ge=0, description="cap on recent-window messages before retrieval (None: no cap)"
     )
+    window_gap_hours: float | None = Field(
+        6.0,
+        gt=0,
+        description="the recent window is the current conversation: it stops at a pause longer than this "
+        "(between turns, or between the newest turn and `now`); older turns come by retrieval (None: no limit)",
+    )
     neighbors: float = Field(
         0.35, ge=0.0, le=1.0, description="adjacent turns of a hit join with this share of its score"
     )
@@ -213,15 +219,28 @@ class _Packer:
     # -- window ----------------------------------------------------------------------------
 
     def window(
-        self, session: str | None, limit: int, start_pos: int | None = None, *, room: int | None = None
+        self,
+        session: str | None,
+        limit: int,
+        start_pos: int | None = None,
+        *,
+        room: int | None = None,
+        now: float | None = None,
+        conversation: bool = False,
     ) -> int | None:
         """Add newest units while they fit; return the pos to continue from (None: exhausted).
 
         A unit bigger than the whole ``room`` could never be shown whole: it is passed over
         (retrieval may still show its relevant parts) instead of ending the window, so one
-        huge message or tool output does not hide every turn before it.
+        huge message or tool output does not hide every turn before it. With ``conversation``
+        (a query will retrieve the rest), the window is the current conversation: it ends at
+        a pause longer than ``window_gap_hours`` (from ``now`` to the newest turn, or between
+        two turns).
         """
         before = start_pos
+        gap = self.config.window_gap_hours
+        gap_s = gap * 3600.0 if (gap is not None and conversation) else None
+        last_ts = now
         cap = self.config.window_max_messages
         batch = 8 if (cap is not None and start_pos is None) else 64  # a capped window needs few rows
         while True:
@@ -230,6 +249,10 @@ class _Packer:
                 return None
             self.remember(rows)
             for row in rows:
+                if gap_s is not None:
+                    if last_ts is not None and last_ts - row.ts > gap_s:
+                        return row.pos + 1  # an earlier conversation: retrieval's, then the fill's
+                    last_ts = row.ts
                 before = row.pos
                 if self.has(row):
                     continue
@@ -321,7 +344,7 @@ def assemble(
     packer = _Packer(store, counter, namespace, config)
     has_query = bool(query and query.strip()) or query_vector is not None
     window_limit = int(room * config.window_share) if has_query else room
-    resume = packer.window(session, window_limit, room=room)
+    resume = packer.window(session, window_limit, room=room, now=now, conversation=has_query)
     window_used = packer.used
 
     hits: list[Hit] = []

@@ -256,3 +256,32 @@ def test_time_hints_are_well_formed_for_any_text(words: list[str], now: float) -
     assert np.all((score >= 0) & (score <= 1))
     if hint.start is not None:
         assert score[2] == 1.0  # the window's own start is inside it
+
+
+def test_window_is_the_current_conversation(mem: Memory) -> None:
+    # Yesterday's chat ended with small talk; today's question is about something else.
+    yesterday = datetime(2024, 5, 1, 18, tzinfo=timezone.utc)
+    mem.add(
+        [
+            {"role": "user", "content": "My bike's rear tyre is 700x28c, remember that."},
+            {"role": "assistant", "content": "Noted: 700x28c on the rear."},
+            {"role": "user", "content": "Thanks, talk tomorrow!"},
+            {"role": "assistant", "content": "Have a good evening!"},
+        ],
+        session="s",
+        timestamp=yesterday,
+    )
+    q = "Which tube should I buy for the back wheel?"
+    kw = {"session": "s", "budget": 120, "fill_window": False, "window_share": 0.5, "neighbors": 0.0}
+    soon = mem.assemble(q, **kw, now=datetime(2024, 5, 1, 18, 5, tzinfo=timezone.utc))
+    later = mem.assemble(q, **kw, now=datetime(2024, 5, 2, 9, tzinfo=timezone.utc))
+    origins = {s.origin for s in later.sources}
+    # Five minutes later the last turns are the conversation: in the window. The next
+    # morning they are an earlier conversation: nothing in the window, the budget goes to
+    # retrieval, which brings the tyre size.
+    assert soon.breakdown["window"] > 0 and "window" in {s.origin for s in soon.sources}
+    assert later.breakdown["window"] == 0 and "window" not in origins
+    assert any("700x28c" in str(m.get("content")) for m in later.messages)
+    # Without a limit the old turns fill the window again.
+    nolimit = mem.assemble(q, **kw, now=datetime(2024, 5, 2, 9, tzinfo=timezone.utc), window_gap_hours=None)
+    assert nolimit.breakdown["window"] > 0
