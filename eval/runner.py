@@ -4,8 +4,9 @@
 
 1. Ingest: every conversation becomes a namespace of one :class:`memory.Memory` (each
    session a session, each turn a message carrying ``metadata["turn_id"]``). Embeddings
-   are computed once here and reused by every strategy and budget. A memory folder that
-   already holds the conversation is reused as is.
+   are computed once here and reused by every strategy and budget. A kept ``memory_dir``
+   holds one folder per :func:`ingest_key` (code version, embedder identity, counter), and a
+   folder that already holds the conversation is reused as is.
 2. Queries: all questions are embedded in one batch; strategies get the vector, so the
    latency reported is the context build alone (query embedding excluded, the same for
    every strategy).
@@ -46,7 +47,7 @@ from eval.report import (
     write_csv,
 )
 from eval.strategies import Ranker, Strategy, StrategyInput, available, get_strategy
-from memory.embedders import Embedder
+from memory.embedders import Embedder, default_embedder
 from memory.errors import InvalidArgument
 from memory.memory import Memory
 from memory.tokens import TokenCounter
@@ -185,6 +186,34 @@ def ingest(
     }
 
 
+# Bump when what ingest stores changes outside the files hashed below (e.g. what gets embedded).
+INGEST_VERSION = 2
+_INGEST_SOURCES = ("memory/chunking.py", "memory/models.py", "memory/tokens.py", "eval/datasets.py")
+
+
+def ingest_key(embedder: Embedder, counter: TokenCounter | str) -> str:
+    """A short hash of what an ingested memory depends on: the turnmem version, the code that
+    turns a conversation into stored chunks, the embedder's identity (name, dimension and its
+    vector for a fixed text) and the token counter. A kept ``memory_dir`` holds one folder
+    per key, so an eval never reuses an ingest made by other code or another model."""
+    import hashlib
+    from importlib.metadata import PackageNotFoundError, version
+
+    h = hashlib.sha256()
+    try:
+        h.update(version("turnmem").encode())
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        h.update(b"unversioned")
+    h.update(str(INGEST_VERSION).encode())
+    root = Path(__file__).resolve().parents[1]
+    for rel in _INGEST_SOURCES:
+        h.update((root / rel).read_bytes())
+    h.update(f"{embedder.name}:{embedder.dim}".encode())
+    h.update(np.round(embedder.embed(["turnmem ingest key"])[0], 4).astype(np.float32).tobytes())
+    h.update((counter if isinstance(counter, str) else getattr(counter, "name", type(counter).__name__)).encode())
+    return h.hexdigest()[:12]
+
+
 def _turn_map(memory: Memory, conv: Conversation) -> tuple[dict[tuple[str, int], str], dict[str, str]]:
     ref_turn: dict[tuple[str, int], str] = {}
     session_of: dict[str, str] = {}
@@ -255,6 +284,9 @@ def run(
         if memory_dir is None:
             tmp = tempfile.TemporaryDirectory(prefix="turnmem-eval-")
             memory_dir = tmp.name
+        else:
+            embedder = embedder or default_embedder()
+            memory_dir = Path(memory_dir) / f"ingest-{ingest_key(embedder, counter)}"
         memory = Memory.open(memory_dir, embedder=embedder, counter=counter, index=index)
     try:
         timings = ingest(memory, dataset, progress=progress)

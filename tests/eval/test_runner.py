@@ -7,12 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
-from eval import SUMMARY_COLUMNS, load_locomo, run
+from eval import SUMMARY_COLUMNS, load_locomo, run, runner
 from eval.datasets import Conversation, Dataset, Question, Session, Turn, load_longmemeval
 from memory.embedders import Embedder
 from memory.errors import InvalidArgument
+from memory.memory import Memory
 from tests.eval.test_datasets import LOCOMO, write_lme
 
 STRATEGIES = ["full", "window", "summary", "dense", "bm25", "turnmem"]
@@ -28,15 +30,16 @@ def locomo_run(
     """One run shared by the tests below, on the conv-26 memory the session already ingested."""
     out = tmp_path_factory.mktemp("run") / "out"
     ds = load_locomo(LOCOMO, images="caption").select(conversations=["conv-26"], limit_questions=8)
+    mem = Memory.open(locomo_memory_dir, embedder=embedder)
     res = run(
         ds,
         strategies=STRATEGIES,
         budgets=[1024, 256, 256],  # sorted and de-duplicated
         out=out,
-        memory_dir=locomo_memory_dir,
-        embedder=embedder,
+        memory=mem,
         progress=False,
     )
+    mem.close()
     return res, out
 
 
@@ -174,6 +177,34 @@ def test_memory_dir_is_ingested_once(tmp_path: Path, embedder: Embedder) -> None
     )
     assert run(bigger, memory_dir=tmp_path / "m", **kw).timings["ingested_messages"] == 1
     assert not (tmp_path / "out").exists()  # no out: nothing written
+
+
+def test_kept_ingest_is_keyed_on_code_and_embedder(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ds = tiny_dataset()
+    kw: dict[str, Any] = {"strategies": ["dense"], "budgets": [64], "embedder": embedder, "progress": False}
+    assert run(ds, memory_dir=tmp_path / "m", **kw).timings["ingested_messages"] == 5
+    # Other ingest code (a bumped INGEST_VERSION, or a changed chunker) gets a folder of its own.
+    monkeypatch.setattr(runner, "INGEST_VERSION", runner.INGEST_VERSION + 1)
+    assert run(ds, memory_dir=tmp_path / "m", **kw).timings["ingested_messages"] == 5
+    monkeypatch.undo()
+    assert run(ds, memory_dir=tmp_path / "m", **kw).timings["ingested_messages"] == 0
+    # Another embedder identity (same name and dimension, other vectors) too.
+    other = _Shifted(embedder)
+    assert runner.ingest_key(other, "o200k_base") != runner.ingest_key(embedder, "o200k_base")
+    assert len(list((tmp_path / "m").glob("ingest-*"))) == 2
+
+
+class _Shifted:
+    """The same model name and dimension, but other vectors."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        v = self.inner.embed(texts)
+        return np.roll(v, 1, axis=1)
 
 
 def test_longmemeval_session_metrics(tmp_path: Path, embedder: Embedder) -> None:
