@@ -35,6 +35,26 @@ CLOSERS = (
     "Would a week-by-week version of this help?",
     "Happy to go deeper on any of these steps.",
 )
+ECHO = (  # sentences that repeat the request's subject, as real answers do
+    "The most common question about {s} is where to start, so start with the part you can do today.",
+    "People often overthink {s}; the basics below cover most situations.",
+    "If {s} is new to you, expect the first attempt to take a little longer than the later ones.",
+    "A good rule of thumb for {s}: get the order of steps right and the details will follow.",
+    "What makes {s} work is mostly preparation, which is why the list below starts there.",
+    "For {s}, the cheapest option is usually fine for a first go, and you can upgrade later.",
+    "There's no single right way to handle {s}, but the approach below is the one most people stick with.",
+    "Most of the problems with {s} come from rushing one step, usually the first or the last.",
+    "If you have less time, the shortened version of {s} is to do steps one, two and the last one.",
+    "When {s} goes wrong, it's nearly always recoverable, so don't panic.",
+    "The details of {s} depend a little on your setup, so adapt the numbers to what you have.",
+    "Once you've done {s} a couple of times, you won't need the list any more.",
+    "Many guides to {s} skip the boring parts, which are exactly the parts that matter.",
+    "You don't need special equipment for {s}; what you already have is usually enough.",
+    "A quick check halfway through {s} saves you from redoing the whole thing.",
+    "I'd plan about an hour for {s} the first time, including setting up and tidying away.",
+    "With {s}, consistency matters more than getting every detail perfect.",
+    "Write down what worked for {s}, so next time you can skip the trial and error.",
+)
 GENERIC = (
     "None of this has to be perfect on the first try; a rough version you actually use beats a perfect plan you don't.",
     "It's worth writing down what you tried and how it went, so the next attempt starts from there.",
@@ -101,8 +121,8 @@ def compose(
     max_words: int = MAX_WORDS,
 ) -> str:
     """One markdown answer about ``subject`` in ``topic``, ``min_words``-``max_words`` words."""
-    target = rng.randint(min_words + 20, (min_words + max_words) // 2 + 100)
-    paras = list(topic.paras)
+    target = int(rng.triangular(min_words + 20, max_words - 100, min_words + 20))
+    paras = list(topic.paras) + rng.sample(ECHO, 8)
     rng.shuffle(paras)
     intro = _sentence(rng.choice(topic.intros), subject)
     head = f"{rng.choice(OPENERS)}{intro}".strip()
@@ -120,8 +140,10 @@ def compose(
         if _words(blocks + body) >= target:
             break
         body.append(_section(rng, topic, kind, subject, paras))
-    while _words(blocks + body) < min_words + 10:
-        body.append(f"### {rng.choice(topic.headings)}\n\n" + " ".join(rng.sample(GENERIC, 4)))
+    while _words(blocks + body) < min(target, max_words - 100):
+        extra = [_sentence(t, subject) for t in rng.sample(ECHO, 2)] + rng.sample(GENERIC, 3)
+        rng.shuffle(extra)
+        body.append(f"### {rng.choice(topic.headings)}\n\n" + " ".join(extra))
     while len(body) > 1 and _words(blocks + body) > max_words - 40 - (len(feature.split()) if feature else 0):
         body.pop()
     if feature is not None:

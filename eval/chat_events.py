@@ -532,6 +532,20 @@ RESTAURANTS = (
 HOODS = ("the Old Harbour quarter", "Riverside", "St. Anne's", "the Upper Town", "Green Hill", "the Canal District")
 
 
+TRIP_LINES = (  # other requests about the trip cities: the same place names, none of the asked items
+    Line(
+        "We're flying into {key} on a Friday evening. How do we get from the airport to the centre?",
+        "travel",
+        "getting into {key} from the airport",
+    ),
+    Line("What should we pack for {key} in late spring? It's a week of walking around.", "travel", "packing for {key}"),
+    Line("Is three days enough for {key}, or should we add a day trip?", "travel", "three days in {key}"),
+    Line("Any rainy-day ideas for {key}? The forecast looks grim.", "travel", "a rainy day in {key}"),
+    Line("How much should we budget per day in {key} for food and transport?", "money", "a daily budget for {key}"),
+    Line("Can you help me write a short thank-you note to our host in {key}?", "writing", "a thank-you note to a host"),
+)
+
+
 @dataclass(frozen=True)
 class Said(Family):
     """An assistant fact: ``feature`` is the paragraph put in the answer to ``says``."""

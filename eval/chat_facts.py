@@ -70,7 +70,7 @@ USER_FACTS: tuple[Family, ...] = (
                 "a birthday present on a budget",
             ),
         ),
-        {"kid": ("kid", "little girl", "youngest")},
+        {"kid": ("kid", "daughter", "little girl", "youngest")},
     ),
     Family(
         "allergy",
@@ -103,7 +103,7 @@ USER_FACTS: tuple[Family, ...] = (
                 "a menu note for a work event",
             ),
         ),
-        {"avoid": ("need to avoid", "react badly to", "have to stay away from")},
+        {"avoid": ("need to avoid", "react badly to", "have to stay away from", "get an allergic reaction from")},
     ),
     Family(
         "pet",
@@ -168,7 +168,7 @@ USER_FACTS: tuple[Family, ...] = (
                 "a rental for a group trip",
             ),
         ),
-        {"vehicle": ("vehicle", "car model", "set of wheels")},
+        {"vehicle": ("vehicle", "car", "set of wheels")},
     ),
     Family(
         "job",
@@ -273,7 +273,7 @@ USER_FACTS: tuple[Family, ...] = (
                 "getting appliances delivered upstairs",
             ),
         ),
-        {"level": ("level", "storey")},
+        {"level": ("level", "storey", "floor")},
     ),
     Family(
         "instrument",
@@ -366,7 +366,7 @@ USER_FACTS: tuple[Family, ...] = (
                 "builds that overheat a computer",
             ),
         ),
-        {"computer": ("computer", "machine", "notebook")},
+        {"computer": ("computer", "machine", "laptop")},
     ),
     Family(
         "commute",
@@ -397,7 +397,7 @@ USER_FACTS: tuple[Family, ...] = (
                 "airport transfers",
             ),
         ),
-        {"get": ("get", "travel"), "journey": ("journey to the office", "trip in each morning")},
+        {"get": ("get", "travel"), "journey": ("journey to the office", "trip in each morning", "commute")},
     ),
     Family(
         "hometown",
@@ -460,7 +460,7 @@ USER_FACTS: tuple[Family, ...] = (
                 "choosing a language to learn",
             ),
         ),
-        {"native": ("native", "mother"), "with": ("with", "speaking")},
+        {"native": ("native", "mother", "first"), "with": ("with", "speaking")},
     ),
 )
 

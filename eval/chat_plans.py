@@ -28,6 +28,7 @@ from eval.chat_events import (
     STARTS,
     TALLIES,
     TRIP_CITIES,
+    TRIP_LINES,
     UPDATES,
     WHEN_ASKS,
     WHEN_LEX,
@@ -139,7 +140,9 @@ class Gen:
         return Plan("update", q, values[-1]["v"], says, [steps - 1], stale=list(range(steps - 1)))
 
     def assistant_fact(self, fam: Said, key: str) -> Plan:
-        vals = self.draw(fam, fixed={"key": key})
+        taken = self.asked_values.setdefault(fam.key, [])
+        vals = self.draw(fam, fixed={"key": key}, other_than=taken)
+        taken.append(vals)
         say = Say(self.line(self.pick(fam.says), vals), feature=_fill(fam.feature, vals))
         q = self.ask(fam.asks, vals, fam.lex)
         return Plan("assistant_fact", q, vals["v"], [say], [0], assistant=True)
@@ -205,7 +208,7 @@ class Gen:
         free = [k for k in fam.slots["key"] if k not in keys]
         if not free or free == [""]:
             return
-        vals = self.draw(fam, other_than=[{"key": k} for k in keys])
+        vals = self.draw(fam, other_than=[{"key": k} for k in keys] + self.asked_values.get(fam.key, []))
         self.near_pool.append(Say(self.line(self.pick(fam.says), vals), feature=_fill(fam.feature, vals)))
 
 
@@ -240,6 +243,9 @@ def plans(gen: Gen, diet: str | None) -> list[Plan]:
         plans.append(gen.assistant_fact(fam, key))
     for fam in SAID:
         gen.said_near(fam, [k for f, k in picked if f is fam])
+    for city in cities:  # the trip cities come up in other requests too
+        for line in rng.sample(list(TRIP_LINES), 3 if n >= 10 else 1):
+            plans.append(Plan("", "", "", [Say(gen.line(line, {"key": city}))], []))
     # temporal: order of two purchases, episodes relative to now, when something started
     n_t = _count("temporal", n)
     n_order = max(1, n_t * 3 // 10) if n >= 2 else 0

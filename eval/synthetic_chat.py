@@ -43,7 +43,7 @@ from memory.errors import InvalidArgument
 
 GENERATOR_VERSION = 1
 CATEGORIES: tuple[str, ...] = tuple(MIX)
-NEAR_SHARE = 0.3  # share of filler requests that are near misses of a planted fact
+NEAR_SHARE = 0.4  # share of filler requests that are near misses of a planted fact
 DIETS = (None, "vegetarian", "pescatarian", "vegan")
 _START = datetime(2025, 1, 6, tzinfo=timezone.utc)
 _WORDS = ("", "one", "two", "three", "four", "five", "six", "seven", "eight")
