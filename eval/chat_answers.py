@@ -82,13 +82,19 @@ def _paragraph(rng: random.Random, pool: list[str], subject: str, k: int) -> str
 
 
 def _table(rng: random.Random, topic: Topic) -> str:
-    rows = rng.sample(list(topic.table_rows), min(len(topic.table_rows), rng.randint(4, 7)))
+    keep = sorted(rng.sample(range(len(topic.table_rows)), min(len(topic.table_rows), rng.randint(4, 7))))
+    rows = [topic.table_rows[i] for i in keep]
     head = "| " + " | ".join(topic.table_head) + " |"
     sep = "|" + "---|" * len(topic.table_head)
     return "\n".join([head, sep, *("| " + " | ".join(r) + " |" for r in rows)])
 
 
-def _section(rng: random.Random, topic: Topic, kind: str, subject: str, paras: list[str]) -> str:
+def _title(rng: random.Random, titles: list[str], fallback: tuple[str, ...]) -> str:
+    """A section title not used yet in this answer (from the topic's headings, then ``fallback``)."""
+    return titles.pop() if titles else rng.choice(fallback)
+
+
+def _section(rng: random.Random, topic: Topic, kind: str, subject: str, paras: list[str], titles: list[str]) -> str:
     if kind == "steps":
         items = rng.sample(list(topic.steps), min(len(topic.steps), rng.randint(4, 7)))
         body = "\n".join(f"{i}. {s}" for i, s in enumerate(items, start=1))
@@ -96,7 +102,11 @@ def _section(rng: random.Random, topic: Topic, kind: str, subject: str, paras: l
     if kind in ("tips", "mistakes"):
         pool = topic.tips if kind == "tips" else topic.mistakes
         items = rng.sample(list(pool), min(len(pool), rng.randint(3, 6)))
-        title = rng.choice(topic.headings) if kind == "tips" else rng.choice(("Common mistakes", "What to avoid"))
+        title = (
+            _title(rng, titles, ("Tips", "Worth knowing"))
+            if kind == "tips"
+            else rng.choice(("Common mistakes", "What to avoid"))
+        )
         bullets = "\n".join(f"- {s}" for s in items)
         return f"### {title}\n\n{bullets}"
     if kind == "table":
@@ -108,7 +118,8 @@ def _section(rng: random.Random, topic: Topic, kind: str, subject: str, paras: l
             rng.choice(("Here's a version for {s}:", "A minimal example:", "Something like this:")), subject
         )
         return f"{lead}\n\n```{lang}\n{body}\n```"
-    return f"### {rng.choice(topic.headings)}\n\n{_paragraph(rng, paras, subject, rng.randint(2, 4))}"
+    title = _title(rng, titles, ("More detail", "A few more notes", "Background"))
+    return f"### {title}\n\n{_paragraph(rng, paras, subject, rng.randint(2, 4))}"
 
 
 def compose(
@@ -124,6 +135,8 @@ def compose(
     target = int(rng.triangular(min_words + 20, max_words - 100, min_words + 20))
     paras = list(topic.paras) + rng.sample(ECHO, 8)
     rng.shuffle(paras)
+    titles = [h for h in topic.headings if h not in ("Common mistakes", "What to avoid")]
+    rng.shuffle(titles)
     intro = _sentence(rng.choice(topic.intros), subject)
     head = f"{rng.choice(OPENERS)}{intro}".strip()
     title = f"## {_sentence(subject, subject)}"
@@ -139,11 +152,12 @@ def compose(
     for kind in kinds:
         if _words(blocks + body) >= target:
             break
-        body.append(_section(rng, topic, kind, subject, paras))
+        body.append(_section(rng, topic, kind, subject, paras, titles))
     while _words(blocks + body) < min(target, max_words - 100):
         extra = [_sentence(t, subject) for t in rng.sample(ECHO, 2)] + rng.sample(GENERIC, 3)
         rng.shuffle(extra)
-        body.append(f"### {rng.choice(topic.headings)}\n\n" + " ".join(extra))
+        title = _title(rng, titles, ("More detail", "A few more notes", "Background", "One more thing"))
+        body.append(f"### {title}\n\n" + " ".join(extra))
     while len(body) > 1 and _words(blocks + body) > max_words - 40 - (len(feature.split()) if feature else 0):
         body.pop()
     if feature is not None:

@@ -26,16 +26,14 @@ from eval.chat_events import (
     SAID,
     START_LINES,
     STARTS,
-    TALLIES,
     TRIP_CITIES,
     TRIP_LINES,
-    UPDATES,
     WHEN_ASKS,
     WHEN_LEX,
     Said,
-    Tally,
 )
 from eval.chat_facts import PREFERENCES, USER_FACTS, Family, Line
+from eval.chat_updates import TALLIES, UPDATES, Tally
 
 # Questions per conversation at 30 sessions (scaled with the number of sessions).
 MIX = {"user_fact": 12, "assistant_fact": 10, "preference": 6, "update": 6, "aggregation": 6, "temporal": 10}
@@ -62,6 +60,11 @@ class Plan:
     relative: bool = False  # the question holds {ago}: resolved against its date
     group: list[int] = field(default_factory=list)  # relative: the sessions of every episode of its kind
     dated: bool = False  # the answer is the date of says[0]
+
+
+def _an(word: str) -> str:
+    """``word`` with its indefinite article."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
 
 
 def _fill(text: str, values: dict[str, str]) -> str:
@@ -107,7 +110,8 @@ class Gen:
         return q
 
     def line(self, line: Line, values: dict[str, str]) -> Line:
-        return Line(_fill(line.text, values), line.topic, _fill(line.subject, values))
+        vals = {**values, **{f"a_{k}": _an(v) for k, v in values.items()}}
+        return Line(_fill(line.text, vals), line.topic, _fill(line.subject, vals))
 
     # -- one plan per question ---------------------------------------------------------------
 
@@ -130,7 +134,10 @@ class Gen:
         steps = min(self.n, self.rng.choice((2, 2, 3)))
         pool = list(fam.slots["v"])
         self.rng.shuffle(pool)
-        values = [{"v": v} for v in pool[:steps]]
+        picked = pool[:steps]
+        if fam.rising:  # the pools are listed in increasing order
+            picked.sort(key=fam.slots["v"].index)
+        values = [{"v": v} for v in picked]
         changes = list(fam.changes)
         self.rng.shuffle(changes)
         says = [Say(self.line(self.pick(fam.says), values[0]))]

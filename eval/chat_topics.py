@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from eval.chat_code import CODE, INVOICE_EMAIL, SPREADSHEET
+
 
 @dataclass(frozen=True)
 class Topic:
@@ -25,147 +27,7 @@ class Topic:
     headings: tuple[str, ...] = ("Tips", "Things to watch", "Good to know")
 
 
-CSV_ROWS = """\
-import csv
-from pathlib import Path
-
-
-def rows(path: Path):
-    with path.open(newline="") as fh:
-        for row in csv.DictReader(fh):
-            yield row
-
-
-total = sum(float(r["amount"]) for r in rows(Path("data.csv")))
-print(total)"""
-
-RETRY = """\
-import time
-
-import httpx
-
-
-def get_with_retry(url: str, attempts: int = 4) -> httpx.Response:
-    for i in range(attempts):
-        try:
-            r = httpx.get(url, timeout=10)
-            r.raise_for_status()
-            return r
-        except httpx.HTTPError:
-            if i == attempts - 1:
-                raise
-            time.sleep(2**i)
-    raise RuntimeError("unreachable")"""
-
-GIT_UNDO = """\
-git reset --soft HEAD~1
-git status
-# your changes are staged again; edit and recommit
-git commit -m "Better message\""""
-
-SQL_DEDUP = """\
-SELECT o.id, o.total, c.name
-FROM orders AS o
-JOIN (
-    SELECT DISTINCT ON (customer_id) customer_id, name
-    FROM contacts
-    ORDER BY customer_id, updated_at DESC
-) AS c ON c.customer_id = o.customer_id;"""
-
-LOGGING = """\
-import logging
-
-logging.basicConfig(
-    level=logging.INFO,
-    format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-)
-log = logging.getLogger(__name__)
-log.info("started with %d items", 42)"""
-
-DOCKERFILE = """\
-FROM python:3.12-slim
-WORKDIR /app
-COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
-COPY . .
-CMD ["python", "-m", "app"]"""
-
-DATES = """\
-from datetime import datetime
-
-FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d %b %Y")
-
-
-def parse(text: str) -> datetime:
-    for fmt in FORMATS:
-        try:
-            return datetime.strptime(text.strip(), fmt)
-        except ValueError:
-            continue
-    raise ValueError(f"unknown date format: {text!r}")"""
-
-CRON = """\
-# every 10 minutes; flock skips a run while the previous one still holds the lock
-*/10 * * * * flock -n /tmp/sync.lock /usr/local/bin/sync.sh >> /var/log/sync.log 2>&1"""
-
-PAGINATE = """\
-def fetch_all(client, url: str) -> list[dict]:
-    items, cursor = [], None
-    while True:
-        params = {"limit": 100, **({"cursor": cursor} if cursor else {})}
-        page = client.get(url, params=params, timeout=10).json()
-        items.extend(page["data"])
-        cursor = page.get("next_cursor")
-        if not cursor:
-            return items"""
-
-PROFILE = """\
-python -m cProfile -o out.prof slow_script.py
-python -c "import pstats; pstats.Stats('out.prof').sort_stats('cumtime').print_stats(15)\""""
-
-TEST_API = """\
-import httpx
-
-
-def test_fetch_user(monkeypatch):
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"id": 1, "name": "Ada"})
-
-    client = httpx.Client(transport=httpx.MockTransport(handler))
-    assert fetch_user(client, 1)["name"] == "Ada\""""
-
-CODE: tuple[tuple[str, str, str], ...] = (
-    ("reading a large CSV", "python", CSV_ROWS),
-    ("retrying HTTP requests", "python", RETRY),
-    ("undoing a git commit", "bash", GIT_UNDO),
-    ("duplicate rows after a SQL join", "sql", SQL_DEDUP),
-    ("logging in a script", "python", LOGGING),
-    ("a smaller Docker image", "dockerfile", DOCKERFILE),
-    ("parsing mixed date formats", "python", DATES),
-    ("a non-overlapping cron job", "bash", CRON),
-    ("cursor pagination", "python", PAGINATE),
-    ("profiling slow Python code", "bash", PROFILE),
-    ("profiling slow tests", "bash", PROFILE),
-    ("testing code that calls an API", "python", TEST_API),
-    ("", "python", CSV_ROWS),
-    ("", "python", LOGGING),
-)
-SPREADSHEET = """\
-=SUMIF(B2:B200, "groceries", C2:C200)
-=C14/C2        share of income
-=IF(D5>0, D5*12, 0)"""
-
-INVOICE_EMAIL = """\
-Subject: Invoice 0423 - payment reminder
-
-Hi Sam,
-
-A quick reminder that invoice 0423 was due on the 14th.
-Could you let me know when I can expect payment?
-
-Thanks,"""
-
-
+# fmt: off
 COOKING = Topic(
     name="cooking",
     requests=(
@@ -234,24 +96,16 @@ COOKING = Topic(
     mistakes=(
         "Crowding the pan, which steams the food instead of browning it.",
         "Adding garlic too early, where it burns and turns bitter.",
-        "Cutting pieces unevenly, so half are raw while the rest overcook.",
-        "Skipping the rest after cooking.",
-        "Stirring constantly, which stops a crust from forming.",
-        "Seasoning only at the end instead of in layers.",
+        "Cutting pieces unevenly, so half are raw while the rest overcook.", "Skipping the rest after cooking.",
+        "Stirring constantly, which stops a crust from forming.", "Seasoning only at the end instead of in layers.",
     ),
     table_head=("Ingredient", "Amount", "Note"),
     table_rows=(
-        ("olive oil", "2 tbsp", "plus more to finish"),
-        ("onion", "1 large", "finely diced"),
-        ("garlic", "3 cloves", "grated"),
-        ("stock", "750 ml", "hot"),
-        ("butter", "30 g", "cold, cubed"),
-        ("lemon", "1", "zest and juice"),
-        ("parmesan", "40 g", "finely grated"),
-        ("fresh parsley", "a handful", "chopped"),
-        ("chilli flakes", "1/2 tsp", "optional"),
-        ("tinned tomatoes", "400 g", "crushed by hand"),
-        ("rice", "300 g", "rinsed"),
+        ("olive oil", "2 tbsp", "plus more to finish"), ("onion", "1 large", "finely diced"),
+        ("garlic", "3 cloves", "grated"), ("stock", "750 ml", "hot"), ("butter", "30 g", "cold, cubed"),
+        ("lemon", "1", "zest and juice"), ("parmesan", "40 g", "finely grated"),
+        ("fresh parsley", "a handful", "chopped"), ("chilli flakes", "1/2 tsp", "optional"),
+        ("tinned tomatoes", "400 g", "crushed by hand"), ("rice", "300 g", "rinsed"),
         ("salt", "to taste", "add in stages"),
     ),
     headings=("Tips", "Common mistakes", "Make ahead", "Variations"),
@@ -303,11 +157,9 @@ TRAVEL = Topic(
         "Group the sights by neighbourhood so each day stays in one or two areas.",
         "Book the one thing that sells out, and leave the rest open.",
         "Put a long lunch in the middle of each day as a rest stop.",
-        "Check opening days; many museums close on Mondays.",
-        "Save a rainy-day backup for each day.",
+        "Check opening days; many museums close on Mondays.", "Save a rainy-day backup for each day.",
         "Buy the transport pass at the airport machine on arrival.",
-        "Leave the last afternoon loose for souvenirs and packing.",
-        "Share the itinerary with someone at home.",
+        "Leave the last afternoon loose for souvenirs and packing.", "Share the itinerary with someone at home.",
     ),
     tips=(
         "A light rain shell beats an umbrella in windy coastal cities.",
@@ -315,8 +167,7 @@ TRAVEL = Topic(
         "Screenshot your tickets in case the app needs a signal.",
         "Bring a small power bank for long days of navigation.",
         "Learn five polite phrases; it changes how people respond.",
-        "Tipping is modest in most of Europe: rounding up is fine.",
-        "Keep a photo of your passport in your email.",
+        "Tipping is modest in most of Europe: rounding up is fine.", "Keep a photo of your passport in your email.",
         "Comfortable shoes you have already broken in matter more than anything else you pack.",
         "Markets are best in the morning, before the good produce is gone.",
     ),
@@ -332,8 +183,7 @@ TRAVEL = Topic(
         ("1", "arrive, drop bags", "old town walk", "dinner near the hotel"),
         ("2", "main museum (booked)", "park and viewpoint", "food market"),
         ("3", "day trip by train", "day trip", "late dinner"),
-        ("4", "market breakfast", "riverside cycle", "concert or bar"),
-        ("5", "slow morning", "souvenirs", "airport"),
+        ("4", "market breakfast", "riverside cycle", "concert or bar"), ("5", "slow morning", "souvenirs", "airport"),
         ("flex", "rainy-day gallery", "covered market", "cinema"),
     ),
     headings=("Getting around", "Where to stay", "Budget", "Tips"),
@@ -377,43 +227,32 @@ CODING = Topic(
         "Commit small, focused changes with messages that say why, not only what.",
     ),
     steps=(
-        "Reproduce the problem with the smallest input you can.",
-        "Write a test that fails for that input.",
-        "Make the change in one place.",
-        "Run the test suite and the linter.",
-        "Check the memory and time on a realistic input.",
-        "Add a short comment explaining the non-obvious part.",
-        "Open a pull request with a before/after note.",
-        "Pin the dependency versions you tested with.",
+        "Reproduce the problem with the smallest input you can.", "Write a test that fails for that input.",
+        "Make the change in one place.", "Run the test suite and the linter.",
+        "Check the memory and time on a realistic input.", "Add a short comment explaining the non-obvious part.",
+        "Open a pull request with a before/after note.", "Pin the dependency versions you tested with.",
     ),
     tips=(
-        "Use `pathlib` instead of string paths.",
-        "Put constants at the top of the module, not buried in functions.",
+        "Use `pathlib` instead of string paths.", "Put constants at the top of the module, not buried in functions.",
         "Use a context manager so files and connections always close.",
-        "Run `ruff` or `flake8` on save; it catches typos early.",
-        "Prefer f-strings for readability.",
+        "Run `ruff` or `flake8` on save; it catches typos early.", "Prefer f-strings for readability.",
         "Use `git add -p` to review exactly what you're committing.",
         "Set `PYTHONDONTWRITEBYTECODE=1` in containers.",
         "Keep secrets out of the repo; load them from the environment.",
         "Write the docstring before the function body.",
     ),
     mistakes=(
-        "Catching bare `except:` and hiding the real error.",
-        "Mutating a default argument like `def f(x=[])`.",
-        "Building SQL with string formatting instead of parameters.",
-        "Forgetting to close the HTTP session.",
-        "Comparing floats with `==`.",
-        "Loading the whole file into memory when streaming would do.",
+        "Catching bare `except:` and hiding the real error.", "Mutating a default argument like `def f(x=[])`.",
+        "Building SQL with string formatting instead of parameters.", "Forgetting to close the HTTP session.",
+        "Comparing floats with `==`.", "Loading the whole file into memory when streaming would do.",
     ),
     table_head=("Option", "When to use it", "Trade-off"),
     table_rows=(
         ("standard library", "small scripts", "more code to write"),
         ("third-party package", "production services", "extra dependency"),
         ("generator", "large or endless inputs", "single pass only"),
-        ("list", "small data you revisit", "all in memory"),
-        ("async", "many slow network calls", "harder to debug"),
-        ("threads", "blocking I/O in old code", "shared state"),
-        ("processes", "CPU-bound work", "startup cost"),
+        ("list", "small data you revisit", "all in memory"), ("async", "many slow network calls", "harder to debug"),
+        ("threads", "blocking I/O in old code", "shared state"), ("processes", "CPU-bound work", "startup cost"),
     ),
     code=CODE,
     headings=("Why this works", "Pitfalls", "Testing it", "Going further"),
@@ -454,39 +293,27 @@ FITNESS = Topic(
         "Warm muscles move better: five minutes of light cardio beats static stretching before training.",
     ),
     steps=(
-        "Five minutes of easy cardio to warm up.",
-        "Two warm-up sets at half the working weight.",
-        "Three working sets of 8-10 reps, resting 90 seconds.",
-        "One accessory exercise for the upper back.",
-        "A plank or carry to finish.",
-        "Five minutes of easy stretching.",
-        "Write down the weights and how the last set felt.",
-        "Walk for ten minutes to cool down.",
+        "Five minutes of easy cardio to warm up.", "Two warm-up sets at half the working weight.",
+        "Three working sets of 8-10 reps, resting 90 seconds.", "One accessory exercise for the upper back.",
+        "A plank or carry to finish.", "Five minutes of easy stretching.",
+        "Write down the weights and how the last set felt.", "Walk for ten minutes to cool down.",
     ),
     tips=(
-        "Lay out your kit the night before.",
-        "Use RPE: finish most sets with two reps left in the tank.",
-        "A foam roller is cheap and helps tight calves and hips.",
-        "Schedule workouts like meetings.",
+        "Lay out your kit the night before.", "Use RPE: finish most sets with two reps left in the tank.",
+        "A foam roller is cheap and helps tight calves and hips.", "Schedule workouts like meetings.",
         "Swap an exercise if it hurts rather than pushing through.",
-        "Pair training with something you enjoy, like a podcast.",
-        "Take a rest day after your hardest session.",
+        "Pair training with something you enjoy, like a podcast.", "Take a rest day after your hardest session.",
     ),
     mistakes=(
-        "Doing too much in the first week and quitting in the third.",
-        "Skipping the warm-up on cold mornings.",
-        "Chasing soreness as a sign of a good workout.",
-        "Holding your breath on every rep.",
+        "Doing too much in the first week and quitting in the third.", "Skipping the warm-up on cold mornings.",
+        "Chasing soreness as a sign of a good workout.", "Holding your breath on every rep.",
         "Running every run at the same medium pace.",
     ),
     table_head=("Day", "Session", "Sets × reps", "Rest"),
     table_rows=(
-        ("Mon", "squat, push-up, row", "3 × 8-10", "90 s"),
-        ("Tue", "easy run or walk", "30 min", "-"),
-        ("Wed", "deadlift, press, pull-down", "3 × 8", "2 min"),
-        ("Thu", "rest or mobility", "15 min", "-"),
-        ("Fri", "lunge, dips, carries", "3 × 10", "90 s"),
-        ("Sat", "long easy run", "45-60 min", "-"),
+        ("Mon", "squat, push-up, row", "3 × 8-10", "90 s"), ("Tue", "easy run or walk", "30 min", "-"),
+        ("Wed", "deadlift, press, pull-down", "3 × 8", "2 min"), ("Thu", "rest or mobility", "15 min", "-"),
+        ("Fri", "lunge, dips, carries", "3 × 10", "90 s"), ("Sat", "long easy run", "45-60 min", "-"),
         ("Sun", "rest", "-", "-"),
     ),
     headings=("Progression", "Recovery", "Tips", "Common mistakes"),
@@ -527,41 +354,28 @@ HOME = Topic(
         "Check for pipes and cables with a detector before drilling into any wall.",
     ),
     steps=(
-        "Isolate the supply and test it.",
-        "Clear the area and lay a dust sheet.",
-        "Remove the old part or material carefully.",
-        "Clean and dry the surface completely.",
-        "Fit the new part and hand-tighten first.",
-        "Leave it to cure for the full time on the tube.",
-        "Restore the supply and check for leaks or faults.",
-        "Tidy up and keep the leftover parts labelled.",
+        "Isolate the supply and test it.", "Clear the area and lay a dust sheet.",
+        "Remove the old part or material carefully.", "Clean and dry the surface completely.",
+        "Fit the new part and hand-tighten first.", "Leave it to cure for the full time on the tube.",
+        "Restore the supply and check for leaks or faults.", "Tidy up and keep the leftover parts labelled.",
     ),
     tips=(
-        "A headtorch frees both hands in cupboards.",
-        "Masking tape on the wall stops the drill bit wandering.",
-        "Wet your finger with soapy water to smooth silicone.",
-        "Keep a labelled tub for screws as you remove them.",
-        "Use PTFE tape on threaded joints.",
-        "Sand between coats for a smooth finish.",
+        "A headtorch frees both hands in cupboards.", "Masking tape on the wall stops the drill bit wandering.",
+        "Wet your finger with soapy water to smooth silicone.", "Keep a labelled tub for screws as you remove them.",
+        "Use PTFE tape on threaded joints.", "Sand between coats for a smooth finish.",
         "A stud finder pays for itself on the first shelf.",
     ),
     mistakes=(
-        "Skipping the primer on bare plaster.",
-        "Overtightening plastic fittings until they crack.",
-        "Painting in a cold room where it won't cure.",
-        "Using the wrong wall plug for the wall type.",
+        "Skipping the primer on bare plaster.", "Overtightening plastic fittings until they crack.",
+        "Painting in a cold room where it won't cure.", "Using the wrong wall plug for the wall type.",
         "Forgetting to turn the water back on slowly.",
     ),
     table_head=("Tool / material", "Why", "Rough cost"),
     table_rows=(
-        ("adjustable spanner", "fittings and nuts", "€12"),
-        ("filling knife", "smoothing filler", "€6"),
-        ("sealant gun", "silicone and caulk", "€8"),
-        ("spirit level", "shelves and frames", "€15"),
-        ("cordless drill", "holes and screws", "€80"),
-        ("wall plugs", "fixing into masonry", "€5"),
-        ("sandpaper (120/240)", "prep and finish", "€4"),
-        ("dust sheets", "protect floors", "€10"),
+        ("adjustable spanner", "fittings and nuts", "€12"), ("filling knife", "smoothing filler", "€6"),
+        ("sealant gun", "silicone and caulk", "€8"), ("spirit level", "shelves and frames", "€15"),
+        ("cordless drill", "holes and screws", "€80"), ("wall plugs", "fixing into masonry", "€5"),
+        ("sandpaper (120/240)", "prep and finish", "€4"), ("dust sheets", "protect floors", "€10"),
     ),
     headings=("Before you start", "Tools", "Safety", "Finishing"),
 )
@@ -600,12 +414,9 @@ MONEY = Topic(
         "Review the plan every few months; income and costs change more often than people expect.",
     ),
     steps=(
-        "List your income after tax.",
-        "List fixed costs: rent, utilities, insurance, debt payments.",
-        "Set a savings amount and move it on payday.",
-        "Give the rest a weekly spending limit.",
-        "Cancel one subscription you don't use.",
-        "Check progress at the end of the month.",
+        "List your income after tax.", "List fixed costs: rent, utilities, insurance, debt payments.",
+        "Set a savings amount and move it on payday.", "Give the rest a weekly spending limit.",
+        "Cancel one subscription you don't use.", "Check progress at the end of the month.",
         "Adjust the categories that ran over.",
     ),
     tips=(
@@ -613,26 +424,19 @@ MONEY = Topic(
         "Use a separate card for subscriptions so they're easy to audit.",
         "Call your provider before the contract ends; retention offers are real.",
         "Keep a small buffer in the current account to avoid overdraft fees.",
-        "Name your savings pots after their goals.",
-        "Compare total cost, not monthly price.",
+        "Name your savings pots after their goals.", "Compare total cost, not monthly price.",
     ),
     mistakes=(
-        "Budgeting to the exact euro with no buffer.",
-        "Investing money you'll need within two years.",
-        "Ignoring annual bills like insurance and car tax.",
-        "Chasing last year's best-performing fund.",
+        "Budgeting to the exact euro with no buffer.", "Investing money you'll need within two years.",
+        "Ignoring annual bills like insurance and car tax.", "Chasing last year's best-performing fund.",
         "Paying for the same service twice through different bundles.",
     ),
     table_head=("Category", "Monthly", "Note"),
     table_rows=(
-        ("rent", "€950", "fixed"),
-        ("utilities", "€140", "averaged over the year"),
-        ("groceries", "€380", "weekly limit €90"),
-        ("transport", "€85", "monthly pass"),
-        ("subscriptions", "€42", "review quarterly"),
-        ("savings", "€300", "moved on payday"),
-        ("fun money", "€150", "no guilt"),
-        ("buffer", "€60", "rolls over"),
+        ("rent", "€950", "fixed"), ("utilities", "€140", "averaged over the year"),
+        ("groceries", "€380", "weekly limit €90"), ("transport", "€85", "monthly pass"),
+        ("subscriptions", "€42", "review quarterly"), ("savings", "€300", "moved on payday"),
+        ("fun money", "€150", "no guilt"), ("buffer", "€60", "rolls over"),
     ),
     code=(("", "text", SPREADSHEET),),
     headings=("The numbers", "Order of priorities", "Tips", "Watch out for"),
@@ -672,37 +476,27 @@ LANGUAGE = Topic(
         "Tutors are most useful for conversation and correcting habits, less for grammar drills.",
     ),
     steps=(
-        "Ten minutes of flashcards in the morning.",
-        "One podcast episode on the commute.",
-        "Write three sentences about your day.",
-        "One conversation session a week.",
-        "Review the mistakes notebook on Sunday.",
-        "Read one graded story a week.",
+        "Ten minutes of flashcards in the morning.", "One podcast episode on the commute.",
+        "Write three sentences about your day.", "One conversation session a week.",
+        "Review the mistakes notebook on Sunday.", "Read one graded story a week.",
         "Record yourself speaking for two minutes.",
     ),
     tips=(
         "Add example sentences, not single words, to your deck.",
-        "Use subtitles in the target language, not your own.",
-        "Label things around the house.",
-        "Set a minimum day: even five minutes counts.",
-        "Talk to yourself while cooking.",
+        "Use subtitles in the target language, not your own.", "Label things around the house.",
+        "Set a minimum day: even five minutes counts.", "Talk to yourself while cooking.",
         "Pick content you'd watch anyway.",
     ),
     mistakes=(
-        "Collecting apps instead of using one.",
-        "Avoiding speaking until you feel ready.",
-        "Learning long word lists with no context.",
-        "Skipping listening because it feels hard.",
+        "Collecting apps instead of using one.", "Avoiding speaking until you feel ready.",
+        "Learning long word lists with no context.", "Skipping listening because it feels hard.",
         "Studying only at weekends.",
     ),
     table_head=("Week", "Focus", "Minutes per day"),
     table_rows=(
-        ("1", "core phrases and sounds", "15"),
-        ("2", "present tense and numbers", "20"),
-        ("3", "past tense, listening", "20"),
-        ("4", "speaking with a tutor", "25"),
-        ("5", "reading a graded book", "25"),
-        ("6", "review and mock test", "30"),
+        ("1", "core phrases and sounds", "15"), ("2", "present tense and numbers", "20"),
+        ("3", "past tense, listening", "20"), ("4", "speaking with a tutor", "25"),
+        ("5", "reading a graded book", "25"), ("6", "review and mock test", "30"),
     ),
     headings=("A weekly plan", "Resources", "Tips", "Common traps"),
 )
@@ -741,35 +535,26 @@ WRITING = Topic(
         "Match the reader's formality; mirror how they wrote to you.",
     ),
     steps=(
-        "Write one sentence that says what you want.",
-        "List the three points that support it.",
-        "Draft without editing.",
-        "Cut the first paragraph if it's only warming up.",
-        "Replace vague words with specifics.",
-        "Read it aloud and fix what trips you.",
+        "Write one sentence that says what you want.", "List the three points that support it.",
+        "Draft without editing.", "Cut the first paragraph if it's only warming up.",
+        "Replace vague words with specifics.", "Read it aloud and fix what trips you.",
         "Add a clear subject line or title.",
     ),
     tips=(
-        "Use the active voice for requests.",
-        "Keep paragraphs under five lines on screen.",
-        "Put dates and amounts in bold.",
-        "Avoid 'per my last email'.",
-        "Sign off with a question when you need a reply.",
-        "Keep a swipe file of emails you liked receiving.",
+        "Use the active voice for requests.", "Keep paragraphs under five lines on screen.",
+        "Put dates and amounts in bold.", "Avoid 'per my last email'.",
+        "Sign off with a question when you need a reply.", "Keep a swipe file of emails you liked receiving.",
     ),
     mistakes=(
-        "Apologising three times in one email.",
-        "Burying the ask in the last paragraph.",
-        "Using jargon the reader doesn't share.",
-        "Sending the first draft of an angry message.",
+        "Apologising three times in one email.", "Burying the ask in the last paragraph.",
+        "Using jargon the reader doesn't share.", "Sending the first draft of an angry message.",
         "Writing a wall of text with no breaks.",
     ),
     table_head=("Section", "Purpose", "Length"),
     table_rows=(
         ("opening", "the point or the hook", "1-2 sentences"),
         ("context", "what the reader needs to know", "a short paragraph"),
-        ("details", "evidence, numbers, examples", "3-5 bullets"),
-        ("ask", "what should happen next", "1 sentence"),
+        ("details", "evidence, numbers, examples", "3-5 bullets"), ("ask", "what should happen next", "1 sentence"),
         ("close", "thanks and sign-off", "1 line"),
     ),
     code=(("", "text", INVOICE_EMAIL),),
@@ -778,3 +563,4 @@ WRITING = Topic(
 
 TOPICS: dict[str, Topic] = {t.name: t for t in (COOKING, TRAVEL, CODING, FITNESS, HOME, MONEY, LANGUAGE, WRITING)}
 TOPIC_NAMES: tuple[str, ...] = tuple(TOPICS)
+# fmt: on
