@@ -3,6 +3,7 @@
 - :func:`load_locomo`: LoCoMo (``locomo10.json``, CC BY-NC 4.0, Maharana et al. 2024).
 - :func:`load_longmemeval`: LongMemEval ``_s`` / ``_m`` / ``_oracle`` JSON (Wu et al. 2024).
 - :func:`eval.synthetic.generate`: a seeded synthetic conversation with planted facts.
+- :func:`eval.synthetic_chat.generate`: seeded user-assistant histories (chatbot-shaped).
 
 Every loader takes a local path; nothing here downloads. A turn's ``id`` is what evidence
 refers to (LoCoMo ``dia_id``, LongMemEval ``<session id>:<index>``); the runner stores it
@@ -327,7 +328,8 @@ def load_longmemeval(path: str | Path) -> Dataset:
 
 
 def load_dataset(name: str, path: str | Path | None = None, **kwargs: Any) -> Dataset:
-    """``locomo`` | ``longmemeval`` | ``synthetic`` (kwargs: turns, seed) by name."""
+    """``locomo`` | ``longmemeval`` | ``synthetic`` (kwargs: turns, seed) | ``chat`` (kwargs:
+    seed, conversations, sessions, min_exchanges, max_exchanges) by name."""
     if name == "locomo":
         return load_locomo(path, **kwargs)
     if name == "longmemeval":
@@ -338,4 +340,10 @@ def load_dataset(name: str, path: str | Path | None = None, **kwargs: Any) -> Da
         from eval.synthetic import generate
 
         return generate(**kwargs)
-    raise InvalidArgument(f"dataset: unknown dataset {name!r}; use locomo, longmemeval or synthetic", field="dataset")
+    if name == "chat":
+        from eval.synthetic_chat import generate as generate_chat
+
+        return generate_chat(**kwargs)
+    raise InvalidArgument(
+        f"dataset: unknown dataset {name!r}; use locomo, longmemeval, synthetic or chat", field="dataset"
+    )

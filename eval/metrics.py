@@ -6,6 +6,9 @@
 - Ranking metrics, for strategies that rank (LongMemEval's definitions, from its
   ``src/retrieval/eval_utils.py``): :func:`recall_any_at_k`, :func:`recall_all_at_k`,
   :func:`ndcg_at_k`, at turn level and session level.
+- Knowledge updates: ``latest_value``, for a question whose evidence superseded older
+  statements (``stale``), is 1.0 if the newest statement is in the context, else 0.0
+  (``None`` for questions without stale evidence; summaries average over those that have it).
 - Cost: context tokens and their share of the full history; latency percentiles.
 """
 
@@ -128,6 +131,8 @@ class QuestionRecord(BaseModel):
     recall_all: bool
     recall_any: bool
     ranks: dict[str, int | None] = Field(default_factory=dict)  # evidence turn → rank (1-based)
+    stale: list[str] = Field(default_factory=list)  # superseded statements (knowledge updates)
+    latest_value: float | None = None  # 1.0: the newest statement is in the context (None: no stale)
     ranking: dict[str, float] = Field(default_factory=dict)  # ranking metrics, if any
 
     @property
@@ -152,8 +157,10 @@ def make_record(
     ranking: Sequence[str] | None = None,
     session_of: dict[str, str] | None = None,
     evidence_sessions: Sequence[str] = (),
+    stale: Sequence[str] = (),
 ) -> QuestionRecord:
-    """Score one context (``present``: the turn ids it holds) against a question's evidence."""
+    """Score one context (``present``: the turn ids it holds) against a question's evidence
+    (and, when ``stale`` lists superseded statements, whether it holds the newest one)."""
     present_set = set(present)
     found = [e for e in evidence if e in present_set]
     metrics: dict[str, float] = {}
@@ -184,7 +191,23 @@ def make_record(
         recall_any=recall_any(evidence, present_set),
         ranks=ranks,
         ranking=metrics,
+        stale=list(stale),
+        latest_value=latest_value(evidence, stale, present_set),
     )
+
+
+def latest_value(evidence: Iterable[Hashable], stale: Iterable[Hashable], present: Iterable[Hashable]) -> float | None:
+    """1.0 if the newest statement (the evidence) is all in ``present``, 0.0 if not; ``None``
+    when nothing was superseded (no ``stale`` turns), where the score means nothing."""
+    if not list(stale):
+        return None
+    return float(recall_all(evidence, present))
+
+
+def _mean_defined(values: Sequence[float | None]) -> float:
+    """Mean of the values that are not ``None`` (NaN if none are)."""
+    defined = [v for v in values if v is not None]
+    return float(np.mean(defined)) if defined else math.nan
 
 
 def summarize(records: Sequence[QuestionRecord]) -> dict[str, Any]:
@@ -202,6 +225,7 @@ def summarize(records: Sequence[QuestionRecord]) -> dict[str, Any]:
         "latency_p50_ms": percentile(lat, 50),
         "latency_p95_ms": percentile(lat, 95),
         "token_share": float(np.mean([r.token_share for r in records])),
+        "latest_value": _mean_defined([r.latest_value for r in records]),
     }
     keys = sorted({k for r in records for k in r.ranking})
     for k in keys:

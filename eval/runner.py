@@ -301,6 +301,7 @@ def run(
         per_q = sum(1 if not s.uses_budget else len(budgets) for s in strats)
         records: list[QuestionRecord] = []
         maps: dict[str, tuple[dict[tuple[str, int], str], dict[str, str]]] = {}
+        stale: dict[str, list[str]] = dataset.notes.get("stale_evidence") or {}
         full_tokens: dict[str, int] = {}
         t0 = time.perf_counter()
         columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
@@ -363,6 +364,7 @@ def run(
                                     ranking=ranking_turns,
                                     session_of=session_of,
                                     evidence_sessions=q.evidence_sessions,
+                                    stale=stale.get(q.id, ()),
                                 )
                             )
                         bar.advance(task)

@@ -161,6 +161,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
             return 2
         dataset = load_longmemeval(args.data)
         categories = args.question_types
+    elif args.dataset == "chat":
+        from eval.synthetic_chat import generate as generate_chat
+
+        dataset = generate_chat(seed=args.seed, conversations=args.users, sessions=args.sessions)
+        categories = args.categories or args.question_types
     else:
         from eval.synthetic import generate
 
@@ -254,17 +259,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     ev = sub.add_parser("eval", help="evidence recall vs token cost for each strategy and budget")
-    ev.add_argument("dataset", choices=["locomo", "longmemeval", "synthetic"])
+    ev.add_argument("dataset", choices=["locomo", "longmemeval", "synthetic", "chat"])
     ev.add_argument("--data", help="dataset file (LoCoMo: default ../shared/data/locomo10.json)")
     ev.add_argument("--strategies", type=_csv, default=list(DEFAULT_STRATEGIES), help="comma-separated strategy names")
     ev.add_argument("--budgets", type=_ints, default=list(DEFAULT_BUDGETS), help="comma-separated token budgets")
     ev.add_argument("--out", help="folder for results.json, summary.csv and the plots")
     ev.add_argument("--conversations", type=_csv, help="only these conversation ids (LoCoMo: conv-26,conv-30)")
     ev.add_argument("--limit-questions", type=int, help="at most N questions per conversation")
-    ev.add_argument("--categories", type=_csv, help="LoCoMo categories (1-5) / synthetic categories")
+    ev.add_argument("--categories", type=_csv, help="LoCoMo categories (1-5) / synthetic or chat categories")
     ev.add_argument("--question-types", type=_csv, help="LongMemEval question types")
     ev.add_argument("--turns", type=int, default=2000, help="synthetic: conversation length in turns")
-    ev.add_argument("--seed", type=int, default=7, help="synthetic: random seed")
+    ev.add_argument("--seed", type=int, default=7, help="synthetic, chat: random seed")
+    ev.add_argument("--users", type=int, default=4, help="chat: user histories (conversations)")
+    ev.add_argument("--sessions", type=int, default=30, help="chat: sessions per user history")
     ev.add_argument(
         "--images",
         choices=["caption", "parts"],

@@ -36,7 +36,9 @@ def test_help_lists_commands() -> None:
     for flag in ("--data", "--strategies", "--budgets", "--out", "--conversations", "--limit-questions",
                  "--categories", "--question-types", "--memory-dir", "--no-progress"):  # fmt: skip
         assert flag in ev.stdout, flag
-    assert "{locomo,longmemeval,synthetic}" in ev.stdout
+    assert "{locomo,longmemeval,synthetic,chat}" in ev.stdout
+    for flag in ("--seed", "--users", "--sessions"):
+        assert flag in ev.stdout, flag
 
 
 def test_eval_locomo_small(tmp_path: Path) -> None:
@@ -78,6 +80,22 @@ def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     return code, capsys.readouterr().err
 
 
+@pytest.mark.slow  # ingests one small generated history (~70 chunks)
+def test_eval_chat_small(tmp_path: Path) -> None:
+    out = turnmem(
+        "eval", "chat", "--seed", "3", "--users", "1", "--sessions", "2", "--strategies", "bm25,dense",
+        "--budgets", "1024", "--out", str(tmp_path / "r"), "--memory-dir", str(tmp_path / "m"), "--no-progress",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    results = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert results["config"]["dataset"] == "chat" and results["config"]["conversations"] == ["chat-3-0"]
+    assert results["config"]["notes"]["seed"] == 3 and results["config"]["notes"]["sessions"] == 2
+    with open(tmp_path / "r" / "summary_by_category.csv", newline="") as fh:
+        cats = {r["category"] for r in csv.DictReader(fh)}
+    assert cats == {"user_fact", "assistant_fact", "preference", "update", "aggregation", "temporal"}
+    assert (tmp_path / "m").is_dir()
+
+
 def test_unknown_strategy_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     code, err = run_main(capsys, "locomo", "--data", str(LOCOMO), "--conversations", "conv-26", "--strategies", "nope")
     assert code == 2
@@ -96,6 +114,8 @@ def test_other_errors_are_clear(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     with pytest.raises(SystemExit) as exit_:
         main(["eval", "locomo", "--budgets", "256,abc"])
     assert exit_.value.code == 2 and "expected comma-separated integers" in capsys.readouterr().err
+    code = main(["eval", "chat", "--sessions", "1", "--no-progress"])
+    assert code == 2 and "sessions: give a whole number from 2 to 200, got 1" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["eval", "squad"])
     assert "invalid choice: 'squad'" in capsys.readouterr().err

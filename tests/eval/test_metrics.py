@@ -12,6 +12,7 @@ from eval.metrics import (
     QuestionRecord,
     dedupe,
     evidence_recall,
+    latest_value,
     make_record,
     ndcg_at_k,
     percentile,
@@ -276,3 +277,27 @@ def test_summarize_ranking_metrics_average_over_ranked_records() -> None:
     assert s["questions"] == 3
     assert s["turn_recall_any@5"] == pytest.approx(0.5)
     assert s["turn_ndcg@10"] == pytest.approx(0.5)
+
+
+# -- knowledge updates -------------------------------------------------------------------------
+
+
+def test_latest_value() -> None:
+    # newest statement "new", superseded "old": only the newest one counts.
+    assert latest_value(["new"], ["old"], ["new", "x"]) == 1.0
+    assert latest_value(["new"], ["old"], ["old", "x"]) == 0.0  # the stale value alone is a miss
+    assert latest_value(["new"], ["old"], ["old", "new"]) == 1.0
+    # nothing superseded: the score is undefined, not 1.0 or 0.0
+    assert latest_value(["new"], [], ["new"]) is None
+    assert latest_value(["new"], (s for s in ()), ["new"]) is None
+
+
+def test_records_and_summaries_carry_latest_value() -> None:
+    hit = record(evidence=["n"], present=["n"], stale=["o"])
+    miss = record(evidence=["n"], present=["o"], stale=["o"])
+    plain = record(evidence=["a"], present=[])
+    assert (hit.latest_value, miss.latest_value, plain.latest_value) == (1.0, 0.0, None)
+    assert hit.stale == ["o"] and plain.stale == []
+    # averaged over the records that have stale evidence only: (1 + 0) / 2, the plain one left out
+    assert summarize([hit, miss, plain])["latest_value"] == 0.5
+    assert math.isnan(summarize([plain])["latest_value"])
