@@ -73,6 +73,10 @@ class AnswerConfig(BaseModel):
             raise ValueError(f"give an http(s) URL such as https://api.openai.com/v1 (got {v!r})")
         return v.rstrip("/")
 
+    def prompts(self) -> tuple[Prompt, Prompt, Prompt]:
+        """The answer, judge and refusal-judge prompts (InvalidArgument naming an unknown one)."""
+        return load_prompt(self.answer_prompt), load_prompt(self.judge_prompt), load_prompt(self.refusal_prompt)
+
     def api_key(self) -> str:
         """The key from ``$api_key_env``; empty (no header) when the default variable is unset."""
         key = os.environ.get(self.api_key_env)
@@ -102,7 +106,7 @@ class Prompt:
 
 def load_prompt(name: str) -> Prompt:
     path = PROMPTS_DIR / f"{name}.txt"
-    if not path.is_file():
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or not path.is_file():
         known = ", ".join(sorted(p.stem for p in PROMPTS_DIR.glob("*.txt")))
         raise InvalidArgument(f"prompt: no prompt {name!r} in {PROMPTS_DIR}; have {known}", field="prompt")
     return Prompt(name, path.read_text(encoding="utf-8").strip() + "\n")
@@ -173,9 +177,7 @@ class AnswerStage:
         self.counter = counter
         self.console = console
         self.progress = progress
-        self.answer_prompt = load_prompt(config.answer_prompt)
-        self.judge_prompt = load_prompt(config.judge_prompt)
-        self.refusal_prompt = load_prompt(config.refusal_prompt)
+        self.answer_prompt, self.judge_prompt, self.refusal_prompt = config.prompts()
         self.requests = 0
 
     def describe(self) -> dict[str, Any]:

@@ -241,12 +241,15 @@ def _answer_config(args: argparse.Namespace) -> Any:
             cache_path=args.answer_cache,
             use_cache=not args.no_answer_cache,
             estimate_only=args.estimate_only,
+            answer_prompt=args.answer_prompt,
+            judge_prompt=args.judge_prompt,
         )
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"])
         raise InvalidArgument(f"{field}: {err['msg']} (got {err.get('input')!r})", field=field) from None
     config.api_key()  # a missing --api-key-env variable fails now, not after the retrieval
+    config.prompts()  # so does an unknown prompt name
     return config
 
 
@@ -342,6 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
     ans.add_argument("--answer-cache", help="cache file of answers and verdicts (default ~/.cache/turnmem/...)")
     ans.add_argument("--no-answer-cache", action="store_true", help="ask again instead of reading the cache")
     ans.add_argument("--estimate-only", action="store_true", help="print the token and cost estimate, call nothing")
+    ans.add_argument("--answer-prompt", default="answer_v1", help="prompt file in eval/prompts (name without .txt)")
+    ans.add_argument("--judge-prompt", default="judge_v1", help="judge prompt file in eval/prompts (name without .txt)")
     ev.set_defaults(func=cmd_eval)
 
     re_ = sub.add_parser("reindex", help="rebuild a memory's vector index from its log (or move it to another backend)")

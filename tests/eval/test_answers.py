@@ -272,6 +272,8 @@ def test_cli_estimate_only_calls_nothing_and_flags_are_checked(
         assert "concurrency:" in capsys.readouterr().err
         assert main([*base, "--answer-model", "m", "--api-key-env", "TURNMEM_TEST_NO_SUCH_KEY"]) == 2
         assert "api_key_env: the environment variable TURNMEM_TEST_NO_SUCH_KEY is not set" in capsys.readouterr().err
+        assert main([*base, "--answer-model", "m", "--judge-prompt", "../judge_v1"]) == 2
+        assert "prompt: no prompt '../judge_v1'" in capsys.readouterr().err
     assert fake.requests == []
 
 
@@ -400,3 +402,41 @@ def test_chat_client_retries_and_maps_errors() -> None:
             chat_reply(client, {"model": "m", "messages": []}, what="t", retries=1, sleep=lambda s: None)
         assert err.value.status is None
     assert isinstance(client, httpx.Client)
+
+
+def test_cli_locomo_sample_with_category_5(
+    tmp_path: Path, locomo_memory_dir: Path, embedder: Embedder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``turnmem eval locomo --answer-model ...`` on conv-26 (ingested once per session), 6 questions
+    stratified over the 5 categories: the new columns, per category (5 graded on refusing), the plot."""
+    from eval.datasets import load_locomo
+    from tests.conftest import LOCOMO
+
+    ds = load_locomo(LOCOMO, images="caption").select(conversations=["conv-26"])
+    fake = FakeOpenAI(reply=Rules(gold_of(ds)))
+    out = tmp_path / "out"
+    with serve(fake.app) as url:
+        argv = ["eval", "locomo", "--data", str(LOCOMO), "--conversations", "conv-26", "--memory-dir",
+                str(locomo_memory_dir), "--strategies", "turnmem", "--budgets", "512", "--sample", "6", "--seed", "1",
+                "--answer-model", "fake", "--base-url", f"{url}/v1", "--answer-cache", str(tmp_path / "c.sqlite3"),
+                "--no-progress", "--out", str(out)]  # fmt: skip
+        assert main(argv) == 0
+    capsys.readouterr()
+    by_cat = {r["category"]: r for r in csv.DictReader(open(out / "summary_by_category.csv", newline=""))}
+    assert set(by_cat) == {"1", "2", "3", "4", "5"}
+    assert all(r["answer_j"] != "" and r["answer_tokens_in"] != "" for r in by_cat.values())
+    records = json.loads((out / "results.json").read_text())["records"]
+    assert len(records) == 6
+    for r in records:
+        assert r["answer"]["refusal"] == (r["category"] == "5") and r["answer"]["verdict"] in ("CORRECT", "WRONG")
+    judged = [b["messages"][-1]["content"] for b in fake.requests if is_judge(b)]
+    assert sum("The right behaviour is to decline" in t for t in judged) == int(by_cat["5"]["questions"])
+    assert (out / "answer_j_vs_tokens.png").is_file()
+
+
+def test_docs_show_the_prompts_verbatim() -> None:
+    from eval.answers import PROMPTS_DIR
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "answers.md").read_text(encoding="utf-8")
+    for path in sorted(PROMPTS_DIR.glob("*.txt")):
+        assert path.read_text(encoding="utf-8").strip() in docs, path.name
