@@ -188,23 +188,34 @@ def gold_of(ds: Dataset) -> dict[str, str]:
 # -- the whole path through the CLI ------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One memory folder for the synthetic CLI runs: the first ingests, the others reuse it."""
+    return tmp_path_factory.mktemp("synthetic-mem")
+
+
 def answer_cells(path: Path) -> list[list[str]]:
     with open(path, newline="") as fh:
         return [[r["strategy"], r["budget"], *(r[c] for c in ANSWER_COLUMNS)] for r in csv.DictReader(fh)]
 
 
+@pytest.mark.slow  # ~25 s on a shared 2-core machine: an ingest, two runs, three plots
 def test_cli_writes_answer_columns_plot_and_records_then_reruns_from_the_cache(
-    tmp_path: Path, embedder: Embedder, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    synth_dir: Path,
+    embedder: Embedder,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    ds = generate(turns=60, seed=3)
+    ds = generate(turns=20, seed=7)
     fake = FakeOpenAI(reply=Rules(gold_of(ds)))
     out = tmp_path / "out"
     with serve(fake.app) as url:
-        argv = ["eval", "synthetic", "--turns", "60", "--seed", "3", "--strategies", "window,turnmem",
+        argv = ["eval", "synthetic", "--turns", "20", "--seed", "7", "--strategies", "window,turnmem",
                 "--budgets", "300", "--out", str(out), "--answer-model", "fake", "--judge-model", "fake",
                 "--base-url", f"{url}/v1", "--answer-cache", str(tmp_path / "c.sqlite3"), "--no-progress",
-                "--price", "0.15,0.6"]  # fmt: skip
+                "--price", "0.15,0.6", "--memory-dir", str(synth_dir)]  # fmt: skip
         assert main(argv) == 0
         first = len(fake.requests)
         printed = capsys.readouterr()
@@ -255,12 +266,13 @@ def test_cli_writes_answer_columns_plot_and_records_then_reruns_from_the_cache(
 
 
 def test_cli_estimate_only_calls_nothing_and_flags_are_checked(
-    tmp_path: Path, embedder: Embedder, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, synth_dir: Path, embedder: Embedder, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fake = FakeOpenAI(reply=lambda body: "x")
     with serve(fake.app) as url:
-        base = ["eval", "synthetic", "--turns", "60", "--seed", "3", "--strategies", "window", "--budgets", "300",
-                "--no-progress", "--base-url", f"{url}/v1", "--answer-cache", str(tmp_path / "c.sqlite3")]  # fmt: skip
+        base = ["eval", "synthetic", "--turns", "20", "--seed", "7", "--strategies", "window", "--budgets", "300",
+                "--no-progress", "--base-url", f"{url}/v1", "--answer-cache", str(tmp_path / "c.sqlite3"),
+                "--memory-dir", str(synth_dir)]  # fmt: skip
         assert main([*base, "--answer-model", "m", "--estimate-only", "--sample", "2"]) == 0
         out = capsys.readouterr()
         assert fake.requests == []
