@@ -8,6 +8,7 @@ verdict parser, the stratified sample, the cache, retries, and failures that sta
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import re
@@ -16,6 +17,8 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from eval import run
 from eval.answer_cache import AnswerCache
@@ -381,6 +384,47 @@ def test_cache_is_keyed_on_the_model_and_identical_prompts_are_asked_once(tmp_pa
     cache = AnswerCache(tmp_path / "cache.sqlite3")
     assert len(cache) == 4 + 4 + 4  # answers of fake, answers of other, verdicts
     cache.close()
+
+
+def test_an_unreadable_verdict_fails_that_question(tmp_path: Path, embedder: Embedder) -> None:
+    ds = hand_dataset()
+    rules = Rules(gold_of(ds))
+
+    def reply(body: dict[str, Any]) -> str:
+        text = body["messages"][-1]["content"]
+        return "Hmm, hard to say." if is_judge(body) and "Where are we moving?" in text else rules(body)
+
+    fake = FakeOpenAI(reply=reply)
+    with serve(fake.app) as url:
+        res = run(ds, strategies=["full"], budgets=[60], embedder=embedder, progress=False,
+                  answers=config(url, tmp_path))  # fmt: skip
+    bad = next(r for r in res.records if r.question_id == "q-move").answer
+    assert bad is not None and bad.answer and bad.verdict is None and bad.j is None
+    assert bad.error is not None and "no single CORRECT/WRONG label" in bad.error
+    assert res.summary[0]["answer_failed"] == 1 and res.summary[0]["answer_j"] == 1.0
+    assert len(AnswerCache(tmp_path / "cache.sqlite3")) == 4 + 3  # the unreadable verdict is not cached
+
+
+def test_concurrency_is_bounded(tmp_path: Path, embedder: Embedder) -> None:
+    app = FastAPI()
+    state = {"now": 0, "max": 0, "n": 0}
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request) -> JSONResponse:
+        await request.json()
+        state["now"] += 1
+        state["n"] += 1
+        state["max"] = max(state["max"], state["now"])
+        await asyncio.sleep(0.1)
+        state["now"] -= 1
+        content = '{"reason": "r", "label": "WRONG"}'
+        return JSONResponse({"choices": [{"message": {"role": "assistant", "content": content}}]})
+
+    with serve(app) as url:
+        res = run(hand_dataset(), strategies=["window", "turnmem"], budgets=[60, 90], embedder=embedder,
+                  progress=False, answers=config(url, tmp_path, concurrency=3))  # fmt: skip
+    assert state["n"] >= 8 and state["max"] == 3  # several in flight, never more than the bound
+    assert all(r.answer is not None and r.answer.verdict == "WRONG" for r in res.records)
 
 
 # -- the shared chat client ----------------------------------------------------------------------
