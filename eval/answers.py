@@ -127,8 +127,62 @@ class AnswerStage:
         t0 = time.perf_counter()
         key = cfg.api_key()
         cache = AnswerCache(cfg.cache_path or default_cache_path()) if cfg.use_cache else None
-        counts: dict[str, int] = {}
+        try:
+            jobs, counts = self._answer_jobs(records, contexts, questions)
+            answers = self._cached(cache, jobs)
+            todo = [j for d, j in jobs.items() if d not in answers]
+            self._estimate(todo, counts, records, questions)
+            stats = {"answer_prompts": float(len(jobs)), "answer_cached": float(len(jobs) - len(todo))}
+            if cfg.estimate_only:
+                return stats
+            errors: dict[str, str] = {}
+            client = http_client(cfg.base_url, api_key=key, timeout=cfg.timeout_s, max_connections=cfg.concurrency)
+            with client:
+                self._run(client, todo, cache, answers, errors, label="answer", max_tokens=cfg.answer_max_tokens)
+                judge_jobs = self._judge_jobs(records, jobs, answers, questions, dataset)
+                verdicts = self._cached(cache, judge_jobs)
+                todo_j = [j for jd, j in judge_jobs.items() if jd not in verdicts]
+                self._run(
+                    client,
+                    todo_j,
+                    cache,
+                    verdicts,
+                    errors,
+                    label="judge",
+                    max_tokens=cfg.judge_max_tokens,
+                    check=lambda reply: parse_verdict(reply.text),
+                )
+        finally:
+            if cache is not None:
+                cache.close()
+        answer_of = {i: d for d, job in jobs.items() for i in job.records}
+        judge_of = {i: jd for jd, job in judge_jobs.items() for i in job.records}
+        for i, rec in enumerate(records):
+            d, jd = answer_of[i], judge_of.get(i, "")
+            q = questions[(rec.conversation, rec.question_id)]
+            rec.answer = self._grade(
+                q, dataset, counts[d], answers.get(d), verdicts.get(jd), errors.get(d) or errors.get(jd)
+            )
+        stats.update(
+            {
+                "answer_s": time.perf_counter() - t0,
+                "answer_requests": float(self.requests),
+                "judge_prompts": float(len(judge_jobs)),
+                "judge_cached": float(len(judge_jobs) - len(todo_j)),
+                "answer_failed": float(sum(1 for r in records if r.answer is not None and r.answer.error)),
+            }
+        )
+        return stats
+
+    def _answer_jobs(
+        self,
+        records: Sequence[QuestionRecord],
+        contexts: Sequence[Sequence[dict[str, Any]]],
+        questions: Mapping[tuple[str, str], Question],
+    ) -> tuple[dict[str, _Job], dict[str, int]]:
+        """One job per distinct answer prompt (with the records it serves) and its token count."""
         jobs: dict[str, _Job] = {}
+        counts: dict[str, int] = {}
         rendered: dict[int, str] = {}  # id(messages) -> transcript: `full` shares one list per conversation
         for i, (rec, msgs) in enumerate(zip(records, contexts)):
             q = questions[(rec.conversation, rec.question_id)]
@@ -137,82 +191,45 @@ class AnswerStage:
             text = self.answer_prompt.fill(context=rendered[id(msgs)], question=q.question)
             digest = content_hash(text)
             if digest not in jobs:
-                jobs[digest] = _Job("answer", cfg.answer_model, self.answer_prompt, digest, text, [])
+                jobs[digest] = _Job("answer", self.config.answer_model, self.answer_prompt, digest, text, [])
                 counts[digest] = self.counter.count(text)
             jobs[digest].records.append(i)
-        digest_of = {i: d for d, job in jobs.items() for i in job.records}
-        answers: dict[str, dict[str, Any]] = {}
-        errors: dict[str, str] = {}
-        if cache is not None:
-            for d in jobs:
-                hit = cache.get("answer", cfg.answer_model, self.answer_prompt.version, d)
-                if hit is not None:
-                    answers[d] = {**hit, "cached": True}
-        todo = [j for d, j in jobs.items() if d not in answers]
-        self._estimate(todo, counts, records, questions, dataset)
-        stats = {"answer_prompts": float(len(jobs)), "answer_cached": float(len(jobs) - len(todo))}
-        if cfg.estimate_only:
-            if cache is not None:
-                cache.close()
-            return stats
-        with http_client(cfg.base_url, api_key=key, timeout=cfg.timeout_s, max_connections=cfg.concurrency) as client:
-            self._run(client, todo, cache, answers, errors, label="answer", max_tokens=cfg.answer_max_tokens)
-            judge_jobs: dict[str, _Job] = {}
-            for i, rec in enumerate(records):
-                d = digest_of[i]
-                if d not in answers:
-                    continue
-                q = questions[(rec.conversation, rec.question_id)]
-                refusal = graded_on_refusing(dataset, q)
-                prompt = self.refusal_prompt if refusal else self.judge_prompt
+        return jobs, counts
+
+    def _judge_jobs(
+        self,
+        records: Sequence[QuestionRecord],
+        answer_jobs: Mapping[str, _Job],
+        answers: Mapping[str, dict[str, Any]],
+        questions: Mapping[tuple[str, str], Question],
+        dataset: str,
+    ) -> dict[str, _Job]:
+        """One job per distinct judge prompt, for the records whose answer came back."""
+        jobs: dict[str, _Job] = {}
+        for d, answer_job in answer_jobs.items():
+            if d not in answers:
+                continue
+            for i in answer_job.records:
+                q = questions[(records[i].conversation, records[i].question_id)]
+                prompt = self.refusal_prompt if graded_on_refusing(dataset, q) else self.judge_prompt
                 text = prompt.fill(
                     question=q.question, gold_answer=q.answer or "(none given)", answer=answers[d]["text"]
                 )
                 jd = content_hash(text)
-                if jd not in judge_jobs:
-                    judge_jobs[jd] = _Job("judge", cfg.judge_model, prompt, jd, text, [])
-                judge_jobs[jd].records.append(i)
-            verdicts: dict[str, dict[str, Any]] = {}
-            if cache is not None:
-                for jd, job in judge_jobs.items():
-                    hit = cache.get("judge", cfg.judge_model, job.prompt.version, jd)
-                    if hit is not None:
-                        verdicts[jd] = {**hit, "cached": True}
-            todo_j = [j for jd, j in judge_jobs.items() if jd not in verdicts]
-            self._run(
-                client,
-                todo_j,
-                cache,
-                verdicts,
-                errors,
-                label="judge",
-                max_tokens=cfg.judge_max_tokens,
-                check=lambda reply: parse_verdict(reply.text),
-            )
-        judge_of = {i: jd for jd, job in judge_jobs.items() for i in job.records}
-        for i, rec in enumerate(records):
-            q = questions[(rec.conversation, rec.question_id)]
-            rec.answer = self._grade(
-                q,
-                dataset,
-                counts[digest_of[i]],
-                answers.get(digest_of[i]),
-                verdicts.get(judge_of.get(i, "")),
-                errors.get(digest_of[i]) or errors.get(judge_of.get(i, "")),
-            )
+                if jd not in jobs:
+                    jobs[jd] = _Job("judge", self.config.judge_model, prompt, jd, text, [])
+                jobs[jd].records.append(i)
+        return jobs
+
+    @staticmethod
+    def _cached(cache: AnswerCache | None, jobs: Mapping[str, _Job]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
         if cache is not None:
-            cache.close()
-        failed = sum(1 for r in records if r.answer is not None and r.answer.error is not None)
-        stats.update(
-            {
-                "answer_s": time.perf_counter() - t0,
-                "answer_requests": float(self.requests),
-                "judge_prompts": float(len(judge_jobs)),
-                "judge_cached": float(len(judge_jobs) - len(todo_j)),
-                "answer_failed": float(failed),
-            }
-        )
-        return stats
+            for digest, job in jobs.items():
+                hit = cache.get(job.kind, job.model, job.prompt.version, digest)
+                if hit is not None:
+                    out[digest] = {**hit, "cached": True}
+        return out
 
     def _grade(
         self,
@@ -304,7 +321,6 @@ class AnswerStage:
         counts: Mapping[str, int],
         records: Sequence[QuestionRecord],
         questions: Mapping[tuple[str, str], Question],
-        dataset: str,
     ) -> None:
         """Print what the run will send: exact answer input tokens, upper bounds for the rest."""
         cfg = self.config
