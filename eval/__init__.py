@@ -3,6 +3,7 @@
 ``from eval import run, load_locomo`` in a notebook; ``turnmem eval ...`` on the command line.
 """
 
+from eval.answers import AnswerConfig
 from eval.datasets import (
     Conversation,
     Dataset,
@@ -19,6 +20,7 @@ from eval.runner import DEFAULT_BUDGETS, DEFAULT_STRATEGIES, RunResult, run
 from eval.strategies import Strategy, StrategyInput, StrategyOutput, available, get_strategy, register
 
 __all__ = [
+    "AnswerConfig",
     "DEFAULT_BUDGETS",
     "DEFAULT_STRATEGIES",
     "SUMMARY_COLUMNS",

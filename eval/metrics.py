@@ -10,11 +10,18 @@
   statements (``stale``), is 1.0 if the newest statement is in the context, else 0.0
   (``None`` for questions without stale evidence; summaries average over those that have it).
 - Cost: context tokens and their share of the full history; latency percentiles.
+- Answer accuracy (when an answer model and a judge ran, :mod:`eval.answers`): the judge's
+  verdict (J), and token F1 / exact match against the gold answer after
+  :func:`normalize_answer` (:func:`token_f1`, :func:`exact_match`); questions graded on
+  refusing score F1 and EM by :func:`is_refusal`.
 """
 
 from __future__ import annotations
 
 import math
+import re
+import string
+from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
@@ -112,6 +119,78 @@ def percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=float), q))
 
 
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCT = str.maketrans({c: " " for c in string.punctuation + "‘’“”–—"})
+_REFUSALS = (
+    "not mentioned",
+    "no information",
+    "not available",
+    "not in the conversation",
+    "does not mention",
+    "doesn t mention",
+    "does not say",
+    "doesn t say",
+    "not specified",
+    "no mention",
+    "cannot be determined",
+    "can t be determined",
+    "i don t know",
+    "unknown",
+)
+
+
+def normalize_answer(text: str) -> str:
+    """Lowercase, punctuation to spaces, drop the articles a/an/the, collapse whitespace (SQuAD's rule)."""
+    t = text.lower().translate(_PUNCT)
+    return " ".join(_ARTICLES.sub(" ", t).split())
+
+
+def exact_match(prediction: str, gold: str) -> float:
+    """1.0 if prediction and gold are equal after :func:`normalize_answer`."""
+    return float(normalize_answer(prediction) == normalize_answer(gold))
+
+
+def token_f1(prediction: str, gold: str) -> float:
+    """Harmonic mean of token precision and recall after :func:`normalize_answer` (bag of words)."""
+    pred = normalize_answer(prediction).split()
+    ref = normalize_answer(gold).split()
+    if not pred or not ref:
+        return float(pred == ref)
+    common = sum((Counter(pred) & Counter(ref)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(pred), common / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+def is_refusal(prediction: str) -> bool:
+    """Whether an answer declines (\"not mentioned\", \"no information\", \"unknown\"...): how LoCoMo's own
+    evaluation scores its adversarial category, which has no answer to find."""
+    t = f" {normalize_answer(prediction)} "
+    return any(f" {phrase} " in t for phrase in _REFUSALS)
+
+
+class AnswerRecord(BaseModel):
+    """What the answer model said to one question with one context, and how it was graded.
+
+    ``error`` is set (and the scores are None) when the endpoint failed after its retries
+    or the judge gave no label: the question counts as failed, not as wrong.
+    """
+
+    answer: str | None = None
+    gold: str | None = None
+    refusal: bool = False  # graded on refusing (LoCoMo category 5, LongMemEval abstention)
+    verdict: str | None = None  # CORRECT | WRONG
+    reason: str | None = None  # the judge's one-sentence reason
+    j: float | None = None
+    f1: float | None = None
+    em: float | None = None
+    tokens_in: int = 0  # the answer prompt, counted with the run's counter
+    latency_ms: float | None = None  # the answer call (when it was made, for cached answers)
+    cached: bool = False
+    error: str | None = None
+
+
 class QuestionRecord(BaseModel):
     """One question answered by one strategy at one budget: what every summary is built from."""
 
@@ -134,6 +213,7 @@ class QuestionRecord(BaseModel):
     stale: list[str] = Field(default_factory=list)  # superseded statements (knowledge updates)
     latest_value: float | None = None  # 1.0: the newest statement is in the context (None: no stale)
     ranking: dict[str, float] = Field(default_factory=dict)  # ranking metrics, if any
+    answer: AnswerRecord | None = None  # answer accuracy, when the run asked a model (eval.answers)
 
     @property
     def token_share(self) -> float:
@@ -231,4 +311,24 @@ def summarize(records: Sequence[QuestionRecord]) -> dict[str, Any]:
     for k in keys:
         vals = [r.ranking[k] for r in records if k in r.ranking]
         out[k] = float(np.mean(vals)) if vals else math.nan
+    if any(r.answer is not None for r in records):
+        out.update(summarize_answers([r.answer for r in records if r.answer is not None]))
     return out
+
+
+def summarize_answers(answers: Sequence[AnswerRecord]) -> dict[str, Any]:
+    """``answer_j``, ``answer_f1``, ``answer_em`` (means over the questions that did not fail),
+    ``answer_tokens_in`` (mean), ``answer_latency_p50_ms`` and ``answer_failed`` (a count)."""
+    ok = [a for a in answers if a.error is None]
+
+    def mean(values: list[float]) -> float:
+        return float(np.mean(values)) if values else math.nan
+
+    return {
+        "answer_j": mean([a.j for a in ok if a.j is not None]),
+        "answer_f1": mean([a.f1 for a in ok if a.f1 is not None]),
+        "answer_em": mean([a.em for a in ok if a.em is not None]),
+        "answer_tokens_in": mean([float(a.tokens_in) for a in answers]),
+        "answer_latency_p50_ms": percentile([a.latency_ms for a in answers if a.latency_ms is not None], 50),
+        "answer_failed": len(answers) - len(ok),
+    }

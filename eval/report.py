@@ -1,4 +1,4 @@
-"""Reports: summary rows, CSV, the terminal table and the recall-vs-tokens plot."""
+"""Reports: summary rows, CSV, the terminal table, the recall-vs-tokens and J-vs-tokens plots."""
 
 from __future__ import annotations
 
@@ -24,6 +24,15 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "latency_p95_ms",
 )
 EXTRA_COLUMNS: tuple[str, ...] = ("token_share", "turn_recall_any@10", "turn_ndcg@10", "session_recall_any@5")
+# Kept exactly (issue 19): present when the run asked an answer model and a judge (eval.answers).
+ANSWER_COLUMNS: tuple[str, ...] = (
+    "answer_j",
+    "answer_f1",
+    "answer_em",
+    "answer_tokens_in",
+    "answer_latency_p50_ms",
+    "answer_failed",
+)
 
 
 def summary_rows(records: Sequence[QuestionRecord], *, by_category: bool = False) -> list[dict[str, Any]]:
@@ -70,7 +79,10 @@ def render_table(rows: Sequence[dict[str, Any]], title: str = "recall vs budget"
     budgets = sorted({r["budget"] for r in rows})
     strategies = list(dict.fromkeys(r["strategy"] for r in rows))
     cell = {(r["strategy"], r["budget"]): r for r in rows}
-    table = Table(title=title, caption="recall · recall_all · mean tokens · p95 ms")
+    caption = "recall · recall_all · mean tokens · p95 ms"
+    if any("answer_j" in r for r in rows):
+        caption += " · answer J · F1"
+    table = Table(title=title, caption=caption)
     table.add_column("strategy", style="bold")
     for b in budgets:
         table.add_column(f"{b}", justify="right")
@@ -81,9 +93,11 @@ def render_table(rows: Sequence[dict[str, Any]], title: str = "recall vs budget"
             if r is None:
                 vals.append("")
                 continue
-            vals.append(
-                f"{r['recall']:.3f} · {r['recall_all']:.3f}\n{r['tokens_mean']:.0f} tok · {r['latency_p95_ms']:.1f} ms"
-            )
+            text = f"{r['recall']:.3f} · {r['recall_all']:.3f}\n"
+            text += f"{r['tokens_mean']:.0f} tok · {r['latency_p95_ms']:.1f} ms"
+            if "answer_j" in r:
+                text += f"\nJ {_fmt(r['answer_j']) or '-'} · F1 {_fmt(r['answer_f1']) or '-'}"
+            vals.append(text)
         table.add_row(s, *vals)
     return table
 
@@ -118,16 +132,17 @@ def _figure(**kwargs: Any) -> Any:
     return NotebookFigure(**kwargs)
 
 
-def recall_figure(rows: Sequence[dict[str, Any]], *, title: str = "") -> Any:
-    """One curve per strategy: x = mean context tokens (log scale), y = mean evidence recall.
-
-    A ``matplotlib.figure.Figure`` (no pyplot state: a notebook shows it as the cell's value).
-    """
+def _metric_figure(rows: Sequence[dict[str, Any]], y: str, ylabel: str, *, title: str = "") -> Any:
+    """One curve per strategy: x = mean context tokens (log scale), y = ``row[y]``."""
     fig = _figure(figsize=(7, 4.5), dpi=120)
     ax = fig.subplots()
     strategies = list(dict.fromkeys(r["strategy"] for r in rows))
     for s in strategies:
-        pts = sorted((r["tokens_mean"], r["recall"], r["budget"]) for r in rows if r["strategy"] == s)
+        pts = sorted(
+            (r["tokens_mean"], r[y], r["budget"])
+            for r in rows
+            if r["strategy"] == s and isinstance(r.get(y), float) and not math.isnan(r[y])
+        )
         xs = [p[0] for p in pts]
         ys = [p[1] for p in pts]
         style = {"linestyle": "none", "marker": "*", "markersize": 12} if len(set(xs)) == 1 else {"marker": "o"}
@@ -135,7 +150,7 @@ def recall_figure(rows: Sequence[dict[str, Any]], *, title: str = "") -> Any:
         ax.plot(xs, ys, label=s, linewidth=lw, **style)
     ax.set_xscale("log")
     ax.set_xlabel("mean context tokens (log scale)")
-    ax.set_ylabel("mean evidence recall")
+    ax.set_ylabel(ylabel)
     ax.set_ylim(0, 1.02)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
@@ -143,6 +158,19 @@ def recall_figure(rows: Sequence[dict[str, Any]], *, title: str = "") -> Any:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def recall_figure(rows: Sequence[dict[str, Any]], *, title: str = "") -> Any:
+    """One curve per strategy: x = mean context tokens (log scale), y = mean evidence recall.
+
+    A ``matplotlib.figure.Figure`` (no pyplot state: a notebook shows it as the cell's value).
+    """
+    return _metric_figure(rows, "recall", "mean evidence recall", title=title)
+
+
+def answer_figure(rows: Sequence[dict[str, Any]], *, title: str = "") -> Any:
+    """One curve per strategy: x = mean context tokens (log scale), y = the judge's accuracy J."""
+    return _metric_figure(rows, "answer_j", "answer accuracy J (LLM judge)", title=title)
 
 
 def category_figure(rows: Sequence[dict[str, Any]], *, title: str = "") -> Any:
@@ -171,6 +199,12 @@ def category_figure(rows: Sequence[dict[str, Any]], *, title: str = "") -> Any:
 def plot_recall_vs_tokens(rows: Sequence[dict[str, Any]], path: Path, *, title: str = "") -> Path:
     """:func:`recall_figure`, saved as a PNG."""
     recall_figure(rows, title=title).savefig(path)
+    return path
+
+
+def plot_j_vs_tokens(rows: Sequence[dict[str, Any]], path: Path, *, title: str = "") -> Path:
+    """:func:`answer_figure`, saved as a PNG."""
+    answer_figure(rows, title=title).savefig(path)
     return path
 
 

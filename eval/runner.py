@@ -13,9 +13,12 @@
 3. For each question and strategy: ``rank`` once (ranking metrics), then ``build`` at each
    budget (``full`` once), timed; the context's stored messages are mapped back to turn
    ids and scored against the evidence (:mod:`eval.metrics`).
-4. Output (when ``out`` is given): ``results.json`` (config, versions, model, summary and
+4. Answers (only with ``answers=AnswerConfig(...)``): a separate stage over the records and
+   the contexts built in step 3 (:mod:`eval.answers`): an answer model answers, a judge grades,
+   each record gains ``record.answer``; the summaries gain the ``answer_*`` columns.
+5. Output (when ``out`` is given): ``results.json`` (config, versions, model, summary and
    every per-question record), ``summary.csv``, ``summary_by_category.csv``,
-   ``recall_vs_budget.png`` and ``recall_by_category.png``.
+   ``recall_vs_budget.png`` and ``recall_by_category.png`` (and ``answer_j_vs_tokens.png``).
 """
 
 from __future__ import annotations
@@ -32,14 +35,17 @@ from typing import Any
 
 import numpy as np
 
+from eval.answers import AnswerConfig, AnswerStage
 from eval.datasets import Conversation, Dataset
 from eval.metrics import QuestionRecord, make_record
 from eval.report import (
+    ANSWER_COLUMNS,
     SUMMARY_COLUMNS,
     HtmlTable,
     category_figure,
     markdown_table,
     plot_by_category,
+    plot_j_vs_tokens,
     plot_recall_vs_tokens,
     recall_figure,
     render_table,
@@ -263,11 +269,13 @@ def run(
     progress: bool = True,
     console: Any = None,
     rank_k: int = 50,
+    answers: AnswerConfig | None = None,
 ) -> RunResult:
     """Run the eval (see the module docstring). Returns records, summaries and timings.
 
     ``memory`` reuses an open memory (e.g. in a notebook); else one is opened in
-    ``memory_dir`` (default: a temporary folder, removed afterwards).
+    ``memory_dir`` (default: a temporary folder, removed afterwards). ``answers`` adds the
+    answer-accuracy stage (an answer model and a judge on an OpenAI-compatible endpoint).
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -300,6 +308,7 @@ def run(
         timings["query_embed_s"] = time.perf_counter() - t0
         per_q = sum(1 if not s.uses_budget else len(budgets) for s in strats)
         records: list[QuestionRecord] = []
+        contexts: list[list[dict[str, Any]]] = []  # the messages behind records[i], kept only for answers
         maps: dict[str, tuple[dict[tuple[str, int], str], dict[str, str]]] = {}
         stale: dict[str, list[str]] = dataset.notes.get("stale_evidence") or {}
         full_tokens: dict[str, int] = {}
@@ -367,8 +376,15 @@ def run(
                                     stale=stale.get(q.id, ()),
                                 )
                             )
+                            if answers is not None:
+                                contexts.append(output.messages)
                         bar.advance(task)
         timings["eval_s"] = time.perf_counter() - t0
+        if answers is not None:  # the answers stage: records and their contexts in, record.answer out
+            stage = AnswerStage(answers, counter=memory.counter, console=console, progress=progress)
+            gold = {(c.id, q.id): q for c in dataset.conversations for q in c.questions}
+            timings.update(stage.apply(records, contexts, gold, dataset.name))
+            contexts.clear()
         timings["total_s"] = time.perf_counter() - t_start
         config = {
             "dataset": dataset.name,
@@ -388,6 +404,8 @@ def run(
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine()},
         }
+        if answers is not None:
+            config["answers"] = stage.describe()
         result = RunResult(
             records=records,
             summary=summary_rows(records),
@@ -416,13 +434,15 @@ def write_outputs(result: RunResult, out: str | Path) -> Path:
         "records": [r.model_dump() for r in result.records],
     }
     (folder / "results.json").write_text(json.dumps(payload, indent=1, default=str), encoding="utf-8")
-    write_csv(result.summary, folder / "summary.csv", SUMMARY_COLUMNS)
-    write_csv(
-        result.by_category, folder / "summary_by_category.csv", (*SUMMARY_COLUMNS[:2], "category", *SUMMARY_COLUMNS[2:])
-    )
+    answered = any("answer_j" in r for r in result.summary)
+    columns = (*SUMMARY_COLUMNS, *ANSWER_COLUMNS) if answered else SUMMARY_COLUMNS
+    write_csv(result.summary, folder / "summary.csv", columns)
+    write_csv(result.by_category, folder / "summary_by_category.csv", (*columns[:2], "category", *columns[2:]))
     title = f"{result.config['dataset']}: {result.config['questions']} questions"
     plot_recall_vs_tokens(result.summary, folder / "recall_vs_budget.png", title=title)
     if result.by_category:
         plot_by_category(result.by_category, folder / "recall_by_category.png", title=title)
+    if answered:
+        plot_j_vs_tokens(result.summary, folder / "answer_j_vs_tokens.png", title=title)
     (folder / "summary.md").write_text(markdown_table(result.summary) + "\n", encoding="utf-8")
     return folder

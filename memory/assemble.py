@@ -74,6 +74,9 @@ class AssembleConfig(BaseModel):
     neighbors: float = Field(
         0.35, ge=0.0, le=1.0, description="adjacent turns of a hit join with this share of its score"
     )
+    neighbor_tokens: int | None = Field(
+        None, ge=1, description="only neighbours of at most this many tokens join (None: any size)"
+    )
     mmr_lambda: float | None = Field(None, gt=0.0, le=1.0, description="MMR diversity trade-off (None: off)")
     session_weight: float = Field(
         0.25, ge=0.0, le=1.0, description="weight of the session-level (centroid) score (relevance: 1)"
@@ -526,6 +529,8 @@ def _retrieve(
                 if nb[1] >= 1 and nb not in have:
                     best[nb] = max(best.get(nb, 0.0), float(final[j]) * config.neighbors)
         extra = store.first_chunks(ns, list(best))
+        if config.neighbor_tokens is not None:
+            extra = {k: c for k, c in extra.items() if c.tokens <= config.neighbor_tokens}
         if extra:
             rows_by_key.update(packer.rows_for(list(extra)))
             keys = list(extra)

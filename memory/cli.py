@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from memory.errors import TurnmemError
+from memory.errors import InvalidArgument, TurnmemError
 
 
 def _csv(value: str) -> list[str]:
@@ -174,6 +174,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     dataset = dataset.select(
         conversations=args.conversations, categories=categories, limit_questions=args.limit_questions
     )
+    if args.sample is not None:
+        from eval.sampling import sample_questions
+
+        dataset = sample_questions(dataset, args.sample, seed=args.seed)
+    answers = _answer_config(args)
     console.print(
         f"[bold]{dataset.name}[/bold]: {len(dataset.conversations)} conversations, {len(dataset.questions)} questions, "
         f"strategies {', '.join(args.strategies)}, budgets {', '.join(map(str, args.budgets))}"
@@ -186,6 +191,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         memory_dir=args.memory_dir,
         index=args.index,
         progress=not args.no_progress,
+        answers=answers,
     )
     console.print(result.table())
     t = result.timings
@@ -194,9 +200,62 @@ def cmd_eval(args: argparse.Namespace) -> int:
         f"query embedding {t['query_embed_s']:.1f} s · "
         f"contexts {t['eval_s']:.1f} s · total {t['total_s']:.1f} s"
     )
+    if answers is not None and "answer_s" in t:
+        console.print(
+            f"answers {t['answer_s']:.1f} s · {t['answer_requests']:.0f} requests · "
+            f"{t['answer_cached']:.0f} answers and {t['judge_cached']:.0f} verdicts from the cache · "
+            f"{t['answer_failed']:.0f} failed"
+        )
     if result.out:
-        console.print(f"wrote {result.out}/results.json, summary.csv, recall_vs_budget.png")
+        extra = ", answer_j_vs_tokens.png" if answers is not None and not answers.estimate_only else ""
+        console.print(f"wrote {result.out}/results.json, summary.csv, recall_vs_budget.png{extra}")
     return 0
+
+
+def _price(value: str) -> tuple[float, float | None]:
+    try:
+        parts = [float(v) for v in _csv(value)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected dollars per million tokens, IN or IN,OUT; got {value!r}") from None
+    if len(parts) not in (1, 2) or min(parts) < 0:
+        raise argparse.ArgumentTypeError(f"expected dollars per million tokens, IN or IN,OUT; got {value!r}")
+    return parts[0], parts[1] if len(parts) == 2 else None
+
+
+def _answer_config(args: argparse.Namespace) -> Any:
+    """The answers stage's configuration from the flags, or None without ``--answer-model``."""
+    from eval.answers import AnswerConfig
+
+    if args.answer_model is None:
+        if args.judge_model is not None:
+            raise InvalidArgument("judge_model: --judge-model needs --answer-model", field="judge_model")
+        return None
+    from pydantic import ValidationError
+
+    price_in, price_out = args.price if args.price else (None, None)
+    try:
+        config = AnswerConfig(
+            answer_model=args.answer_model,
+            judge_model=args.judge_model or args.answer_model,
+            base_url=args.base_url,
+            api_key_env=args.api_key_env,
+            concurrency=args.concurrency,
+            retries=args.retries,
+            price_in=price_in,
+            price_out=price_out,
+            cache_path=args.answer_cache,
+            use_cache=not args.no_answer_cache,
+            estimate_only=args.estimate_only,
+            answer_prompt=args.answer_prompt,
+            judge_prompt=args.judge_prompt,
+        )
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise InvalidArgument(f"{field}: {err['msg']} (got {err.get('input')!r})", field=field) from None
+    config.api_key()  # a missing --api-key-env variable fails now, not after the retrieval
+    config.prompts()  # so does an unknown prompt name
+    return config
 
 
 # -- reindex ---------------------------------------------------------------------------------
@@ -269,9 +328,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--categories", type=_csv, help="LoCoMo categories (1-5) / synthetic or chat categories")
     ev.add_argument("--question-types", type=_csv, help="LongMemEval question types")
     ev.add_argument("--turns", type=int, default=2000, help="synthetic: conversation length in turns")
-    ev.add_argument("--seed", type=int, default=7, help="synthetic, chat: random seed")
+    ev.add_argument("--seed", type=int, default=7, help="random seed (the synthetic and chat generators, --sample)")
     ev.add_argument("--users", type=int, default=4, help="chat: user histories (conversations)")
     ev.add_argument("--sessions", type=int, default=30, help="chat: sessions per user history")
+    ev.add_argument("--sample", type=int, help="keep N questions in all, stratified by category (seeded by --seed)")
     ev.add_argument(
         "--images",
         choices=["caption", "parts"],
@@ -281,6 +341,19 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--memory-dir", help="keep the ingested memory here and reuse it (default: temporary)")
     ev.add_argument("--index", default="faiss", help="faiss | faiss-hnsw | chroma | chroma-http://HOST:PORT")
     ev.add_argument("--no-progress", action="store_true", help="no progress bars")
+    ans = ev.add_argument_group("answer accuracy", "an answer model and an LLM judge on an OpenAI-compatible endpoint")
+    ans.add_argument("--answer-model", help="model that answers each question from each context (enables the stage)")
+    ans.add_argument("--judge-model", help="model that grades the answers CORRECT/WRONG (default: the answer model)")
+    ans.add_argument("--base-url", default="https://api.openai.com/v1", help="OpenAI-compatible endpoint (.../v1)")
+    ans.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
+    ans.add_argument("--concurrency", type=int, default=8, help="requests in flight at most")
+    ans.add_argument("--retries", type=int, default=4, help="retries of a request on 429/5xx, with backoff")
+    ans.add_argument("--price", type=_price, help="dollars per million tokens, IN or IN,OUT: a cost estimate")
+    ans.add_argument("--answer-cache", help="cache file of answers and verdicts (default ~/.cache/turnmem/...)")
+    ans.add_argument("--no-answer-cache", action="store_true", help="ask again instead of reading the cache")
+    ans.add_argument("--estimate-only", action="store_true", help="print the token and cost estimate, call nothing")
+    ans.add_argument("--answer-prompt", default="answer_v1", help="prompt file in eval/prompts (name without .txt)")
+    ans.add_argument("--judge-prompt", default="judge_v1", help="judge prompt file in eval/prompts (name without .txt)")
     ev.set_defaults(func=cmd_eval)
 
     re_ = sub.add_parser("reindex", help="rebuild a memory's vector index from its log (or move it to another backend)")

@@ -66,7 +66,13 @@ class InvalidTransition(TurnmemError, ValueError):
 
 
 class UpstreamError(TurnmemError):
-    """An outside service (an OpenAI-compatible endpoint) failed or answered badly."""
+    """An outside service (an OpenAI-compatible endpoint) failed or answered badly.
+
+    ``status`` is the HTTP status it last answered with (None if it never answered)."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class PermissionDenied(TurnmemError):

@@ -10,18 +10,17 @@ store one summary, never two overlapping ones.
 
 Summarizers: :class:`ExtractiveSummarizer` (offline default: the most informative line of
 each turn, by names, numbers and ids) and :class:`ChatSummarizer` (any OpenAI-compatible
-``/chat/completions`` endpoint via httpx).
+``/chat/completions`` endpoint through :mod:`memory.chat`).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from memory.errors import UpstreamError
+from memory.chat import chat_completion, http_client
 from memory.models import StoredMessage
 from memory.tokens import TokenCounter
 
@@ -75,22 +74,6 @@ class ExtractiveSummarizer:
         return "\n".join(f"- {line}" for _, line in sorted(chosen))
 
 
-def chat_completion(client: Any, body: dict[str, Any], *, what: str) -> str:
-    """POST an OpenAI-compatible ``/chat/completions`` and return the text; :class:`UpstreamError` otherwise."""
-    import httpx
-
-    try:
-        resp = client.post("/chat/completions", content=json.dumps(body), headers={"Content-Type": "application/json"})
-        resp.raise_for_status()
-        return str(resp.json()["choices"][0]["message"]["content"] or "")
-    except httpx.HTTPStatusError as exc:
-        raise UpstreamError(
-            f"{what}: {exc.request.url} answered {exc.response.status_code}: {exc.response.text[:200]}"
-        ) from exc
-    except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as exc:
-        raise UpstreamError(f"{what}: no usable answer from {client.base_url}: {exc}") from exc
-
-
 class ChatSummarizer:
     """Summaries written by an LLM behind any OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, ...)."""
 
@@ -108,15 +91,9 @@ class ChatSummarizer:
         timeout: float = 120.0,
         client: Any = None,
     ) -> None:
-        import os
-
-        import httpx
-
-        key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
         self.name = f"chat:{model}"
         self.model = model
-        self.client = client or httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout)
+        self.client = client or http_client(base_url, api_key=api_key, timeout=timeout)
 
     def complete(self, transcript: str, max_tokens: int, *, prompt: str | None = None) -> str:
         """One summary of ``transcript`` in at most ``max_tokens`` (``prompt`` may carry ``{max_tokens}``)."""

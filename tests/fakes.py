@@ -18,13 +18,24 @@ from memory.server_process import free_port
 
 
 class FakeOpenAI:
-    """Records every request; answers chat completions with ``reply(body)``."""
+    """Records every request; answers chat completions with ``reply(body)``.
 
-    def __init__(self, reply: Callable[[dict[str, Any]], str] | None = None, status: int = 200) -> None:
+    ``status`` answers every request with that status; ``fail(body)`` may return a status for
+    one request (None: answer normally), e.g. a 429 once or a 500 for one question. A 429
+    carries ``Retry-After: 0``.
+    """
+
+    def __init__(
+        self,
+        reply: Callable[[dict[str, Any]], str] | None = None,
+        status: int = 200,
+        fail: Callable[[dict[str, Any]], int | None] | None = None,
+    ) -> None:
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.reply = reply or (lambda body: "summary: nothing")
         self.status = status
+        self.fail = fail
         self.app = FastAPI()
 
         @self.app.post("/v1/chat/completions")
@@ -32,8 +43,12 @@ class FakeOpenAI:
             body = await request.json()
             self.requests.append(body)
             self.headers.append(dict(request.headers))
-            if self.status != 200:
-                return JSONResponse({"error": {"message": "boom", "type": "server_error"}}, status_code=self.status)
+            status = self.status if self.status != 200 else (self.fail(body) if self.fail else None) or 200
+            if status != 200:
+                headers = {"Retry-After": "0"} if status == 429 else None
+                return JSONResponse(
+                    {"error": {"message": "boom", "type": "server_error"}}, status_code=status, headers=headers
+                )
             text = self.reply(body)
             return JSONResponse(
                 {
