@@ -14,6 +14,7 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -192,6 +193,67 @@ def scale_table(path: Path) -> str:
     return "\n".join(lines)
 
 
+STRATEGY_LABELS = {
+    "dense": "dense (plain vector RAG)",
+    "bm25": "bm25 (bm25s, stemmed)",
+    "turnmem": "**turnmem** (defaults)",
+    "turnmem-generic": "turnmem without LoCoMo-shaped priors",
+}
+
+
+def _set_table(data: dict[str, Any]) -> str:
+    """One set: strategies x budgets (mean evidence recall), and turnmem's gain over the best plain baseline."""
+    budgets = data["budgets"]
+    cell = {(r["strategy"], int(r["budget"])): float(r["recall"]) for r in data["summary"]}
+    strategies = list(dict.fromkeys(r["strategy"] for r in data["summary"]))
+    lines = ["| strategy | " + " | ".join(f"{b} tokens" for b in budgets) + " |", "|---" + "|---:" * len(budgets) + "|"]
+    for st in strategies:
+        lines.append(f"| {STRATEGY_LABELS.get(st, st)} | " + " | ".join(f"{cell[(st, b)]:.3f}" for b in budgets) + " |")
+    plain = [st for st in ("dense", "bm25") if st in strategies]
+    if "turnmem" in strategies and plain:
+        gains = [cell[("turnmem", b)] - max(cell[(p, b)] for p in plain) for b in budgets]
+        lines.append("| *turnmem − best plain* | " + " | ".join(f"{g:+.3f}" for g in gains) + " |")
+    return "\n".join(lines)
+
+
+def _category_table(data: dict[str, Any], strategies: tuple[str, ...] = ("dense", "bm25", "turnmem")) -> str:
+    budgets = data["budgets"]
+    rows = data["by_category"]
+    cats = sorted({r["category"] for r in rows}, key=lambda c: (not c.isdigit(), int(c) if c.isdigit() else c))
+    cell = {(r["strategy"], r["category"], int(r["budget"])): r for r in rows}
+    head = "| category | questions | " + " | ".join(f"{st} @{b}" for st in strategies for b in budgets) + " |"
+    lines = [head, "|---|---:" + "|---:" * (len(strategies) * len(budgets)) + "|"]
+    for c in cats:
+        n = next((int(r["questions"]) for r in rows if r["category"] == c), 0)
+        vals = [cell.get((st, c, b)) for st in strategies for b in budgets]
+        lines.append(f"| {c} | {n} | " + " | ".join(f"{float(v['recall']):.2f}" if v else "" for v in vals) + " |")
+    return "\n".join(lines)
+
+
+def retrieval_blocks(path: Path) -> dict[str, str]:
+    """README blocks from benchmarks/results/retrieval.json (see benchmarks/retrieval.py)."""
+    report = json.loads(path.read_text(encoding="utf-8"))
+    sets = report["sets"]
+    blocks: dict[str, str] = {}
+    head = [s for s in ("heldout", "chat") if s in sets]
+    if head:
+        parts = []
+        for name in head:
+            d = sets[name]
+            parts.append(f"**{d['title']}** ({d['questions']} questions):\n\n" + _set_table(d))
+        blocks["retrieval-headline"] = "\n\n".join(parts)
+    if "tuning" in sets:
+        d = sets["tuning"]
+        blocks["retrieval-tuning"] = f"**{d['title']}** ({d['questions']} questions):\n\n" + _set_table(d)
+    cats = []
+    for name in ("heldout", "chat"):
+        if name in sets:
+            cats.append(f"**{sets[name]['title']}**, per category:\n\n" + _category_table(sets[name]))
+    if cats:
+        blocks["retrieval-categories"] = "\n\n".join(cats)
+    return blocks
+
+
 def notebook_images() -> dict[str, str]:
     """Execute each notebook and save its first picture to docs/img/; returns notebook -> image path."""
     import base64
@@ -223,6 +285,7 @@ def main() -> None:
     ap.add_argument("--bench", default=str(ROOT / "benchmarks" / "results" / "assemble.json"))
     ap.add_argument("--service", default=str(ROOT / "benchmarks" / "results" / "service.json"))
     ap.add_argument("--scale", default=str(ROOT / "benchmarks" / "results" / "scale.json"))
+    ap.add_argument("--retrieval", default=str(ROOT / "benchmarks" / "results" / "retrieval.json"))
     ap.add_argument("--notebooks", action="store_true", help="execute the notebooks and refresh their pictures")
     args = ap.parse_args()
     readme = ROOT / "README.md"
@@ -243,6 +306,10 @@ def main() -> None:
         text = replace_block(text, "service-bench", service_table(Path(args.service)))
     if Path(args.scale).exists() and "<!-- scale-bench:start -->" in text:
         text = replace_block(text, "scale-bench", scale_table(Path(args.scale)))
+    if Path(args.retrieval).exists():
+        for name, body in retrieval_blocks(Path(args.retrieval)).items():
+            if f"<!-- {name}:start -->" in text:
+                text = replace_block(text, name, body)
     if args.notebooks:
         print("notebook pictures:", notebook_images())
     readme.write_text(text, encoding="utf-8")

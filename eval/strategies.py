@@ -262,16 +262,10 @@ class Turnmem:
         return _ranking(inp.memory, inp.memory.retriever, inp, k)
 
 
-# The defaults that LoCoMo's shape suggested (two named humans, questions asked after the
-# conversation): the speaker prior, names out of the lexical query, the "when" answer-type
-# prior and the 4-message window cap. Kept as a row in every table so that what they buy,
-# or cost, on other data stays visible.
-GENERIC_OVERRIDES: dict[str, Any] = {
-    "speaker_weight": 0.0,
-    "lexical_names": True,
-    "answer_type_weight": 0.0,
-    "window_max_messages": None,
-}
+# The defaults that LoCoMo's shape suggested (two named humans): the speaker prior, names
+# out of the lexical query and the "when" answer-type prior. Kept as a row in every table
+# so that what they buy, or cost, on other data stays visible.
+GENERIC_OVERRIDES: dict[str, Any] = {"speaker_weight": 0.0, "lexical_names": True, "answer_type_weight": 0.0}
 
 
 @register("turnmem-generic")

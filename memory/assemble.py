@@ -50,6 +50,9 @@ class AssembleConfig(BaseModel):
 
     window_share: float = Field(0.3, ge=0.0, le=1.0, description="share of the budget for the recent window")
     candidates: int = Field(64, ge=1, le=10_000, description="chunks asked from the retriever")
+    candidates_per_token: float = Field(
+        0.0, ge=0.0, le=1.0, description="at least this many candidates per token of budget (a big budget holds more)"
+    )
     recency_weight: float = Field(0.1, ge=0.0, le=1.0, description="weight of the recency prior (relevance: 1)")
     turn_half_life: float | None = Field(200.0, gt=0, description="recency half-life in turns (None: off)")
     time_half_life_days: float | None = Field(30.0, gt=0, description="recency half-life in days (None: off)")
@@ -63,7 +66,7 @@ class AssembleConfig(BaseModel):
     pin_state: bool = Field(True, description="pin the session's state blocks (and stage instructions)")
     text_only: bool = Field(False, description="images and files as their text surrogates instead of parts")
     window_max_messages: int | None = Field(
-        4, ge=0, description="cap on recent-window messages before retrieval (None: no cap)"
+        None, ge=0, description="cap on recent-window messages before retrieval (None: no cap)"
     )
     window_gap_hours: float | None = Field(
         6.0,
@@ -487,7 +490,8 @@ def _retrieve(
         tail = store.tail(ns, None, limit=1)
         ref_time = tail[0].ts if tail else 0.0
     qa = _analyze(store, ns, query, ref_time, config)
-    k = config.candidates * (2 if qa.time is not None else 1)  # the right time may rank lower
+    k = max(config.candidates, int(room * config.candidates_per_token))
+    k *= 2 if qa.time is not None else 1  # the right time may rank lower
     # Dense search always sees the whole query; the lexical side may drop named participants.
     text = qa.lexical_text if query_vector is not None else query
     cands = retriever.retrieve(Query(text, ns, sessions, query_vector), k)
