@@ -35,6 +35,7 @@ from memory.models import Context, Hit, Message, MessageInput, StoredMessage, To
 from memory.state import STAGE, StateBlock, StateMachine, check_block_name, encode_value
 from memory.state import render as render_state
 from memory.store import PreparedChunk, PreparedMessage, Store, check_name
+from memory.stores.sqlite import SQLiteStore
 from memory.summaries import SUFFIX as SUMMARY_SUFFIX
 from memory.summaries import ExtractiveSummarizer, RollingSummary, Summarizer, summary_session
 from memory.tokens import TokenCounter, count_message, get_counter
@@ -144,7 +145,7 @@ class Memory:
         else:
             idx = index
         return cls(
-            Store(folder / LOG_FILE),
+            SQLiteStore(folder / LOG_FILE),
             embedder=emb,
             index=idx,
             counter=tok,

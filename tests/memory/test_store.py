@@ -14,7 +14,8 @@ import pytest
 from memory.chunking import Chunker
 from memory.errors import Conflict, InvalidMessage, NotFound
 from memory.models import parse_message
-from memory.store import PreparedChunk, PreparedMessage, Store
+from memory.store import PreparedChunk, PreparedMessage
+from memory.stores.sqlite import SQLiteStore as Store
 from memory.tokens import TokenCounter, count_message
 
 DIM = 8
