@@ -144,8 +144,7 @@ def no_such_call(i: int, call_id: str, session: str) -> InvalidMessage:
 def call_answered(i: int, call_id: str, result_seq: int) -> InvalidMessage:
     field = f"messages[{i}].tool_call_id"
     return InvalidMessage(
-        f"{field}: tool call {call_id!r} already has its result (seq {result_seq}); a retried "
-        "tool gets a new call id",
+        f"{field}: tool call {call_id!r} already has its result (seq {result_seq}); a retried tool gets a new call id",
         field=field,
     )
 

@@ -16,7 +16,7 @@ from memory.errors import SchemaMismatch
 def upgrade(
     found: int,
     current: int,
-    steps: Mapping[int, Callable[[], None]],
+    steps: Mapping[int, Callable[[], object]],
     *,
     where: str,
 ) -> list[int]:

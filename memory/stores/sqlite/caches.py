@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from memory.stores.cache import VersionedCache
 from memory.stores.sqlite.connection import SQLiteBase
 
 
 class Caches(SQLiteBase):
     """Derived per-namespace values, recomputed when the namespace's chunks change."""
+
+    @property
+    def _cache(self) -> VersionedCache:
+        return self.__dict__.setdefault("_versioned_cache", VersionedCache())
 
     def _chunks_version(self, namespace: str) -> tuple[int, int, str]:
         """Changes whenever the namespace's chunks do (added, deleted, re-embedded): a cache key.
@@ -33,36 +38,32 @@ class Caches(SQLiteBase):
     def speakers(self, namespace: str) -> dict[str, str]:
         """The participants' ``name`` values in a namespace, keyed by lowercased name
         (cached until the namespace's chunks change)."""
-        version = self._chunks_version(namespace)
-        cache = self.__dict__.setdefault("_speakers", {})
-        hit = cache.get(namespace)
-        if hit is not None and hit[0] == version:
-            return hit[1]
-        rows = self._conn().execute(
-            "SELECT DISTINCT json_extract(data, '$.name') FROM messages WHERE namespace=?", (namespace,)
-        )
-        names = {str(r[0]).lower(): str(r[0]) for r in rows if r[0]}
-        cache[namespace] = (version, names)
-        return names
+
+        def compute() -> dict[str, str]:
+            rows = self._conn().execute(
+                "SELECT DISTINCT json_extract(data, '$.name') FROM messages WHERE namespace=?", (namespace,)
+            )
+            return {str(r[0]).lower(): str(r[0]) for r in rows if r[0]}
+
+        return self._cache.get("speakers", namespace, self._chunks_version(namespace), compute)
 
     def session_centroids(self, namespace: str) -> tuple[list[str], np.ndarray]:
         """Each session's mean chunk vector (cached until the namespace's chunks change)."""
-        conn = self._conn()
-        version = self._chunks_version(namespace)
-        cache = self.__dict__.setdefault("_centroids", {})
-        hit = cache.get(namespace)
-        if hit is not None and hit[0] == version:
-            return hit[1], hit[2]
-        sums: dict[str, np.ndarray] = {}
-        counts: dict[str, int] = {}
-        for session, blob in conn.execute("SELECT session, vector FROM chunks WHERE namespace=?", (namespace,)):
-            v = np.frombuffer(blob, dtype=np.float32)
-            if session in sums:
-                sums[session] += v
-            else:
-                sums[session] = v.astype(np.float64)
-            counts[session] = counts.get(session, 0) + 1
-        names = sorted(sums)
-        cents = np.stack([sums[n] / counts[n] for n in names]) if names else np.zeros((0, 0))
-        cache[namespace] = (version, names, cents)
-        return names, cents
+
+        def compute() -> tuple[list[str], np.ndarray]:
+            sums: dict[str, np.ndarray] = {}
+            counts: dict[str, int] = {}
+            for session, blob in self._conn().execute(
+                "SELECT session, vector FROM chunks WHERE namespace=?", (namespace,)
+            ):
+                v = np.frombuffer(blob, dtype=np.float32)
+                if session in sums:
+                    sums[session] += v
+                else:
+                    sums[session] = v.astype(np.float64)
+                counts[session] = counts.get(session, 0) + 1
+            names = sorted(sums)
+            cents = np.stack([sums[n] / counts[n] for n in names]) if names else np.zeros((0, 0))
+            return names, cents
+
+        return self._cache.get("centroids", namespace, self._chunks_version(namespace), compute)

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 from memory.stores.schema import upgrade
@@ -37,10 +38,8 @@ class SQLiteBase:
             else:
                 row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
                 found = 1 if row is None else int(row[0])
-            upgrade(found, SCHEMA_VERSION, {v: (lambda s=s: s(conn)) for v, s in STEPS.items()}, where=str(self.path))
-            conn.execute(
-                "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
+            upgrade(found, SCHEMA_VERSION, {v: partial(step, conn) for v, step in STEPS.items()}, where=str(self.path))
+            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     # -- connections ---------------------------------------------------------------------
 

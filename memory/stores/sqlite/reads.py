@@ -120,9 +120,7 @@ class LogReads(SQLiteBase):
 
     def all_messages(self, namespace: str, session: str | None = None) -> list[MessageRow]:
         if session is None:
-            rows = self._conn().execute(
-                f"SELECT {MSG_COLS} FROM messages WHERE namespace=? ORDER BY pos", (namespace,)
-            )
+            rows = self._conn().execute(f"SELECT {MSG_COLS} FROM messages WHERE namespace=? ORDER BY pos", (namespace,))
         else:
             rows = self._conn().execute(
                 f"SELECT {MSG_COLS} FROM messages WHERE namespace=? AND session=? ORDER BY seq", (namespace, session)

@@ -97,7 +97,6 @@ CREATE TABLE IF NOT EXISTS deletions (
 """
 
 
-
 def _v1_to_v2(conn: sqlite3.Connection) -> None:
     """Deleting a session looked its chunks up through (namespace, id): a scan of the namespace."""
     conn.execute("CREATE INDEX IF NOT EXISTS chunks_by_session ON chunks (namespace, session, seq)")

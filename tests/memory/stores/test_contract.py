@@ -1,10 +1,12 @@
-"""The SQLite log on its own (no embedder): seqs, atomicity, retries, conflicts, deletes, reopening."""
+"""The store contract, run on every store (SQLite file, PostgreSQL with pgvector) without an embedder:
+seqs, atomicity, retries, conflicts, tool-call links, state, search rows, deletes, reopening, and
+writers in several threads and processes."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +16,9 @@ import pytest
 from memory.chunking import Chunker
 from memory.errors import Conflict, InvalidMessage, NotFound
 from memory.models import parse_message
-from memory.store import PreparedChunk, PreparedMessage
-from memory.stores.sqlite import SQLiteStore as Store
+from memory.store import PreparedChunk, PreparedMessage, Store
+from memory.stores.postgres import PostgresStore
+from memory.stores.sqlite import SQLiteStore
 from memory.tokens import TokenCounter, count_message
 
 DIM = 8
@@ -50,21 +53,53 @@ def user(text: str, **extra: Any) -> dict[str, Any]:
     return {"role": "user", "content": text, **extra}
 
 
+TABLES = ("messages", "chunks", "tool_calls", "idempotency", "sessions", "namespaces", "state_blocks")
+
+
+def table_counts(store: Store) -> tuple[int, ...]:
+    """Rows per table, read behind the protocol's back (what an append must leave as it was)."""
+    if isinstance(store, SQLiteStore):
+        conn = store._conn()
+        return tuple(conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in (*TABLES, "chunks_fts"))
+    assert isinstance(store, PostgresStore)
+    with store._read() as pg:
+        return tuple(pg.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in TABLES)  # type: ignore[index]
+
+
 def snapshot(store: Store) -> tuple[Any, ...]:
     """Everything an append may change."""
-    conn = store._conn()
-    tables = ("messages", "chunks", "tool_calls", "idempotency", "sessions", "namespaces", "chunks_fts")
-    return tuple(conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables) + tuple(
+    return table_counts(store) + tuple(
         (ns, store.last_pos(ns), tuple((s["session"], s["last_seq"]) for s in store.sessions(ns)))
         for ns in store.namespaces()
     )
 
 
+Opener = Callable[[], Store]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    """Opens another handle on one store (a new connection, as another process would)."""
+    if request.param == "sqlite":
+        target: Any = tmp_path / "log.db"
+        cls: Any = SQLiteStore
+    else:
+        target, cls = request.getfixturevalue("pg_dsn"), PostgresStore
+    opened: list[Store] = []
+
+    def opener() -> Store:
+        s = cls(target)
+        opened.append(s)
+        return s
+
+    yield opener
+    for s in opened:
+        s.close()
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(tmp_path / "log.db")
-    yield s
-    s.close()
+def store(open_store: Opener) -> Store:
+    return open_store()
 
 
 def test_seqs_are_per_session_gap_free_from_one(store: Store, counter: TokenCounter) -> None:
@@ -84,15 +119,14 @@ def test_seqs_are_per_session_gap_free_from_one(store: Store, counter: TokenCoun
     assert store.append("other", "a", prepared(counter, [user("x")])).seqs == [1]
 
 
-def test_concurrent_writers_get_distinct_gap_free_seqs(tmp_path: Path, counter: TokenCounter) -> None:
-    path = tmp_path / "log.db"
-    Store(path).close()
+def test_concurrent_writers_get_distinct_gap_free_seqs(open_store: Opener, counter: TokenCounter) -> None:
+    open_store()
     results: list[int] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
 
     def writer(w: int) -> None:
-        s = Store(path)  # its own connection, like another process
+        s = open_store()  # its own connection, like another process
         try:
             for i in range(8):
                 seqs = s.append("ns", "shared", prepared(counter, [user(f"w{w} m{i}")], seed=w * 100 + i)).seqs
@@ -100,8 +134,6 @@ def test_concurrent_writers_get_distinct_gap_free_seqs(tmp_path: Path, counter: 
                     results.extend(seqs)
         except BaseException as exc:  # surfaced below
             errors.append(exc)
-        finally:
-            s.close()
 
     threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
     for t in threads:
@@ -110,11 +142,9 @@ def test_concurrent_writers_get_distinct_gap_free_seqs(tmp_path: Path, counter: 
         t.join()
     assert not errors
     assert sorted(results) == list(range(1, 33))
-    check = Store(path)
-    try:
-        assert [r.seq for r in check.all_messages("ns", "shared")] == list(range(1, 33))
-    finally:
-        check.close()
+    check = open_store()
+    assert [r.seq for r in check.all_messages("ns", "shared")] == list(range(1, 33))
+    assert [r.pos for r in check.all_messages("ns")] == list(range(1, 33))
 
 
 def test_batch_with_orphan_tool_result_stores_nothing(store: Store, counter: TokenCounter) -> None:
@@ -234,9 +264,8 @@ def test_delete_session_and_namespace(store: Store, counter: TokenCounter) -> No
     assert store.chunk_count("n1") > 0  # untouched by the failed deletes
 
 
-def test_reopen_keeps_everything(tmp_path: Path, counter: TokenCounter) -> None:
-    path = tmp_path / "log.db"
-    s = Store(path)
+def test_reopen_keeps_everything(open_store: Opener, counter: TokenCounter) -> None:
+    s = open_store()
     msgs = prepared(
         counter,
         [user("Casa Azul is 129 EUR", id="x1"), call("c1"), {"role": "tool", "tool_call_id": "c1", "content": "ok"}],
@@ -246,7 +275,7 @@ def test_reopen_keeps_everything(tmp_path: Path, counter: TokenCounter) -> None:
     s.set_meta("embedder", "test")
     s.close()
 
-    s = Store(path)
+    s = open_store()
     try:
         assert s.get_meta("embedder") == "test"
         assert s.last_seq("ns", "s") == 3
