@@ -85,8 +85,7 @@ def pg_server() -> Iterator[str]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.fixture
-def pg_dsn(pg_server: str) -> str:
+def schema_dsn(server_uri: str) -> str:
     """A DSN whose tables live in a fresh schema of their own (``search_path``), so tests share one server."""
     import uuid
     from urllib.parse import quote
@@ -94,10 +93,16 @@ def pg_dsn(pg_server: str) -> str:
     import psycopg
 
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server, autocommit=True) as conn:
+    with psycopg.connect(server_uri, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in pg_server else "?"
-    return f"{pg_server}{sep}options={quote(f'-csearch_path={schema},public')}"
+    sep = "&" if "?" in server_uri else "?"
+    return f"{server_uri}{sep}options={quote(f'-csearch_path={schema},public')}"
+
+
+@pytest.fixture
+def pg_dsn(pg_server: str) -> str:
+    """An empty PostgreSQL database of the test's own (a fresh schema on the shared server)."""
+    return schema_dsn(pg_server)
 
 
 # Property tests run the same examples on every machine: a CI run is reproducible, and a

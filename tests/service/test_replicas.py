@@ -1,0 +1,86 @@
+"""Three ``turnmem serve`` replicas on one PostgreSQL database, on loopback: writers spread
+round-robin across them get seqs exactly 1..800, a write acknowledged by one replica is in the
+next context built by another, and an idempotency key replayed on another replica stores once."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from memory.client import Client
+from memory.server_process import ServerProcess
+from tests.conftest import schema_dsn
+
+WRITERS, APPENDS, REPLICAS = 8, 100, 3
+
+pytestmark = pytest.mark.slow  # three servers start, each loading its own MiniLM (~2 min on 2 busy cores)
+
+
+@pytest.fixture(scope="module")
+def replicas(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[ServerProcess]]:
+    dsn = schema_dsn(pg_server)
+    logs: Path = tmp_path_factory.mktemp("replicas")
+    procs = [ServerProcess(dsn, workdir=logs) for _ in range(REPLICAS)]
+    procs[0].start(timeout=300)  # the first creates the schema; the others start side by side
+    with ThreadPoolExecutor(REPLICAS - 1) as pool:
+        list(pool.map(lambda p: p.start(timeout=300), procs[1:]))
+    try:
+        yield procs
+    finally:
+        for p in procs:
+            p.stop()
+
+
+def test_writers_round_robin_across_replicas_get_seqs_1_to_800(replicas: list[ServerProcess]) -> None:
+    session = f"s-{uuid.uuid4().hex[:8]}"
+    acked: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def writer(w: int) -> None:
+        clients = [Client(r.url, retries=12, backoff=0.01) for r in replicas]
+        try:
+            for i in range(APPENDS):
+                text = f"writer {w} message {i}: the parcel for order {w * 1000 + i} left the depot"
+                [seq] = clients[(w + i) % REPLICAS].add([{"role": "user", "content": text}], session=session)
+                with lock:
+                    acked[text] = seq
+        finally:
+            for c in clients:
+                c.close()
+
+    with ThreadPoolExecutor(WRITERS) as pool:
+        list(pool.map(writer, range(WRITERS)))
+    with Client(replicas[1].url) as check:
+        stored = check.since(session, 0)
+        assert [m.seq for m in stored] == list(range(1, WRITERS * APPENDS + 1))
+        assert {m.content: m.seq for m in stored} == acked  # nothing lost, nothing duplicated
+        assert check.last_seq(session) == WRITERS * APPENDS
+
+
+def test_a_write_acknowledged_by_one_replica_is_in_the_next_context_of_another(
+    replicas: list[ServerProcess],
+) -> None:
+    session = f"s-{uuid.uuid4().hex[:8]}"
+    a, b, c = (Client(r.url) for r in replicas)
+    try:
+        for i in range(20):
+            c.add([{"role": "user", "content": f"chatter {i} about the garden"}], session=session)
+        b.assemble("warm up", session=session, budget=300)
+        a.add([{"role": "user", "content": "The door code for the studio is 4417."}], session=session)
+        for i in range(20):
+            c.add([{"role": "user", "content": f"more chatter {i} about the weather"}], session=session)
+        ctx = b.assemble("what is the door code?", session=session, budget=300, window_share=0.1)
+        assert any("4417" in h.text and h.reason == "retrieved" for h in ctx.hits)
+        assert b.search("studio door code", k=1)[0].text == "The door code for the studio is 4417."
+        # the same idempotency key on another replica stores once
+        first = a.add([{"role": "user", "content": "once"}], session=session, idempotency_key="k-1")
+        again = c.add([{"role": "user", "content": "once"}], session=session, idempotency_key="k-1")
+        assert first == again and sum(m.content == "once" for m in b.since(session, 0)) == 1
+    finally:
+        for client in (a, b, c):
+            client.close()
