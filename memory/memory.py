@@ -3,14 +3,15 @@
 A thin object on purpose: each part lives in its own module and can be replaced.
 
 Write path (``add``): validate everything, chunk and embed outside any lock, then one
-SQLite transaction stores the messages, chunks, vectors and tool-call links; the vector
+store transaction stores the messages, chunks, vectors and tool-call links; the vector
 index is then caught up from the log. Read path (``assemble``): catch the index up with
 anything other writers (threads or processes) committed, then run
 :func:`memory.assemble.assemble`.
 
-The index is derived state. On open, it is reconciled with the log (missing chunks are
-added from the vectors stored in the log, stale ones removed), so a crash between the
-log's commit and the index's persist loses nothing.
+On SQLite the index (FAISS, Chroma) is derived state. On open, it is reconciled with the log
+(missing chunks are added from the vectors stored in the log, stale ones removed), so a crash
+between the log's commit and the index's persist loses nothing. On PostgreSQL the index is
+the log's own rows (pgvector, a ``LiveIndex``): there is nothing to catch up or reconcile.
 """
 
 from __future__ import annotations

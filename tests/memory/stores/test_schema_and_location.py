@@ -43,9 +43,7 @@ def test_locations_select_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert parse_location(None).dsn == "postgresql://u@h/db"
 
 
-def test_memory_open_reads_the_database_url(
-    pg_dsn: str, monkeypatch: pytest.MonkeyPatch, embedder: Embedder
-) -> None:
+def test_memory_open_reads_the_database_url(pg_dsn: str, monkeypatch: pytest.MonkeyPatch, embedder: Embedder) -> None:
     monkeypatch.setenv(DATABASE_URL_ENV, pg_dsn)
     with Memory.open(embedder=embedder) as mem:
         assert isinstance(mem.store, PostgresStore)
