@@ -15,6 +15,7 @@ import pytest
 from memory.client import Client
 from memory.server_process import ServerProcess
 from tests.conftest import schema_dsn
+from tests.service.test_sync import LossyTransport
 
 WRITERS, APPENDS, REPLICAS = 8, 100, 3
 
@@ -36,13 +37,21 @@ def replicas(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             p.stop()
 
 
-def test_writers_round_robin_across_replicas_get_seqs_1_to_800(replicas: list[ServerProcess]) -> None:
-    session = f"s-{uuid.uuid4().hex[:8]}"
+def _round_robin_burst(replicas: list[ServerProcess], session: str, lossy: bool) -> tuple[dict[str, int], int]:
+    """WRITERS threads × APPENDS appends, writer w's i-th to replica (w + i) % 3; returns the
+    acknowledged seqs and how many answers were lost after the server had stored the write."""
     acked: dict[str, int] = {}
     lock = threading.Lock()
+    transports: list[LossyTransport] = []
 
     def writer(w: int) -> None:
-        clients = [Client(r.url, retries=12, backoff=0.01) for r in replicas]
+        clients = []
+        for r in range(REPLICAS):
+            transport = LossyTransport(0.3, seed=w * 10 + r) if lossy else None
+            if transport is not None:
+                with lock:
+                    transports.append(transport)
+            clients.append(Client(replicas[r].url, transport=transport, retries=12, backoff=0.01))
         try:
             for i in range(APPENDS):
                 text = f"writer {w} message {i}: the parcel for order {w * 1000 + i} left the depot"
@@ -55,6 +64,15 @@ def test_writers_round_robin_across_replicas_get_seqs_1_to_800(replicas: list[Se
 
     with ThreadPoolExecutor(WRITERS) as pool:
         list(pool.map(writer, range(WRITERS)))
+    return acked, sum(t.lost_after for t in transports)
+
+
+@pytest.mark.parametrize("lossy", [False, True], ids=["clean", "30pct-lost"])
+def test_writers_round_robin_across_replicas_get_seqs_1_to_800(replicas: list[ServerProcess], lossy: bool) -> None:
+    session = f"s-{uuid.uuid4().hex[:8]}"
+    acked, lost_after = _round_robin_burst(replicas, session, lossy)
+    if lossy:
+        assert lost_after > 50  # many writes were stored but their answer never arrived: retried
     with Client(replicas[1].url) as check:
         stored = check.since(session, 0)
         assert [m.seq for m in stored] == list(range(1, WRITERS * APPENDS + 1))
