@@ -9,8 +9,10 @@ Search is filtered by namespace (and sessions), by inner product on unit vectors
 ``<#>`` is the negated inner product). Two plans:
 
 - a namespace with fewer than ``HNSW_MIN_ROWS`` messages, or a search restricted to sessions, is
-  scanned exactly through the ``(namespace, id)`` b-tree: exact top-k, a few milliseconds for
-  10,000 384-d vectors;
+  scanned exactly through the ``(namespace, id)`` b-tree: exact top-k. Measured with pgserver
+  (PostgreSQL 16.2, pgvector 0.6.2, 384-d, top 50) on 2 cores under a load average of 11: p50
+  5 ms at 2,000 vectors, 12 ms at 5,000, 49 ms at 10,000. The threshold is therefore 5,000: below
+  it an exact scan stays within the 25 ms per-namespace goal;
 - a larger namespace goes through the HNSW expression index on ``embedding::vector(dim)``
   (``vector_ip_ops``), created when a memory opens the store, with ``hnsw.ef_search`` at least
   twice ``k``. pgvector 0.6 filters after the graph walk, which is why small namespaces (a small
@@ -28,7 +30,7 @@ from memory.errors import InvalidArgument
 from memory.stores.postgres.connection import PgBase
 from memory.stores.postgres.schema import SCHEMA_LOCK
 
-HNSW_MIN_ROWS = 20_000
+HNSW_MIN_ROWS = 5_000
 
 
 class PgVectorIndex:
