@@ -14,13 +14,15 @@ Search is filtered by namespace (and sessions), by inner product on unit vectors
   5 ms at 2,000 vectors, 12 ms at 5,000, 49 ms at 10,000. The threshold is therefore 5,000: below
   it an exact scan stays within the 25 ms per-namespace goal;
 - a larger namespace goes through the HNSW expression index on ``embedding::vector(dim)``
-  (``vector_ip_ops``), created when a memory opens the store, with ``hnsw.ef_search`` at least
-  twice ``k``. pgvector 0.6 filters after the graph walk, which is why small namespaces (a small
-  fraction of a shared table) take the exact path.
+  (``vector_ip_ops``), created when a memory opens the store. pgvector 0.6 filters after the
+  graph walk, so ``hnsw.ef_search`` is set to bring back about twice ``k`` rows of this namespace
+  (``2k / (namespace share of the table)``); when that would exceed pgvector's limit of 1000, or
+  the walk still comes back short, the namespace is scanned exactly instead.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -92,25 +94,34 @@ class PgVectorIndex:
         if k <= 0 or (sessions is not None and len(sessions) == 0):
             return EMPTY_RESULT
         with self.store._write() as conn:  # a transaction, for SET LOCAL
-            size = conn.execute("SELECT last_pos FROM namespaces WHERE namespace=%s", (namespace,)).fetchone()
-            if size is None:
+            row = conn.execute(
+                "SELECT last_pos, (SELECT GREATEST(reltuples, 0) FROM pg_class WHERE oid = 'chunks'::regclass) "
+                "FROM namespaces WHERE namespace=%s",
+                (namespace,),
+            ).fetchone()
+            if row is None:
                 return EMPTY_RESULT
-            if sessions is not None or int(size[0]) < self.hnsw_min_rows:
+            size, total = int(row[0]), float(row[1] or 0)
+            # the graph walk returns ef_search rows of the whole table, a share `size / total` of them
+            # in this namespace: ask for twice k of ours, or scan exactly when that exceeds pgvector's 1000
+            ef = math.ceil(2 * k * max(total, size) / max(size, 1))
+            rows: list[tuple[int, float]] = []
+            if sessions is None and size >= self.hnsw_min_rows and ef <= 1000:
+                conn.execute(f"SET LOCAL hnsw.ef_search = {max(40, ef)}")
+                vec = f"%s::vector({self.dim})"
+                rows = conn.execute(
+                    f"SELECT id, -({self._cast} <#> {vec}) FROM chunks WHERE namespace=%s "
+                    f"ORDER BY {self._cast} <#> {vec} LIMIT %s",
+                    (q, namespace, q, k),
+                ).fetchall()
+            if len(rows) < min(k, size):  # exact: small namespace, sessions, or the graph came back short
                 sql = (
                     "SELECT id, -(embedding <#> %s) FROM chunks WHERE namespace=%s "
                     + ("AND session = ANY(%s) " if sessions is not None else "")
                     + "ORDER BY embedding <#> %s LIMIT %s"
                 )
                 args: list[object] = [q, namespace] + ([list(sessions)] if sessions is not None else []) + [q, k]
-            else:
-                conn.execute(f"SET LOCAL hnsw.ef_search = {max(40, min(1000, 2 * int(k)))}")
-                vec = f"%s::vector({self.dim})"
-                sql = (
-                    f"SELECT id, -({self._cast} <#> {vec}) FROM chunks WHERE namespace=%s "
-                    f"ORDER BY {self._cast} <#> {vec} LIMIT %s"
-                )
-                args = [q, namespace, q, k]
-            rows = conn.execute(sql, args).fetchall()
+                rows = conn.execute(sql, args).fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         scores = np.fromiter((r[1] for r in rows), dtype=np.float32, count=len(rows))
         return ids, scores

@@ -151,5 +151,8 @@ def test_exact_and_hnsw_plans_agree_and_filter_by_namespace(pg_dsn: str) -> None
         only, _ = exact.search(q, 50, namespace="a", sessions=["s1"])
         assert len(only) == 20 and {store.chunks(only.tolist())[i].session for i in only.tolist()} == {"s1"}
         assert exact.search(q, 5, namespace="nowhere")[0].size == 0
+        # a namespace that is a sliver of the table: the graph walk would find none of it, so exact
+        store.append("tiny", "s", prepared(counter, [user("t1"), user("t2")], seed=9))
+        assert sorted(graph.search(q, 5, namespace="tiny")[0].tolist()) == sorted(store.chunk_ids("tiny").tolist())
     finally:
         store.close()
