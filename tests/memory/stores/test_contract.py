@@ -103,6 +103,12 @@ def store(open_store: Opener) -> Store:
     return open_store()
 
 
+def test_every_store_implements_the_protocol(store: Store) -> None:
+    assert isinstance(store, Store)
+    missing = [n for n in dir(Store) if not n.startswith("_") and not callable(getattr(store, n, None))]
+    assert missing == []
+
+
 def test_seqs_are_per_session_gap_free_from_one(store: Store, counter: TokenCounter) -> None:
     got: dict[str, list[int]] = {"a": [], "b": []}
     for i, session in enumerate(["a", "b", "a", "a", "b"]):
