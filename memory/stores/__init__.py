@@ -55,7 +55,14 @@ def parse_location(location: str | Path | None, *, field: str = "path") -> Locat
 def open_store(location: Location, *, log_file: str) -> Store:
     """The store at ``location`` (a SQLite folder is created if missing)."""
     if location.kind == "postgres":
-        from memory.stores.postgres import PostgresStore  # the optional `postgres` extra
+        try:
+            from memory.stores.postgres import PostgresStore  # the optional `postgres` extra
+        except ImportError as exc:
+            raise InvalidArgument(
+                f"path: a PostgreSQL store needs psycopg, psycopg-pool and pgvector ({exc.name} is missing); "
+                "pip install 'turnmem[postgres]'",
+                field="path",
+            ) from None
 
         assert location.dsn is not None
         return PostgresStore(location.dsn)
