@@ -52,7 +52,7 @@ from memory.chunking import Chunker
 from memory.embedders import default_embedder
 from memory.memory import Memory, _embed_text
 from memory.models import parse_message
-from memory.store import Store
+from memory.stores.sqlite import SQLiteStore as Store
 from memory.tokens import get_counter
 
 HERE = Path(__file__).resolve().parent

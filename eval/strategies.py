@@ -217,12 +217,7 @@ class BM25RAG(_Packed):
             store = memory.store
 
             def corpus(ns: str) -> tuple[np.ndarray, list[str], list[str]]:
-                rows = (
-                    store._conn()
-                    .execute("SELECT id, text, session FROM chunks WHERE namespace=? ORDER BY id", (ns,))
-                    .fetchall()
-                )
-                return np.array([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows], [r[2] for r in rows]
+                return store.chunk_texts(ns)
 
             def version(ns: str) -> object:
                 return (store.chunk_count(ns), store.max_chunk_id())

@@ -60,12 +60,9 @@ class ExtractiveSummarizer:
         if cached is not None and cached[0] == version:
             return cached[1]
         rows = memory.store.all_messages(namespace)
-        first_vec: dict[tuple[str, int], np.ndarray] = {}
-        conn = memory.store._conn()
-        for session, seq, blob in conn.execute(
-            "SELECT session, seq, vector FROM chunks WHERE namespace=? AND part=0", (namespace,)
-        ):
-            first_vec[(session, seq)] = np.frombuffer(blob, dtype=np.float32)
+        firsts = memory.store.first_chunks(namespace, [(r.session, r.seq) for r in rows])
+        vecs = memory.store.vectors([c.id for c in firsts.values()])
+        first_vec = {key: vecs[c.id] for key, c in firsts.items() if c.id in vecs}
         by_session: dict[str, list[tuple[float, MessageRow]]] = {}
         groups: dict[str, list[MessageRow]] = {}
         for r in rows:

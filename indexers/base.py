@@ -63,6 +63,14 @@ class Index(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class LiveIndex(Index, Protocol):
+    """An index that is the store's own rows (pgvector in the log's database): written in the log's
+    transaction, it is never behind the log, so ``Memory`` neither catches it up nor reconciles it."""
+
+    live: bool
+
+
 def check_vectors(vectors: np.ndarray, dim: int, *, field: str = "vectors") -> np.ndarray:
     """Validate a batch of vectors and return it as C-contiguous float32 (n × dim)."""
     arr = np.asarray(vectors, dtype=np.float32)

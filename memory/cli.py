@@ -364,10 +364,20 @@ def build_parser() -> argparse.ArgumentParser:
     re_.set_defaults(func=cmd_reindex)
 
     sv = sub.add_parser("serve", help="serve a memory over HTTP (REST API with an OpenAPI schema at /docs)")
-    sv.add_argument("--data", required=True, help="the memory folder (created if missing)")
+    sv.add_argument(
+        "--data",
+        default=None,
+        help="the memory folder (created if missing) or a PostgreSQL DSN postgresql://USER@HOST/DB "
+        "(default: $TURNMEM_DATABASE_URL)",
+    )
     sv.add_argument("--host", default="127.0.0.1", help="bind address (non-loopback needs --keys)")
     sv.add_argument("--port", type=int, default=8080)
-    sv.add_argument("--index", default="faiss", help="faiss | faiss-hnsw | chroma | chroma-http://HOST:PORT")
+    sv.add_argument(
+        "--index",
+        default=None,
+        help="faiss | faiss-hnsw | chroma | chroma-http://HOST:PORT (folders; default faiss; "
+        "on PostgreSQL the vectors are in the database)",
+    )
     sv.add_argument(
         "--keys",
         help='JSON file {"keys": {"KEY": ["namespace", "prefix-*"]}} (default: $TURNMEM_API_KEYS, else no auth)',

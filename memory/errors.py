@@ -95,8 +95,18 @@ class IndexMismatch(TurnmemError, ValueError):
     """A vector index was used wrongly (wrong vector dimension, another model's index)."""
 
 
+class SchemaMismatch(TurnmemError):
+    """The stored schema is one this version of turnmem can neither read nor migrate."""
+
+    def __init__(self, message: str, *, found: int, supported: int) -> None:
+        super().__init__(message)
+        self.found = found
+        self.supported = supported
+
+
 __all__ = [
     "TurnmemError",
+    "SchemaMismatch",
     "InvalidMessage",
     "InvalidArgument",
     "BudgetTooSmall",

@@ -3,14 +3,15 @@
 A thin object on purpose: each part lives in its own module and can be replaced.
 
 Write path (``add``): validate everything, chunk and embed outside any lock, then one
-SQLite transaction stores the messages, chunks, vectors and tool-call links; the vector
+store transaction stores the messages, chunks, vectors and tool-call links; the vector
 index is then caught up from the log. Read path (``assemble``): catch the index up with
 anything other writers (threads or processes) committed, then run
 :func:`memory.assemble.assemble`.
 
-The index is derived state. On open, it is reconciled with the log (missing chunks are
-added from the vectors stored in the log, stale ones removed), so a crash between the
-log's commit and the index's persist loses nothing.
+On SQLite the index (FAISS, Chroma) is derived state. On open, it is reconciled with the log
+(missing chunks are added from the vectors stored in the log, stale ones removed), so a crash
+between the log's commit and the index's persist loses nothing. On PostgreSQL the index is
+the log's own rows (pgvector, a ``LiveIndex``): there is nothing to catch up or reconcile.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from indexers.base import Index
+from indexers.base import Index, LiveIndex
 from memory.assemble import AssembleConfig, assemble
 from memory.chunking import Chunker
 from memory.embedders import Embedder, default_embedder
@@ -35,6 +36,7 @@ from memory.models import Context, Hit, Message, MessageInput, StoredMessage, To
 from memory.state import STAGE, StateBlock, StateMachine, check_block_name, encode_value
 from memory.state import render as render_state
 from memory.store import PreparedChunk, PreparedMessage, Store, check_name
+from memory.stores import open_store, parse_location
 from memory.summaries import SUFFIX as SUMMARY_SUFFIX
 from memory.summaries import ExtractiveSummarizer, RollingSummary, Summarizer, summary_session
 from memory.tokens import TokenCounter, count_message, get_counter
@@ -110,6 +112,8 @@ class Memory:
         self._synced_chunk = 0
         self._synced_deletion = 0
         self._unpersisted = 0
+        # an index that is the store's own rows is never behind the log: nothing to catch up
+        self.live = isinstance(index, LiveIndex) and bool(index.live)
         self._check_models()
         self.reconcile()
 
@@ -118,40 +122,56 @@ class Memory:
     @classmethod
     def open(
         cls,
-        path: str | Path,
+        path: str | Path | None = None,
         *,
         embedder: Embedder | None = None,
-        index: Index | str = "faiss",
+        index: Index | str | None = None,
         counter: TokenCounter | str = "o200k_base",
         config: AssembleConfig | None = None,
         retriever: Retriever | None = None,
         rolling_summary: RollingSummary | None = None,
     ) -> Memory:
-        """Open (or create) a memory in folder ``path``: SQLite log, index, bundled MiniLM.
+        """Open (or create) a memory at ``path``, with the bundled MiniLM by default.
 
-        ``index`` is an :class:`indexers.Index` or a spec: ``"faiss"`` (default, persisted
-        in the folder), ``"faiss-hnsw"``, ``"chroma"`` (persistent, in the folder) or
+        ``path`` is a folder (SQLite log and a derived index in it) or a PostgreSQL DSN
+        (``postgresql://USER@HOST/DB``: log, full text and pgvector in the database, shared by
+        every process that opens it); None reads ``$TURNMEM_DATABASE_URL``. Other URLs are refused.
+
+        ``index`` (folders only) is an :class:`indexers.Index` or a spec: ``"faiss"`` (default,
+        persisted in the folder), ``"faiss-hnsw"``, ``"chroma"`` (persistent, in the folder) or
         ``"chroma-http://HOST:PORT"``. ``counter`` is a TokenCounter or an encoding name.
         """
-        folder = Path(path)
-        folder.mkdir(parents=True, exist_ok=True)
+        where = parse_location(path)
         emb = embedder or default_embedder()
         tok = get_counter(counter) if isinstance(counter, str) else counter
-        if isinstance(index, str):
-            from indexers import open_index
+        if where.kind == "postgres" and index is not None:
+            raise InvalidArgument(
+                "index: on PostgreSQL the vectors live in the database (pgvector); leave index unset",
+                field="index",
+            )
+        store = open_store(where, log_file=LOG_FILE)
+        try:
+            idx = store.live_index(emb.dim)
+            if idx is None:
+                if isinstance(index, str) or index is None:
+                    from indexers import open_index
 
-            idx = open_index(index, folder / "index", emb.dim)
-        else:
-            idx = index
-        return cls(
-            Store(folder / LOG_FILE),
-            embedder=emb,
-            index=idx,
-            counter=tok,
-            config=config,
-            retriever=retriever,
-            rolling_summary=rolling_summary,
-        )
+                    assert where.folder is not None
+                    idx = open_index(index or "faiss", where.folder / "index", emb.dim)
+                else:
+                    idx = index
+            return cls(
+                store,
+                embedder=emb,
+                index=idx,
+                counter=tok,
+                config=config,
+                retriever=retriever,
+                rolling_summary=rolling_summary,
+            )
+        except BaseException:
+            store.close()
+            raise
 
     def _check_models(self) -> None:
         """The log remembers which embedder made its vectors and which counter its counts."""
@@ -181,6 +201,8 @@ class Memory:
 
     def reconcile(self) -> dict[str, int]:
         """Make the index agree with the log exactly; returns what was added and removed."""
+        if self.live:
+            return {"added": 0, "removed": 0}
         with self._lock:
             added = removed = 0
             log_ns = set(self.store.namespaces())
@@ -211,6 +233,8 @@ class Memory:
 
     def _catch_up(self) -> None:
         """Apply to the index what the log gained since we last looked (any writer)."""
+        if self.live:
+            return
         with self._lock:
             deletions = self.store.deletions_after(self._synced_deletion)
             for did, ns, session in deletions:
@@ -667,6 +691,11 @@ class Memory:
         """
         from rich.progress import Progress
 
+        if self.live and index is not None:
+            raise InvalidArgument(
+                "index: this memory's vectors live in its database (pgvector); there is no other index to build",
+                field="index",
+            )
         total = self.store.chunk_count()
         with self._lock, Progress(disable=not progress, transient=True) as bar:
             if reembed:
@@ -678,6 +707,8 @@ class Memory:
                     bar.advance(task, len(batch))
                 self.store.set_meta("embedder", self.embedder.name)
                 self.store.set_meta("dim", str(self.embedder.dim))
+            if self.live:  # the vectors just replaced are the index
+                return self.index
             target = index if index is not None else self.index
             for ns in target.namespaces():
                 target.drop(ns)

@@ -53,6 +53,7 @@ from memory.memory import Memory
 from memory.models import Context, Hit, Message, StoredMessage, ToolCallState, dotted_path, parse_message
 from memory.state import StateBlock, StateMachine
 from memory.store import MAX_NAME
+from memory.stores import parse_location
 
 KEYS_ENV = "TURNMEM_API_KEYS"
 MAX_BATCH = 1000
@@ -532,15 +533,16 @@ def create_app(mem: Memory, keys: KeyRing | None = None, *, close_on_shutdown: b
 
 
 def serve(
-    data: str | Path,
+    data: str | Path | None,
     *,
     host: str = "127.0.0.1",
     port: int = 8080,
-    index: str = "faiss",
+    index: str | None = None,
     keys: KeyRing | None = None,
     log_level: str = "info",
 ) -> None:
-    """Open the memory in ``data`` and serve it with uvicorn until interrupted."""
+    """Open the memory at ``data`` (a folder or a PostgreSQL DSN; None: ``$TURNMEM_DATABASE_URL``) and
+    serve it with uvicorn until interrupted. Several servers may serve one PostgreSQL database."""
     import uvicorn
 
     ring = keys if keys is not None else KeyRing.load()
@@ -550,6 +552,7 @@ def serve(
             "or bind to 127.0.0.1",
             field="host",
         )
+    parse_location(data, field="data")  # a wrong --data fails before the model loads
     mem = Memory.open(data, index=index, embedder=BatchingEmbedder(default_embedder()))
     mem.embedder.embed(["warm-up"])  # load the model now: /healthz answers only when writes are fast
     app = create_app(mem, ring, close_on_shutdown=True)

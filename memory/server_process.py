@@ -2,6 +2,9 @@
 
 with ServerProcess(Path("data")) as server:
     client = Client(server.url)
+
+with ServerProcess("postgresql://USER@HOST/DB", workdir=Path("logs")) as replica:  # one of several
+    ...
 """
 
 from __future__ import annotations
@@ -30,22 +33,39 @@ def free_port() -> int:
 class ServerProcess:
     """``python -m memory.cli serve`` on ``data``; :meth:`start` returns once /healthz answers."""
 
-    def __init__(self, data: Path, *, keys: dict[str, Any] | None = None, index: str = "faiss") -> None:
-        self.data = Path(data)
+    def __init__(
+        self,
+        data: Path | str,
+        *,
+        keys: dict[str, Any] | None = None,
+        index: str | None = None,
+        workdir: Path | None = None,
+    ) -> None:
+        """``data`` is a memory folder or a PostgreSQL DSN; the log (and keys file) go to ``workdir``,
+        by default next to the folder (a DSN needs ``workdir``)."""
+        self.data = data if isinstance(data, str) and "://" in data else Path(data)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.index = index
         self.keys_file: Path | None = None
-        self.data.parent.mkdir(parents=True, exist_ok=True)
+        if workdir is None:
+            if not isinstance(self.data, Path):
+                raise ValueError("workdir: give a folder for the server's log when data is a DSN")
+            workdir, name = self.data.parent, self.data.name
+        else:
+            name = f"replica-{self.port}"
+        workdir.mkdir(parents=True, exist_ok=True)
         if keys is not None:
-            self.keys_file = self.data.parent / f"{self.data.name}-keys.json"
+            self.keys_file = workdir / f"{name}-keys.json"
             self.keys_file.write_text(json.dumps(keys))
         self.proc: subprocess.Popen[bytes] | None = None
-        self.log = self.data.parent / f"{self.data.name}-server.log"
+        self.log = workdir / f"{name}-server.log"
 
     def start(self, timeout: float = 180.0) -> ServerProcess:
         cmd = [sys.executable, "-m", "memory.cli", "serve", "--data", str(self.data), "--port", str(self.port)]
-        cmd += ["--index", self.index, "--log-level", "warning"]
+        if self.index is not None:
+            cmd += ["--index", self.index]
+        cmd += ["--log-level", "warning"]
         if self.keys_file is not None:
             cmd += ["--keys", str(self.keys_file)]
         env = {**os.environ, "TOKENIZERS_PARALLELISM": "false"}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -61,6 +63,46 @@ def locomo_memory_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedd
     ingest(mem, ds, progress=False)
     mem.close()
     return folder
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """A real PostgreSQL 16 with pgvector for this test run (the ``pgserver`` package, ~3 s to start).
+
+    No skip: when PostgreSQL cannot start, every test that needs it fails with the reason."""
+    import pgserver
+    import psycopg
+
+    # pgserver runs PostgreSQL as its own user when started by root: the folder must be reachable
+    folder = Path(tempfile.mkdtemp(prefix="turnmem-pg-"))
+    folder.chmod(0o755)
+    server = pgserver.get_server(folder, cleanup_mode="stop")
+    uri = server.get_uri()
+    with psycopg.connect(uri, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    yield uri
+    server.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def schema_dsn(server_uri: str) -> str:
+    """A DSN whose tables live in a fresh schema of their own (``search_path``), so tests share one server."""
+    import uuid
+    from urllib.parse import quote
+
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_uri, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in server_uri else "?"
+    return f"{server_uri}{sep}options={quote(f'-csearch_path={schema},public')}"
+
+
+@pytest.fixture
+def pg_dsn(pg_server: str) -> str:
+    """An empty PostgreSQL database of the test's own (a fresh schema on the shared server)."""
+    return schema_dsn(pg_server)
 
 
 # Property tests run the same examples on every machine: a CI run is reproducible, and a

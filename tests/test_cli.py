@@ -131,3 +131,14 @@ def test_demo_without_locomo_uses_synthetic(tmp_path: Path) -> None:
     out = turnmem("demo", "--no-eval", "--data", str(tmp_path / "missing.json"), cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "synthetic" in out.stdout and "assembled context:" in out.stdout
+
+
+def test_serve_refuses_a_store_it_does_not_have(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = main(["serve", "--data", "mysql://root@db/mem"])
+    err = capsys.readouterr().err
+    assert code == 2 and "data: mysql:// is not a store turnmem has" in err and "postgresql://" in err
+    monkeypatch.delenv("TURNMEM_DATABASE_URL", raising=False)
+    assert main(["serve"]) == 2
+    assert "data: give a folder path" in capsys.readouterr().err

@@ -13,7 +13,7 @@ from indexers import FaissIndex
 from memory.client import Client
 from memory.errors import ServiceError
 from memory.memory import LOG_FILE
-from memory.store import Store
+from memory.stores.sqlite import SQLiteStore as Store
 from tests.service.helpers import ServerProcess
 
 BATCH = 3

@@ -1,10 +1,13 @@
-"""The SQLite log on its own (no embedder): seqs, atomicity, retries, conflicts, deletes, reopening."""
+"""The store contract, run on every store (SQLite file, PostgreSQL with pgvector) without an embedder:
+seqs, atomicity, retries, conflicts, tool-call links, state, search rows, deletes, reopening, and
+writers in several threads and processes."""
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,8 @@ from memory.chunking import Chunker
 from memory.errors import Conflict, InvalidMessage, NotFound
 from memory.models import parse_message
 from memory.store import PreparedChunk, PreparedMessage, Store
+from memory.stores.postgres import PostgresStore
+from memory.stores.sqlite import SQLiteStore
 from memory.tokens import TokenCounter, count_message
 
 DIM = 8
@@ -49,21 +54,59 @@ def user(text: str, **extra: Any) -> dict[str, Any]:
     return {"role": "user", "content": text, **extra}
 
 
+TABLES = ("messages", "chunks", "tool_calls", "idempotency", "sessions", "namespaces", "state_blocks")
+
+
+def table_counts(store: Store) -> tuple[int, ...]:
+    """Rows per table, read behind the protocol's back (what an append must leave as it was)."""
+    if isinstance(store, SQLiteStore):
+        conn = store._conn()
+        return tuple(conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in (*TABLES, "chunks_fts"))
+    assert isinstance(store, PostgresStore)
+    with store._read() as pg:
+        return tuple(pg.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in TABLES)  # type: ignore[index]
+
+
 def snapshot(store: Store) -> tuple[Any, ...]:
     """Everything an append may change."""
-    conn = store._conn()
-    tables = ("messages", "chunks", "tool_calls", "idempotency", "sessions", "namespaces", "chunks_fts")
-    return tuple(conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables) + tuple(
+    return table_counts(store) + tuple(
         (ns, store.last_pos(ns), tuple((s["session"], s["last_seq"]) for s in store.sessions(ns)))
         for ns in store.namespaces()
     )
 
 
+Opener = Callable[[], Store]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    """Opens another handle on one store (a new connection, as another process would)."""
+    if request.param == "sqlite":
+        target: Any = tmp_path / "log.db"
+        cls: Any = SQLiteStore
+    else:
+        target, cls = request.getfixturevalue("pg_dsn"), PostgresStore
+    opened: list[Store] = []
+
+    def opener() -> Store:
+        s = cls(target)
+        opened.append(s)
+        return s
+
+    yield opener
+    for s in opened:
+        s.close()
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(tmp_path / "log.db")
-    yield s
-    s.close()
+def store(open_store: Opener) -> Store:
+    return open_store()
+
+
+def test_every_store_implements_the_protocol(store: Store) -> None:
+    assert isinstance(store, Store)
+    missing = [n for n in dir(Store) if not n.startswith("_") and not callable(getattr(store, n, None))]
+    assert missing == []
 
 
 def test_seqs_are_per_session_gap_free_from_one(store: Store, counter: TokenCounter) -> None:
@@ -83,15 +126,14 @@ def test_seqs_are_per_session_gap_free_from_one(store: Store, counter: TokenCoun
     assert store.append("other", "a", prepared(counter, [user("x")])).seqs == [1]
 
 
-def test_concurrent_writers_get_distinct_gap_free_seqs(tmp_path: Path, counter: TokenCounter) -> None:
-    path = tmp_path / "log.db"
-    Store(path).close()
+def test_concurrent_writers_get_distinct_gap_free_seqs(open_store: Opener, counter: TokenCounter) -> None:
+    open_store()
     results: list[int] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
 
     def writer(w: int) -> None:
-        s = Store(path)  # its own connection, like another process
+        s = open_store()  # its own connection, like another process
         try:
             for i in range(8):
                 seqs = s.append("ns", "shared", prepared(counter, [user(f"w{w} m{i}")], seed=w * 100 + i)).seqs
@@ -99,8 +141,6 @@ def test_concurrent_writers_get_distinct_gap_free_seqs(tmp_path: Path, counter: 
                     results.extend(seqs)
         except BaseException as exc:  # surfaced below
             errors.append(exc)
-        finally:
-            s.close()
 
     threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
     for t in threads:
@@ -109,11 +149,9 @@ def test_concurrent_writers_get_distinct_gap_free_seqs(tmp_path: Path, counter: 
         t.join()
     assert not errors
     assert sorted(results) == list(range(1, 33))
-    check = Store(path)
-    try:
-        assert [r.seq for r in check.all_messages("ns", "shared")] == list(range(1, 33))
-    finally:
-        check.close()
+    check = open_store()
+    assert [r.seq for r in check.all_messages("ns", "shared")] == list(range(1, 33))
+    assert [r.pos for r in check.all_messages("ns")] == list(range(1, 33))
 
 
 def test_batch_with_orphan_tool_result_stores_nothing(store: Store, counter: TokenCounter) -> None:
@@ -233,9 +271,8 @@ def test_delete_session_and_namespace(store: Store, counter: TokenCounter) -> No
     assert store.chunk_count("n1") > 0  # untouched by the failed deletes
 
 
-def test_reopen_keeps_everything(tmp_path: Path, counter: TokenCounter) -> None:
-    path = tmp_path / "log.db"
-    s = Store(path)
+def test_reopen_keeps_everything(open_store: Opener, counter: TokenCounter) -> None:
+    s = open_store()
     msgs = prepared(
         counter,
         [user("Casa Azul is 129 EUR", id="x1"), call("c1"), {"role": "tool", "tool_call_id": "c1", "content": "ok"}],
@@ -245,7 +282,7 @@ def test_reopen_keeps_everything(tmp_path: Path, counter: TokenCounter) -> None:
     s.set_meta("embedder", "test")
     s.close()
 
-    s = Store(path)
+    s = open_store()
     try:
         assert s.get_meta("embedder") == "test"
         assert s.last_seq("ns", "s") == 3
@@ -264,3 +301,166 @@ def test_reopen_keeps_everything(tmp_path: Path, counter: TokenCounter) -> None:
         assert s.tool_links("ns", "s", call_ids=["c1"]) == [("c1", 2, 3)]
     finally:
         s.close()
+
+
+# -- writers in several processes -----------------------------------------------------------
+
+PROCS, APPENDS = 4, 50
+
+
+def _process_writer(kind: str, target: str, w: int, barrier: Any, out: Any) -> None:
+    """One process: its own store handle, APPENDS single-message appends to one session."""
+    from memory.tokens import get_counter
+
+    store: Store = SQLiteStore(Path(target)) if kind == "sqlite" else PostgresStore(target)
+    counter = get_counter("o200k_base")
+    try:
+        barrier.wait(timeout=120)
+        acked = {}
+        for i in range(APPENDS):
+            text = f"process {w} line {i}"
+            [seq] = store.append("ns", "shared", prepared(counter, [user(text)], seed=w * 1000 + i)).seqs
+            acked[text] = seq
+        out.put(acked)
+    finally:
+        store.close()
+
+
+@pytest.mark.slow  # ~25 s: four spawned interpreters import turnmem on a busy 2-core machine
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_processes_writing_one_session_get_seqs_one_to_n(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    target = str(tmp_path / "log.db") if kind == "sqlite" else request.getfixturevalue("pg_dsn")
+    first = SQLiteStore(Path(target)) if kind == "sqlite" else PostgresStore(target)
+    first.close()  # the schema exists before the racers start
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(PROCS), ctx.Queue()
+    procs = [ctx.Process(target=_process_writer, args=(kind, target, w, barrier, out)) for w in range(PROCS)]
+    for p in procs:
+        p.start()
+    acked: dict[str, int] = {}
+    for _ in procs:
+        acked.update(out.get(timeout=300))
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    check = SQLiteStore(Path(target)) if kind == "sqlite" else PostgresStore(target)
+    try:
+        rows = check.all_messages("ns", "shared")
+        assert [r.seq for r in rows] == list(range(1, PROCS * APPENDS + 1))
+        assert [r.pos for r in check.all_messages("ns")] == list(range(1, PROCS * APPENDS + 1))
+        assert {r.data["content"]: r.seq for r in rows} == acked  # every acknowledged write, once
+        assert check.last_seq("ns", "shared") == check.last_pos("ns") == PROCS * APPENDS
+    finally:
+        check.close()
+
+
+# -- reads ------------------------------------------------------------------------------------
+
+
+def test_since_pages_and_tail_reads_newest_first(store: Store, counter: TokenCounter) -> None:
+    store.append("ns", "a", prepared(counter, [user(f"a{i}") for i in range(5)]))
+    store.append("ns", "b", prepared(counter, [user("b0")]))
+    store.append("ns", "a", prepared(counter, [user("a5")]))
+    pages, seq = [], 0
+    while page := store.messages_since("ns", "a", seq, limit=2):
+        pages.append([r.seq for r in page])
+        seq = page[-1].seq
+    assert pages == [[1, 2], [3, 4], [5, 6]]
+    assert [r.data["content"] for r in store.tail("ns", "a", limit=2)] == ["a5", "a4"]
+    assert [r.data["content"] for r in store.tail("ns", None, limit=3)] == ["a5", "b0", "a4"]
+    assert [r.pos for r in store.tail("ns", None, before_pos=3, limit=10)] == [2, 1]
+    by_pos = store.messages_by_pos("ns", [6, 7, 99])
+    assert by_pos[6].session == "b" and by_pos[7].data["content"] == "a5" and 99 not in by_pos
+    by_key = store.messages_by_keys("ns", [("a", 2), ("b", 1), ("b", 9)])
+    assert set(by_key) == {("a", 2), ("b", 1)}
+    assert set(store.messages_by_seq("ns", "a", [1, 6, 7])) == {1, 6}
+    assert [s["session"] for s in store.sessions("ns")] == ["a", "b"]
+    assert store.sessions("ns")[0]["last_seq"] == 6
+
+
+def test_search_rows_vectors_and_full_text(store: Store, counter: TokenCounter) -> None:
+    res = store.append(
+        "ns",
+        "a",
+        prepared(counter, [user("The invoices were paid in Lisbon", name="Ana"), user("walking the dog")]),
+    )
+    store.append("ns", "b", prepared(counter, [user("she pays every invoice late", name="Bo")], seed=1))
+    store.append("other", "a", prepared(counter, [user("invoice from another namespace")], seed=2))
+    first = store.first_chunks("ns", [("a", 1), ("a", 2), ("a", 3)])
+    assert set(first) == {("a", 1), ("a", 2)} and first[("a", 1)].id == res.new_chunk_ids[0]
+    vecs = store.vectors(res.new_chunk_ids)
+    np.testing.assert_allclose(np.stack([vecs[i] for i in res.new_chunk_ids]), res.new_vectors, rtol=1e-6)
+    ids, texts, sessions = store.chunk_texts("ns")
+    assert ids.tolist() == sorted(ids.tolist()) and len(texts) == 3 and sessions == ["a", "a", "b"]
+    # stemming: "invoice" finds "invoices"; scoped to the namespace, then to sessions
+    hit_ids, scores = store.search_text(["invoice"], "ns", 10)
+    assert {store.chunks(hit_ids.tolist())[int(i)].session for i in hit_ids} == {"a", "b"}
+    assert np.all(np.diff(scores) <= 0) and np.all(scores > 0)
+    only_b, _ = store.search_text(["invoice"], "ns", 10, sessions=["b"])
+    assert [store.chunks(only_b.tolist())[int(i)].session for i in only_b] == ["b"]
+    assert store.search_text(['quote"s', "a|b &!", "(x"], "ns", 10)[0].size == 0  # text is never syntax
+    assert store.search_text(["zebra"], "ns", 10)[0].size == 0
+    assert store.speakers("ns") == {"ana": "Ana", "bo": "Bo"}
+    names, cents = store.session_centroids("ns")
+    assert names == ["a", "b"] and cents.shape == (2, DIM)
+    np.testing.assert_allclose(cents[0], res.new_vectors.mean(axis=0), rtol=1e-5, atol=1e-6)
+    store.append("ns", "c", prepared(counter, [user("a new speaker", name="Cy")], seed=3))
+    assert "cy" in store.speakers("ns")  # the cache follows the writes
+    assert store.session_centroids("ns")[0] == ["a", "b", "c"]
+
+
+def test_state_blocks_are_versioned_and_conditional(store: Store) -> None:
+    out = store.set_state("ns", "s", {"task": '"book"', "budget": "100"})
+    assert {k: v[0] for k, v in out.items()} == {"task": 1, "budget": 1}
+    with pytest.raises(Conflict) as err:  # a writer that read version 0 of task is late
+        store.set_state("ns", "s", {"task": '"cancel"', "budget": "0"}, expected={"task": 0})
+    assert err.value.current_seq == 1 and "state.task" in str(err.value)
+    assert {k: v[1] for k, v in store.state("ns", "s").items()} == {"task": '"book"', "budget": "100"}
+    store.set_state("ns", "s", {"task": None}, expected={"task": 1})
+    assert store.state("ns", "s")["task"][:2] == (2, None)
+    assert [(v, val) for v, val, _ in store.state_history("ns", "s", "task")] == [(1, '"book"'), (2, None)]
+
+    def refuse(current: dict[str, Any], spec: str | None) -> None:
+        assert spec == '{"m": 1}' and current["stage"][1] == '"start"'
+        raise Conflict("stage: refused by the machine", current_seq=current["stage"][0])
+
+    store.set_state_machine("ns", "s", '{"m": 1}', "start")
+    assert store.state_machine("ns", "s") == '{"m": 1}' and store.state("ns", "s")["stage"][:2] == (1, '"start"')
+    before = table_counts(store)
+    with pytest.raises(Conflict, match="refused"):
+        store.set_state("ns", "s", {"stage": '"end"', "budget": "5"}, check=refuse)
+    assert table_counts(store) == before
+    store.set_state_machine("ns", "s", None, None)
+    assert store.state_machine("ns", "s") is None
+    assert store.delete("ns", "s") == 0  # state only: the session still existed
+    assert store.state("ns", "s") == {}
+
+
+def test_concurrent_state_writers_one_wins_per_version(open_store: Opener) -> None:
+    open_store().set_state("ns", "s", {"n": "0"})
+    wins: list[int] = []
+    conflicts: list[int] = []
+    lock = threading.Lock()
+
+    def writer(w: int) -> None:
+        s = open_store()
+        for _ in range(5):
+            version = s.state("ns", "s")["n"][0]
+            try:
+                s.set_state("ns", "s", {"n": str(w)}, expected={"n": version})
+                with lock:
+                    wins.append(version + 1)
+            except Conflict:
+                with lock:
+                    conflicts.append(w)
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    history = open_store().state_history("ns", "s", "n")
+    assert sorted(wins) == [v for v, _, _ in history][1:]  # every success is one version, none lost
+    assert len(wins) == len(set(wins))

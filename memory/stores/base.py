@@ -1,0 +1,186 @@
+"""The ``Store`` protocol: what ``Memory``, ``assemble``, the REST service, the eval harness and the
+summaries code ask of the durable log. Two implementations pass one conformance suite
+(``tests/memory/stores/test_contract.py``): :class:`memory.stores.sqlite.SQLiteStore` (embedded
+default, one file) and :class:`memory.stores.postgres.PostgresStore` (one database shared by
+any number of processes and hosts).
+
+Promises every store keeps:
+
+- ``append`` is one transaction: every message of the call with its chunks, vectors, full-text
+  rows, tool-call links and idempotency record, or nothing;
+- ``seq`` is per session and ``pos`` per namespace, both gap-free from 1 in commit order,
+  whatever the number of concurrent writers;
+- an idempotency key, or a message ``id``, seen before stores nothing twice; a ``base_seq``
+  that is not the session's last seq is a :class:`memory.errors.Conflict`;
+- state writes are conditional (``expected`` versions, the stage machine's ``check``) and atomic;
+- ``search_text`` sees a write as soon as it commits (the lexical index is in the same
+  transaction); so does the vector index of a store whose ``live_index`` is not None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from indexers.base import Index
+from memory.stores.rows import (
+    AppendResult,
+    ChunkRow,
+    MessageRow,
+    PreparedMessage,
+    StateCheck,
+    StateRow,
+    ToolLink,
+)
+
+
+@runtime_checkable
+class Store(Protocol):
+    """The durable log of namespaces, sessions, messages, chunks, tool calls and state."""
+
+    # -- lifecycle and meta ------------------------------------------------------------------
+
+    def close(self) -> None: ...
+
+    def get_meta(self, key: str) -> str | None:
+        """A value the memory keeps about itself (embedder, dim, counter), or None."""
+        ...
+
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    def live_index(self, dim: int) -> Index | None:
+        """The vector index that lives in the store's own rows (written in the log's transaction,
+        so never behind it), or None when vectors go to a separate, derived index."""
+        ...
+
+    # -- log and seq ---------------------------------------------------------------------------
+
+    def append(
+        self,
+        namespace: str,
+        session: str,
+        messages: Sequence[PreparedMessage],
+        *,
+        base_seq: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> AppendResult:
+        """Append messages to a session in one transaction and return their seqs."""
+        ...
+
+    def delete(self, namespace: str, session: str | None = None) -> int:
+        """Forget a namespace or one session; returns the messages removed (NotFound if none)."""
+        ...
+
+    def last_seq(self, namespace: str, session: str) -> int: ...
+
+    def last_pos(self, namespace: str) -> int: ...
+
+    def namespaces(self) -> list[str]: ...
+
+    def sessions(self, namespace: str) -> list[dict[str, Any]]: ...
+
+    def messages_since(
+        self, namespace: str, session: str, since: int = 0, limit: int | None = None
+    ) -> list[MessageRow]: ...
+
+    def tail(
+        self, namespace: str, session: str | None, before_pos: int | None = None, limit: int = 64
+    ) -> list[MessageRow]:
+        """The latest messages (newest first) of a session, or of the whole namespace."""
+        ...
+
+    def messages_by_pos(self, namespace: str, positions: Iterable[int]) -> dict[int, MessageRow]: ...
+
+    def messages_by_seq(self, namespace: str, session: str, seqs: Iterable[int]) -> dict[int, MessageRow]: ...
+
+    def messages_by_keys(
+        self, namespace: str, keys: Sequence[tuple[str, int]]
+    ) -> dict[tuple[str, int], MessageRow]: ...
+
+    def all_messages(self, namespace: str, session: str | None = None) -> list[MessageRow]: ...
+
+    def iter_message_rows(self) -> Iterator[MessageRow]: ...
+
+    def update_message_tokens(self, tokens: dict[int, int]) -> None: ...
+
+    def tool_links(
+        self, namespace: str, session: str, *, call_seqs: Iterable[int] = (), call_ids: Iterable[str] = ()
+    ) -> list[ToolLink]: ...
+
+    def session_tool_links(self, namespace: str, session: str) -> list[ToolLink]: ...
+
+    # -- search rows ---------------------------------------------------------------------------
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRow]: ...
+
+    def chunks_of_message(self, message_id: int) -> list[ChunkRow]: ...
+
+    def first_chunks(self, namespace: str, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], ChunkRow]:
+        """The first chunk (part 0) of each (session, seq) message that exists."""
+        ...
+
+    def vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]: ...
+
+    def chunk_texts(self, namespace: str) -> tuple[np.ndarray, list[str], list[str]]:
+        """``(ids, texts, sessions)`` of a namespace's chunks in id order (a corpus for bm25s)."""
+        ...
+
+    def chunk_vectors(
+        self, *, after_id: int = 0, namespace: str | None = None, batch: int = 4096
+    ) -> Iterator[tuple[str, np.ndarray, list[str], np.ndarray]]:
+        """Stream ``(namespace, ids, sessions, vectors)`` batches of chunks with id > after_id."""
+        ...
+
+    def chunk_ids(self, namespace: str) -> np.ndarray: ...
+
+    def max_chunk_id(self) -> int: ...
+
+    def chunk_count(self, namespace: str | None = None) -> int: ...
+
+    def deletions_after(self, after_id: int) -> list[tuple[int, str, str | None]]: ...
+
+    def max_deletion_id(self) -> int: ...
+
+    def search_text(
+        self, query_terms: Sequence[str], namespace: str, k: int, sessions: Sequence[str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Full-text search over chunk text within a namespace: ``(ids, scores)``, higher is better."""
+        ...
+
+    def replace_vectors(self, items: Sequence[tuple[int, np.ndarray]]) -> None: ...
+
+    def iter_chunk_texts(self, batch: int = 1024) -> Iterator[list[tuple[int, str]]]: ...
+
+    # -- caches --------------------------------------------------------------------------------
+
+    def speakers(self, namespace: str) -> dict[str, str]:
+        """The participants' ``name`` values, keyed by lowercased name."""
+        ...
+
+    def session_centroids(self, namespace: str) -> tuple[list[str], np.ndarray]:
+        """Each session's mean chunk vector."""
+        ...
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def state(self, namespace: str, session: str) -> dict[str, StateRow]: ...
+
+    def state_history(self, namespace: str, session: str, name: str) -> list[StateRow]: ...
+
+    def set_state(
+        self,
+        namespace: str,
+        session: str,
+        values: dict[str, str | None],
+        *,
+        expected: dict[str, int] | None = None,
+        check: StateCheck | None = None,
+    ) -> dict[str, StateRow]:
+        """Write new versions of several blocks in one transaction (JSON text, None removes)."""
+        ...
+
+    def state_machine(self, namespace: str, session: str) -> str | None: ...
+
+    def set_state_machine(self, namespace: str, session: str, spec: str | None, initial_stage: str | None) -> None: ...

@@ -1,0 +1,32 @@
+"""The PostgreSQL store: one database (psycopg 3, psycopg_pool, pgvector) holding the log, the
+full-text index (``tsvector`` + GIN) and the vectors (pgvector), written in one transaction, so
+any number of ``turnmem serve`` replicas or processes on any number of hosts share it and see
+each other's writes at once.
+
+Assembled from one module per concern, as the SQLite store: ``connection`` (pool, schema,
+meta), ``log`` (append, delete: the locking is described there), ``reads``, ``search`` (full
+text: the ranking is described there), ``state``, ``caches``, and ``vectors`` (the pgvector
+:class:`PgVectorIndex`).
+"""
+
+from __future__ import annotations
+
+from memory.stores.postgres.caches import Caches
+from memory.stores.postgres.connection import redact
+from memory.stores.postgres.log import LogWrites
+from memory.stores.postgres.reads import LogReads
+from memory.stores.postgres.schema import SCHEMA_VERSION
+from memory.stores.postgres.search import SearchRows
+from memory.stores.postgres.state import StateBlocks
+from memory.stores.postgres.vectors import HNSW_MIN_ROWS, PgVectorIndex
+
+
+class PostgresStore(LogWrites, LogReads, SearchRows, StateBlocks, Caches):
+    """PostgreSQL log. Thread-safe (a connection pool); any number of processes may share the database."""
+
+    def live_index(self, dim: int) -> PgVectorIndex:
+        """The pgvector index over this store's chunks: written with the log, never behind it."""
+        return PgVectorIndex(self, dim)
+
+
+__all__ = ["PostgresStore", "PgVectorIndex", "HNSW_MIN_ROWS", "SCHEMA_VERSION", "redact"]

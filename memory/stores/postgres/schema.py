@@ -1,0 +1,108 @@
+"""The PostgreSQL store's tables and schema version.
+
+The same tables as the SQLite store, with PostgreSQL's own full-text and vector columns on
+``chunks``: ``tsv`` (a stored generated ``tsvector``, English stemming, GIN-indexed) and
+``embedding`` (pgvector). The HNSW index on the embeddings needs a fixed dimension, so it is an
+expression index created for the embedder's dimension when a memory opens the store
+(:mod:`memory.stores.postgres.vectors`).
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+# Serializes concurrent first opens: CREATE ... IF NOT EXISTS is not safe against a racing twin.
+SCHEMA_LOCK = 0x7475726E6D656D  # "turnmem"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS namespaces (
+    namespace TEXT PRIMARY KEY,
+    last_pos BIGINT NOT NULL DEFAULT 0,
+    created_at DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    namespace TEXT NOT NULL,
+    session TEXT NOT NULL,
+    last_seq BIGINT NOT NULL DEFAULT 0,
+    created_at DOUBLE PRECISION NOT NULL,
+    updated_at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (namespace, session)
+);
+CREATE TABLE IF NOT EXISTS messages (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    namespace TEXT NOT NULL,
+    session TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    pos BIGINT NOT NULL,
+    role TEXT NOT NULL,
+    msg_id TEXT,
+    ts DOUBLE PRECISION NOT NULL,
+    tokens INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    UNIQUE (namespace, session, seq),
+    UNIQUE (namespace, session, msg_id)
+);
+CREATE INDEX IF NOT EXISTS messages_by_pos ON messages (namespace, pos);
+CREATE INDEX IF NOT EXISTS messages_by_session_pos ON messages (namespace, session, pos);
+CREATE TABLE IF NOT EXISTS tool_calls (
+    ord BIGINT GENERATED ALWAYS AS IDENTITY,
+    namespace TEXT NOT NULL,
+    session TEXT NOT NULL,
+    call_id TEXT NOT NULL,
+    call_seq BIGINT NOT NULL,
+    result_seq BIGINT,
+    PRIMARY KEY (namespace, session, call_id)
+);
+CREATE INDEX IF NOT EXISTS tool_calls_by_call ON tool_calls (namespace, session, call_seq);
+CREATE TABLE IF NOT EXISTS chunks (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    message_id BIGINT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    namespace TEXT NOT NULL,
+    session TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    part INTEGER NOT NULL,
+    parts INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    text TEXT NOT NULL,
+    tokens INTEGER NOT NULL,
+    embedding vector NOT NULL,
+    tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', text)) STORED
+);
+CREATE INDEX IF NOT EXISTS chunks_by_ns ON chunks (namespace, id);
+CREATE INDEX IF NOT EXISTS chunks_by_session ON chunks (namespace, session, seq);
+CREATE INDEX IF NOT EXISTS chunks_by_message ON chunks (message_id);
+CREATE INDEX IF NOT EXISTS chunks_tsv ON chunks USING gin (tsv);
+CREATE TABLE IF NOT EXISTS state_blocks (
+    namespace TEXT NOT NULL,
+    session TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    value TEXT,
+    updated_at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (namespace, session, name, version)
+);
+CREATE TABLE IF NOT EXISTS state_machines (
+    namespace TEXT NOT NULL,
+    session TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    PRIMARY KEY (namespace, session)
+);
+CREATE TABLE IF NOT EXISTS idempotency (
+    namespace TEXT NOT NULL,
+    session TEXT NOT NULL,
+    key TEXT NOT NULL,
+    seqs TEXT NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (namespace, session, key)
+);
+CREATE TABLE IF NOT EXISTS deletions (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    namespace TEXT NOT NULL,
+    session TEXT,
+    created_at DOUBLE PRECISION NOT NULL
+);
+"""
+
+# steps[v] takes a database at version v to v + 1 (none yet: version 1 is the first).
+STEPS: dict[int, str] = {}

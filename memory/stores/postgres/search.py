@@ -1,0 +1,166 @@
+"""The PostgreSQL store's search rows: chunks, their vectors, full-text search, deletions.
+
+Full text: ``chunks.tsv`` is ``to_tsvector('english', text)`` (Snowball English stemming, the
+counterpart of FTS5's porter tokenizer), stored and GIN-indexed, written by the same INSERT as the
+chunk, so a committed write is searchable at once from every process. The query is the OR of the
+content words (as for FTS5), each through ``plainto_tsquery('english', ...)`` so that no user text
+is parsed as tsquery syntax. Ranking is ``ts_rank_cd(tsv, query, 1)``: cover density (term
+frequency and proximity) divided by 1 + log(document length). Unlike BM25 it has no inverse
+document frequency, so a rare word counts no more than a common one; fusion uses ranks (RRF), and
+how close this comes to FTS5's BM25 on LoCoMo is measured by the recall-parity run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from memory.stores.postgres.connection import PgBase
+from memory.stores.rows import ChunkRow
+
+CHUNK_COLS = "id, message_id, namespace, session, seq, part, parts, kind, text, tokens"
+_CHUNK_COLS_C = ", ".join("c." + c.strip() for c in CHUNK_COLS.split(","))
+
+
+def chunk_row(r: Sequence[Any]) -> ChunkRow:
+    return ChunkRow(int(r[0]), int(r[1]), r[2], r[3], int(r[4]), int(r[5]), int(r[6]), r[7], r[8], int(r[9]))
+
+
+def as_vector(v: Any) -> np.ndarray:
+    """pgvector's value (a ``Vector``, or an ndarray from the text loader) as float32."""
+    return np.asarray(v.to_numpy() if hasattr(v, "to_numpy") else v, dtype=np.float32)
+
+
+class SearchRows(PgBase):
+    """Chunks by id, message or key; vectors; full text; the deletion log."""
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRow]:
+        with self._read() as conn:
+            rows = conn.execute(f"SELECT {CHUNK_COLS} FROM chunks WHERE id = ANY(%s)", ([int(i) for i in ids],))
+            return {int(r[0]): chunk_row(r) for r in rows}
+
+    def chunks_of_message(self, message_id: int) -> list[ChunkRow]:
+        with self._read() as conn:
+            rows = conn.execute(f"SELECT {CHUNK_COLS} FROM chunks WHERE message_id=%s ORDER BY part", (message_id,))
+            return [chunk_row(r) for r in rows]
+
+    def first_chunks(self, namespace: str, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], ChunkRow]:
+        """The first chunk (part 0) of each (session, seq) message that exists."""
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT {_CHUNK_COLS_C} FROM unnest(%s::text[], %s::bigint[]) AS k(session, seq) "
+                "JOIN chunks c ON c.namespace=%s AND c.session=k.session AND c.seq=k.seq AND c.part=0",
+                ([k[0] for k in keys], [int(k[1]) for k in keys], namespace),
+            )
+            return {(r.session, r.seq): r for r in map(chunk_row, rows)}
+
+    def vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        with self._read() as conn:
+            rows = conn.execute("SELECT id, embedding FROM chunks WHERE id = ANY(%s)", ([int(i) for i in ids],))
+            return {int(cid): as_vector(v) for cid, v in rows}
+
+    def chunk_texts(self, namespace: str) -> tuple[np.ndarray, list[str], list[str]]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT id, text, session FROM chunks WHERE namespace=%s ORDER BY id", (namespace,)
+            ).fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows], [r[2] for r in rows]
+
+    def chunk_vectors(
+        self, *, after_id: int = 0, namespace: str | None = None, batch: int = 4096
+    ) -> Iterator[tuple[str, np.ndarray, list[str], np.ndarray]]:
+        """Stream ``(namespace, ids, sessions, vectors)`` batches of chunks with id > after_id."""
+        last = after_id
+        while True:
+            with self._read() as conn:
+                rows = conn.execute(
+                    "SELECT id, namespace, session, embedding FROM chunks WHERE id>%s "
+                    "AND (%s::text IS NULL OR namespace=%s) ORDER BY id LIMIT %s",
+                    (last, namespace, namespace, batch),
+                ).fetchall()
+            if not rows:
+                return
+            last = int(rows[-1][0])
+            by_ns: dict[str, list[Any]] = {}
+            for r in rows:
+                by_ns.setdefault(r[1], []).append(r)
+            for ns, group in by_ns.items():
+                ids = np.fromiter((g[0] for g in group), dtype=np.int64, count=len(group))
+                yield ns, ids, [g[2] for g in group], np.stack([as_vector(g[3]) for g in group])
+
+    def chunk_ids(self, namespace: str) -> np.ndarray:
+        with self._read() as conn:
+            rows = conn.execute("SELECT id FROM chunks WHERE namespace=%s", (namespace,)).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def max_chunk_id(self) -> int:
+        with self._read() as conn:
+            return int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM chunks").fetchone()[0])  # type: ignore[index]
+
+    def chunk_count(self, namespace: str | None = None) -> int:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT COUNT(*) FROM chunks WHERE %s::text IS NULL OR namespace=%s", (namespace, namespace)
+            ).fetchone()
+        return int(row[0])  # type: ignore[index]
+
+    def deletions_after(self, after_id: int) -> list[tuple[int, str, str | None]]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT id, namespace, session FROM deletions WHERE id>%s ORDER BY id", (after_id,)
+            ).fetchall()
+        return [(int(r[0]), r[1], r[2]) for r in rows]
+
+    def max_deletion_id(self) -> int:
+        with self._read() as conn:
+            return int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM deletions").fetchone()[0])  # type: ignore[index]
+
+    def search_text(
+        self, query_terms: Sequence[str], namespace: str, k: int, sessions: Sequence[str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Full text over chunk text within a namespace, ranked by ``ts_rank_cd``; higher is better."""
+        terms = [t for t in query_terms if t and t.strip()]
+        if not terms or k <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        query = " || ".join(["plainto_tsquery('english', %s)"] * len(terms))
+        sql = (
+            f"SELECT c.id, ts_rank_cd(c.tsv, q.q, 1) AS s FROM (SELECT {query} AS q) q "
+            "JOIN chunks c ON c.tsv @@ q.q WHERE c.namespace=%s"
+        )
+        args: list[Any] = [*terms, namespace]
+        if sessions:
+            sql += " AND c.session = ANY(%s)"
+            args.append(list(sessions))
+        sql += " ORDER BY s DESC, c.id LIMIT %s"
+        args.append(k)
+        with self._read() as conn:
+            rows = conn.execute(sql, args).fetchall()
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        scores = np.fromiter((r[1] for r in rows), dtype=np.float32, count=len(rows))
+        return ids, scores
+
+    def replace_vectors(self, items: Sequence[tuple[int, np.ndarray]]) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO meta(key, value) VALUES ('vectors_version', '1') ON CONFLICT (key) "
+                "DO UPDATE SET value = (meta.value::bigint + 1)::text"
+            )
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "UPDATE chunks SET embedding=%s WHERE id=%s",
+                    [(np.ascontiguousarray(v, dtype=np.float32), int(i)) for i, v in items],
+                )
+
+    def iter_chunk_texts(self, batch: int = 1024) -> Iterator[list[tuple[int, str]]]:
+        last = 0
+        while True:
+            with self._read() as conn:
+                rows = conn.execute(
+                    "SELECT id, text FROM chunks WHERE id>%s ORDER BY id LIMIT %s", (last, batch)
+                ).fetchall()
+            if not rows:
+                return
+            last = int(rows[-1][0])
+            yield [(int(r[0]), r[1]) for r in rows]

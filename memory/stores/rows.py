@@ -1,0 +1,186 @@
+"""What every store takes and gives back: prepared writes, stored rows, name checks, and the
+wording of the errors a store raises (one text per mistake, whichever store raises it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from memory.errors import Conflict, InvalidArgument, InvalidMessage, NotFound
+from memory.models import Hit, Message, StoredMessage
+
+MAX_NAME = 256
+
+# (call_id, call_seq, result_seq): one tool call and where its result is, if it came
+ToolLink = tuple[str, int, "int | None"]
+# name -> (version, JSON value or None when removed, updated_at)
+StateRow = tuple[int, "str | None", float]
+
+
+def check_name(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgument(f"{field}: give a non-empty string (got {value!r})", field=field)
+    if len(value) > MAX_NAME:
+        raise InvalidArgument(f"{field}: at most {MAX_NAME} characters (got {len(value)})", field=field)
+    if any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in value):
+        raise InvalidArgument(
+            f"{field}: control characters and lone surrogates are not allowed in {value!r}", field=field
+        )
+    return value
+
+
+@dataclass
+class PreparedChunk:
+    """A chunk ready to store: its text, token count, kind, position and vector."""
+
+    part: int
+    parts: int
+    kind: str
+    text: str
+    tokens: int
+    vector: np.ndarray
+
+
+@dataclass
+class PreparedMessage:
+    message: Message
+    ts: float
+    tokens: int
+    chunks: list[PreparedChunk]
+
+
+@dataclass
+class AppendResult:
+    seqs: list[int]
+    new_chunk_ids: list[int]
+    new_chunk_sessions: list[str]
+    new_vectors: np.ndarray | None
+    replayed: bool = False
+
+
+@dataclass
+class ChunkRow:
+    id: int
+    message_id: int
+    namespace: str
+    session: str
+    seq: int
+    part: int
+    parts: int
+    kind: str
+    text: str
+    tokens: int
+
+    def hit(self, *, role: str, rank: int, scores: dict[str, float], reason: str = "retrieved") -> Hit:
+        return Hit(
+            chunk_id=self.id,
+            text=self.text,
+            namespace=self.namespace,
+            session=self.session,
+            seq=self.seq,
+            part=self.part,
+            parts=self.parts,
+            role=role,
+            rank=rank,
+            scores=scores,
+            reason=reason,
+            tokens=self.tokens,
+        )
+
+
+@dataclass
+class MessageRow:
+    id: int
+    namespace: str
+    session: str
+    seq: int
+    pos: int
+    role: str
+    ts: float
+    tokens: int
+    data: dict[str, Any]
+
+    def message(self) -> Message:
+        return Message.model_validate(self.data)
+
+    def stored(self) -> StoredMessage:
+        return StoredMessage.model_validate(
+            {**self.data, "namespace": self.namespace, "session": self.session, "seq": self.seq}
+        )
+
+
+# -- the errors, worded once -----------------------------------------------------------------
+
+
+def base_seq_conflict(last_seq: int, base_seq: int) -> Conflict:
+    return Conflict(
+        f"base_seq: the session is at seq {last_seq}, not {base_seq}; fetch what you "
+        f"missed with since({base_seq}) and retry with base_seq={last_seq}",
+        current_seq=last_seq,
+    )
+
+
+def call_id_reused(i: int, call_id: str, session: str) -> InvalidMessage:
+    return InvalidMessage(
+        f"messages[{i}].tool_calls: call id {call_id!r} is already used in session "
+        f"{session!r}; give every tool call a new id",
+        field=f"messages[{i}].tool_calls",
+    )
+
+
+def no_such_call(i: int, call_id: str, session: str) -> InvalidMessage:
+    field = f"messages[{i}].tool_call_id"
+    return InvalidMessage(
+        f"{field}: no assistant message in session {session!r} made a tool call with id "
+        f"{call_id!r}; add the assistant message with that tool_calls entry first "
+        "(in the same add() or an earlier one)",
+        field=field,
+    )
+
+
+def call_answered(i: int, call_id: str, result_seq: int) -> InvalidMessage:
+    field = f"messages[{i}].tool_call_id"
+    return InvalidMessage(
+        f"{field}: tool call {call_id!r} already has its result (seq {result_seq}); a retried tool gets a new call id",
+        field=field,
+    )
+
+
+def state_conflict(name: str, have: int, want: int) -> Conflict:
+    return Conflict(
+        f"state.{name}: the block is at version {have}, not {want}; read the state again and retry",
+        current_seq=have,
+    )
+
+
+def nothing_to_delete(namespace: str, session: str | None) -> NotFound:
+    what = f"namespace {namespace!r}" if session is None else f"session {session!r} in {namespace!r}"
+    return NotFound(f"{what} does not exist")
+
+
+StateCheck = Callable[[dict[str, StateRow], "str | None"], None]
+
+
+def plan_state_write(
+    current: dict[str, StateRow],
+    values: dict[str, str | None],
+    *,
+    expected: dict[str, int] | None,
+    check: StateCheck | None,
+    spec: str | None,
+    now: float,
+) -> dict[str, StateRow]:
+    """The rows a conditional state write adds, given the current rows read under the write lock.
+
+    Raises :class:`Conflict` when a block moved past the version the caller read, or whatever
+    ``check(current, machine_spec)`` raises (a stage change the session's machine forbids)."""
+    for name, want in (expected or {}).items():
+        have = current.get(name, (0, None, 0.0))[0]
+        if have != want:
+            raise state_conflict(name, have, want)
+    if check is not None:
+        check(current, spec)
+    return {name: (current.get(name, (0, None, 0.0))[0] + 1, value, now) for name, value in values.items()}

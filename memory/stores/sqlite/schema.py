@@ -1,0 +1,105 @@
+"""The SQLite store's tables, and its schema versions with the step from each to the next."""
+
+from __future__ import annotations
+
+import sqlite3
+
+SCHEMA_VERSION = 2
+
+# Version 1, as the first turnmem wrote it; a new log starts here and is stepped up.
+SCHEMA_V1 = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS namespaces (
+    namespace TEXT PRIMARY KEY,
+    last_pos INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    namespace TEXT NOT NULL,
+    session TEXT NOT NULL,
+    last_seq INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (namespace, session)
+);
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    namespace TEXT NOT NULL,
+    session TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    pos INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    msg_id TEXT,
+    ts REAL NOT NULL,
+    tokens INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    UNIQUE (namespace, session, seq),
+    UNIQUE (namespace, session, msg_id)
+);
+CREATE INDEX IF NOT EXISTS messages_by_pos ON messages (namespace, pos);
+CREATE INDEX IF NOT EXISTS messages_by_session_pos ON messages (namespace, session, pos);
+CREATE TABLE IF NOT EXISTS tool_calls (
+    namespace TEXT NOT NULL,
+    session TEXT NOT NULL,
+    call_id TEXT NOT NULL,
+    call_seq INTEGER NOT NULL,
+    result_seq INTEGER,
+    PRIMARY KEY (namespace, session, call_id)
+);
+CREATE INDEX IF NOT EXISTS tool_calls_by_call ON tool_calls (namespace, session, call_seq);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    namespace TEXT NOT NULL,
+    session TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    part INTEGER NOT NULL,
+    parts INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    text TEXT NOT NULL,
+    tokens INTEGER NOT NULL,
+    vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_ns ON chunks (namespace, id);
+CREATE INDEX IF NOT EXISTS chunks_by_message ON chunks (message_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5 (
+    text, scope, tokenize='porter unicode61 remove_diacritics 2'
+);
+CREATE TABLE IF NOT EXISTS state_blocks (
+    namespace TEXT NOT NULL,
+    session TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    value TEXT,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (namespace, session, name, version)
+);
+CREATE TABLE IF NOT EXISTS state_machines (
+    namespace TEXT NOT NULL,
+    session TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    PRIMARY KEY (namespace, session)
+);
+CREATE TABLE IF NOT EXISTS idempotency (
+    namespace TEXT NOT NULL,
+    session TEXT NOT NULL,
+    key TEXT NOT NULL,
+    seqs TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (namespace, session, key)
+);
+CREATE TABLE IF NOT EXISTS deletions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    namespace TEXT NOT NULL,
+    session TEXT,
+    created_at REAL NOT NULL
+);
+"""
+
+
+def _v1_to_v2(conn: sqlite3.Connection) -> None:
+    """Deleting a session looked its chunks up through (namespace, id): a scan of the namespace."""
+    conn.execute("CREATE INDEX IF NOT EXISTS chunks_by_session ON chunks (namespace, session, seq)")
+
+
+STEPS = {1: _v1_to_v2}

@@ -1,0 +1,121 @@
+"""Which store a location opens (and which it refuses), and schema versions read on open:
+an older schema is migrated in a transaction, a newer one refused naming both versions."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from memory.embedders import Embedder
+from memory.errors import InvalidArgument, SchemaMismatch
+from memory.memory import Memory
+from memory.stores import DATABASE_URL_ENV, parse_location
+from memory.stores.postgres import SCHEMA_VERSION as PG_VERSION
+from memory.stores.postgres import PostgresStore
+from memory.stores.sqlite import SCHEMA_VERSION, SQLiteStore
+from memory.stores.sqlite.schema import SCHEMA_V1
+
+
+@pytest.mark.parametrize("location", ["mysql://root@db/mem", "redis://localhost:6379", "sqlite://x.db", "s3://b/k"])
+def test_a_url_of_a_store_turnmem_does_not_have_is_refused(
+    location: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: Embedder
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InvalidArgument) as err:
+        Memory.open(location, embedder=embedder)
+    assert err.value.field == "path"
+    scheme = location.split("://")[0]
+    assert f"{scheme}://" in str(err.value) and "postgresql://" in str(err.value) and "folder" in str(err.value)
+    assert list(tmp_path.iterdir()) == []  # no folder named after the scheme
+
+
+def test_locations_select_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert parse_location("postgresql://u@h/db").kind == "postgres"
+    assert parse_location("POSTGRES://u@h/db").dsn == "POSTGRES://u@h/db"
+    assert parse_location(tmp_path / "m").folder == tmp_path / "m"
+    assert parse_location("relative/folder").kind == "sqlite"
+    monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
+    with pytest.raises(InvalidArgument, match=DATABASE_URL_ENV):
+        parse_location(None)
+    monkeypatch.setenv(DATABASE_URL_ENV, "postgresql://u@h/db")
+    assert parse_location(None).dsn == "postgresql://u@h/db"
+
+
+def test_memory_open_reads_the_database_url(pg_dsn: str, monkeypatch: pytest.MonkeyPatch, embedder: Embedder) -> None:
+    monkeypatch.setenv(DATABASE_URL_ENV, pg_dsn)
+    with Memory.open(embedder=embedder) as mem:
+        assert isinstance(mem.store, PostgresStore)
+        mem.add([{"role": "user", "content": "hello"}], session="s")
+    with Memory.open(pg_dsn, embedder=embedder) as again:
+        assert again.last_seq("s") == 1
+    with pytest.raises(InvalidArgument, match="index: on PostgreSQL"):
+        Memory.open(pg_dsn, embedder=embedder, index="faiss")
+
+
+def test_an_unreachable_database_is_a_clear_error() -> None:
+    with pytest.raises(InvalidArgument) as err:
+        PostgresStore("postgresql://nobody:secret@127.0.0.1:1/none", timeout_s=2)
+    assert "cannot connect to PostgreSQL" in str(err.value) and "secret" not in str(err.value)
+
+
+def _v1_log(path: Path) -> None:
+    """A log as turnmem's first schema wrote it: version 1, one session with a message and a chunk."""
+    conn = sqlite3.connect(path)
+    conn.executescript(SCHEMA_V1)
+    conn.execute("INSERT INTO meta(key, value) VALUES ('schema_version', '1')")
+    conn.execute("INSERT INTO namespaces VALUES ('ns', 1, 0)")
+    conn.execute("INSERT INTO sessions VALUES ('ns', 's', 1, 0, 0)")
+    conn.execute(
+        "INSERT INTO messages(namespace, session, seq, pos, role, msg_id, ts, tokens, data) "
+        "VALUES ('ns', 's', 1, 1, 'user', NULL, 0, 5, '{\"role\": \"user\", \"content\": \"old hello\"}')"
+    )
+    conn.execute(
+        "INSERT INTO chunks(message_id, namespace, session, seq, part, parts, kind, text, tokens, vector) "
+        "VALUES (1, 'ns', 's', 1, 0, 1, 'text', 'old hello', 2, zeroblob(32))"
+    )
+    conn.execute("INSERT INTO chunks_fts(rowid, text, scope) VALUES (1, 'old hello', '')")
+    conn.commit()
+    conn.close()
+
+
+def test_a_sqlite_log_of_the_previous_schema_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "turnmem.db"
+    _v1_log(path)
+    store = SQLiteStore(path)
+    try:
+        assert store.get_meta("schema_version") == str(SCHEMA_VERSION) == "2"
+        indexes = {r[0] for r in store._conn().execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        assert "chunks_by_session" in indexes
+        assert [r.data["content"] for r in store.all_messages("ns", "s")] == ["old hello"]
+        assert store.delete("ns", "s") == 1
+    finally:
+        store.close()
+
+
+def test_a_newer_schema_is_refused_naming_both_versions(tmp_path: Path, pg_dsn: str) -> None:
+    path = tmp_path / "turnmem.db"
+    SQLiteStore(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE meta SET value='9' WHERE key='schema_version'")
+    with pytest.raises(SchemaMismatch) as err:
+        SQLiteStore(path)
+    assert err.value.found == 9 and err.value.supported == SCHEMA_VERSION
+    assert "schema version 9" in str(err.value) and f"schema version {SCHEMA_VERSION}" in str(err.value)
+
+    pg = PostgresStore(pg_dsn)
+    pg.set_meta("schema_version", "7")
+    pg.close()
+    with pytest.raises(SchemaMismatch) as err:
+        PostgresStore(pg_dsn)
+    assert "schema version 7" in str(err.value) and f"schema version {PG_VERSION}" in str(err.value)
+
+
+def test_an_old_schema_without_a_migration_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "turnmem.db"
+    SQLiteStore(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE meta SET value='0' WHERE key='schema_version'")
+    with pytest.raises(SchemaMismatch, match="schema version 0 is older than 2 and has no migration"):
+        SQLiteStore(path)
