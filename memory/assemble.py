@@ -19,7 +19,9 @@ The algorithm, for ``budget`` B counted with the memory's token counter:
    shows that chunk (``Source.partial``).
 4. **Fill**: budget still left extends the window further back.
 5. **Render**: everything in chronological order (units contiguous, call first), as
-   OpenAI chat dicts. ``Context.tokens`` is recounted on the final list and never exceeds B.
+   OpenAI chat dicts. ``Context.tokens`` is the sum of each rendered message's count (every
+   field it carries, :func:`memory.tokens.count_message`; a whole message by the count stored
+   when it was added, under the same counter and counting rules) and never exceeds B.
 """
 
 from __future__ import annotations
@@ -331,8 +333,9 @@ def assemble(
         )
         for it in ordered
     ]
-    # Every item was counted as rendered (a whole message by its stored count); the
-    # property tests check this sum against a recount of the messages.
+    # Every item was counted as rendered (a whole message by its stored count, which the
+    # memory recounts on open when the counting rules change); the property tests check this
+    # sum against an independent recount of the rendered messages (tests/memory/test_budget_property.py).
     tokens = pinned_tokens + sum(it.tokens for it in ordered)
     if tokens > budget:  # pragma: no cover - guarded by the per-item accounting; a bug if hit
         raise AssertionError(f"assembled {tokens} tokens over the budget {budget}")

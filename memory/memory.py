@@ -37,7 +37,7 @@ from memory.state import render as render_state
 from memory.store import PreparedChunk, PreparedMessage, Store, check_name
 from memory.summaries import SUFFIX as SUMMARY_SUFFIX
 from memory.summaries import ExtractiveSummarizer, RollingSummary, Summarizer, summary_session
-from memory.tokens import TokenCounter, count_message, get_counter
+from memory.tokens import TokenCounter, count_message, counting_id, get_counter
 from retrievers.base import Candidates, Query, Retriever
 from retrievers.dense import DenseRetriever
 from retrievers.fusion import HybridRetriever
@@ -165,15 +165,15 @@ class Memory:
                 f"given is {self.embedder.name!r} ({self.embedder.dim}-d); open it with the same "
                 "model, or call rebuild_index(reembed=True) on a memory opened with the new one"
             )
-        counter_name = self.store.get_meta("counter")
-        if counter_name != self.counter.name:
-            if counter_name is not None:
+        counted_by = self.store.get_meta("counter")  # counter name and counting rules' version
+        if counted_by != counting_id(self.counter):
+            if counted_by is not None:
                 self._recount()
-            self.store.set_meta("counter", self.counter.name)
+            self.store.set_meta("counter", counting_id(self.counter))
 
     def _recount(self) -> None:
         tokens = {
-            row.id: count_message(self.counter, row.message().to_openai()) for row in self.store.iter_message_rows()
+            row.id: count_message(self.counter, row.message().to_openai(image_sizes=True)) for row in self.store.iter_message_rows()
         }
         self.store.update_message_tokens(tokens)
 
@@ -251,7 +251,7 @@ class Memory:
             ts = msg.timestamp.timestamp() if msg.timestamp is not None else default_ts
             if msg.timestamp is None:
                 msg = msg.model_copy(update={"timestamp": datetime.fromtimestamp(ts, tz=timezone.utc)})
-            tokens = count_message(self.counter, msg.to_openai())
+            tokens = count_message(self.counter, msg.to_openai(image_sizes=True))
             pieces = self.chunker.split(msg)
             chunks = [
                 PreparedChunk(
