@@ -6,9 +6,15 @@ A chatbot moves from the embedded memory to the service by changing one line::
     mem = Client("http://127.0.0.1:8080", api_key="sk-...")     # service
 
 Both clients share the request building and response parsing below; only the I/O differs.
-Writes always carry an idempotency key (a fresh one per ``add`` call unless you give
-yours), so the built-in retries on timeouts, dropped connections and 502/503/504 never
-store a message twice. Errors come back as the same classes ``Memory`` raises
+
+Retries (timeouts, dropped connections, 502/503/504, with backoff) go only where repeating
+the request is safe: reads (GETs, ``assemble``, ``search``), writes that carry their
+idempotency key (``add`` sends a fresh one per call unless you give yours, so a retry never
+stores a message twice), and idempotent ones (``PUT`` of a stage machine, ``DELETE``). A
+``set_state`` (PATCH: each call makes a new version) is retried only when the request
+surely never reached the server (the connection failed). A retried ``DELETE`` whose first
+attempt may have gone through (its answer was lost) and which then finds nothing reports
+success with ``deleted == 0``, since the first attempt did the deleting. Errors come back as the same classes ``Memory`` raises
 (:class:`InvalidMessage`, :class:`Conflict` with ``current_seq``, ...), plus
 :class:`PermissionDenied` for a refused key and :class:`ServiceError` when the service
 stays unreachable.
@@ -48,16 +54,29 @@ DEFAULT_URL = "http://127.0.0.1:8080"
 DEFAULT_NAMESPACE = "default"
 KEY_ENV = "TURNMEM_API_KEY"
 RETRY_STATUS = frozenset({502, 503, 504})
+# Methods whose repetition has the effect of one request (RFC 9110, 9.2.2).
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+# Transport errors raised before the request left: any request may be sent again.
+_UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 @dataclass
 class _Call:
-    """One HTTP request, and how to read its answer."""
+    """One HTTP request, and how to read its answer.
+
+    ``idempotent`` marks a POST that may be repeated: a read (context, search) or a write
+    carrying its idempotency key; methods in :data:`IDEMPOTENT_METHODS` are so by definition.
+    """
 
     method: str
     path: str
     json: Any = None
     params: dict[str, Any] = field(default_factory=dict)
+    idempotent: bool = False
+
+    @property
+    def safe_to_repeat(self) -> bool:
+        return self.idempotent or self.method in IDEMPOTENT_METHODS
 
 
 def _seg(value: str, name: str) -> str:
@@ -143,8 +162,26 @@ class _Api:
         return self.backoff * (2**attempt) * (0.5 + random.random())
 
     @staticmethod
-    def _retryable(resp: httpx.Response | None, exc: Exception | None) -> bool:
+    def _retryable(call: _Call, resp: httpx.Response | None, exc: Exception | None) -> bool:
+        """Whether to send ``call`` again after this outcome (see the module docstring)."""
+        if isinstance(exc, _UNSENT):
+            return True  # it never reached the server
+        if not call.safe_to_repeat:
+            return False
         return isinstance(exc, httpx.TransportError) or (resp is not None and resp.status_code in RETRY_STATUS)
+
+    @staticmethod
+    def _maybe_done(exc: Exception | None, resp: httpx.Response | None) -> bool:
+        """Whether a failed attempt may still have been carried out by the server."""
+        if exc is not None:
+            return not isinstance(exc, _UNSENT)
+        return resp is not None and resp.status_code in RETRY_STATUS  # a proxy may have forwarded it
+
+    @staticmethod
+    def _deleted_before(call: _Call, resp: httpx.Response | None, maybe_done: bool) -> bool:
+        """A DELETE retried after an attempt that may have gone through, now finding nothing:
+        the earlier attempt deleted it, so the call succeeded."""
+        return call.method == "DELETE" and maybe_done and resp is not None and resp.status_code == 404
 
     @staticmethod
     def _give_up(call: _Call, exc: Exception | None, resp: httpx.Response | None) -> None:
@@ -173,7 +210,7 @@ class _Api:
             body["base_seq"] = base_seq
         if timestamp is not None:
             body["timestamp"] = _json_time(timestamp)
-        return _Call("POST", _session_path(namespace, session) + "/messages", json=body)
+        return _Call("POST", _session_path(namespace, session) + "/messages", json=body, idempotent=True)
 
     @staticmethod
     def _assemble(
@@ -197,7 +234,7 @@ class _Api:
             if session is not None
             else f"/v1/namespaces/{_seg(namespace, 'namespace')}"
         )
-        return _Call("POST", path + "/context", json=body)
+        return _Call("POST", path + "/context", json=body, idempotent=True)  # a read
 
     @staticmethod
     def _since(session: str, seq: int, namespace: str, limit: int | None) -> _Call:
@@ -211,7 +248,7 @@ class _Api:
         body: dict[str, Any] = {"query": query, "k": k}
         if sessions is not None:
             body["sessions"] = list(sessions)
-        return _Call("POST", f"/v1/namespaces/{_seg(namespace, 'namespace')}/search", json=body)
+        return _Call("POST", f"/v1/namespaces/{_seg(namespace, 'namespace')}/search", json=body, idempotent=True)
 
     @staticmethod
     def _delete(namespace: str, session: str | None) -> _Call:
@@ -287,16 +324,20 @@ class Client(_Api):
     def _send(self, call: _Call) -> Any:
         resp: httpx.Response | None = None
         exc: Exception | None = None
+        maybe_done = False  # an earlier attempt may have been carried out
         for attempt in range(self.retries + 1):
             if attempt:
+                maybe_done = maybe_done or self._maybe_done(exc, resp)
                 time.sleep(self._delay(attempt - 1))
             resp, exc = None, None
             try:
                 resp = self._http.request(call.method, call.path, json=call.json, params=call.params or None)
             except httpx.TransportError as e:
                 exc = e
-            if not self._retryable(resp, exc):
+            if not self._retryable(call, resp, exc):
                 break
+        if self._deleted_before(call, resp, maybe_done):
+            return {"deleted": 0}
         if resp is None or resp.status_code >= 400:
             self._give_up(call, exc, resp)
         assert resp is not None
@@ -423,16 +464,20 @@ class AsyncClient(_Api):
     async def _send(self, call: _Call) -> Any:
         resp: httpx.Response | None = None
         exc: Exception | None = None
+        maybe_done = False  # an earlier attempt may have been carried out
         for attempt in range(self.retries + 1):
             if attempt:
+                maybe_done = maybe_done or self._maybe_done(exc, resp)
                 await asyncio.sleep(self._delay(attempt - 1))
             resp, exc = None, None
             try:
                 resp = await self._http.request(call.method, call.path, json=call.json, params=call.params or None)
             except httpx.TransportError as e:
                 exc = e
-            if not self._retryable(resp, exc):
+            if not self._retryable(call, resp, exc):
                 break
+        if self._deleted_before(call, resp, maybe_done):
+            return {"deleted": 0}
         if resp is None or resp.status_code >= 400:
             self._give_up(call, exc, resp)
         assert resp is not None
