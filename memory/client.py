@@ -14,10 +14,12 @@ stores a message twice), and idempotent ones (``PUT`` of a stage machine, ``DELE
 ``set_state`` (PATCH: each call makes a new version) is retried only when the request
 surely never reached the server (the connection failed). A retried ``DELETE`` whose first
 attempt may have gone through (its answer was lost) and which then finds nothing reports
-success with ``deleted == 0``, since the first attempt did the deleting. Errors come back as the same classes ``Memory`` raises
-(:class:`InvalidMessage`, :class:`Conflict` with ``current_seq``, ...), plus
-:class:`PermissionDenied` for a refused key and :class:`ServiceError` when the service
-stays unreachable.
+success with ``deleted == 0``, since the first attempt did the deleting.
+
+Errors come back as the same classes ``Memory`` raises (:class:`InvalidMessage`,
+:class:`Conflict` with ``current_seq``, ...; a 413 for a body over the server's limit as
+:class:`InvalidArgument` naming ``body``), plus :class:`PermissionDenied` for a refused key
+and :class:`ServiceError` when the service stays unreachable.
 """
 
 from __future__ import annotations
@@ -121,7 +123,7 @@ def _raise_for(resp: httpx.Response) -> None:
         raise Conflict(text, current_seq=int(body.get("current_seq", -1)))
     if status == 404:
         raise NotFound(text)
-    if status == 422:
+    if status in (413, 422):  # 413: the body is over the server's byte limit (field: body)
         if kind == "InvalidTransition":
             raise InvalidTransition(text, current=body.get("current"), allowed=list(body.get("allowed") or []))
         if kind == "BudgetTooSmall":
@@ -260,10 +262,11 @@ class _Api:
         return _Call("DELETE", path)
 
     @staticmethod
-    def _messages(namespace: str, session: str | None) -> _Call:
+    def _messages(namespace: str, session: str | None, after: int = 0) -> _Call:
+        """Every message of a session; or one page of a namespace's (the caller follows ``next_after``)."""
         if session is not None:
             return _Call("GET", _session_path(namespace, session) + "/messages", params={"since": 0})
-        return _Call("GET", f"/v1/namespaces/{_seg(namespace, 'namespace')}/messages")
+        return _Call("GET", f"/v1/namespaces/{_seg(namespace, 'namespace')}/messages", params={"after": after})
 
     @staticmethod
     def _set_state(session: str, blocks: dict[str, Any], namespace: str, expected: dict[str, int] | None) -> _Call:
@@ -386,7 +389,13 @@ class Client(_Api):
         return self._stored(self._send(self._since(session, seq, namespace, limit)))
 
     def messages(self, *, namespace: str = DEFAULT_NAMESPACE, session: str | None = None) -> list[StoredMessage]:
-        return self._stored(self._send(self._messages(namespace, session)))
+        """Every stored message of a session, or of a namespace in order (following its pages)."""
+        data = self._send(self._messages(namespace, session))
+        out = self._stored(data)
+        while session is None and data.get("next_after") is not None:
+            data = self._send(self._messages(namespace, None, data["next_after"]))
+            out += self._stored(data)
+        return out
 
     def last_seq(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> int:
         return int(self._send(_Call("GET", _session_path(namespace, session)))["last_seq"])
@@ -526,7 +535,12 @@ class AsyncClient(_Api):
         return self._stored(await self._send(self._since(session, seq, namespace, limit)))
 
     async def messages(self, *, namespace: str = DEFAULT_NAMESPACE, session: str | None = None) -> list[StoredMessage]:
-        return self._stored(await self._send(self._messages(namespace, session)))
+        data = await self._send(self._messages(namespace, session))
+        out = self._stored(data)
+        while session is None and data.get("next_after") is not None:
+            data = await self._send(self._messages(namespace, None, data["next_after"]))
+            out += self._stored(data)
+        return out
 
     async def last_seq(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> int:
         return int((await self._send(_Call("GET", _session_path(namespace, session))))["last_seq"])

@@ -45,7 +45,11 @@ def image_tokens(width: int | None, height: int | None, detail: str | None) -> i
     if max(w, h) > _FIT_PX:
         w, h = (_FIT_PX, _ceil_div(h * _FIT_PX, w)) if w >= h else (_ceil_div(w * _FIT_PX, h), _FIT_PX)
     if min(w, h) > _SHORT_SIDE_PX:
-        w, h = (_SHORT_SIDE_PX, _ceil_div(h * _SHORT_SIDE_PX, w)) if w <= h else (_ceil_div(w * _SHORT_SIDE_PX, h), _SHORT_SIDE_PX)
+        w, h = (
+            (_SHORT_SIDE_PX, _ceil_div(h * _SHORT_SIDE_PX, w))
+            if w <= h
+            else (_ceil_div(w * _SHORT_SIDE_PX, h), _SHORT_SIDE_PX)
+        )
     tiles = _ceil_div(w, IMAGE_TILE_PX) * _ceil_div(h, IMAGE_TILE_PX)
     return IMAGE_BASE_TOKENS + IMAGE_TILE_TOKENS * tiles
 
@@ -83,7 +87,9 @@ def _size_of(b64: str) -> tuple[int, int] | None:
 def image_part_tokens(part: Mapping[str, Any]) -> int:
     """Tokens of an ``image_url`` content part: its ``width``/``height`` if given, else its data URL's size."""
     image = part.get("image_url")
-    url, detail = (image.get("url", ""), image.get("detail")) if isinstance(image, Mapping) else (str(image or ""), None)
+    url, detail = (
+        (image.get("url", ""), image.get("detail")) if isinstance(image, Mapping) else (str(image or ""), None)
+    )
     if detail == "low":
         return IMAGE_BASE_TOKENS
     width, height = part.get("width"), part.get("height")

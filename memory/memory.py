@@ -173,7 +173,8 @@ class Memory:
 
     def _recount(self) -> None:
         tokens = {
-            row.id: count_message(self.counter, row.message().to_openai(image_sizes=True)) for row in self.store.iter_message_rows()
+            row.id: count_message(self.counter, row.message().to_openai(image_sizes=True))
+            for row in self.store.iter_message_rows()
         }
         self.store.update_message_tokens(tokens)
 
@@ -647,6 +648,31 @@ class Memory:
     def messages(self, *, namespace: str = DEFAULT_NAMESPACE, session: str | None = None) -> list[StoredMessage]:
         """Every stored message of a session, or of a namespace in order."""
         return [r.stored() for r in self.store.all_messages(namespace, session)]
+
+    def messages_page(
+        self, *, namespace: str = DEFAULT_NAMESPACE, after: int = 0, limit: int = 1000
+    ) -> tuple[list[StoredMessage], int | None]:
+        """Up to ``limit`` messages of a namespace in the order they were stored, after the
+        cursor ``after`` (0: from the start); and the cursor of the next page (None: the last).
+
+        Reads positions in windows (deleted sessions leave gaps, so a window grows while it
+        comes back short) until a store query by position range replaces it.
+        """
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            raise InvalidArgument(f"limit: give an int >= 1 (got {limit!r})", field="limit")
+        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+            raise InvalidArgument(f"after: give a cursor >= 0 (got {after!r})", field="after")
+        last = self.store.last_pos(namespace)
+        rows: list[Any] = []
+        start, span = after + 1, limit
+        while len(rows) < limit and start <= last:
+            got = self.store.messages_by_pos(namespace, range(start, min(start + span, last + 1)))
+            rows.extend(got[p] for p in sorted(got))
+            start += span
+            span = min(span * 2, 64 * limit)
+        rows = rows[:limit]
+        cursor = rows[-1].pos if rows and rows[-1].pos < last else None
+        return [r.stored() for r in rows], cursor
 
     def last_seq(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> int:
         return self.store.last_seq(namespace, session)

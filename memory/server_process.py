@@ -30,8 +30,16 @@ def free_port() -> int:
 class ServerProcess:
     """``python -m memory.cli serve`` on ``data``; :meth:`start` returns once /healthz answers."""
 
-    def __init__(self, data: Path, *, keys: dict[str, Any] | None = None, index: str = "faiss") -> None:
+    def __init__(
+        self,
+        data: Path,
+        *,
+        keys: dict[str, Any] | None = None,
+        index: str = "faiss",
+        extra_args: list[str] | None = None,
+    ) -> None:
         self.data = Path(data)
+        self.extra_args = list(extra_args or [])
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.index = index
@@ -45,7 +53,7 @@ class ServerProcess:
 
     def start(self, timeout: float = 180.0) -> ServerProcess:
         cmd = [sys.executable, "-m", "memory.cli", "serve", "--data", str(self.data), "--port", str(self.port)]
-        cmd += ["--index", self.index, "--log-level", "warning"]
+        cmd += ["--index", self.index, "--log-level", "warning", *self.extra_args]
         if self.keys_file is not None:
             cmd += ["--keys", str(self.keys_file)]
         env = {**os.environ, "TOKENIZERS_PARALLELISM": "false"}

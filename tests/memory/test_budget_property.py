@@ -74,9 +74,7 @@ def recount(counter: BpeOpenAICounter, messages: list[dict[str, Any]], sizes: di
                     total += _tokens(counter, value)
                 elif isinstance(value, list):
                     for part in value:
-                        total += (
-                            _tokens(counter, part["text"]) if part["type"] == "text" else _image_cost(part, sizes)
-                        )
+                        total += _tokens(counter, part["text"]) if part["type"] == "text" else _image_cost(part, sizes)
             elif key == "name":
                 total += _tokens(counter, value) + 1
             elif key == "tool_calls":
@@ -86,7 +84,9 @@ def recount(counter: BpeOpenAICounter, messages: list[dict[str, Any]], sizes: di
             elif key == "tool_call_id":
                 total += _tokens(counter, value)
             else:
-                as_text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+                as_text = (
+                    value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+                )
                 total += _tokens(counter, key) + _tokens(counter, as_text)
     return total
 
@@ -131,10 +131,16 @@ def conversations(draw: Any) -> list[list[dict[str, Any]]]:
         kind = draw(st.sampled_from(["text", "text", "image", "tool"]))
         extras = draw(st.dictionaries(st.sampled_from(EXTRA_KEYS), extra_values, max_size=2))
         if kind == "tool":
-            ids = [f"call_{call_no + i}_{draw(st.text('abcXYZ09', max_size=12))}" for i in range(draw(st.integers(1, 2)))]
+            ids = [
+                f"call_{call_no + i}_{draw(st.text('abcXYZ09', max_size=12))}" for i in range(draw(st.integers(1, 2)))
+            ]
             call_no += len(ids)
             calls = [
-                {"id": cid, "type": "function", "function": {"name": "search", "arguments": json.dumps({"q": draw(texts)})}}
+                {
+                    "id": cid,
+                    "type": "function",
+                    "function": {"name": "search", "arguments": json.dumps({"q": draw(texts)})},
+                }
                 for cid in ids
             ]
             batch = [{"role": "assistant", "content": None, "tool_calls": calls, **extras}]

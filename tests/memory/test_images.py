@@ -64,7 +64,9 @@ def test_a_message_prices_its_images_by_detail_and_size(counter: TokenCounter) -
 
     base = count_message(counter, msg())
     big = data_url(2048, 4096)
-    assert count_message(counter, msg({"type": "image_url", "image_url": {"url": big, "detail": "high"}})) == base + 1105
+    assert (
+        count_message(counter, msg({"type": "image_url", "image_url": {"url": big, "detail": "high"}})) == base + 1105
+    )
     assert count_message(counter, msg({"type": "image_url", "image_url": {"url": big, "detail": "low"}})) == base + 85
     remote = {"type": "image_url", "image_url": {"url": "https://example.invalid/a.jpg"}}
     assert count_message(counter, msg(remote)) == base + IMAGE_TOKENS_MAX
