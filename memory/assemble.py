@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from memory.errors import BudgetTooSmall, InvalidArgument
 from memory.models import Context, Hit, MessageRef, Source
@@ -41,7 +41,7 @@ from retrievers.base import Query, Retriever
 from retrievers.diversity import mmr_order, session_scores
 from retrievers.lexical import is_follow_up, named_speakers, without_names
 from retrievers.recency import RecencyScorer
-from retrievers.temporal import asks_when, mentions_time, parse_time_hint
+from retrievers.temporal import asks_when, mentions_time, parse_time_hint, zone
 
 REPLY_PRIMING = 3
 
@@ -88,6 +88,16 @@ class AssembleConfig(BaseModel):
     speaker_weight: float = Field(
         0.2, ge=0.0, le=1.0, description="weight of 'said by a participant the query names' (by message name)"
     )
+    timezone: str | None = Field(
+        None,
+        description="the user's IANA time zone ('America/Los_Angeles'): where 'yesterday' or 'May 3' begin (None: UTC)",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        zone(value)  # ValueError naming the field for an unknown name
+        return value
 
     def recency(self) -> RecencyScorer:
         days = self.time_half_life_days
@@ -426,7 +436,7 @@ def _retrieve(
     if ref_time is None:
         tail = store.tail(ns, None, limit=1)
         ref_time = tail[0].ts if tail else 0.0
-    hint = parse_time_hint(query, ref_time) if (config.time_weight > 0 and query) else None
+    hint = parse_time_hint(query, ref_time, config.timezone) if (config.time_weight > 0 and query) else None
     k = config.candidates * (2 if hint is not None else 1)  # the right time may rank lower
     named: set[str] = set()
     if config.speaker_weight > 0 and query:

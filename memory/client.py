@@ -223,10 +223,13 @@ class _Api:
         system: str | None,
         now: Any,
         overrides: dict[str, Any],
+        timezone: str | None = None,
     ) -> _Call:
         body: dict[str, Any] = {"query": query, "budget": budget}
         if system is not None:
             body["system"] = system
+        if timezone is not None:
+            body["timezone"] = timezone
         if now is not None:
             body["now"] = _json_time(now)
         if overrides:
@@ -368,11 +371,12 @@ class Client(_Api):
         budget: int = 4000,
         system: str | None = None,
         now: Any = None,
+        timezone: str | None = None,
         **overrides: Any,
     ) -> Context:
         """The context for the next model call, within ``budget`` tokens (see :meth:`Memory.assemble`)."""
         try:
-            data = self._send(self._assemble(query, session, namespace, budget, system, now, overrides))
+            data = self._send(self._assemble(query, session, namespace, budget, system, now, overrides, timezone))
         except InvalidArgument as exc:
             raise self._as_override_error(exc) from None
         return Context.model_validate(data)
@@ -515,10 +519,11 @@ class AsyncClient(_Api):
         budget: int = 4000,
         system: str | None = None,
         now: Any = None,
+        timezone: str | None = None,
         **overrides: Any,
     ) -> Context:
         try:
-            data = await self._send(self._assemble(query, session, namespace, budget, system, now, overrides))
+            data = await self._send(self._assemble(query, session, namespace, budget, system, now, overrides, timezone))
         except InvalidArgument as exc:
             raise self._as_override_error(exc) from None
         return Context.model_validate(data)

@@ -426,6 +426,7 @@ class Memory:
         config: AssembleConfig | None = None,
         query_vector: np.ndarray | None = None,
         now: Any = None,
+        timezone: str | None = None,
         **overrides: Any,
     ) -> Context:
         """The context for the next model call, within ``budget`` tokens.
@@ -433,7 +434,11 @@ class Memory:
         ``query=None`` means no retrieval: the recent window only. ``session=None`` takes
         the window from the namespace's whole timeline. Config fields may be overridden per
         call (``window_share=0.5``); ``query_vector`` skips embedding the query.
+        ``timezone`` (an IANA name, e.g. ``"America/Los_Angeles"``) is the user's: "yesterday"
+        or "last Tuesday" in the query are that zone's days (default: UTC).
         """
+        if timezone is not None:
+            overrides["timezone"] = timezone
         check_name(namespace, "namespace")
         if session is not None:
             check_name(session, "session")

@@ -189,6 +189,12 @@ class ContextRequest(BaseModel):
     budget: int = Field(4000, ge=1, le=10_000_000)
     system: str | None = None
     now: str | float | None = None
+    timezone: str | None = Field(
+        None,
+        max_length=64,
+        description="the user's IANA time zone ('America/Los_Angeles'): relative times in the query are its days",
+        examples=["America/Los_Angeles"],
+    )
     config: ConfigOverrides = Field(default_factory=ConfigOverrides)  # type: ignore[valid-type]
 
     @field_validator("query", "system")
@@ -544,6 +550,7 @@ def create_app(
                 budget=body.budget,
                 system=body.system,
                 now=body.now,
+                timezone=body.timezone,
                 **overrides,
             )
         except InvalidArgument as exc:
