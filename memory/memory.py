@@ -173,7 +173,7 @@ class Memory:
 
     def _recount(self) -> None:
         tokens = {
-            row.id: count_message(self.counter, row.message().to_openai(image_sizes=True))
+            row.id: count_message(self.counter, row.message().to_openai(priced=True))
             for row in self.store.iter_message_rows()
         }
         self.store.update_message_tokens(tokens)
@@ -252,7 +252,7 @@ class Memory:
             ts = msg.timestamp.timestamp() if msg.timestamp is not None else default_ts
             if msg.timestamp is None:
                 msg = msg.model_copy(update={"timestamp": datetime.fromtimestamp(ts, tz=timezone.utc)})
-            tokens = count_message(self.counter, msg.to_openai(image_sizes=True))
+            tokens = count_message(self.counter, msg.to_openai(priced=True))
             pieces = self.chunker.split(msg)
             chunks = [
                 PreparedChunk(

@@ -112,7 +112,7 @@ ContentPart = Annotated[TextPart | ImagePart | FilePart, Field(discriminator="ty
 
 # Fields of content parts that are turnmem's own surrogates, dropped by to_openai().
 _PART_SURROGATES = {"image_url": ("caption", "width", "height"), "file": ("mime_type", "text")}
-_IMAGE_SIZE = ("width", "height")
+_PRICING_FIELDS = ("width", "height", "text")  # kept in the counted form (see Message.to_openai)
 
 
 class FunctionCall(_Strict):
@@ -205,12 +205,13 @@ class Message(BaseModel):
             pieces.append(f"{call.function.name}({call.function.arguments})")
         return "\n".join(p for p in pieces if p)
 
-    def to_openai(self, *, text_only: bool = False, image_sizes: bool = False) -> dict[str, Any]:
+    def to_openai(self, *, text_only: bool = False, priced: bool = False) -> dict[str, Any]:
         """The message as an OpenAI chat-completions dict, without turnmem's own fields.
 
         ``text_only=True`` replaces images and files by their text surrogates.
-        ``image_sizes=True`` keeps images' ``width``/``height``: the form that is counted
-        (:func:`memory.tokens.count_message` prices an image by its size), never sent.
+        ``priced=True`` keeps the turnmem fields that price a part, an image's ``width`` /
+        ``height`` and a file's ``text``: the form :func:`memory.tokens.count_message`
+        counts (what the model is sent costs what they say), never the form sent.
         """
         data = self.model_dump(exclude_none=True, exclude=set(TURNMEM_FIELDS))
         if self.content is None:
@@ -219,7 +220,7 @@ class Message(BaseModel):
             if text_only:
                 data["content"] = self.text() if not self.tool_calls else _parts_text(self)
             else:
-                data["content"] = [_part_to_openai(p, image_sizes) for p in data["content"]]
+                data["content"] = [_part_to_openai(p, priced) for p in data["content"]]
         return data
 
     def to_record(self) -> dict[str, Any]:
@@ -232,9 +233,9 @@ def _parts_text(message: Message) -> str:
     return copy.text()
 
 
-def _part_to_openai(part: dict[str, Any], image_sizes: bool = False) -> dict[str, Any]:
+def _part_to_openai(part: dict[str, Any], priced: bool = False) -> dict[str, Any]:
     drop = _PART_SURROGATES.get(part.get("type", ""), ())
-    return {k: v for k, v in part.items() if k not in drop or (image_sizes and k in _IMAGE_SIZE)}
+    return {k: v for k, v in part.items() if k not in drop or (priced and k in _PRICING_FIELDS)}
 
 
 class StoredMessage(Message):

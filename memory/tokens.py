@@ -20,8 +20,9 @@ is sent:
 - content parts: text parts are counted as text; an image by OpenAI's rule for its
   ``detail`` and size (:mod:`memory.images`: 85 tokens at ``low``, 85 + 170 per 512 px tile
   otherwise), the size read from the part's ``width``/``height`` or its data URL, else the
-  stated upper bound of 1445 tokens; a file part costs its text surrogate, or 85 tokens
-  without one;
+  stated upper bound of 1445 tokens; a file part costs its text surrogate (an inline text
+  file's decoded text, or the caller's ``text``), or 85 tokens without one (a PDF sent without
+  ``text`` cannot be priced offline: give its extracted text);
 - each tool call costs its id, function name and arguments JSON plus 6 tokens of
   framing (type and separators, measured against the API's ``usage`` field for short
   calls); a ``tool`` message also pays for its ``tool_call_id``;

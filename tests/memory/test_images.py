@@ -78,7 +78,7 @@ def test_width_and_height_are_counted_but_not_sent(counter: TokenCounter) -> Non
     m = parse_message({"role": "user", "content": [part]})
     sent = m.to_openai()
     assert sent["content"][0] == {"type": "image_url", "image_url": {"url": "https://example.invalid/a.jpg"}}
-    counted = m.to_openai(image_sizes=True)
+    counted = m.to_openai(priced=True)
     assert count_message(counter, counted) == count_message(counter, sent) - IMAGE_TOKENS_MAX + 765
 
 

@@ -273,3 +273,19 @@ def test_a_log_counted_under_older_rules_is_recounted_on_open(open_memory) -> No
     again = open_memory("old")
     ctx = again.assemble(None, session="s", budget=200)
     assert ctx.tokens <= 200 and ctx.messages == []  # 1,000+ tokens of reasoning cannot fit
+
+
+def test_an_inline_text_file_costs_its_text(open_memory) -> None:  # noqa: ANN001
+    """The file is sent whole, so its text is paid for (it used to count 85 tokens whatever its size)."""
+    import base64
+
+    mem = open_memory()
+    body = "line of the server log: GET /v1/items 200 12ms\n" * 400
+    url = "data:text/plain;base64," + base64.b64encode(body.encode()).decode()
+    part = {"type": "file", "file": {"filename": "server.log", "file_data": url}}
+    mem.add([{"role": "user", "content": [{"type": "text", "text": "here is the log"}, part]}], session="s")
+    mem.add([{"role": "assistant", "content": "Thanks, reading it."}], session="s")
+    small = mem.assemble(None, session="s", budget=1000)
+    assert [m["role"] for m in small.messages] == ["assistant"]  # the file does not fit 1000 tokens
+    big = mem.assemble(None, session="s", budget=20_000)
+    assert len(big.messages) == 2 and big.tokens > mem.counter.count(body)
