@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -71,6 +72,17 @@ def _as_timestamp(value: Any, field: str) -> float:
         except (OverflowError, ValueError, OSError):
             raise InvalidArgument(f"{field}: {value.isoformat()} is out of range", field=field) from None
     raise InvalidArgument(f"{field}: give an ISO 8601 string or a datetime (got {type(value).__name__})", field=field)
+
+
+def _deployment_id(store: Store) -> str:
+    """This memory's random id, made once and kept in its log: a shared Chroma server tells
+    its collections from other memories' by it. (Two processes creating the same folder at
+    once may each make one; the store's insert-if-absent will close that gap.)"""
+    found = store.get_meta("deployment")
+    if found is None:
+        found = uuid.uuid4().hex
+        store.set_meta("deployment", found)
+    return found
 
 
 class Memory:
@@ -137,14 +149,19 @@ class Memory:
         folder.mkdir(parents=True, exist_ok=True)
         emb = embedder or default_embedder()
         tok = get_counter(counter) if isinstance(counter, str) else counter
-        if isinstance(index, str):
-            from indexers import open_index
+        store = Store(folder / LOG_FILE)
+        try:
+            if isinstance(index, str):
+                from indexers import open_index
 
-            idx = open_index(index, folder / "index", emb.dim)
-        else:
-            idx = index
+                idx = open_index(index, folder / "index", emb.dim, deployment=_deployment_id(store))
+            else:
+                idx = index
+        except BaseException:
+            store.close()
+            raise
         return cls(
-            Store(folder / LOG_FILE),
+            store,
             embedder=emb,
             index=idx,
             counter=tok,
