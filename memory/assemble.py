@@ -41,7 +41,8 @@ from retrievers.base import Query, Retriever
 from retrievers.diversity import mmr_order, session_scores
 from retrievers.lexical import is_follow_up, named_speakers, without_names
 from retrievers.recency import RecencyScorer
-from retrievers.temporal import asks_when, mentions_time, parse_time_hint, zone
+from retrievers.temporal import asks_when, mentions_time, parse_time_hint
+from retrievers.temporal import zone as time_zone
 
 REPLY_PRIMING = 3
 
@@ -96,7 +97,7 @@ class AssembleConfig(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
-        zone(value)  # ValueError naming the field for an unknown name
+        time_zone(value)  # ValueError naming the field for an unknown name
         return value
 
     def recency(self) -> RecencyScorer:
