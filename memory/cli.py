@@ -274,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--images",
         choices=["caption", "parts"],
         default="caption",
-        help="LoCoMo image turns as text with their caption (default) or as image_url parts (85 tokens each)",
+        help="LoCoMo image turns as caption text (default) or as image_url parts (size unknown: 1,445 tokens each)",
     )
     ev.add_argument("--memory-dir", help="keep the ingested memory here and reuse it (default: temporary)")
     ev.add_argument("--index", default="faiss", help="faiss | faiss-hnsw | chroma | chroma-http://HOST:PORT")
