@@ -435,13 +435,13 @@ def create_app(
         msgs, cursor = mem.messages_page(namespace=ns, after=after, limit=limit)
         return NamespaceMessages(messages=msgs, next_after=cursor, has_more=cursor is not None)
 
-    @app.post("/v1/namespaces/{ns}/context", response_model=Context, tags=["read"])
+    @app.post("/v1/namespaces/{ns}/context", response_model=Context, tags=["read"], responses=_BUSY)
     def namespace_context(ns: NAME, body: ContextRequest, creds: Creds) -> Response:
         """A context over the whole namespace (no session: the window is the namespace's timeline)."""
         authorize(ns, creds)
         return _context(ns, None, body)
 
-    @app.post("/v1/namespaces/{ns}/search", response_model=SearchResponse, tags=["read"])
+    @app.post("/v1/namespaces/{ns}/search", response_model=SearchResponse, tags=["read"], responses=_BUSY)
     def search(ns: NAME, body: SearchRequest, creds: Creds) -> SearchResponse:
         authorize(ns, creds)
         return SearchResponse(hits=mem.search(body.query, namespace=ns, k=body.k, sessions=body.sessions))
@@ -534,7 +534,7 @@ def create_app(
         authorize(ns, creds)
         return mem.tool_calls(session, namespace=ns)
 
-    @app.post("/v1/namespaces/{ns}/sessions/{session}/context", response_model=Context, tags=["read"])
+    @app.post("/v1/namespaces/{ns}/sessions/{session}/context", response_model=Context, tags=["read"], responses=_BUSY)
     def session_context(ns: NAME, session: NAME, body: ContextRequest, creds: Creds) -> Response:
         """The context for the session's next model call, within ``budget`` tokens."""
         authorize(ns, creds)
