@@ -13,25 +13,26 @@ SPECS = ("faiss", "faiss-hnsw", "chroma", "chroma-http://HOST:PORT")
 HNSW_THRESHOLD = 50_000
 
 
-def open_index(spec: str, path: str | Path, dim: int) -> Index:
+def open_index(spec: str, path: str | Path, dim: int, *, deployment: str | None = None) -> Index:
     """An index from a spec string (what ``Memory.open(index=...)`` and the CLI take).
 
     ``faiss`` (exact, persisted in ``path``), ``faiss-hnsw`` (exact plus an HNSW graph for
     namespaces above 50k vectors), ``chroma`` (Chroma PersistentClient in ``path``) or
-    ``chroma-http://HOST:PORT`` (a ``chroma run`` server).
+    ``chroma-http://HOST:PORT`` (a ``chroma run`` server). ``deployment`` (the memory's id)
+    keeps a Chroma index to the collections it created.
     """
     if spec == "faiss":
         return FaissIndex(dim, path)
     if spec == "faiss-hnsw":
         return FaissIndex(dim, path, hnsw_threshold=HNSW_THRESHOLD)
     if spec == "chroma":
-        return ChromaIndex.persistent(Path(path).with_name(Path(path).name + "-chroma"), dim)
+        return ChromaIndex.persistent(Path(path).with_name(Path(path).name + "-chroma"), dim, deployment=deployment)
     if spec.startswith("chroma-http://"):
         hostport = spec[len("chroma-http://") :].rstrip("/")
         host, _, port = hostport.rpartition(":")
         if not host or not port.isdigit():
             raise InvalidArgument(f"index: {spec!r} should look like chroma-http://127.0.0.1:8000", field="index")
-        return ChromaIndex.http(host, int(port), dim)
+        return ChromaIndex.http(host, int(port), dim, deployment=deployment)
     raise InvalidArgument(f"index: unknown index {spec!r}; use one of {', '.join(SPECS)}", field="index")
 
 

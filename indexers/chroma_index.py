@@ -3,8 +3,13 @@
 - Collections are created with ``embedding_function=None`` and the ``ip`` space: Chroma
   never embeds anything itself (it would otherwise download its own ONNX model); turnmem
   always passes the vectors it computed.
-- Collection names are ``tm_<sha1(namespace)[:16]>`` (Chroma limits names to 3-63 safe
-  characters); the namespace itself is kept in the collection's metadata.
+- Collection names are ``tm_<sha1(deployment, namespace)[:16]>`` (Chroma limits names to 3-63
+  safe characters); the namespace and the deployment are kept in the collection's metadata.
+  A *deployment* is one memory (one log): :class:`memory.Memory` gives its index the random id
+  its log keeps, so several memories can share one Chroma server, each touching, listing and
+  dropping only the collections it created (the same namespace name in two of them is two
+  collections). Without a deployment id (an index used on its own) names are
+  ``tm_<sha1(namespace)[:16]>`` and only collections without a deployment are listed.
 - Each vector carries ``{"session": ...}`` metadata; session-scoped search is a
   ``where={"session": {"$in": [...]}}`` filter.
 - Writes are split into batches of at most the client's ``get_max_batch_size()``.
@@ -42,8 +47,9 @@ def _not_found(exc: Exception) -> bool:
     return isinstance(exc, NotFoundError) or (isinstance(exc, ValueError) and "does not exist" in str(exc))
 
 
-def collection_name(namespace: str) -> str:
-    return PREFIX + hashlib.sha1(namespace.encode("utf-8")).hexdigest()[:16]
+def collection_name(namespace: str, deployment: str | None = None) -> str:
+    key = namespace if deployment is None else f"{deployment}\x00{namespace}"
+    return PREFIX + hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
 
 
 def _settings() -> Any:
@@ -55,11 +61,14 @@ def _settings() -> Any:
 class ChromaIndex:
     """The ``Index`` protocol on a chromadb client (persistent folder or HTTP server)."""
 
-    def __init__(self, client: Any, dim: int) -> None:
+    def __init__(self, client: Any, dim: int, *, deployment: str | None = None) -> None:
         if not isinstance(dim, int) or dim <= 0:
             raise ValueError("dim: give the embedding dimension as a positive int (MiniLM: 384)")
+        if deployment is not None and (not isinstance(deployment, str) or not deployment):
+            raise ValueError("deployment: give a non-empty string id (or None)")
         self.client = client
         self.dim = dim
+        self.deployment = deployment
         self._lock = threading.RLock()
         self._collections: dict[str, Any] = {}
         try:
@@ -68,19 +77,25 @@ class ChromaIndex:
             self.max_batch = 5000
 
     @classmethod
-    def persistent(cls, path: str | Path, dim: int) -> ChromaIndex:
+    def persistent(cls, path: str | Path, dim: int, *, deployment: str | None = None) -> ChromaIndex:
         """A Chroma ``PersistentClient`` in folder ``path``."""
         import chromadb
 
         Path(path).mkdir(parents=True, exist_ok=True)
-        return cls(chromadb.PersistentClient(path=str(path), settings=_settings()), dim)
+        return cls(chromadb.PersistentClient(path=str(path), settings=_settings()), dim, deployment=deployment)
 
     @classmethod
-    def http(cls, host: str = "127.0.0.1", port: int = 8000, dim: int = 384) -> ChromaIndex:
+    def http(
+        cls, host: str = "127.0.0.1", port: int = 8000, dim: int = 384, *, deployment: str | None = None
+    ) -> ChromaIndex:
         """A Chroma ``HttpClient`` talking to a ``chroma run`` server."""
         import chromadb
 
-        return cls(chromadb.HttpClient(host=host, port=port, settings=_settings()), dim)
+        return cls(chromadb.HttpClient(host=host, port=port, settings=_settings()), dim, deployment=deployment)
+
+    def _ours(self, metadata: dict[str, Any] | None) -> bool:
+        """Whether a collection belongs to this deployment (by its metadata)."""
+        return (metadata or {}).get("deployment") == self.deployment
 
     # -- collections -----------------------------------------------------------------------
 
@@ -89,21 +104,20 @@ class ChromaIndex:
             col = self._collections.get(namespace)
             if col is not None:
                 return col
-            name = collection_name(namespace)
+            name = collection_name(namespace, self.deployment)
             if create:
-                col = self.client.get_or_create_collection(
-                    name,
-                    embedding_function=None,
-                    # Chroma's default search ef (10) gives recall@50 of 0.6 at 100k vectors; 128
-                    # keeps it near FAISS HNSW's (benchmarks/bench_scale.py)
-                    metadata={
-                        "hnsw:space": "ip",
-                        "hnsw:search_ef": 128,
-                        "hnsw:construction_ef": 128,
-                        "namespace": namespace,
-                        "dim": self.dim,
-                    },
-                )
+                # Chroma's default search ef (10) gives recall@50 of 0.6 at 100k vectors; 128
+                # keeps it near FAISS HNSW's (benchmarks/bench_scale.py)
+                metadata: dict[str, Any] = {
+                    "hnsw:space": "ip",
+                    "hnsw:search_ef": 128,
+                    "hnsw:construction_ef": 128,
+                    "namespace": namespace,
+                    "dim": self.dim,
+                }
+                if self.deployment is not None:
+                    metadata["deployment"] = self.deployment
+                col = self.client.get_or_create_collection(name, embedding_function=None, metadata=metadata)
             else:
                 try:
                     col = self.client.get_collection(name, embedding_function=None)
@@ -177,7 +191,7 @@ class ChromaIndex:
         with self._lock:
             self._collections.pop(namespace, None)
             try:
-                self.client.delete_collection(collection_name(namespace))
+                self.client.delete_collection(collection_name(namespace, self.deployment))
             except Exception as exc:
                 if not _not_found(exc):
                     raise
@@ -235,7 +249,7 @@ class ChromaIndex:
             try:
                 c = self.client.get_collection(name, embedding_function=None)
                 ns = (c.metadata or {}).get("namespace")
-                if ns is not None and c.count() > 0:
+                if ns is not None and self._ours(c.metadata) and c.count() > 0:
                     out.append(str(ns))
             except Exception as exc:  # dropped meanwhile by another client
                 if not _not_found(exc):
@@ -249,4 +263,4 @@ class ChromaIndex:
         self._collections.clear()
 
     def __repr__(self) -> str:
-        return f"ChromaIndex(dim={self.dim}, client={type(self.client).__name__})"
+        return f"ChromaIndex(dim={self.dim}, client={type(self.client).__name__}, deployment={self.deployment!r})"

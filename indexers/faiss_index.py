@@ -2,13 +2,21 @@
 
 Layout of the index folder::
 
-    manifest.json          # {"version", "dim", "generation", "namespaces": {ns: file stem}}
+    manifest.json          # {"version", "dim", "generation", "namespaces": {ns: file stem},
+                           #  "files": {file name: CRC-32}}
     <stem>.<gen>.faiss     # IndexIDMap2(IndexFlatIP) of the namespace
-    <stem>.<gen>.npz       # ids and session codes (for session-scoped search)
+    <stem>.<gen>.npz       # ids and session codes (for session-scoped search), HNSW labels
+    <stem>.<gen>.hnsw      # the namespace's HNSW graph, when it has one
 
-``persist`` writes new files under a new generation, then atomically replaces the
-manifest, then removes the previous generation: a crash at any point leaves a manifest
-that points at complete files (the log then re-adds whatever the index missed).
+``persist`` writes every file under a temporary name, fsyncs it and renames it into place,
+under a new generation; then it replaces the manifest the same way and fsyncs the folder;
+then it removes the previous generation. A crash at any point leaves a manifest that points
+at complete files (the log then re-adds whatever the index missed).
+
+On open, each file is checked against the CRC-32 the manifest holds for it. A namespace
+whose files are missing or damaged (or a manifest that cannot be read) is left out with an
+:class:`IndexFileWarning`, and :class:`memory.Memory` re-adds its vectors from the log when
+it reconciles on open. A damaged or missing HNSW graph is only rebuilt (on the next search).
 
 Session filters use ``faiss.IDSelectorBatch`` over the ids of the selected sessions, so a
 scoped search is still exact. Above ``hnsw_threshold`` vectors a namespace also keeps an
@@ -22,9 +30,12 @@ is stale.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import threading
+import warnings
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,11 +47,63 @@ from indexers.base import EMPTY_RESULT, check_query, prepare_batch
 from memory.errors import IndexMismatch
 
 MANIFEST = "manifest.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: per-file CRC-32 and the HNSW graph (version 1 files still load)
+
+
+class IndexFileWarning(RuntimeWarning):
+    """An index file was missing or damaged; what it held is rebuilt from the log."""
+
+
+class _Damaged(Exception):
+    pass
 
 
 def _stem(namespace: str) -> str:
     return hashlib.sha1(namespace.encode("utf-8")).hexdigest()[:16]
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _durable_write(path: Path, data: bytes) -> int:
+    """Write ``data`` to a temporary name, fsync it, rename it to ``path``; returns its CRC-32."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return zlib.crc32(data)
+
+
+def _read_checked(path: Path, crc: int | None) -> bytes:
+    """A file's bytes, if it exists and matches its CRC-32 (when the manifest holds one)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _Damaged(f"{path.name} cannot be read ({exc.strerror or exc})") from None
+    if crc is not None and zlib.crc32(data) != crc:
+        raise _Damaged(f"{path.name} is damaged (its checksum does not match the manifest)")
+    return data
+
+
+def _index_bytes(index: faiss.Index) -> bytes:
+    return faiss.serialize_index(index).tobytes()
+
+
+def _index_from(data: bytes) -> faiss.Index:
+    try:  # deserialize_index gives the concrete class (downcasting it again would dangle)
+        return faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
+    except Exception as exc:  # faiss raises RuntimeError on a bad file
+        raise _Damaged(f"not a FAISS index ({str(exc).splitlines()[0][:120]})") from None
 
 
 @dataclass
@@ -105,61 +168,86 @@ class FaissIndex:
 
     # -- persistence -----------------------------------------------------------------------
 
+    def _warn(self, what: str) -> None:
+        warnings.warn(
+            f"FAISS index at {str(self.path)!r}: {what}; rebuilt from the log", IndexFileWarning, stacklevel=4
+        )
+
     def _load(self) -> None:
         assert self.path is not None
         manifest = self.path / MANIFEST
         if not manifest.exists():
+            if any(self.path.glob("*.faiss")):
+                self._warn("manifest.json is missing")
             return
-        meta = json.loads(manifest.read_text())
+        try:
+            meta = json.loads(manifest.read_text())
+            spaces = dict(meta.get("namespaces", {}))
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
+            self._warn(f"manifest.json is damaged ({exc.__class__.__name__})")
+            return
         if int(meta.get("dim", self.dim)) != self.dim:
             raise IndexMismatch(
                 f"dim: the FAISS index at {str(self.path)!r} holds {meta['dim']}-d vectors but "
                 f"{self.dim}-d were asked for; open it with the same model or rebuild it"
             )
         self._generation = int(meta.get("generation", 0))
-        for ns, stem in meta.get("namespaces", {}).items():
-            base = self.path / f"{stem}.{self._generation}"
-            index = faiss.read_index(str(base) + ".faiss")
-            arrays = np.load(str(base) + ".npz", allow_pickle=False)
-            names = [str(s) for s in arrays["names"]]
-            space = _Space(index=index)
-            for i, code in zip(arrays["ids"].tolist(), arrays["codes"].tolist()):
-                s = names[code]
-                space.session_of[i] = s
-                space.members.setdefault(s, set()).add(i)
-            space.dirty = False
-            self._spaces[ns] = space
+        sums: dict[str, int] = meta.get("files") or {}
+        for ns, stem in spaces.items():
+            try:
+                self._spaces[ns] = self._load_space(f"{stem}.{self._generation}", sums)
+            except (_Damaged, KeyError, ValueError, OSError) as exc:
+                reason = str(exc) if isinstance(exc, _Damaged) else f"its files are damaged ({exc.__class__.__name__})"
+                self._warn(f"namespace {ns!r}: {reason}")
+
+    def _load_space(self, base: str, sums: dict[str, int]) -> _Space:
+        assert self.path is not None
+        data = _read_checked(self.path / f"{base}.faiss", sums.get(f"{base}.faiss"))
+        index = _index_from(data)
+        arrays = np.load(io.BytesIO(_read_checked(self.path / f"{base}.npz", sums.get(f"{base}.npz"))))
+        ids, codes = arrays["ids"].astype(np.int64), arrays["codes"]
+        if not isinstance(index, faiss.IndexIDMap2) or index.d != self.dim or index.ntotal != len(ids):
+            raise _Damaged(f"{base}.faiss does not match {base}.npz")
+        names = [str(s) for s in arrays["names"]]
+        space = _Space(index=index)
+        for i, code in zip(ids.tolist(), codes.tolist()):
+            s = names[code]
+            space.session_of[i] = s
+            space.members.setdefault(s, set()).add(i)
+        if self.hnsw_threshold is not None and f"{base}.hnsw" in sums and "hnsw_ids" in arrays:
+            try:
+                graph = _index_from(_read_checked(self.path / f"{base}.hnsw", sums[f"{base}.hnsw"]))
+                if not isinstance(graph, faiss.IndexHNSWFlat) or graph.ntotal != len(arrays["hnsw_ids"]):
+                    raise _Damaged(f"{base}.hnsw does not match {base}.npz")
+                space.hnsw, space.hnsw_id = graph, arrays["hnsw_ids"].astype(np.int64).tolist()
+                space.hnsw_label = dict(zip(arrays["live_ids"].tolist(), arrays["live_labels"].tolist()))
+            except _Damaged as exc:  # the exact index is fine: only the graph is rebuilt
+                self._warn(f"the HNSW graph: {exc}")
+        space.dirty = False
+        return space
 
     def persist(self) -> None:
         if self.path is None:
             return
         with self._lock:
             if not any(s.dirty for s in self._spaces.values()) and (self.path / MANIFEST).exists():
-                current = json.loads((self.path / MANIFEST).read_text()).get("namespaces", {})
-                if set(current) == set(self._spaces):
+                try:
+                    current = json.loads((self.path / MANIFEST).read_text()).get("namespaces", {})
+                except (OSError, ValueError, AttributeError):
+                    current = None
+                if current is not None and set(current) == set(self._spaces):
                     return
-            old = self._generation
-            gen = old + 1
+            gen = self._generation + 1
             names: dict[str, str] = {}
+            sums: dict[str, int] = {}
             for ns, space in self._spaces.items():
-                stem = _stem(ns)
-                names[ns] = stem
-                base = self.path / f"{stem}.{gen}"
-                faiss.write_index(space.index, str(base) + ".faiss.tmp")
-                os.replace(str(base) + ".faiss.tmp", str(base) + ".faiss")
-                sess = sorted(space.members)
-                code = {s: k for k, s in enumerate(sess)}
-                ids = np.fromiter(space.session_of.keys(), dtype=np.int64, count=len(space.session_of))
-                codes = np.fromiter((code[s] for s in space.session_of.values()), dtype=np.int32, count=len(ids))
-                with open(str(base) + ".npz.tmp", "wb") as fh:
-                    np.savez(fh, ids=ids, codes=codes, names=np.array(sess, dtype=str))
-                os.replace(str(base) + ".npz.tmp", str(base) + ".npz")
+                stem = names[ns] = _stem(ns)
+                for name, data in self._space_files(space, f"{stem}.{gen}"):
+                    sums[name] = _durable_write(self.path / name, data)
             manifest = {"version": FORMAT_VERSION, "dim": self.dim, "generation": gen, "namespaces": names}
-            tmp = self.path / (MANIFEST + ".tmp")
-            tmp.write_text(json.dumps(manifest, ensure_ascii=False))
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path / MANIFEST)
+            manifest["files"] = sums
+            _durable_write(self.path / MANIFEST, json.dumps(manifest, ensure_ascii=False).encode("utf-8"))
+            _fsync_dir(self.path)  # the renames themselves are durable
             self._generation = gen
             for space in self._spaces.values():
                 space.dirty = False
@@ -167,6 +255,24 @@ class FaissIndex:
                 parts = f.name.split(".")
                 if f.name != MANIFEST and len(parts) >= 3 and parts[1] != str(gen):
                     f.unlink(missing_ok=True)
+
+    def _space_files(self, space: _Space, base: str) -> list[tuple[str, bytes]]:
+        """The files of one namespace: exact index, ids and sessions, and its HNSW graph if built."""
+        sess = sorted(space.members)
+        code = {s: k for k, s in enumerate(sess)}
+        ids = np.fromiter(space.session_of.keys(), dtype=np.int64, count=len(space.session_of))
+        codes = np.fromiter((code[s] for s in space.session_of.values()), dtype=np.int32, count=len(ids))
+        arrays: dict[str, np.ndarray] = {"ids": ids, "codes": codes, "names": np.array(sess, dtype=str)}
+        files = [(f"{base}.faiss", _index_bytes(space.index))]
+        if space.hnsw is not None:
+            files.append((f"{base}.hnsw", _index_bytes(space.hnsw)))
+            arrays["hnsw_ids"] = np.asarray(space.hnsw_id, dtype=np.int64)
+            arrays["live_ids"] = np.fromiter(space.hnsw_label.keys(), dtype=np.int64, count=len(space.hnsw_label))
+            arrays["live_labels"] = np.fromiter(space.hnsw_label.values(), dtype=np.int64, count=len(space.hnsw_label))
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        files.append((f"{base}.npz", buf.getvalue()))
+        return files
 
     def close(self) -> None:
         self.persist()
@@ -252,6 +358,7 @@ class FaissIndex:
             graph.hnsw.efConstruction = self.ef_construction
             space.hnsw, space.hnsw_id, space.hnsw_label = graph, [], {}
             space.hnsw_append(ids.tolist(), vecs)
+            space.dirty = True  # the next persist saves the graph, so a restart does not rebuild it
         return space.hnsw
 
     def search(

@@ -20,7 +20,9 @@ The algorithm, for ``budget`` B counted with the memory's token counter:
    when large); a hit on a chunk of a long message shows that chunk (``Source.partial``).
 4. **Fill**: budget still left extends the window further back.
 5. **Render**: everything in chronological order (units contiguous, call first), as
-   OpenAI chat dicts. ``Context.tokens`` is recounted on the final list and never exceeds B.
+   OpenAI chat dicts. ``Context.tokens`` is the sum of each rendered message's count (every
+   field it carries, :func:`memory.tokens.count_message`; a whole message by the count stored
+   when it was added, under the same counter and counting rules) and never exceeds B.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from memory.errors import BudgetTooSmall, InvalidArgument
 from memory.models import Context, Hit, MessageRef, Source
@@ -41,6 +43,7 @@ from retrievers.diversity import mmr_order, session_scores
 from retrievers.query import QueryAnalysis, analyze, is_follow_up
 from retrievers.recency import RecencyScorer
 from retrievers.scorers import AnswerType, CandidateView, Person, Recency, Scorer, SessionTopic, Speaker, Time, combine
+from retrievers.temporal import zone as time_zone
 
 REPLY_PRIMING = 3
 
@@ -113,6 +116,16 @@ class AssembleConfig(BaseModel):
         le=1.0,
         description="weight of 'said by the side the query's pronouns point at' (my/I: user, you: assistant)",
     )
+    timezone: str | None = Field(
+        None,
+        description="the user's IANA time zone ('America/Los_Angeles'): where 'yesterday' or 'May 3' begin (None: UTC)",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        time_zone(value)  # ValueError naming the field for an unknown name
+        return value
 
     def recency(self) -> RecencyScorer:
         days = self.time_half_life_days
@@ -375,8 +388,9 @@ def assemble(
         )
         for it in ordered
     ]
-    # Every item was counted as rendered (a whole message by its stored count); the
-    # property tests check this sum against a recount of the messages.
+    # Every item was counted as rendered (a whole message by its stored count, which the
+    # memory recounts on open when the counting rules change); the property tests check this
+    # sum against an independent recount of the rendered messages (tests/memory/test_budget_property.py).
     tokens = pinned_tokens + sum(it.tokens for it in ordered)
     if tokens > budget:  # pragma: no cover - guarded by the per-item accounting; a bug if hit
         raise AssertionError(f"assembled {tokens} tokens over the budget {budget}")
@@ -468,6 +482,7 @@ def _analyze(store: Store, namespace: str, query: str | None, ref_time: float, c
         speakers=speakers,
         now=ref_time if config.time_weight > 0 else None,
         names_in_lexical=config.lexical_names,
+        timezone=config.timezone,
     )
 
 

@@ -284,10 +284,15 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from memory.server import KeyRing, serve
+    from memory.server import KeyRing, ServiceLimits, serve
 
     keys = KeyRing.load(args.keys) if args.keys else KeyRing.load()
-    serve(args.data, host=args.host, port=args.port, index=args.index, keys=keys, log_level=args.log_level)
+    limits = ServiceLimits(
+        max_request_bytes=args.max_request_bytes, embed_timeout=args.embed_timeout, embed_batch=args.embed_batch
+    )
+    serve(
+        args.data, host=args.host, port=args.port, index=args.index, keys=keys, log_level=args.log_level, limits=limits
+    )
     return 0
 
 
@@ -336,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--images",
         choices=["caption", "parts"],
         default="caption",
-        help="LoCoMo image turns as text with their caption (default) or as image_url parts (85 tokens each)",
+        help="LoCoMo image turns as caption text (default) or as image_url parts (size unknown: 1,445 tokens each)",
     )
     ev.add_argument("--memory-dir", help="keep the ingested memory here and reuse it (default: temporary)")
     ev.add_argument("--index", default="faiss", help="faiss | faiss-hnsw | chroma | chroma-http://HOST:PORT")
@@ -383,6 +388,9 @@ def build_parser() -> argparse.ArgumentParser:
         help='JSON file {"keys": {"KEY": ["namespace", "prefix-*"]}} (default: $TURNMEM_API_KEYS, else no auth)',
     )
     sv.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    sv.add_argument("--max-request-bytes", type=int, default=8 * 1024 * 1024, help="larger bodies get 413")
+    sv.add_argument("--embed-timeout", type=float, default=60.0, help="seconds a write may wait for the embedder (503)")
+    sv.add_argument("--embed-batch", type=int, default=128, help="most texts in one forward pass of the embedder")
     sv.set_defaults(func=cmd_serve)
     return parser
 

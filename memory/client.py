@@ -6,12 +6,20 @@ A chatbot moves from the embedded memory to the service by changing one line::
     mem = Client("http://127.0.0.1:8080", api_key="sk-...")     # service
 
 Both clients share the request building and response parsing below; only the I/O differs.
-Writes always carry an idempotency key (a fresh one per ``add`` call unless you give
-yours), so the built-in retries on timeouts, dropped connections and 502/503/504 never
-store a message twice. Errors come back as the same classes ``Memory`` raises
-(:class:`InvalidMessage`, :class:`Conflict` with ``current_seq``, ...), plus
-:class:`PermissionDenied` for a refused key and :class:`ServiceError` when the service
-stays unreachable.
+
+Retries (timeouts, dropped connections, 502/503/504, with backoff) go only where repeating
+the request is safe: reads (GETs, ``assemble``, ``search``), writes that carry their
+idempotency key (``add`` sends a fresh one per call unless you give yours, so a retry never
+stores a message twice), and idempotent ones (``PUT`` of a stage machine, ``DELETE``). A
+``set_state`` (PATCH: each call makes a new version) is retried only when the request
+surely never reached the server (the connection failed). A retried ``DELETE`` whose first
+attempt may have gone through (its answer was lost) and which then finds nothing reports
+success with ``deleted == 0``, since the first attempt did the deleting.
+
+Errors come back as the same classes ``Memory`` raises (:class:`InvalidMessage`,
+:class:`Conflict` with ``current_seq``, ...; a 413 for a body over the server's limit as
+:class:`InvalidArgument` naming ``body``), plus :class:`PermissionDenied` for a refused key
+and :class:`ServiceError` when the service stays unreachable.
 """
 
 from __future__ import annotations
@@ -48,16 +56,29 @@ DEFAULT_URL = "http://127.0.0.1:8080"
 DEFAULT_NAMESPACE = "default"
 KEY_ENV = "TURNMEM_API_KEY"
 RETRY_STATUS = frozenset({502, 503, 504})
+# Methods whose repetition has the effect of one request (RFC 9110, 9.2.2).
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+# Transport errors raised before the request left: any request may be sent again.
+_UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 @dataclass
 class _Call:
-    """One HTTP request, and how to read its answer."""
+    """One HTTP request, and how to read its answer.
+
+    ``idempotent`` marks a POST that may be repeated: a read (context, search) or a write
+    carrying its idempotency key; methods in :data:`IDEMPOTENT_METHODS` are so by definition.
+    """
 
     method: str
     path: str
     json: Any = None
     params: dict[str, Any] = field(default_factory=dict)
+    idempotent: bool = False
+
+    @property
+    def safe_to_repeat(self) -> bool:
+        return self.idempotent or self.method in IDEMPOTENT_METHODS
 
 
 def _seg(value: str, name: str) -> str:
@@ -102,7 +123,7 @@ def _raise_for(resp: httpx.Response) -> None:
         raise Conflict(text, current_seq=int(body.get("current_seq", -1)))
     if status == 404:
         raise NotFound(text)
-    if status == 422:
+    if status in (413, 422):  # 413: the body is over the server's byte limit (field: body)
         if kind == "InvalidTransition":
             raise InvalidTransition(text, current=body.get("current"), allowed=list(body.get("allowed") or []))
         if kind == "BudgetTooSmall":
@@ -143,8 +164,26 @@ class _Api:
         return self.backoff * (2**attempt) * (0.5 + random.random())
 
     @staticmethod
-    def _retryable(resp: httpx.Response | None, exc: Exception | None) -> bool:
+    def _retryable(call: _Call, resp: httpx.Response | None, exc: Exception | None) -> bool:
+        """Whether to send ``call`` again after this outcome (see the module docstring)."""
+        if isinstance(exc, _UNSENT):
+            return True  # it never reached the server
+        if not call.safe_to_repeat:
+            return False
         return isinstance(exc, httpx.TransportError) or (resp is not None and resp.status_code in RETRY_STATUS)
+
+    @staticmethod
+    def _maybe_done(exc: Exception | None, resp: httpx.Response | None) -> bool:
+        """Whether a failed attempt may still have been carried out by the server."""
+        if exc is not None:
+            return not isinstance(exc, _UNSENT)
+        return resp is not None and resp.status_code in RETRY_STATUS  # a proxy may have forwarded it
+
+    @staticmethod
+    def _deleted_before(call: _Call, resp: httpx.Response | None, maybe_done: bool) -> bool:
+        """A DELETE retried after an attempt that may have gone through, now finding nothing:
+        the earlier attempt deleted it, so the call succeeded."""
+        return call.method == "DELETE" and maybe_done and resp is not None and resp.status_code == 404
 
     @staticmethod
     def _give_up(call: _Call, exc: Exception | None, resp: httpx.Response | None) -> None:
@@ -173,7 +212,7 @@ class _Api:
             body["base_seq"] = base_seq
         if timestamp is not None:
             body["timestamp"] = _json_time(timestamp)
-        return _Call("POST", _session_path(namespace, session) + "/messages", json=body)
+        return _Call("POST", _session_path(namespace, session) + "/messages", json=body, idempotent=True)
 
     @staticmethod
     def _assemble(
@@ -184,10 +223,13 @@ class _Api:
         system: str | None,
         now: Any,
         overrides: dict[str, Any],
+        timezone: str | None = None,
     ) -> _Call:
         body: dict[str, Any] = {"query": query, "budget": budget}
         if system is not None:
             body["system"] = system
+        if timezone is not None:
+            body["timezone"] = timezone
         if now is not None:
             body["now"] = _json_time(now)
         if overrides:
@@ -197,7 +239,7 @@ class _Api:
             if session is not None
             else f"/v1/namespaces/{_seg(namespace, 'namespace')}"
         )
-        return _Call("POST", path + "/context", json=body)
+        return _Call("POST", path + "/context", json=body, idempotent=True)  # a read
 
     @staticmethod
     def _since(session: str, seq: int, namespace: str, limit: int | None) -> _Call:
@@ -211,7 +253,7 @@ class _Api:
         body: dict[str, Any] = {"query": query, "k": k}
         if sessions is not None:
             body["sessions"] = list(sessions)
-        return _Call("POST", f"/v1/namespaces/{_seg(namespace, 'namespace')}/search", json=body)
+        return _Call("POST", f"/v1/namespaces/{_seg(namespace, 'namespace')}/search", json=body, idempotent=True)
 
     @staticmethod
     def _delete(namespace: str, session: str | None) -> _Call:
@@ -223,10 +265,11 @@ class _Api:
         return _Call("DELETE", path)
 
     @staticmethod
-    def _messages(namespace: str, session: str | None) -> _Call:
+    def _messages(namespace: str, session: str | None, after: int = 0) -> _Call:
+        """Every message of a session; or one page of a namespace's (the caller follows ``next_after``)."""
         if session is not None:
             return _Call("GET", _session_path(namespace, session) + "/messages", params={"since": 0})
-        return _Call("GET", f"/v1/namespaces/{_seg(namespace, 'namespace')}/messages")
+        return _Call("GET", f"/v1/namespaces/{_seg(namespace, 'namespace')}/messages", params={"after": after})
 
     @staticmethod
     def _set_state(session: str, blocks: dict[str, Any], namespace: str, expected: dict[str, int] | None) -> _Call:
@@ -287,16 +330,20 @@ class Client(_Api):
     def _send(self, call: _Call) -> Any:
         resp: httpx.Response | None = None
         exc: Exception | None = None
+        maybe_done = False  # an earlier attempt may have been carried out
         for attempt in range(self.retries + 1):
             if attempt:
+                maybe_done = maybe_done or self._maybe_done(exc, resp)
                 time.sleep(self._delay(attempt - 1))
             resp, exc = None, None
             try:
                 resp = self._http.request(call.method, call.path, json=call.json, params=call.params or None)
             except httpx.TransportError as e:
                 exc = e
-            if not self._retryable(resp, exc):
+            if not self._retryable(call, resp, exc):
                 break
+        if self._deleted_before(call, resp, maybe_done):
+            return {"deleted": 0}
         if resp is None or resp.status_code >= 400:
             self._give_up(call, exc, resp)
         assert resp is not None
@@ -324,11 +371,12 @@ class Client(_Api):
         budget: int = 4000,
         system: str | None = None,
         now: Any = None,
+        timezone: str | None = None,
         **overrides: Any,
     ) -> Context:
         """The context for the next model call, within ``budget`` tokens (see :meth:`Memory.assemble`)."""
         try:
-            data = self._send(self._assemble(query, session, namespace, budget, system, now, overrides))
+            data = self._send(self._assemble(query, session, namespace, budget, system, now, overrides, timezone))
         except InvalidArgument as exc:
             raise self._as_override_error(exc) from None
         return Context.model_validate(data)
@@ -345,7 +393,13 @@ class Client(_Api):
         return self._stored(self._send(self._since(session, seq, namespace, limit)))
 
     def messages(self, *, namespace: str = DEFAULT_NAMESPACE, session: str | None = None) -> list[StoredMessage]:
-        return self._stored(self._send(self._messages(namespace, session)))
+        """Every stored message of a session, or of a namespace in order (following its pages)."""
+        data = self._send(self._messages(namespace, session))
+        out = self._stored(data)
+        while session is None and data.get("next_after") is not None:
+            data = self._send(self._messages(namespace, None, data["next_after"]))
+            out += self._stored(data)
+        return out
 
     def last_seq(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> int:
         return int(self._send(_Call("GET", _session_path(namespace, session)))["last_seq"])
@@ -423,16 +477,20 @@ class AsyncClient(_Api):
     async def _send(self, call: _Call) -> Any:
         resp: httpx.Response | None = None
         exc: Exception | None = None
+        maybe_done = False  # an earlier attempt may have been carried out
         for attempt in range(self.retries + 1):
             if attempt:
+                maybe_done = maybe_done or self._maybe_done(exc, resp)
                 await asyncio.sleep(self._delay(attempt - 1))
             resp, exc = None, None
             try:
                 resp = await self._http.request(call.method, call.path, json=call.json, params=call.params or None)
             except httpx.TransportError as e:
                 exc = e
-            if not self._retryable(resp, exc):
+            if not self._retryable(call, resp, exc):
                 break
+        if self._deleted_before(call, resp, maybe_done):
+            return {"deleted": 0}
         if resp is None or resp.status_code >= 400:
             self._give_up(call, exc, resp)
         assert resp is not None
@@ -461,10 +519,11 @@ class AsyncClient(_Api):
         budget: int = 4000,
         system: str | None = None,
         now: Any = None,
+        timezone: str | None = None,
         **overrides: Any,
     ) -> Context:
         try:
-            data = await self._send(self._assemble(query, session, namespace, budget, system, now, overrides))
+            data = await self._send(self._assemble(query, session, namespace, budget, system, now, overrides, timezone))
         except InvalidArgument as exc:
             raise self._as_override_error(exc) from None
         return Context.model_validate(data)
@@ -481,7 +540,12 @@ class AsyncClient(_Api):
         return self._stored(await self._send(self._since(session, seq, namespace, limit)))
 
     async def messages(self, *, namespace: str = DEFAULT_NAMESPACE, session: str | None = None) -> list[StoredMessage]:
-        return self._stored(await self._send(self._messages(namespace, session)))
+        data = await self._send(self._messages(namespace, session))
+        out = self._stored(data)
+        while session is None and data.get("next_after") is not None:
+            data = await self._send(self._messages(namespace, None, data["next_after"]))
+            out += self._stored(data)
+        return out
 
     async def last_seq(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> int:
         return int((await self._send(_Call("GET", _session_path(namespace, session))))["last_seq"])

@@ -14,13 +14,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from importlib import resources
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from memory.errors import InvalidArgument, UpstreamError
+from memory.errors import InvalidArgument, TimedOut, UpstreamError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
@@ -237,12 +238,24 @@ class BatchingEmbedder:
     embedding one message each cost about as much as one request when their texts share a
     batch. One worker thread takes whatever is queued (up to ``max_batch`` texts) while the
     previous batch runs, so an idle service adds no waiting and a busy one batches by itself.
+
+    - **Batch cap**: no forward pass holds more than ``max_batch`` texts; a larger call is
+      embedded in passes of ``max_batch``.
+    - **Isolation**: when a shared pass fails, each call in it is embedded again on its own,
+      so one bad input fails only its own call.
+    - **Timeout**: a call waiting longer than ``timeout`` seconds (queue and model together)
+      raises :class:`TimedOut`; if it has not started yet it is dropped from the queue.
     """
 
-    def __init__(self, inner: Embedder, max_batch: int = 128) -> None:
+    def __init__(self, inner: Embedder, max_batch: int = 128, timeout: float | None = 60.0) -> None:
+        if not isinstance(max_batch, int) or max_batch < 1:
+            raise InvalidArgument(f"max_batch: give an int >= 1 (got {max_batch!r})", field="max_batch")
+        if timeout is not None and not timeout > 0:
+            raise InvalidArgument(f"timeout: give seconds > 0 or None (got {timeout!r})", field="timeout")
         self.inner = inner
         self.name = inner.name
         self.max_batch = max_batch
+        self.timeout = timeout
         self._queue: queue.SimpleQueue[tuple[list[str], Future[np.ndarray]]] = queue.SimpleQueue()
         self._worker: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -264,26 +277,51 @@ class BatchingEmbedder:
                     self._worker.start()
         fut: Future[np.ndarray] = Future()
         self._queue.put((texts, fut))
-        return fut.result()
+        try:
+            return fut.result(timeout=self.timeout)
+        except FutureTimeout:
+            fut.cancel()  # not started yet: the worker skips it
+            raise TimedOut(
+                f"embedding: {len(texts)} texts waited more than {self.timeout:g} s for the model; retry later"
+            ) from None
+
+    def _take(self) -> list[tuple[list[str], Future[np.ndarray]]]:
+        """The next calls to embed together (at most ``max_batch`` texts, unless one call alone is larger)."""
+        batch: list[tuple[list[str], Future[np.ndarray]]] = []
+        size = 0
+        while size < self.max_batch:
+            try:
+                item = self._queue.get() if not batch else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if not item[1].set_running_or_notify_cancel():
+                continue  # its caller gave up waiting
+            batch.append(item)
+            size += len(item[0])
+        return batch
+
+    def _forward(self, texts: list[str]) -> np.ndarray:
+        """Embed in passes of at most ``max_batch`` texts."""
+        parts = [self.inner.embed(texts[i : i + self.max_batch]) for i in range(0, len(texts), self.max_batch)]
+        self.batches += len(parts)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def _run(self) -> None:
         while True:
-            batch = [self._queue.get()]
-            size = len(batch[0][0])
-            while size < self.max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                batch.append(item)
-                size += len(item[0])
+            batch = self._take()
             try:
-                vecs = self.inner.embed([t for texts, _ in batch for t in texts])
-            except BaseException as exc:  # every waiting caller gets the error, the worker lives on
-                for _, fut in batch:
-                    fut.set_exception(exc)
+                vecs = self._forward([t for texts, _ in batch for t in texts])
+            except BaseException as exc:  # one bad call must not fail the others: each on its own
+                if len(batch) == 1:
+                    batch[0][1].set_exception(exc)
+                    continue
+                for texts, fut in batch:
+                    try:
+                        fut.set_result(self._forward(texts))
+                    except BaseException as own:  # the worker lives on
+                        fut.set_exception(own)
+                self.calls += len(batch)
                 continue
-            self.batches += 1
             self.calls += len(batch)
             k = 0
             for texts, fut in batch:

@@ -91,6 +91,11 @@ class ServiceError(TurnmemError):
         self.status = status
 
 
+class TimedOut(TurnmemError, TimeoutError):
+    """A step took longer than its limit (e.g. the service's embedding queue); safe to retry later.
+    The service answers 503 with ``Retry-After``."""
+
+
 class IndexMismatch(TurnmemError, ValueError):
     """A vector index was used wrongly (wrong vector dimension, another model's index)."""
 
@@ -116,5 +121,6 @@ __all__ = [
     "InvalidTransition",
     "PermissionDenied",
     "ServiceError",
+    "TimedOut",
     "UpstreamError",
 ]

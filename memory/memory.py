@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,7 +40,7 @@ from memory.store import PreparedChunk, PreparedMessage, Store, check_name
 from memory.stores import open_store, parse_location
 from memory.summaries import SUFFIX as SUMMARY_SUFFIX
 from memory.summaries import ExtractiveSummarizer, RollingSummary, Summarizer, summary_session
-from memory.tokens import TokenCounter, count_message, get_counter
+from memory.tokens import TokenCounter, count_message, counting_id, get_counter
 from retrievers.base import Candidates, Query, Retriever
 from retrievers.dense import DenseRetriever
 from retrievers.fusion import HybridRetriever
@@ -73,6 +74,17 @@ def _as_timestamp(value: Any, field: str) -> float:
         except (OverflowError, ValueError, OSError):
             raise InvalidArgument(f"{field}: {value.isoformat()} is out of range", field=field) from None
     raise InvalidArgument(f"{field}: give an ISO 8601 string or a datetime (got {type(value).__name__})", field=field)
+
+
+def _deployment_id(store: Store) -> str:
+    """This memory's random id, made once and kept in its log: a shared Chroma server tells
+    its collections from other memories' by it. (Two processes creating the same folder at
+    once may each make one; the store's insert-if-absent will close that gap.)"""
+    found = store.get_meta("deployment")
+    if found is None:
+        found = uuid.uuid4().hex
+        store.set_meta("deployment", found)
+    return found
 
 
 class Memory:
@@ -157,7 +169,7 @@ class Memory:
                     from indexers import open_index
 
                     assert where.folder is not None
-                    idx = open_index(index or "faiss", where.folder / "index", emb.dim)
+                    idx = open_index(index or "faiss", where.folder / "index", emb.dim, deployment=_deployment_id(store))
                 else:
                     idx = index
             return cls(
@@ -185,15 +197,16 @@ class Memory:
                 f"given is {self.embedder.name!r} ({self.embedder.dim}-d); open it with the same "
                 "model, or call rebuild_index(reembed=True) on a memory opened with the new one"
             )
-        counter_name = self.store.get_meta("counter")
-        if counter_name != self.counter.name:
-            if counter_name is not None:
+        counted_by = self.store.get_meta("counter")  # counter name and counting rules' version
+        if counted_by != counting_id(self.counter):
+            if counted_by is not None:
                 self._recount()
-            self.store.set_meta("counter", self.counter.name)
+            self.store.set_meta("counter", counting_id(self.counter))
 
     def _recount(self) -> None:
         tokens = {
-            row.id: count_message(self.counter, row.message().to_openai()) for row in self.store.iter_message_rows()
+            row.id: count_message(self.counter, row.message().to_openai(priced=True))
+            for row in self.store.iter_message_rows()
         }
         self.store.update_message_tokens(tokens)
 
@@ -275,7 +288,7 @@ class Memory:
             ts = msg.timestamp.timestamp() if msg.timestamp is not None else default_ts
             if msg.timestamp is None:
                 msg = msg.model_copy(update={"timestamp": datetime.fromtimestamp(ts, tz=timezone.utc)})
-            tokens = count_message(self.counter, msg.to_openai())
+            tokens = count_message(self.counter, msg.to_openai(priced=True))
             pieces = self.chunker.split(msg)
             chunks = [
                 PreparedChunk(
@@ -449,6 +462,7 @@ class Memory:
         config: AssembleConfig | None = None,
         query_vector: np.ndarray | None = None,
         now: Any = None,
+        timezone: str | None = None,
         **overrides: Any,
     ) -> Context:
         """The context for the next model call, within ``budget`` tokens.
@@ -456,7 +470,11 @@ class Memory:
         ``query=None`` means no retrieval: the recent window only. ``session=None`` takes
         the window from the namespace's whole timeline. Config fields may be overridden per
         call (``window_share=0.5``); ``query_vector`` skips embedding the query.
+        ``timezone`` (an IANA name, e.g. ``"America/Los_Angeles"``) is the user's: "yesterday"
+        or "last Tuesday" in the query are that zone's days (default: UTC).
         """
+        if timezone is not None:
+            overrides["timezone"] = timezone
         check_name(namespace, "namespace")
         if session is not None:
             check_name(session, "session")
@@ -671,6 +689,31 @@ class Memory:
     def messages(self, *, namespace: str = DEFAULT_NAMESPACE, session: str | None = None) -> list[StoredMessage]:
         """Every stored message of a session, or of a namespace in order."""
         return [r.stored() for r in self.store.all_messages(namespace, session)]
+
+    def messages_page(
+        self, *, namespace: str = DEFAULT_NAMESPACE, after: int = 0, limit: int = 1000
+    ) -> tuple[list[StoredMessage], int | None]:
+        """Up to ``limit`` messages of a namespace in the order they were stored, after the
+        cursor ``after`` (0: from the start); and the cursor of the next page (None: the last).
+
+        Reads positions in windows (deleted sessions leave gaps, so a window grows while it
+        comes back short) until a store query by position range replaces it.
+        """
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            raise InvalidArgument(f"limit: give an int >= 1 (got {limit!r})", field="limit")
+        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+            raise InvalidArgument(f"after: give a cursor >= 0 (got {after!r})", field="after")
+        last = self.store.last_pos(namespace)
+        rows: list[Any] = []
+        start, span = after + 1, limit
+        while len(rows) < limit and start <= last:
+            got = self.store.messages_by_pos(namespace, range(start, min(start + span, last + 1)))
+            rows.extend(got[p] for p in sorted(got))
+            start += span
+            span = min(span * 2, 64 * limit)
+        rows = rows[:limit]
+        cursor = rows[-1].pos if rows and rows[-1].pos < last else None
+        return [r.stored() for r in rows], cursor
 
     def last_seq(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> int:
         return self.store.last_seq(namespace, session)

@@ -47,11 +47,15 @@ class ImageURL(_Strict):
 
 
 class ImagePart(_Strict):
-    """An image. ``caption`` is turnmem's text surrogate (what retrieval searches)."""
+    """An image. ``caption`` is turnmem's text surrogate (what retrieval searches);
+    ``width``/``height`` (pixels, optional) let the budget price it by OpenAI's tile rule
+    when the URL does not tell (a data URL's size is read from its header). Neither is sent."""
 
     type: Literal["image_url"] = "image_url"
     image_url: ImageURL
     caption: str | None = None
+    width: int | None = Field(None, gt=0, le=1_000_000)
+    height: int | None = Field(None, gt=0, le=1_000_000)
 
 
 class FileRef(_Strict):
@@ -107,7 +111,8 @@ def _text_of_data_url(data: str, mime_type: str | None) -> str | None:
 ContentPart = Annotated[TextPart | ImagePart | FilePart, Field(discriminator="type")]
 
 # Fields of content parts that are turnmem's own surrogates, dropped by to_openai().
-_PART_SURROGATES = {"image_url": ("caption",), "file": ("mime_type", "text")}
+_PART_SURROGATES = {"image_url": ("caption", "width", "height"), "file": ("mime_type", "text")}
+_PRICING_FIELDS = ("width", "height", "text")  # kept in the counted form (see Message.to_openai)
 
 
 class FunctionCall(_Strict):
@@ -200,10 +205,13 @@ class Message(BaseModel):
             pieces.append(f"{call.function.name}({call.function.arguments})")
         return "\n".join(p for p in pieces if p)
 
-    def to_openai(self, *, text_only: bool = False) -> dict[str, Any]:
+    def to_openai(self, *, text_only: bool = False, priced: bool = False) -> dict[str, Any]:
         """The message as an OpenAI chat-completions dict, without turnmem's own fields.
 
         ``text_only=True`` replaces images and files by their text surrogates.
+        ``priced=True`` keeps the turnmem fields that price a part, an image's ``width`` /
+        ``height`` and a file's ``text``: the form :func:`memory.tokens.count_message`
+        counts (what the model is sent costs what they say), never the form sent.
         """
         data = self.model_dump(exclude_none=True, exclude=set(TURNMEM_FIELDS))
         if self.content is None:
@@ -212,7 +220,7 @@ class Message(BaseModel):
             if text_only:
                 data["content"] = self.text() if not self.tool_calls else _parts_text(self)
             else:
-                data["content"] = [_part_to_openai(p) for p in data["content"]]
+                data["content"] = [_part_to_openai(p, priced) for p in data["content"]]
         return data
 
     def to_record(self) -> dict[str, Any]:
@@ -225,9 +233,9 @@ def _parts_text(message: Message) -> str:
     return copy.text()
 
 
-def _part_to_openai(part: dict[str, Any]) -> dict[str, Any]:
+def _part_to_openai(part: dict[str, Any], priced: bool = False) -> dict[str, Any]:
     drop = _PART_SURROGATES.get(part.get("type", ""), ())
-    return {k: v for k, v in part.items() if k not in drop}
+    return {k: v for k, v in part.items() if k not in drop or (priced and k in _PRICING_FIELDS)}
 
 
 class StoredMessage(Message):

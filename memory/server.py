@@ -33,10 +33,9 @@ from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 import memory
-from memory.assemble import AssembleConfig
 from memory.embedders import BatchingEmbedder, default_embedder
 from memory.errors import (
     BudgetTooSmall,
@@ -46,17 +45,18 @@ from memory.errors import (
     InvalidTransition,
     NotFound,
     PermissionDenied,
+    TimedOut,
     TurnmemError,
     UpstreamError,
 )
 from memory.memory import Memory
 from memory.models import Context, Hit, Message, StoredMessage, ToolCallState, dotted_path, parse_message
+from memory.service_limits import MAX_BATCH, MAX_PAGE, BodySizeLimit, ServiceLimits, config_overrides_model
 from memory.state import StateBlock, StateMachine
 from memory.store import MAX_NAME
 from memory.stores import parse_location
 
 KEYS_ENV = "TURNMEM_API_KEYS"
-MAX_BATCH = 1000
 NAME_PATTERN = r"^[^\x00-\x1f]*[^\x00-\x1f\s][^\x00-\x1f]*$"  # what check_name accepts
 NAME = Annotated[str, PathParam(min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN)]
 _bearer = HTTPBearer(auto_error=False, description="an API key from the server's key file")
@@ -161,23 +161,7 @@ class MessagesResponse(BaseModel):
     has_more: bool = Field(description="true when `limit` cut the list: ask again from the last seq returned")
 
 
-def _overrides_model() -> type[BaseModel]:
-    """Every AssembleConfig field, optional, with its constraints: the schema of ``config``."""
-    fields: dict[str, Any] = {}
-    for name, info in AssembleConfig.model_fields.items():
-        annotation = (
-            Annotated.__class_getitem__((info.annotation, *info.metadata)) if info.metadata else info.annotation
-        )
-        fields[name] = (annotation, Field(None, description=info.description))
-    return create_model(
-        "ConfigOverrides",
-        __config__=ConfigDict(extra="forbid"),
-        __doc__="AssembleConfig fields to override for this call",
-        **fields,
-    )
-
-
-ConfigOverrides = _overrides_model()
+ConfigOverrides = config_overrides_model()
 
 
 class StateRequest(BaseModel):
@@ -191,6 +175,10 @@ class StateRequest(BaseModel):
 
 class NamespaceMessages(BaseModel):
     messages: list[StoredMessage]
+    next_after: int | None = Field(
+        None, description="the cursor of the next page (pass it as `after`); null on the last page"
+    )
+    has_more: bool = Field(False, description="true when more messages follow: ask again with after=next_after")
 
 
 class ContextRequest(BaseModel):
@@ -202,6 +190,12 @@ class ContextRequest(BaseModel):
     budget: int = Field(4000, ge=1, le=10_000_000)
     system: str | None = None
     now: str | float | None = None
+    timezone: str | None = Field(
+        None,
+        max_length=64,
+        description="the user's IANA time zone ('America/Los_Angeles'): relative times in the query are its days",
+        examples=["America/Los_Angeles"],
+    )
     config: ConfigOverrides = Field(default_factory=ConfigOverrides)  # type: ignore[valid-type]
 
     @field_validator("query", "system")
@@ -215,7 +209,9 @@ class SearchRequest(BaseModel):
 
     query: str
     k: int = Field(10, ge=1, le=1000)
-    sessions: list[Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN)]] | None = None
+    sessions: list[Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN)]] | None = Field(
+        None, max_length=MAX_BATCH
+    )
 
     @field_validator("query")
     @classmethod
@@ -252,7 +248,11 @@ class ErrorBody(BaseModel):
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "no key, or an unknown key"},
     403: {"model": ErrorBody, "description": "the key may not use this namespace"},
+    413: {"model": ErrorBody, "description": "the request body is over the server's byte limit (`field`: body)"},
     422: {"model": ErrorBody, "description": "bad input; `field` names it"},
+}
+_BUSY: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorBody, "description": "the embedder is saturated (TimedOut); retry after `Retry-After` s"},
 }
 
 
@@ -272,6 +272,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (InvalidArgument, 422),
     (BudgetTooSmall, 422),
     (UpstreamError, 502),
+    (TimedOut, 503),
 ]
 
 
@@ -319,15 +320,32 @@ def _validation_body(exc: RequestValidationError) -> dict[str, Any]:
         msg = "unknown field; remove it (see the OpenAPI schema at /docs)"
     elif err.get("type") == "missing":
         msg = "required; add it"
+    elif err.get("type") == "value_error":
+        msg = msg.removeprefix("Value error, ")
+        name = msg.split(":", 1)[0]
+        if ":" in msg and name.isidentifier():  # a model-level check names its field: config.candidates
+            field = f"{field}.{name}" if field != "body" else name
+            msg = msg.split(":", 1)[1].strip()
     return {"detail": f"{field}: {msg}", "error": kind, "field": field}
 
 
 # -- the app -----------------------------------------------------------------------------
 
 
-def create_app(mem: Memory, keys: KeyRing | None = None, *, close_on_shutdown: bool = False) -> FastAPI:
-    """The FastAPI app serving ``mem``; with ``keys``, every ``/v1`` route needs a Bearer key."""
+def create_app(
+    mem: Memory,
+    keys: KeyRing | None = None,
+    *,
+    close_on_shutdown: bool = False,
+    limits: ServiceLimits | None = None,
+) -> FastAPI:
+    """The FastAPI app serving ``mem``; with ``keys``, every ``/v1`` route needs a Bearer key.
+
+    ``limits`` caps request bodies (413 naming ``body``); the embedder's batch cap and
+    timeout are the :class:`BatchingEmbedder`'s that :func:`serve` builds from them.
+    """
     ring = keys or KeyRing()
+    limits = limits or ServiceLimits()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -345,6 +363,8 @@ def create_app(mem: Memory, keys: KeyRing | None = None, *, close_on_shutdown: b
     )
     app.state.memory = mem
     app.state.keys = ring
+    app.state.limits = limits
+    app.add_middleware(BodySizeLimit, max_bytes=limits.max_request_bytes)
     write_lock = threading.Lock()  # one writer at a time in this process; SQLite orders processes
 
     def key_patterns(creds: HTTPAuthorizationCredentials | None) -> list[str]:
@@ -365,7 +385,7 @@ def create_app(mem: Memory, keys: KeyRing | None = None, *, close_on_shutdown: b
     @app.exception_handler(TurnmemError)
     async def _turnmem_error(request: Request, exc: TurnmemError) -> JSONResponse:
         status, body = error_body(exc)
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {"Retry-After": "1"} if status == 503 else None
         return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -403,18 +423,26 @@ def create_app(mem: Memory, keys: KeyRing | None = None, *, close_on_shutdown: b
         response_model_exclude_none=True,
         tags=["namespaces"],
     )
-    def namespace_messages(ns: NAME, creds: Creds) -> NamespaceMessages:
-        """Every message of the namespace, in the order they were stored."""
+    def namespace_messages(
+        ns: NAME,
+        creds: Creds,
+        after: Annotated[
+            int, Query(ge=0, description="the cursor `next_after` of the page before; 0: from the start")
+        ] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="messages per page")] = MAX_PAGE,
+    ) -> NamespaceMessages:
+        """The namespace's messages in the order they were stored, a page at a time."""
         authorize(ns, creds)
-        return NamespaceMessages(messages=mem.messages(namespace=ns))
+        msgs, cursor = mem.messages_page(namespace=ns, after=after, limit=limit)
+        return NamespaceMessages(messages=msgs, next_after=cursor, has_more=cursor is not None)
 
-    @app.post("/v1/namespaces/{ns}/context", response_model=Context, tags=["read"])
+    @app.post("/v1/namespaces/{ns}/context", response_model=Context, tags=["read"], responses=_BUSY)
     def namespace_context(ns: NAME, body: ContextRequest, creds: Creds) -> Response:
         """A context over the whole namespace (no session: the window is the namespace's timeline)."""
         authorize(ns, creds)
         return _context(ns, None, body)
 
-    @app.post("/v1/namespaces/{ns}/search", response_model=SearchResponse, tags=["read"])
+    @app.post("/v1/namespaces/{ns}/search", response_model=SearchResponse, tags=["read"], responses=_BUSY)
     def search(ns: NAME, body: SearchRequest, creds: Creds) -> SearchResponse:
         authorize(ns, creds)
         return SearchResponse(hits=mem.search(body.query, namespace=ns, k=body.k, sessions=body.sessions))
@@ -439,7 +467,10 @@ def create_app(mem: Memory, keys: KeyRing | None = None, *, close_on_shutdown: b
         "/v1/namespaces/{ns}/sessions/{session}/messages",
         response_model=AppendResponse,
         tags=["sessions"],
-        responses={409: {"model": ErrorBody, "description": "stale base_seq; `current_seq` is the session's seq"}},
+        responses={
+            409: {"model": ErrorBody, "description": "stale base_seq; `current_seq` is the session's seq"},
+            **_BUSY,
+        },
     )
     def append(ns: NAME, session: NAME, body: AppendRequest, creds: Creds) -> AppendResponse:
         """Append a batch to the session: all of it or nothing; replays and retries store nothing twice."""
@@ -504,7 +535,7 @@ def create_app(mem: Memory, keys: KeyRing | None = None, *, close_on_shutdown: b
         authorize(ns, creds)
         return mem.tool_calls(session, namespace=ns)
 
-    @app.post("/v1/namespaces/{ns}/sessions/{session}/context", response_model=Context, tags=["read"])
+    @app.post("/v1/namespaces/{ns}/sessions/{session}/context", response_model=Context, tags=["read"], responses=_BUSY)
     def session_context(ns: NAME, session: NAME, body: ContextRequest, creds: Creds) -> Response:
         """The context for the session's next model call, within ``budget`` tokens."""
         authorize(ns, creds)
@@ -520,6 +551,7 @@ def create_app(mem: Memory, keys: KeyRing | None = None, *, close_on_shutdown: b
                 budget=body.budget,
                 system=body.system,
                 now=body.now,
+                timezone=body.timezone,
                 **overrides,
             )
         except InvalidArgument as exc:
@@ -540,6 +572,7 @@ def serve(
     index: str | None = None,
     keys: KeyRing | None = None,
     log_level: str = "info",
+    limits: ServiceLimits | None = None,
 ) -> None:
     """Open the memory at ``data`` (a folder or a PostgreSQL DSN; None: ``$TURNMEM_DATABASE_URL``) and
     serve it with uvicorn until interrupted. Several servers may serve one PostgreSQL database."""
@@ -553,10 +586,12 @@ def serve(
             field="host",
         )
     parse_location(data, field="data")  # a wrong --data fails before the model loads
-    mem = Memory.open(data, index=index, embedder=BatchingEmbedder(default_embedder()))
-    mem.embedder.embed(["warm-up"])  # load the model now: /healthz answers only when writes are fast
-    app = create_app(mem, ring, close_on_shutdown=True)
+    limits = limits or ServiceLimits()
+    embedder = BatchingEmbedder(default_embedder(), max_batch=limits.embed_batch, timeout=limits.embed_timeout)
+    mem = Memory.open(data, index=index, embedder=embedder)
+    embedder.inner.embed(["warm-up"])  # load the model now (no timeout): /healthz answers only when writes are fast
+    app = create_app(mem, ring, close_on_shutdown=True, limits=limits)
     uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 
-__all__ = ["KeyRing", "create_app", "serve", "is_loopback"]
+__all__ = ["KeyRing", "ServiceLimits", "create_app", "serve", "is_loopback"]

@@ -40,10 +40,12 @@ class ServerProcess:
         keys: dict[str, Any] | None = None,
         index: str | None = None,
         workdir: Path | None = None,
+        extra_args: list[str] | None = None,
     ) -> None:
         """``data`` is a memory folder or a PostgreSQL DSN; the log (and keys file) go to ``workdir``,
         by default next to the folder (a DSN needs ``workdir``)."""
         self.data = data if isinstance(data, str) and "://" in data else Path(data)
+        self.extra_args = list(extra_args or [])
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.index = index
@@ -65,7 +67,7 @@ class ServerProcess:
         cmd = [sys.executable, "-m", "memory.cli", "serve", "--data", str(self.data), "--port", str(self.port)]
         if self.index is not None:
             cmd += ["--index", self.index]
-        cmd += ["--log-level", "warning"]
+        cmd += ["--log-level", "warning", *self.extra_args]
         if self.keys_file is not None:
             cmd += ["--keys", str(self.keys_file)]
         env = {**os.environ, "TOKENIZERS_PARALLELISM": "false"}

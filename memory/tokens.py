@@ -11,27 +11,35 @@ limit). Two real implementations:
 
 Chat messages are counted by :func:`count_message` / :func:`count_messages` the way the
 chat-completions API bills a prompt (OpenAI cookbook, "How to count tokens with
-tiktoken"):
+tiktoken"), and every field a message carries is paid for, so a budget holds for whatever
+is sent:
 
 - every message costs 3 tokens of framing (``<|start|>role ... <|end|>``);
 - each field's value is encoded and counted: ``role``, the text ``content``, ``name``
   (plus 1 token when a ``name`` is present);
-- content parts: text parts are counted as text; an image costs 85 tokens (the flat
-  ``detail: low`` price; high-detail tiles depend on pixel size, which turnmem does not
-  know); a file part costs its text surrogate, or 85 tokens without one;
-- each tool call costs its function name and its arguments JSON plus 6 tokens of
-  framing (id, type and separators, measured against the API's ``usage`` field for
-  short calls); a ``tool`` message also pays for its ``tool_call_id``;
+- content parts: text parts are counted as text; an image by OpenAI's rule for its
+  ``detail`` and size (:mod:`memory.images`: 85 tokens at ``low``, 85 + 170 per 512 px tile
+  otherwise), the size read from the part's ``width``/``height`` or its data URL, else the
+  stated upper bound of 1445 tokens; a file part costs its text surrogate (an inline text
+  file's decoded text, or the caller's ``text``), or 85 tokens without one (a PDF sent without
+  ``text`` cannot be priced offline: give its extracted text);
+- each tool call costs its id, function name and arguments JSON plus 6 tokens of
+  framing (type and separators, measured against the API's ``usage`` field for short
+  calls); a ``tool`` message also pays for its ``tool_call_id``;
+- any other field (provider extras kept through the round trip, such as
+  ``reasoning_content``, ``refusal`` or ``audio``) costs its key plus its value: the text of a
+  string, else its compact JSON. The API may bill less for some; never more;
 - the whole prompt pays 3 more tokens that prime the reply (``<|start|>assistant``):
   :func:`count_messages` adds them, :func:`count_message` does not.
 
 These figures match the API's ``prompt_tokens`` exactly for plain text messages; for
-tool calls and images they are the documented approximations above, and turnmem's
-budgets should leave a few tokens of slack when they matter.
+tool calls, images and extra fields they are the documented rules above, chosen to be at
+least what the API bills.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Mapping, Sequence
@@ -40,12 +48,18 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from memory.errors import InvalidArgument
+from memory.images import image_part_tokens
 
 TOKENS_PER_MESSAGE = 3
 TOKENS_PER_NAME = 1
 REPLY_PRIMING = 3
 IMAGE_TOKENS = 85
 TOOL_CALL_OVERHEAD = 6
+# Bumped whenever the rules of count_message change: a log counted under other rules is
+# recounted on open (memory.Memory compares it with the stored counter identity).
+COUNT_RULES_VERSION = 2
+# The fields count_message prices by their own rule; any other field is priced as key + value.
+_PRICED_FIELDS = frozenset({"role", "content", "name", "tool_calls", "tool_call_id"})
 
 # bpe-openai refuses inputs of 1M characters or more, and outputs above 200k tokens per
 # call. A character is at most 4 UTF-8 bytes, so at most 4 tokens: segments of 40k
@@ -211,6 +225,18 @@ def default_counter() -> TokenCounter:
     return get_counter("o200k_base")
 
 
+def counting_id(counter: TokenCounter) -> str:
+    """The counter's name and the counting rules' version: stored counts are valid while it stays the same."""
+    return f"{counter.name}/rules-{COUNT_RULES_VERSION}"
+
+
+def _value_tokens(counter: TokenCounter, value: Any) -> int:
+    """A field value as it travels: a string's text, anything else as compact JSON."""
+    if isinstance(value, str):
+        return counter.count(value)
+    return counter.count(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+
 def _content_tokens(counter: TokenCounter, content: Any) -> int:
     if content is None:
         return 0
@@ -223,14 +249,14 @@ def _content_tokens(counter: TokenCounter, content: Any) -> int:
             if kind == "text":
                 total += counter.count(str(part.get("text", "")))
             elif kind == "image_url":
-                total += IMAGE_TOKENS
+                total += image_part_tokens(part)
             elif kind == "file":
                 text = part.get("text")
                 total += counter.count(text) if text else IMAGE_TOKENS
             else:
-                total += counter.count(str(part))
+                total += _value_tokens(counter, part)
         else:
-            total += counter.count(str(part))
+            total += _value_tokens(counter, part)
     return total
 
 
@@ -243,13 +269,19 @@ def count_message(counter: TokenCounter, message: Mapping[str, Any]) -> int:
     if name:
         total += counter.count(str(name)) + TOKENS_PER_NAME
     for call in message.get("tool_calls") or ():
-        fn = call.get("function", {}) if isinstance(call, Mapping) else {}
-        total += TOOL_CALL_OVERHEAD
+        if not isinstance(call, Mapping):
+            total += _value_tokens(counter, call)
+            continue
+        fn = call.get("function") or {}
+        total += TOOL_CALL_OVERHEAD + counter.count(str(call.get("id") or ""))
         total += counter.count(str(fn.get("name", "")))
         total += counter.count(str(fn.get("arguments", "")))
     call_id = message.get("tool_call_id")
     if call_id:
         total += counter.count(str(call_id))
+    for key, value in message.items():
+        if key not in _PRICED_FIELDS:
+            total += counter.count(str(key)) + _value_tokens(counter, value)
     return total
 
 

@@ -46,12 +46,14 @@ def analyze(
     speakers: dict[str, str] | None = None,
     now: float | None = None,
     names_in_lexical: bool = False,
+    timezone: str | None = None,
 ) -> QueryAnalysis:
     """Read a query's signals.
 
     ``speakers`` maps lowercased participant names to the stored ones (``Store.speakers``);
     a query naming all of them prefers none. ``now`` (epoch seconds) anchors relative
-    times; without it no time hint is read. Unless ``names_in_lexical``, named participants
+    times, read in ``timezone`` (an IANA name; None: UTC); without ``now`` no time hint
+    is read. Unless ``names_in_lexical``, named participants
     are taken out of the lexical query: the speaker prior carries the name, and as a BM25
     term it would favour the turns that *address* that person, which are the other's.
     """
@@ -68,7 +70,7 @@ def analyze(
         lexical_text=lexical,
         named=frozenset(named),
         person=addressed_person(query),
-        time=parse_time_hint(query, now) if now is not None else None,
+        time=parse_time_hint(query, now, timezone) if now is not None else None,
         asks_when=asks_when(query),
         follow_up=is_follow_up(query),
     )

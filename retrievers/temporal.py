@@ -2,14 +2,22 @@
 
 ``parse_time_hint("When did Melanie go camping in June?", now)`` gives the window of the
 most recent June up to ``now``; "on October 13, 2023", "in July 2023", "in 2022",
-"yesterday", "last week", "3 months ago", "this year" give windows too, and "first",
-"earliest", "originally" / "most recently", "latest" give an order. Assembly turns the
-hint into a score per candidate (:meth:`TimeHint.score`) that is fused with relevance.
+"yesterday", "last week", "last Tuesday", "3 months ago", "this year" give windows too,
+"since 2019" / "since June" the window from then up to ``now``, and "first", "earliest",
+"originally" / "most recently", "latest" give an order. Assembly turns the hint into a score
+per candidate (:meth:`TimeHint.score`) that is fused with relevance.
+
+Days, months and years are the user's: ``tz`` (an IANA zone name such as
+``"America/Los_Angeles"``, default UTC) says where "yesterday" or "May 3" begin and end, so
+"yesterday" asked at 18:00 in Los Angeles (02:00 UTC the next day) is the Los Angeles
+yesterday.
 
 Hand-written on purpose, and narrow: a month name only counts as a date after "in", "on",
 "during", "since", "by", "of", "early", "mid", "late" or next to a day or a year (so the
-verb "may" and "March on" never fire); general date parsers (dateparser) also read "may",
-"second" or "sun" as dates and take milliseconds per query, which assembly cannot spend.
+verb "may" and "March on" never fire). Measured against dateparser 1.5 (``search_dates``, English
+only, on ten chat queries, this 2-core machine): 10 ms median and 16 ms p95 per query, against
+0.05 ms here (200x), and it reads "we" as Wednesday and "may" as May, gives points where
+assembly needs windows ("since 2019" is one day of 2019), so the regexes stay.
 """
 
 from __future__ import annotations
@@ -17,8 +25,10 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
@@ -31,6 +41,7 @@ _UNITS = {"day": 1.0, "week": 7.0, "month": 30.44, "year": 365.25}
 _NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8}
 _NUMBERS.update({"nine": 9, "ten": 10, "couple": 2, "few": 3})
 _SEASONS = {"spring": (3, 5), "summer": (6, 8), "fall": (9, 11), "autumn": (9, 11), "winter": (12, 2)}
+_WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
 
 _DATE = re.compile(
     rf"""(?x)
@@ -49,6 +60,10 @@ _YEAR = re.compile(r"\b(?:in|during|of|since|for)\s+(?P<year>(?:19|20)\d{2})\b",
 _AGO = re.compile(
     r"\b(?P<n>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|couple|few)\s+(?:of\s+)?"
     r"(?P<unit>day|week|month|year)s?\s+ago\b",
+    re.I,
+)
+_WEEKDAY = re.compile(
+    rf"\b(?P<which>last|on|this\s+past|past)\s+(?P<day>{'|'.join(_WEEKDAYS)})\b",
     re.I,
 )
 _RELATIVE = re.compile(
@@ -92,13 +107,28 @@ class TimeHint:
         return 1.0 - age if self.order == "first" else age
 
 
-def _utc(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, tz=timezone.utc)
+@lru_cache(maxsize=256)
+def zone(name: str | None) -> tzinfo:
+    """The ``zoneinfo`` zone of an IANA name (None: UTC); ValueError naming ``timezone`` if unknown."""
+    if name is None or name == "UTC":
+        return timezone.utc
+    if not isinstance(name, str) or not name or name != name.strip() or ".." in name or name.startswith("/"):
+        raise ValueError(f"timezone: {name!r} is not an IANA time zone name such as 'America/Los_Angeles'")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(
+            f"timezone: unknown time zone {name!r}; use an IANA name such as 'America/Los_Angeles' or 'Europe/Lisbon'"
+        ) from None
 
 
-def _month_window(year: int, month: int) -> tuple[float, float]:
-    start = datetime(year, month, 1, tzinfo=timezone.utc)
-    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=timezone.utc)
+def _day(year: int, month: int, day: int, tz: tzinfo) -> datetime:
+    return datetime(year, month, day, tzinfo=tz)
+
+
+def _month_window(year: int, month: int, tz: tzinfo) -> tuple[float, float]:
+    start = _day(year, month, 1, tz)
+    end = _day(year + (month == 12), month % 12 + 1, 1, tz)
     return start.timestamp(), end.timestamp()
 
 
@@ -108,34 +138,44 @@ def _latest_year(month: int, now: datetime) -> int:
 
 
 def _date_hint(query: str, now: datetime) -> TimeHint | None:
+    tz = now.tzinfo or timezone.utc
+    t = now.timestamp()
     for m in _DATE.finditer(query):
         word = m.group("month").lower().rstrip(".")
         day = m.group("day1") or m.group("day2")
         year = m.group("year")
-        if not (m.group("prep") or day or year):
+        prep = (m.group("prep") or "").strip().lower()
+        if not (prep or day or year):
             continue  # a bare month name: "March on", "may" the verb
-        if word == "may" and not (day or year or (m.group("prep") or "").strip().lower() in {"in", "during", "since"}):
+        if word == "may" and not (day or year or prep in {"in", "during", "since"}):
             continue
         month = _MONTHS.get(word, 5 if word == "may" else None)
         if month is None:
             continue
         y = int(year) if year else _latest_year(month, now)
         if day and 1 <= int(day) <= calendar.monthrange(y, month)[1]:
-            start = datetime(y, month, int(day), tzinfo=timezone.utc).timestamp()
-            return TimeHint(m.group(0).strip(), start, start + DAY)
-        return TimeHint(m.group(0).strip(), *_month_window(y, month))
+            start = _day(y, month, int(day), tz).timestamp()
+            window = (start, start + DAY)
+        else:
+            window = _month_window(y, month, tz)
+        if prep == "since":  # from then on, not that month only
+            window = (window[0], max(t + 1, window[1]))
+        return TimeHint(m.group(0).strip(), *window)
     m = _SEASON.search(query)
     if m:
         first, last = _SEASONS[m.group("season").lower()]
         y = int(m.group("year")) if m.group("year") else (now.year if first <= now.month else now.year - 1)
-        start = _month_window(y, first)[0]
-        end = _month_window(y + (last < first), last)[1]
+        start = _month_window(y, first, tz)[0]
+        end = _month_window(y + (last < first), last, tz)[1]
         return TimeHint(m.group(0), start, end)
     m = _YEAR.search(query)
     if m:
         y = int(m.group("year"))
-        start = datetime(y, 1, 1, tzinfo=timezone.utc).timestamp()
-        return TimeHint(m.group(0), start, datetime(y + 1, 1, 1, tzinfo=timezone.utc).timestamp())
+        start = _day(y, 1, 1, tz).timestamp()
+        end = _day(y + 1, 1, 1, tz).timestamp()
+        if m.group(0).lower().startswith("since"):  # "since 2019": from 2019 on
+            end = max(t + 1, end)
+        return TimeHint(m.group(0), start, end)
     return None
 
 
@@ -147,12 +187,20 @@ def _relative_hint(query: str, now: datetime) -> TimeHint | None:
         unit = _UNITS[m.group("unit").lower()] * DAY
         center = now.timestamp() - count * unit
         return TimeHint(m.group(0), center - unit / 2, center + unit / 2)
+    tz = now.tzinfo or timezone.utc
+    today = _day(now.year, now.month, now.day, tz)
+    t = now.timestamp()
+    m = _WEEKDAY.search(query)
+    if m:
+        back = (today.weekday() - _WEEKDAYS[m.group("day").lower()]) % 7
+        if back == 0 and m.group("which").lower() != "on":
+            back = 7  # "last Tuesday" said on a Tuesday: a week ago
+        day = today - timedelta(days=back)
+        return TimeHint(m.group(0), day.timestamp(), (day + timedelta(days=1)).timestamp())
     m = _RELATIVE.search(query)
     if not m:
         return None
     rel = " ".join(m.group("rel").lower().split())
-    today = datetime(now.year, now.month, now.day, tzinfo=timezone.utc)
-    t = now.timestamp()
     if rel in {"today", "tonight", "this morning"}:
         return TimeHint(m.group(0), today.timestamp(), t + 1)
     if rel in {"yesterday", "last night"}:
@@ -170,27 +218,28 @@ def _relative_hint(query: str, now: datetime) -> TimeHint | None:
         return TimeHint(m.group(0), start.timestamp(), (start + timedelta(days=7 if unit == "week" else 2)).timestamp())
     if unit == "month":
         if which == "this":
-            return TimeHint(m.group(0), _month_window(now.year, now.month)[0], t + 1)
+            return TimeHint(m.group(0), _month_window(now.year, now.month, tz)[0], t + 1)
         if which == "past":
             return TimeHint(m.group(0), t - 30.44 * DAY, t + 1)
         y, mo = (now.year, now.month - 1) if now.month > 1 else (now.year - 1, 12)
-        return TimeHint(m.group(0), *_month_window(y, mo))
+        return TimeHint(m.group(0), *_month_window(y, mo, tz))
     year = now.year if which == "this" else now.year - 1
     if which == "past":
         return TimeHint(m.group(0), t - 365.25 * DAY, t + 1)
-    start = datetime(year, 1, 1, tzinfo=timezone.utc).timestamp()
-    end = min(datetime(year + 1, 1, 1, tzinfo=timezone.utc).timestamp(), t + 1)
+    start = _day(year, 1, 1, tz).timestamp()
+    end = min(_day(year + 1, 1, 1, tz).timestamp(), t + 1)
     return TimeHint(m.group(0), start, end)
 
 
-def parse_time_hint(query: str, now: float) -> TimeHint | None:
-    """The time a query points at, relative to ``now`` (epoch seconds), or None.
+def parse_time_hint(query: str, now: float, tz: str | None = None) -> TimeHint | None:
+    """The time a query points at, relative to ``now`` (epoch seconds) in the zone ``tz``
+    (an IANA name; None: UTC), or None.
 
     Absolute dates win over relative expressions, which win over order words.
     """
     if not query:
         return None
-    ref = _utc(now)
+    ref = datetime.fromtimestamp(now, tz=zone(tz))
     hint = _date_hint(query, ref) or _relative_hint(query, ref)
     if hint is not None:
         return hint

@@ -107,8 +107,12 @@ def pg_dsn(pg_server: str) -> str:
 
 # Property tests run the same examples on every machine: a CI run is reproducible, and a
 # failure found locally with `--hypothesis-seed` or `HYPOTHESIS_PROFILE=explore` is a bug to fix.
+# The "fresh" profile is not derandomized: tests that use it (the budget property) try new
+# examples on every run, CI included, with few examples each so the suite stays fast; a
+# failure prints the seed and a blob (`@reproduce_failure`) to replay it.
 from hypothesis import settings as _hyp_settings  # noqa: E402
 
 _hyp_settings.register_profile("ci", derandomize=True)
 _hyp_settings.register_profile("explore", derandomize=False)
+_hyp_settings.register_profile("fresh", derandomize=False, max_examples=12, print_blob=True, deadline=None)
 _hyp_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -103,7 +103,9 @@ def test_a_fact_only_in_an_image_caption(mem: Memory) -> None:
                     {"type": "text", "text": "photo from today's meeting"},
                     {
                         "type": "image_url",
-                        "image_url": {"url": url},
+                        # low detail: 85 tokens (a remote image of unknown size at high detail
+                        # counts 1,445 and could not fit this 250-token budget)
+                        "image_url": {"url": url, "detail": "low"},
                         "caption": "whiteboard listing the launch date as 14 October and budget code BX-72",
                     },
                 ],
@@ -117,7 +119,7 @@ def test_a_fact_only_in_an_image_caption(mem: Memory) -> None:
     image_msgs = [m for m in ctx.messages if isinstance(m.get("content"), list)]
     assert image_msgs and image_msgs[0]["content"][1] == {
         "type": "image_url",
-        "image_url": {"url": url},
+        "image_url": {"url": url, "detail": "low"},
     }  # the original part
     text_ctx = mem.assemble("What is the budget code on the whiteboard?", session="s", budget=250, text_only=True)
     assert any("BX-72" in str(m.get("content")) and isinstance(m.get("content"), str) for m in text_ctx.messages)

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Sequence
 
 import httpx
@@ -151,3 +153,58 @@ def test_batching_embedder_hands_errors_to_every_waiting_caller() -> None:
     with pytest.raises(UpstreamError, match="down"):
         batching.embed(["boom"])
     assert batching.embed(["fine"]).shape == (1, 4)  # the worker survived
+
+
+def _busy(batching: BatchingEmbedder, n: int = 400) -> threading.Thread:
+    """Keep the worker busy with a long call, so the calls made meanwhile queue up and share a pass."""
+    t = threading.Thread(target=batching.embed, args=([f"filler sentence number {i} about trains" for i in range(n)],))
+    t.start()
+    time.sleep(0.2)
+    return t
+
+
+def test_batching_embedder_one_bad_input_fails_only_its_own_call(embedder: Embedder) -> None:
+    batching = BatchingEmbedder(embedder, timeout=None)
+    filler = _busy(batching)
+    good = [[f"caller {k} talks about a red bicycle"] for k in range(4)]
+    results: dict[int, object] = {}
+
+    def call(k: int, texts: list) -> None:  # noqa: ANN001
+        try:
+            results[k] = batching.embed(texts)
+        except Exception as exc:  # noqa: BLE001
+            results[k] = exc
+
+    threads = [threading.Thread(target=call, args=(k, t)) for k, t in enumerate(good)]
+    threads.append(threading.Thread(target=call, args=(99, ["fine text", None])))  # the tokenizer refuses None
+    for t in threads:
+        t.start()
+    for t in [*threads, filler]:
+        t.join()
+    assert isinstance(results[99], Exception)
+    for k, texts in enumerate(good):
+        assert isinstance(results[k], np.ndarray), results[k]
+        np.testing.assert_allclose(results[k], embedder.embed(texts), atol=1e-5)
+
+
+def test_batching_embedder_caps_each_forward_pass(embedder: Embedder) -> None:
+    batching = BatchingEmbedder(embedder, max_batch=64)
+    texts = [f"sentence {i} about the weather in Porto" for i in range(150)]
+    out = batching.embed(texts)
+    assert batching.batches == 3  # 64 + 64 + 22, not one pass of 150
+    np.testing.assert_allclose(out, embedder.embed(texts), atol=1e-5)
+
+
+def test_batching_embedder_times_out_and_lives_on(embedder: Embedder) -> None:
+    from memory.errors import TimedOut
+
+    batching = BatchingEmbedder(embedder, timeout=30)
+    filler = _busy(batching, 600)
+    batching.timeout = 0.05
+    with pytest.raises(TimedOut, match="embedding"):
+        batching.embed(["waits behind the filler"])  # queued behind a long pass: gives up, is dropped
+    filler.join()
+    batching.timeout = 30
+    assert batching.embed(["after"]).shape == (1, embedder.dim)
+    with pytest.raises(InvalidArgument):
+        BatchingEmbedder(embedder, timeout=0)

@@ -558,3 +558,20 @@ def test_neighbor_expansion_brings_the_answer_after_a_question(mem: Memory) -> N
     assert {1, 2} <= seqs_on
     assert any(h.seq == 2 and h.reason in ("neighbor", "retrieved") for h in on.hits)
     assert 1 in {s.ref.seq for s in off.sources if s.ref}
+
+
+def test_messages_page_walks_the_namespace_in_order_across_gaps(mem: Memory) -> None:
+    for k in range(3):
+        mem.add([{"role": "user", "content": f"s{k} m{i}"} for i in range(5)], session=f"s{k}", namespace="p")
+    mem.delete("p", "s1")
+    out, after = [], 0
+    while True:
+        page, after = mem.messages_page(namespace="p", after=after, limit=3)
+        out += [m.content for m in page]
+        if after is None:
+            break
+    assert out == [m.content for m in mem.messages(namespace="p")] == [f"s{k} m{i}" for k in (0, 2) for i in range(5)]
+    for bad in ({"limit": 0}, {"after": -1}):
+        with pytest.raises(InvalidArgument) as err:
+            mem.messages_page(namespace="p", **bad)
+        assert err.value.field == next(iter(bad))

@@ -190,9 +190,10 @@ def test_count_message_parts(counter: TokenCounter) -> None:
         ],
     }
     assert IMAGE_TOKENS == 85
-    assert count_message(counter, image) == 3 + 1 + 2 + 85
+    # A remote image of unknown size costs the stated upper bound (see test_images.py).
+    assert count_message(counter, image) == 3 + 1 + 2 + 1445
     two_images = {**image, "content": [*image["content"], image["content"][1]]}
-    assert count_message(counter, two_images) == count_message(counter, image) + 85
+    assert count_message(counter, two_images) == count_message(counter, image) + 1445
     file_with_text = {"role": "user", "content": [{"type": "file", "file": {"file_id": "f"}, "text": "hello world"}]}
     assert count_message(counter, file_with_text) == 3 + 1 + 2
     file_bare = {"role": "user", "content": [{"type": "file", "file": {"file_id": "f"}}]}
@@ -206,16 +207,85 @@ def test_count_message_tool_calls_and_results(counter: TokenCounter) -> None:
     one = {"role": "assistant", "content": None, "tool_calls": [fn("search_hotels", '{"city": "Lisbon"}')]}
     base = 3 + counter.count("assistant")
     assert TOOL_CALL_OVERHEAD == 6
-    assert count_message(counter, one) == base + 6 + counter.count("search_hotels") + counter.count(
-        '{"city": "Lisbon"}'
-    )
+    assert count_message(counter, one) == base + 6 + counter.count("c1") + counter.count(
+        "search_hotels"
+    ) + counter.count('{"city": "Lisbon"}')
     two = {**one, "tool_calls": [*one["tool_calls"], fn("weather", '{"city": "Faro"}', "c2")]}
-    assert count_message(counter, two) == count_message(counter, one) + 6 + counter.count("weather") + counter.count(
-        '{"city": "Faro"}'
-    )
+    assert count_message(counter, two) == count_message(counter, one) + 6 + counter.count("c2") + counter.count(
+        "weather"
+    ) + counter.count('{"city": "Faro"}')
+    # The call id is sent, so it is paid for: a long id costs more.
+    long_id = {**one, "tool_calls": [fn("search_hotels", '{"city": "Lisbon"}', "call_" + "x" * 40)]}
+    assert count_message(counter, long_id) > count_message(counter, one)
     with_text = {**one, "content": "Let me look."}
     assert count_message(counter, with_text) == count_message(counter, one) + counter.count("Let me look.")
     result = {"role": "tool", "tool_call_id": "call_abc123", "content": "sunny"}
     assert count_message(counter, result) == 3 + counter.count("tool") + counter.count("sunny") + counter.count(
         "call_abc123"
     )
+
+
+def test_every_extra_field_is_counted(counter: TokenCounter) -> None:
+    """A provider field kept through the round trip (reasoning_content...) is sent, so it is paid for."""
+    plain = {"role": "assistant", "content": "The answer is 4."}
+    reasoning = "Let me think step by step about two plus two. " * 200
+    with_reasoning = {**plain, "reasoning_content": reasoning}
+    assert count_message(counter, with_reasoning) == count_message(counter, plain) + counter.count(
+        "reasoning_content"
+    ) + counter.count(reasoning)
+    assert count_message(counter, with_reasoning) > 2000  # was 12: the field was ignored
+    audio = {**plain, "audio": {"id": "audio_abc"}}
+    assert count_message(counter, audio) == count_message(counter, plain) + counter.count("audio") + counter.count(
+        '{"id":"audio_abc"}'
+    )
+
+
+def test_a_context_counts_reasoning_content(open_memory) -> None:  # noqa: ANN001
+    """The issue's case: a long reasoning_content went out in a 6,021-token context under a 100-token budget."""
+    mem = open_memory()
+    reasoning = "Weighing the options for the Lisbon hotel booking carefully. " * 300
+    mem.add(
+        [
+            {"role": "user", "content": "Which hotel?"},
+            {"role": "assistant", "content": "Casa Azul.", "reasoning_content": reasoning},
+            {"role": "user", "content": "Thanks."},
+        ],
+        session="s",
+    )
+    ctx = mem.assemble("hotel", session="s", budget=100)
+    assert ctx.tokens <= 100
+    assert ctx.tokens == count_messages(mem.counter, ctx.messages)
+    assert all("reasoning_content" not in m for m in ctx.messages)  # too big for this budget
+    big = mem.assemble("hotel", session="s", budget=10_000)
+    sent = [m for m in big.messages if "reasoning_content" in m]
+    assert sent and big.tokens == count_messages(mem.counter, big.messages) <= 10_000
+    assert big.tokens > mem.counter.count(reasoning)
+
+
+def test_a_log_counted_under_older_rules_is_recounted_on_open(open_memory) -> None:  # noqa: ANN001
+    mem = open_memory("old")
+    mem.add([{"role": "assistant", "content": "ok", "reasoning_content": "long thoughts " * 500}], session="s")
+    row = next(iter(mem.store.iter_message_rows()))
+    # What the old rules stored: the extra field ignored, the counter's name alone as its identity.
+    mem.store.update_message_tokens({row.id: count_message(mem.counter, {"role": "assistant", "content": "ok"})})
+    mem.store.set_meta("counter", mem.counter.name)
+    mem.close()
+    again = open_memory("old")
+    ctx = again.assemble(None, session="s", budget=200)
+    assert ctx.tokens <= 200 and ctx.messages == []  # 1,000+ tokens of reasoning cannot fit
+
+
+def test_an_inline_text_file_costs_its_text(open_memory) -> None:  # noqa: ANN001
+    """The file is sent whole, so its text is paid for (it used to count 85 tokens whatever its size)."""
+    import base64
+
+    mem = open_memory()
+    body = "line of the server log: GET /v1/items 200 12ms\n" * 400
+    url = "data:text/plain;base64," + base64.b64encode(body.encode()).decode()
+    part = {"type": "file", "file": {"filename": "server.log", "file_data": url}}
+    mem.add([{"role": "user", "content": [{"type": "text", "text": "here is the log"}, part]}], session="s")
+    mem.add([{"role": "assistant", "content": "Thanks, reading it."}], session="s")
+    small = mem.assemble(None, session="s", budget=1000)
+    assert [m["role"] for m in small.messages] == ["assistant"]  # the file does not fit 1000 tokens
+    big = mem.assemble(None, session="s", budget=20_000)
+    assert len(big.messages) == 2 and big.tokens > mem.counter.count(body)

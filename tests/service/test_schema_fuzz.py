@@ -57,3 +57,49 @@ def test_no_input_gets_a_server_error(api_schema: schemathesis.BaseSchema, label
         )
 
     fuzz()
+
+
+BOUNDED = [
+    "POST /v1/namespaces/{ns}/sessions/{session}/context",
+    "POST /v1/namespaces/{ns}/context",
+    "POST /v1/namespaces/{ns}/search",
+    "GET /v1/namespaces/{ns}/messages",
+]
+
+
+@pytest.mark.parametrize("label", BOUNDED)
+def test_input_outside_the_bounds_is_refused_naming_the_field(api_schema: schemathesis.BaseSchema, label: str) -> None:
+    """Negative fuzzing of the routes with service bounds (config options, candidates, page size):
+    whatever breaks the schema is a 4xx, never a 5xx, and a 422 names the field at fault."""
+    operation = api_schema.find_operation_by_label(label)
+    assert operation is not None
+
+    @given(case=operation.as_strategy(generation_mode=schemathesis.GenerationMode.NEGATIVE))
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+    def fuzz(case: schemathesis.Case) -> None:
+        resp = case.call(headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=60)
+        assert resp.status_code < 500, resp.text
+        if resp.status_code == 422:
+            assert resp.json().get("field"), resp.text
+
+    fuzz()
+
+
+def test_fuzzed_configs_stay_within_the_service_bounds(api_schema: schemathesis.BaseSchema) -> None:
+    """Positive fuzzing of the context config: every generated option is within the bounds the
+    schema publishes, and the server either builds the context or refuses with a 422 naming a config
+    field (MMR with more than 128 candidates), never a 5xx."""
+    operation = api_schema.find_operation_by_label("POST /v1/namespaces/{ns}/sessions/{session}/context")
+    assert operation is not None
+
+    @given(case=operation.as_strategy())
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+    def fuzz(case: schemathesis.Case) -> None:
+        config = (case.body or {}).get("config") or {} if isinstance(case.body, dict) else {}
+        assert config.get("candidates") is None or config["candidates"] <= 256
+        resp = case.call(headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=60)
+        assert resp.status_code < 500, resp.text
+        if resp.status_code == 422 and resp.json().get("field", "").startswith("config."):
+            assert resp.json()["field"] in {f"config.{k}" for k in config}
+
+    fuzz()
