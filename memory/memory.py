@@ -169,7 +169,8 @@ class Memory:
                     from indexers import open_index
 
                     assert where.folder is not None
-                    idx = open_index(index or "faiss", where.folder / "index", emb.dim, deployment=_deployment_id(store))
+                    deployment = _deployment_id(store)
+                    idx = open_index(index or "faiss", where.folder / "index", emb.dim, deployment=deployment)
                 else:
                     idx = index
             return cls(
