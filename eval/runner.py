@@ -194,7 +194,7 @@ def ingest(
 
 # Bump when what ingest stores changes outside the files hashed below (e.g. what gets embedded).
 INGEST_VERSION = 2
-_INGEST_SOURCES = ("memory/chunking.py", "memory/models.py", "memory/tokens.py", "eval/datasets.py")
+_INGEST_SOURCES = ("memory/chunking.py", "memory/models.py", "memory/tokens.py", "memory/images.py")
 
 
 def ingest_key(embedder: Embedder, counter: TokenCounter | str) -> str:
