@@ -63,14 +63,26 @@ def write_csv(rows: Sequence[dict[str, Any]], path: Path, columns: Sequence[str]
             w.writerow({k: _fmt(r.get(k, "")) for k in [*columns, *extra]})
 
 
-def render_table(rows: Sequence[dict[str, Any]], title: str = "recall vs budget") -> Any:
-    """A rich Table: strategies as rows, budgets as columns, ``recall / all / tokens / p95``."""
+TABLE_CAPTION = (
+    "each cell: recall · recall_all, then mean tokens · p95 ms to build a context\n"
+    "recall: share of a question's evidence turns the context holds (mean over questions)\n"
+    "recall_all: share of questions whose context holds all of their evidence"
+)
+
+
+def render_table(
+    rows: Sequence[dict[str, Any]], title: str = "recall vs budget", *, unbudgeted: Sequence[str] = ()
+) -> Any:
+    """A rich Table: strategies as rows, budgets as columns, ``recall / all / tokens / p95``.
+
+    ``unbudgeted`` names strategies that ignore the budget (``full``): their row says so.
+    """
     from rich.table import Table
 
     budgets = sorted({r["budget"] for r in rows})
     strategies = list(dict.fromkeys(r["strategy"] for r in rows))
     cell = {(r["strategy"], r["budget"]): r for r in rows}
-    table = Table(title=title, caption="recall · recall_all · mean tokens · p95 ms")
+    table = Table(title=title, caption=TABLE_CAPTION)
     table.add_column("strategy", style="bold")
     for b in budgets:
         table.add_column(f"{b}", justify="right")
@@ -84,7 +96,7 @@ def render_table(rows: Sequence[dict[str, Any]], title: str = "recall vs budget"
             vals.append(
                 f"{r['recall']:.3f} · {r['recall_all']:.3f}\n{r['tokens_mean']:.0f} tok · {r['latency_p95_ms']:.1f} ms"
             )
-        table.add_row(s, *vals)
+        table.add_row(f"{s}\n[dim](ignores the budget)[/dim]" if s in unbudgeted else s, *vals)
     return table
 
 

@@ -17,10 +17,12 @@ Errors are JSON: ``{"detail": "...", "error": "InvalidMessage", "field": "messag
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import hmac
 import ipaddress
 import json
+import logging
 import os
 import threading
 from collections.abc import AsyncIterator
@@ -53,8 +55,18 @@ from memory.memory import Memory
 from memory.models import Context, Hit, Message, StoredMessage, ToolCallState, dotted_path, parse_message
 from memory.state import StateBlock, StateMachine
 from memory.store import MAX_NAME
+from memory.validation import (
+    apply_overrides,
+    check_base_seq,
+    check_budget,
+    check_field,
+    check_k,
+    check_name,
+    check_query,
+)
 
 KEYS_ENV = "TURNMEM_API_KEYS"
+log = logging.getLogger("turnmem.server")
 MAX_BATCH = 1000
 NAME_PATTERN = r"^[^\x00-\x1f]*[^\x00-\x1f\s][^\x00-\x1f]*$"  # what check_name accepts
 NAME = Annotated[str, PathParam(min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN)]
@@ -143,7 +155,7 @@ class AppendRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     messages: list[Message] = Field(min_length=1, max_length=MAX_BATCH)
-    base_seq: int | None = Field(None, ge=0, description="the last seq you saw; a stale one gets 409")
+    base_seq: int | None = Field(None, ge=0, strict=True, description="the last seq you saw; a stale one gets 409")
     idempotency_key: str | None = Field(None, min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN)
     timestamp: str | float | None = Field(None, description="for messages without their own (default: now)")
 
@@ -198,7 +210,7 @@ class ContextRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     query: str | None = Field(None, description="null: the recent window only")
-    budget: int = Field(4000, ge=1, le=10_000_000)
+    budget: int = Field(4000, ge=1, le=10_000_000, strict=True)
     system: str | None = None
     now: str | float | None = None
     config: ConfigOverrides = Field(default_factory=ConfigOverrides)  # type: ignore[valid-type]
@@ -213,7 +225,7 @@ class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     query: str
-    k: int = Field(10, ge=1, le=1000)
+    k: int = Field(10, ge=1, le=1000, strict=True)
     sessions: list[Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN)]] | None = None
 
     @field_validator("query")
@@ -293,15 +305,51 @@ def error_body(exc: TurnmemError) -> tuple[int, dict[str, Any]]:
     return status, body
 
 
-def _validation_body(exc: RequestValidationError) -> dict[str, Any]:
+# A refused field of these is answered with the check ``Memory`` runs on it (memory.validation),
+# so the service words the same mistake as the embedded memory does.
+_PATH_CHECKS: dict[str, Any] = {
+    "ns": lambda v: check_name(v, "namespace"),
+    "session": lambda v: check_name(v, "session"),
+}
+_BODY_CHECKS: dict[str, Any] = {
+    "budget": check_budget,
+    "query": check_query,
+    "base_seq": check_base_seq,
+    "k": check_k,
+    "idempotency_key": lambda v: check_name(v, "idempotency_key"),
+}
+_SEARCH_CHECKS: dict[str, Any] = {**_BODY_CHECKS, "query": lambda v: check_query(v, optional=False)}
+
+
+def _as_memory_error(err: Any, loc: tuple[Any, ...], path: str) -> TurnmemError | None:
+    """The error ``Memory`` raises for the input pydantic refused at ``loc``, if one of its checks covers it."""
+    if err.get("type") == "missing" or "input" not in err:
+        return None
+    value = err["input"]
+    if len(loc) == 2 and loc[0] == "path":
+        return check_field(_PATH_CHECKS, str(loc[1]), value)
+    if len(loc) == 2 and loc[0] == "body":
+        return check_field(_SEARCH_CHECKS if path.endswith("/search") else _BODY_CHECKS, str(loc[1]), value)
+    if len(loc) == 3 and loc[:2] == ("body", "config"):
+        try:
+            apply_overrides(AssembleConfig(), {str(loc[2]): value})
+        except InvalidArgument as bad:
+            return InvalidArgument(f"config.{bad}", field=f"config.{bad.field}")
+    return None
+
+
+def _validation_body(exc: RequestValidationError, path: str = "") -> dict[str, Any]:
     """FastAPI's 422, reshaped like ours: the first error, with its field as a dotted path.
 
-    A bad message is validated again by :func:`parse_message`, whose messages name the field
-    and the fix the same way the embedded ``Memory.add`` does.
+    A bad message is validated again by :func:`parse_message`, and a bad argument by the
+    check ``Memory`` runs on it, so both read as they do embedded.
     """
     errors = exc.errors()
     err = errors[0] if errors else {"loc": (), "msg": "invalid request"}
     loc = tuple(err.get("loc", ()))
+    mapped = _as_memory_error(err, loc, path)
+    if mapped is not None:
+        return error_body(mapped)[1]
     where = loc[1:] if loc and loc[0] in ("body", "query", "path") else loc
     body = getattr(exc, "body", None)
     if len(where) >= 2 and where[0] == "messages" and isinstance(where[1], int) and isinstance(body, dict):
@@ -345,10 +393,18 @@ def create_app(mem: Memory, keys: KeyRing | None = None, *, close_on_shutdown: b
     app.state.memory = mem
     app.state.keys = ring
     write_lock = threading.Lock()  # one writer at a time in this process; SQLite orders processes
+    warned: list[bool] = []
 
     def key_patterns(creds: HTTPAuthorizationCredentials | None) -> list[str]:
         """The namespace patterns of the request's key (``["*"]`` when the server has no keys)."""
         if not ring.keys:
+            if creds is not None and not warned:
+                warned.append(True)
+                log.warning(
+                    "a request sent an API key, but this server has no keys (no --keys, no $%s): "
+                    "keys are not checked and every request may use every namespace",
+                    KEYS_ENV,
+                )
             return ["*"]
         if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
             raise PermissionDenied("authorization: send 'Authorization: Bearer <key>'", status=401)
@@ -369,7 +425,7 @@ def create_app(mem: Memory, keys: KeyRing | None = None, *, close_on_shutdown: b
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(_validation_body(exc), status_code=422)
+        return JSONResponse(_validation_body(exc, request.url.path), status_code=422)
 
     @app.get("/healthz", response_model=Health, tags=["service"])
     def healthz() -> Health:
@@ -553,7 +609,16 @@ def serve(
     mem = Memory.open(data, index=index, embedder=BatchingEmbedder(default_embedder()))
     mem.embedder.embed(["warm-up"])  # load the model now: /healthz answers only when writes are fast
     app = create_app(mem, ring, close_on_shutdown=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=_log_config(log_level))
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging, with turnmem's own warnings printed the same way at the same level."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["turnmem"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    return config
 
 
 __all__ = ["KeyRing", "create_app", "serve", "is_loopback"]

@@ -1,0 +1,97 @@
+"""The argument checks and their messages, shared by ``Memory``, ``Client`` and the REST service.
+
+One set of messages, so the same mistake gets the same answer embedded and through the
+service: ``Memory`` runs these checks, ``Client`` runs the ones a URL cannot carry (names),
+and the service maps a refusal of its request models back to the check of that field
+(:func:`check_field`), so ``budget=0`` reads "budget: give a positive number of tokens (got 0)"
+both ways and ``budget="1000"`` is refused both ways.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from memory.errors import InvalidArgument, TurnmemError
+from memory.store import MAX_NAME, check_name
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_budget(budget: object) -> int:
+    """A token budget: an int >= 1 (not a bool, a float or a numeric string)."""
+    if not _is_int(budget) or budget <= 0:  # type: ignore[operator]
+        raise InvalidArgument(f"budget: give a positive number of tokens (got {budget!r})", field="budget")
+    return budget  # type: ignore[return-value]
+
+
+def check_query(query: object, *, optional: bool = True) -> str | None:
+    """A query string; with ``optional``, None too (no retrieval: the recent window only)."""
+    if query is None and optional:
+        return None
+    if not isinstance(query, str):
+        hint = ", or None for the recent window only" if optional else ""
+        raise InvalidArgument(f"query: give a string{hint} (got {type(query).__name__})", field="query")
+    return query
+
+
+def check_base_seq(base_seq: object) -> int | None:
+    """The last seq a writer saw (a conditional write), or None."""
+    if base_seq is not None and (not _is_int(base_seq) or base_seq < 0):  # type: ignore[operator]
+        raise InvalidArgument(f"base_seq: give the last seq you saw, an int >= 0 (got {base_seq!r})", field="base_seq")
+    return base_seq  # type: ignore[return-value]
+
+
+def check_k(k: object) -> int:
+    """How many hits a search returns: an int >= 1."""
+    if not _is_int(k) or k < 1:  # type: ignore[operator]
+        raise InvalidArgument(f"k: give the number of hits wanted, an int >= 1 (got {k!r})", field="k")
+    return k  # type: ignore[return-value]
+
+
+def apply_overrides(config: M, overrides: Mapping[str, Any]) -> M:
+    """``config`` with some fields replaced (``assemble(..., window_share=0.5)``), each checked."""
+    if not overrides:
+        return config
+    fields = type(config).model_fields
+    unknown = sorted(set(overrides) - set(fields))
+    if unknown:
+        raise InvalidArgument(f"{unknown[0]}: not an assemble option; use one of {', '.join(fields)}", field=unknown[0])
+    try:
+        return type(config).model_validate({**config.model_dump(), **overrides})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]) if err.get("loc") else "config"
+        raise InvalidArgument(
+            f"{name}: {err.get('msg', 'invalid')} (got {overrides.get(name)!r})", field=name
+        ) from None
+
+
+def check_field(checks: Mapping[str, Callable[[Any], object]], name: str, value: Any) -> TurnmemError | None:
+    """The error ``checks[name]`` raises for ``value``, or None (no check, or it passes)."""
+    check = checks.get(name)
+    if check is None:
+        return None
+    try:
+        check(value)
+    except TurnmemError as exc:
+        return exc
+    return None
+
+
+__all__ = [
+    "MAX_NAME",
+    "apply_overrides",
+    "check_base_seq",
+    "check_budget",
+    "check_field",
+    "check_k",
+    "check_name",
+    "check_query",
+]
