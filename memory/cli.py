@@ -52,6 +52,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from eval.datasets import load_locomo
+    from eval.report import TABLE_LEGEND
     from eval.runner import ingest, run
     from memory.assemble import REPLY_PRIMING
     from memory.memory import Memory
@@ -149,6 +150,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             console.rule(f"recall vs cost on {len(small.questions)} questions of {conv.id}")
             result = run(small, budgets=args.budgets, memory=mem, progress=True)
             console.print(result.table())
+            console.print(TABLE_LEGEND, style="dim", highlight=False)
         mem.close()
         console.print(f"demo done in {time.perf_counter() - t0:.1f} s")
     finally:
@@ -162,6 +164,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from eval.datasets import load_locomo, load_longmemeval
+    from eval.report import TABLE_LEGEND
     from eval.runner import run
 
     console = _console()
@@ -197,6 +200,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     console.print(result.table())
+    console.print(TABLE_LEGEND, style="dim", highlight=False)
     t = result.timings
     console.print(
         f"ingest {t['ingest_s']:.1f} s ({t['messages_per_s']:.0f} msg/s) · "

@@ -111,3 +111,47 @@ def test_demo_without_locomo_uses_synthetic(tmp_path: Path) -> None:
     out = turnmem("demo", "--no-eval", "--data", str(tmp_path / "missing.json"), cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "synthetic" in out.stdout and "assembled context:" in out.stdout
+
+
+def _help(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str) -> str:
+    monkeypatch.setenv("COLUMNS", "400")  # one line per option: no wrapping inside the texts checked
+    with pytest.raises(SystemExit) as exit_:
+        main([*args, "--help"])
+    assert exit_.value.code == 0
+    return " ".join(capsys.readouterr().out.split())
+
+
+def test_eval_help_shows_defaults_and_strategy_names(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eval.runner import DEFAULT_BUDGETS, DEFAULT_STRATEGIES
+    from eval.strategies import available
+
+    text = _help(capsys, monkeypatch, "eval")
+    assert f"from: {', '.join(available())}" in text
+    assert {"full", "window", "summary", "dense", "bm25", "turnmem"} <= set(available())
+    assert f"(default: {','.join(DEFAULT_STRATEGIES)})" in text
+    assert f"(default: {','.join(map(str, DEFAULT_BUDGETS))})" in text
+    out_help = text.split("--out OUT folder", 1)[1].split("--conversations", 1)[0]
+    assert "(default: none, the table is printed and nothing is written)" in out_help
+
+
+def test_serve_help_describes_port_and_keys(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = _help(capsys, monkeypatch, "serve")
+    assert "--port PORT TCP port to listen on (default: 8080)" in text
+    assert "a key a client sends is not checked" in text
+
+
+def test_demo_explains_its_figures(locomo_memory_dir: Path) -> None:
+    out = turnmem(
+        "demo", "--budget", "512", "--budgets", "512,1024", "--limit-questions", "2",
+        "--memory-dir", str(locomo_memory_dir),
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    text = out.stdout + out.stderr
+    assert re.search(r"fill \d+", text) and "fill = budget that retrieval left over" in text
+    assert "recall_all: the share of questions whose context holds all of their evidence" in text
+    assert re.search(r"│ full +│.*\n│ \(ignores the budget\) +│", text)
+    assert "ingest locomo" not in text  # the folder holds it all: no progress bar, neither time
