@@ -39,6 +39,7 @@ def test_help_lists_commands() -> None:
     assert "{locomo,longmemeval,synthetic}" in ev.stdout
 
 
+@pytest.mark.slow  # a full eval run through the console script
 def test_eval_locomo_small(tmp_path: Path) -> None:
     # No --data: ../shared/data/locomo10.json is found from the repo root; conv-26 (419 turns)
     # is ingested into a temporary memory.
@@ -106,6 +107,7 @@ def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert "usage: turnmem" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # ingests the 600-turn synthetic conversation from scratch
 def test_demo_without_locomo_uses_synthetic(tmp_path: Path) -> None:
     """A user with only the repo still gets a demo: the seeded synthetic conversation."""
     out = turnmem("demo", "--no-eval", "--data", str(tmp_path / "missing.json"), cwd=tmp_path)
