@@ -217,9 +217,8 @@ def test_ingest_shows_no_second_progress_bar_when_everything_is_stored(
 ) -> None:
     """The demo ingests, then ``run`` ingests again (a no-op): the bar must not show a second time."""
     from eval.runner import ingest
-    from eval.synthetic import generate
 
-    ds = generate(turns=30, seed=3)
+    ds = tiny_dataset()
     first = ingest(mem, ds, progress=True)
     shown = capsys.readouterr().out
     again = ingest(mem, ds, progress=True)
