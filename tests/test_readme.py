@@ -51,4 +51,5 @@ def test_readme_example_runs_twice_as_a_script(tmp_path: Path) -> None:
         tokens = [line for line in out.splitlines() if line.endswith(" tokens")]
         assert len(tokens) == 1 and 0 < int(tokens[0].split()[0]) <= 1000
         assert re.search(r"^#1 seq \d+ final \d\.\d{3}: ", out, flags=re.M)
-    assert first == second
+    messages = [[line for line in out.splitlines() if line.startswith("{'role'")] for out in runs]
+    assert messages[0] == messages[1] and len(messages[0]) == 4  # the same context: nothing was added twice
