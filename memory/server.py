@@ -55,15 +55,7 @@ from memory.memory import Memory
 from memory.models import Context, Hit, Message, StoredMessage, ToolCallState, dotted_path, parse_message
 from memory.state import StateBlock, StateMachine
 from memory.store import MAX_NAME
-from memory.validation import (
-    apply_overrides,
-    check_base_seq,
-    check_budget,
-    check_field,
-    check_k,
-    check_name,
-    check_query,
-)
+from memory.validation import request_error
 
 KEYS_ENV = "TURNMEM_API_KEYS"
 log = logging.getLogger("turnmem.server")
@@ -305,39 +297,6 @@ def error_body(exc: TurnmemError) -> tuple[int, dict[str, Any]]:
     return status, body
 
 
-# A refused field of these is answered with the check ``Memory`` runs on it (memory.validation),
-# so the service words the same mistake as the embedded memory does.
-_PATH_CHECKS: dict[str, Any] = {
-    "ns": lambda v: check_name(v, "namespace"),
-    "session": lambda v: check_name(v, "session"),
-}
-_BODY_CHECKS: dict[str, Any] = {
-    "budget": check_budget,
-    "query": check_query,
-    "base_seq": check_base_seq,
-    "k": check_k,
-    "idempotency_key": lambda v: check_name(v, "idempotency_key"),
-}
-_SEARCH_CHECKS: dict[str, Any] = {**_BODY_CHECKS, "query": lambda v: check_query(v, optional=False)}
-
-
-def _as_memory_error(err: Any, loc: tuple[Any, ...], path: str) -> TurnmemError | None:
-    """The error ``Memory`` raises for the input pydantic refused at ``loc``, if one of its checks covers it."""
-    if err.get("type") == "missing" or "input" not in err:
-        return None
-    value = err["input"]
-    if len(loc) == 2 and loc[0] == "path":
-        return check_field(_PATH_CHECKS, str(loc[1]), value)
-    if len(loc) == 2 and loc[0] == "body":
-        return check_field(_SEARCH_CHECKS if path.endswith("/search") else _BODY_CHECKS, str(loc[1]), value)
-    if len(loc) == 3 and loc[:2] == ("body", "config"):
-        try:
-            apply_overrides(AssembleConfig(), {str(loc[2]): value})
-        except InvalidArgument as bad:
-            return InvalidArgument(f"config.{bad}", field=f"config.{bad.field}")
-    return None
-
-
 def _validation_body(exc: RequestValidationError, path: str = "") -> dict[str, Any]:
     """FastAPI's 422, reshaped like ours: the first error, with its field as a dotted path.
 
@@ -347,9 +306,10 @@ def _validation_body(exc: RequestValidationError, path: str = "") -> dict[str, A
     errors = exc.errors()
     err = errors[0] if errors else {"loc": (), "msg": "invalid request"}
     loc = tuple(err.get("loc", ()))
-    mapped = _as_memory_error(err, loc, path)
-    if mapped is not None:
-        return error_body(mapped)[1]
+    if err.get("type") != "missing" and "input" in err:  # the words Memory uses for the same value
+        mapped = request_error(loc, err["input"], search=path.endswith("/search"), config=AssembleConfig())
+        if mapped is not None:
+            return error_body(mapped)[1]
     where = loc[1:] if loc and loc[0] in ("body", "query", "path") else loc
     body = getattr(exc, "body", None)
     if len(where) >= 2 and where[0] == "messages" and isinstance(where[1], int) and isinstance(body, dict):

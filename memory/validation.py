@@ -3,13 +3,13 @@
 One set of messages, so the same mistake gets the same answer embedded and through the
 service: ``Memory`` runs these checks, ``Client`` runs the ones a URL cannot carry (names),
 and the service maps a refusal of its request models back to the check of that field
-(:func:`check_field`), so ``budget=0`` reads "budget: give a positive number of tokens (got 0)"
+(:func:`request_error`), so ``budget=0`` reads "budget: give a positive number of tokens (got 0)"
 both ways and ``budget="1000"`` is refused both ways.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -73,9 +73,25 @@ def apply_overrides(config: M, overrides: Mapping[str, Any]) -> M:
         ) from None
 
 
-def check_field(checks: Mapping[str, Callable[[Any], object]], name: str, value: Any) -> TurnmemError | None:
-    """The error ``checks[name]`` raises for ``value``, or None (no check, or it passes)."""
-    check = checks.get(name)
+# The REST service's request fields, by FastAPI error location, and the check Memory runs on each.
+_PATH_CHECKS: dict[str, Callable[[Any], object]] = {
+    "ns": lambda v: check_name(v, "namespace"),
+    "session": lambda v: check_name(v, "session"),
+}
+_BODY_CHECKS: dict[str, Callable[[Any], object]] = {
+    "budget": check_budget,
+    "query": check_query,
+    "base_seq": check_base_seq,
+    "k": check_k,
+    "idempotency_key": lambda v: check_name(v, "idempotency_key"),
+}
+_SEARCH_CHECKS: dict[str, Callable[[Any], object]] = {
+    **_BODY_CHECKS,
+    "query": lambda v: check_query(v, optional=False),
+}
+
+
+def _first_error(check: Callable[[Any], object] | None, value: Any) -> TurnmemError | None:
     if check is None:
         return None
     try:
@@ -85,13 +101,35 @@ def check_field(checks: Mapping[str, Callable[[Any], object]], name: str, value:
     return None
 
 
+def request_error(
+    loc: Sequence[Any], value: Any, *, search: bool = False, config: BaseModel | None = None
+) -> TurnmemError | None:
+    """The error ``Memory`` raises for ``value``, which the service's request models refused at ``loc``
+    (``("body", "budget")``, ``("path", "ns")``, ``("body", "config", "window_share")``); None when no
+    check covers that field or the check passes (the service then keeps pydantic's words).
+
+    ``search``: the request is a search, whose query may not be None. ``config``: the defaults a
+    ``config`` override applies to; a bad one is named ``config.<field>``.
+    """
+    loc = tuple(loc)
+    if len(loc) == 2 and loc[0] == "path":
+        return _first_error(_PATH_CHECKS.get(str(loc[1])), value)
+    if len(loc) == 2 and loc[0] == "body":
+        return _first_error((_SEARCH_CHECKS if search else _BODY_CHECKS).get(str(loc[1])), value)
+    if len(loc) == 3 and loc[:2] == ("body", "config") and config is not None:
+        bad = _first_error(lambda v: apply_overrides(config, {str(loc[2]): v}), value)
+        if isinstance(bad, InvalidArgument):
+            return InvalidArgument(f"config.{bad}", field=f"config.{bad.field}")
+    return None
+
+
 __all__ = [
     "MAX_NAME",
     "apply_overrides",
     "check_base_seq",
     "check_budget",
-    "check_field",
     "check_k",
     "check_name",
     "check_query",
+    "request_error",
 ]
