@@ -43,7 +43,7 @@ from memory.errors import (
 )
 from memory.models import Context, Hit, Message, MessageInput, StoredMessage, ToolCallState
 from memory.state import StateBlock, StateMachine
-from memory.validation import check_name
+from memory.validation import check_limit, check_name, check_seq
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 DEFAULT_NAMESPACE = "default"
@@ -201,7 +201,8 @@ class _Api:
 
     @staticmethod
     def _since(session: str, seq: int, namespace: str, limit: int | None) -> _Call:
-        params: dict[str, Any] = {"since": seq}
+        params: dict[str, Any] = {"since": check_seq(seq)}  # checked here: a query string drops the type
+        check_limit(limit)
         if limit is not None:
             params["limit"] = limit
         return _Call("GET", _session_path(namespace, session) + "/messages", params=params)

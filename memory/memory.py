@@ -38,7 +38,15 @@ from memory.store import PreparedChunk, PreparedMessage, Store, check_name
 from memory.summaries import SUFFIX as SUMMARY_SUFFIX
 from memory.summaries import ExtractiveSummarizer, RollingSummary, Summarizer, summary_session
 from memory.tokens import TokenCounter, count_message, get_counter
-from memory.validation import apply_overrides, check_base_seq, check_budget, check_k, check_query
+from memory.validation import (
+    apply_overrides,
+    check_base_seq,
+    check_budget,
+    check_k,
+    check_limit,
+    check_query,
+    check_seq,
+)
 from retrievers.base import Candidates, Query, Retriever
 from retrievers.dense import DenseRetriever
 from retrievers.fusion import HybridRetriever
@@ -620,8 +628,8 @@ class Memory:
         """The messages of a session after ``seq``: what a client that saw ``seq`` missed."""
         check_name(session, "session")
         check_name(namespace, "namespace")
-        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
-            raise InvalidArgument(f"seq: give an int >= 0 (got {seq!r})", field="seq")
+        check_seq(seq)
+        check_limit(limit)
         return [r.stored() for r in self.store.messages_since(namespace, session, seq, limit)]
 
     def messages(self, *, namespace: str = DEFAULT_NAMESPACE, session: str | None = None) -> list[StoredMessage]:

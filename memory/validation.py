@@ -48,6 +48,20 @@ def check_base_seq(base_seq: object) -> int | None:
     return base_seq  # type: ignore[return-value]
 
 
+def check_seq(seq: object) -> int:
+    """The last seq a reader saw (``since``): an int >= 0."""
+    if not _is_int(seq) or seq < 0:  # type: ignore[operator]
+        raise InvalidArgument(f"seq: give an int >= 0 (got {seq!r})", field="seq")
+    return seq  # type: ignore[return-value]
+
+
+def check_limit(limit: object) -> int | None:
+    """At most how many messages a read returns: an int >= 1, or None for all."""
+    if limit is not None and (not _is_int(limit) or limit < 1):  # type: ignore[operator]
+        raise InvalidArgument(f"limit: give an int >= 1, or None for all (got {limit!r})", field="limit")
+    return limit  # type: ignore[return-value]
+
+
 def check_k(k: object) -> int:
     """How many hits a search returns: an int >= 1."""
     if not _is_int(k) or k < 1:  # type: ignore[operator]
@@ -129,7 +143,9 @@ __all__ = [
     "check_base_seq",
     "check_budget",
     "check_k",
+    "check_limit",
     "check_name",
     "check_query",
+    "check_seq",
     "request_error",
 ]
