@@ -72,14 +72,29 @@ def write_csv(rows: Sequence[dict[str, Any]], path: Path, columns: Sequence[str]
             w.writerow({k: _fmt(r.get(k, "")) for k in [*columns, *extra]})
 
 
-def render_table(rows: Sequence[dict[str, Any]], title: str = "recall vs budget") -> Any:
-    """A rich Table: strategies as rows, budgets as columns, ``recall / all / tokens / p95``."""
+TABLE_CAPTION = "recall · recall_all / mean tokens · p95 ms"
+# What the figures of the table mean: printed under it wherever it is shown (demo, eval).
+TABLE_LEGEND = (
+    "each cell: recall · recall_all, then the mean tokens of a context and the p95 ms to build one\n"
+    "recall: the share of a question's evidence turns that its context holds, averaged over questions\n"
+    "recall_all: the share of questions whose context holds all of their evidence\n"
+    "(ignores the budget): the strategy sends the whole history, whatever the column's budget"
+)
+
+
+def render_table(
+    rows: Sequence[dict[str, Any]], title: str = "recall vs budget", *, unbudgeted: Sequence[str] = ()
+) -> Any:
+    """A rich Table: strategies as rows, budgets as columns, ``recall / all / tokens / p95``.
+
+    ``unbudgeted`` names strategies that ignore the budget (``full``): their row says so.
+    """
     from rich.table import Table
 
     budgets = sorted({r["budget"] for r in rows})
     strategies = list(dict.fromkeys(r["strategy"] for r in rows))
     cell = {(r["strategy"], r["budget"]): r for r in rows}
-    caption = "recall · recall_all · mean tokens · p95 ms"
+    caption = TABLE_CAPTION
     if any("answer_j" in r for r in rows):
         caption += " · answer J · F1"
     table = Table(title=title, caption=caption)
@@ -98,7 +113,7 @@ def render_table(rows: Sequence[dict[str, Any]], title: str = "recall vs budget"
             if "answer_j" in r:
                 text += f"\nJ {_fmt(r['answer_j']) or '-'} · F1 {_fmt(r['answer_f1']) or '-'}"
             vals.append(text)
-        table.add_row(s, *vals)
+        table.add_row(f"{s}\n[dim](ignores the budget)[/dim]" if s in unbudgeted else s, *vals)
     return table
 
 

@@ -72,7 +72,10 @@ class RunResult:
     out: Path | None = None
 
     def table(self) -> Any:
-        return render_table(self.summary, title=self.config.get("dataset", ""))
+        unbudgeted = [
+            s for s in self.config.get("strategies", []) if s in available() and not get_strategy(s).uses_budget
+        ]
+        return render_table(self.summary, title=self.config.get("dataset", ""), unbudgeted=unbudgeted)
 
     def markdown(self) -> str:
         return markdown_table(self.summary)
@@ -158,10 +161,13 @@ def ingest(
     from rich.progress import Progress
 
     total = sum(len(s.turns) for c in dataset.conversations for s in c.sessions)
+    stored = sum(
+        min(memory.last_seq(s.id, namespace=c.id), len(s.turns)) for c in dataset.conversations for s in c.sessions
+    )
     memory.embedder.embed(["warm-up"])  # load the model outside the timed part
     t0 = time.perf_counter()
     added = 0
-    with Progress(disable=not progress, transient=False) as bar:
+    with Progress(disable=not progress or stored == total, transient=False) as bar:  # no bar when all is stored
         task = bar.add_task(f"ingest {dataset.name}", total=total)
         for conv in dataset.conversations:
             for sess in conv.sessions:

@@ -38,6 +38,7 @@ from memory.errors import BudgetTooSmall, InvalidArgument
 from memory.models import Context, Hit, MessageRef, Source
 from memory.store import ChunkRow, MessageRow, Store
 from memory.tokens import TokenCounter, count_message
+from memory.validation import check_budget
 from retrievers.base import Query, Retriever
 from retrievers.diversity import mmr_order, session_scores
 from retrievers.query import QueryAnalysis, analyze, is_follow_up
@@ -341,8 +342,7 @@ def assemble(
     ``state`` is the session's rendered state blocks (:mod:`memory.state`), pinned after the system prompt.
     """
     config = config or AssembleConfig()
-    if not isinstance(budget, int) or isinstance(budget, bool) or budget <= 0:
-        raise InvalidArgument(f"budget: give a positive number of tokens (got {budget!r})", field="budget")
+    check_budget(budget)
     pinned: list[dict[str, Any]] = []
     if system is not None:
         if not isinstance(system, str):

@@ -52,7 +52,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from eval.datasets import load_locomo
+    from eval.report import TABLE_LEGEND
     from eval.runner import ingest, run
+    from memory.assemble import REPLY_PRIMING
     from memory.memory import Memory
 
     console = _console()
@@ -117,7 +119,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 subtitle=" · ".join(f"{k} {v}" for k, v in ctx.breakdown.items()),
             )
         )
-        table = Table(title="top hits (why each retrieved turn is there)", expand=True)
+        fill = ctx.breakdown.get("fill", 0)
+        console.print(
+            f"[dim]tokens by part: pinned = the system prompt and session state if any, plus the {REPLY_PRIMING} "
+            "tokens every reply is primed with; window = the latest turns; retrieved = older turns picked by "
+            "relevance and recency; fill = budget that retrieval left over, spent on the turns just before the "
+            f"window ({'none here: retrieval used it all' if fill == 0 else f'{fill} tokens here'}).[/dim]"
+        )
+        table = Table(
+            title="top hits (why each retrieved turn is there)",
+            caption="dense: cosine similarity to the question · lexical: BM25 score of the words it shares (blank: "
+            "none) · recency: 1 for the newest turn, halving every 200 turns and every 30 days · final: the "
+            "score the packing ranks by (relevance, recency and the conversation's priors)",
+            expand=True,
+        )
         for col in ("rank", "turn", "dense", "lexical", "recency", "final"):
             table.add_column(col, justify="right" if col != "turn" else "left", no_wrap=True)
         table.add_column("text", no_wrap=True, overflow="ellipsis", ratio=1)
@@ -135,6 +150,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             console.rule(f"recall vs cost on {len(small.questions)} questions of {conv.id}")
             result = run(small, budgets=args.budgets, memory=mem, progress=True)
             console.print(result.table())
+            console.print(TABLE_LEGEND, style="dim", highlight=False)
         mem.close()
         console.print(f"demo done in {time.perf_counter() - t0:.1f} s")
     finally:
@@ -148,6 +164,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from eval.datasets import load_locomo, load_longmemeval
+    from eval.report import TABLE_LEGEND
     from eval.runner import run
 
     console = _console()
@@ -194,6 +211,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         answers=answers,
     )
     console.print(result.table())
+    console.print(TABLE_LEGEND, style="dim", highlight=False)
     t = result.timings
     console.print(
         f"ingest {t['ingest_s']:.1f} s ({t['messages_per_s']:.0f} msg/s) · "
@@ -301,6 +319,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from eval.runner import DEFAULT_BUDGETS, DEFAULT_STRATEGIES
+    from eval.strategies import available
 
     parser = argparse.ArgumentParser(
         prog="turnmem",
@@ -323,11 +342,26 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     ev = sub.add_parser("eval", help="evidence recall vs token cost for each strategy and budget")
-    ev.add_argument("dataset", choices=["locomo", "longmemeval", "synthetic", "chat"])
+    ev.add_argument("dataset", choices=["locomo", "longmemeval", "synthetic", "chat"], help="the benchmark to run")
     ev.add_argument("--data", help="dataset file (LoCoMo: default ../shared/data/locomo10.json)")
-    ev.add_argument("--strategies", type=_csv, default=list(DEFAULT_STRATEGIES), help="comma-separated strategy names")
-    ev.add_argument("--budgets", type=_ints, default=list(DEFAULT_BUDGETS), help="comma-separated token budgets")
-    ev.add_argument("--out", help="folder for results.json, summary.csv and the plots")
+    ev.add_argument(
+        "--strategies",
+        type=_csv,
+        default=list(DEFAULT_STRATEGIES),
+        help=f"comma-separated strategy names, from: {', '.join(available())} "
+        f"(default: {','.join(DEFAULT_STRATEGIES)})",
+    )
+    ev.add_argument(
+        "--budgets",
+        type=_ints,
+        default=list(DEFAULT_BUDGETS),
+        help=f"comma-separated token budgets (default: {','.join(map(str, DEFAULT_BUDGETS))})",
+    )
+    ev.add_argument(
+        "--out",
+        help="folder for results.json, summary.csv, summary_by_category.csv and the plots "
+        "(default: none, the table is printed and nothing is written)",
+    )
     ev.add_argument("--conversations", type=_csv, help="only these conversation ids (LoCoMo: conv-26,conv-30)")
     ev.add_argument("--limit-questions", type=int, help="at most N questions per conversation")
     ev.add_argument("--categories", type=_csv, help="LoCoMo categories (1-5) / synthetic or chat categories")
@@ -375,8 +409,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="the memory folder (created if missing) or a PostgreSQL DSN postgresql://USER@HOST/DB "
         "(default: $TURNMEM_DATABASE_URL)",
     )
-    sv.add_argument("--host", default="127.0.0.1", help="bind address (non-loopback needs --keys)")
-    sv.add_argument("--port", type=int, default=8080)
+    sv.add_argument(
+        "--host", default="127.0.0.1", help="bind address (default: 127.0.0.1; a non-loopback one needs --keys)"
+    )
+    sv.add_argument("--port", type=int, default=8080, help="TCP port to listen on (default: 8080)")
     sv.add_argument(
         "--index",
         default=None,
@@ -385,7 +421,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sv.add_argument(
         "--keys",
-        help='JSON file {"keys": {"KEY": ["namespace", "prefix-*"]}} (default: $TURNMEM_API_KEYS, else no auth)',
+        help='JSON file {"keys": {"KEY": ["namespace", "prefix-*"]}} (default: $TURNMEM_API_KEYS, else no keys: '
+        "every request may use every namespace, and a key a client sends is not checked)",
+    )
+    sv.add_argument(
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="uvicorn's and turnmem's log level (default: info)",
     )
     sv.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     sv.add_argument("--max-request-bytes", type=int, default=8 * 1024 * 1024, help="larger bodies get 413")

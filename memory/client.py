@@ -51,6 +51,7 @@ from memory.errors import (
 )
 from memory.models import Context, Hit, Message, MessageInput, StoredMessage, ToolCallState
 from memory.state import StateBlock, StateMachine
+from memory.validation import check_limit, check_name, check_seq
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 DEFAULT_NAMESPACE = "default"
@@ -82,9 +83,8 @@ class _Call:
 
 
 def _seg(value: str, name: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise InvalidArgument(f"{name}: give a non-empty string (got {value!r})", field=name)
-    return quote(value, safe="")
+    """A namespace or session as a URL segment, checked as ``Memory`` checks it (a URL cannot carry a non-string)."""
+    return quote(check_name(value, name), safe="")
 
 
 def _session_path(namespace: str, session: str) -> str:
@@ -206,7 +206,7 @@ class _Api:
             raise InvalidMessage("messages: pass a list of messages (wrap a single message in [...])", field="messages")
         body: dict[str, Any] = {
             "messages": [_message_json(m) for m in messages],
-            "idempotency_key": idempotency_key or uuid.uuid4().hex,
+            "idempotency_key": uuid.uuid4().hex if idempotency_key is None else idempotency_key,
         }
         if base_seq is not None:
             body["base_seq"] = base_seq
@@ -243,7 +243,8 @@ class _Api:
 
     @staticmethod
     def _since(session: str, seq: int, namespace: str, limit: int | None) -> _Call:
-        params: dict[str, Any] = {"since": seq}
+        params: dict[str, Any] = {"since": check_seq(seq)}  # checked here: a query string drops the type
+        check_limit(limit)
         if limit is not None:
             params["limit"] = limit
         return _Call("GET", _session_path(namespace, session) + "/messages", params=params)

@@ -41,6 +41,15 @@ from memory.stores import open_store, parse_location
 from memory.summaries import SUFFIX as SUMMARY_SUFFIX
 from memory.summaries import ExtractiveSummarizer, RollingSummary, Summarizer, summary_session
 from memory.tokens import TokenCounter, count_message, counting_id, get_counter
+from memory.validation import (
+    apply_overrides,
+    check_base_seq,
+    check_budget,
+    check_k,
+    check_limit,
+    check_query,
+    check_seq,
+)
 from retrievers.base import Candidates, Query, Retriever
 from retrievers.dense import DenseRetriever
 from retrievers.fusion import HybridRetriever
@@ -435,10 +444,7 @@ class Memory:
         check_name(namespace, "namespace")
         if idempotency_key is not None:
             check_name(idempotency_key, "idempotency_key")
-        if base_seq is not None and (not isinstance(base_seq, int) or isinstance(base_seq, bool) or base_seq < 0):
-            raise InvalidArgument(
-                f"base_seq: give the last seq you saw, an int >= 0 (got {base_seq!r})", field="base_seq"
-            )
+        check_base_seq(base_seq)
 
     def delete(self, namespace: str, session: str | None = None) -> int:
         """Forget a namespace, or one session of it: log rows, chunks and vectors."""
@@ -479,25 +485,9 @@ class Memory:
         check_name(namespace, "namespace")
         if session is not None:
             check_name(session, "session")
-        if query is not None and not isinstance(query, str):
-            raise InvalidArgument("query: give a string, or None for the recent window only", field="query")
-        cfg = config or self.config
-        if overrides:
-            unknown = set(overrides) - set(AssembleConfig.model_fields)
-            if unknown:
-                raise InvalidArgument(
-                    f"{sorted(unknown)[0]}: not an assemble option; "
-                    f"use one of {', '.join(AssembleConfig.model_fields)}",
-                    field=sorted(unknown)[0],
-                )
-            try:
-                cfg = AssembleConfig.model_validate({**cfg.model_dump(), **overrides})
-            except ValidationError as exc:
-                err = exc.errors()[0]
-                name = str(err["loc"][0]) if err.get("loc") else "config"
-                raise InvalidArgument(
-                    f"{name}: {err.get('msg', 'invalid')} (got {overrides.get(name)!r})", field=name
-                ) from None
+        check_query(query)
+        cfg = apply_overrides(config or self.config, overrides)
+        check_budget(budget)  # before embedding the query
         self._catch_up()
         retriever = self.retriever if (self.custom_retriever or cfg == self.config) else self.retriever_for(cfg)
         if query_vector is None and query is not None and query.strip() and not self.custom_retriever:
@@ -658,10 +648,8 @@ class Memory:
     ) -> list[Hit]:
         """Retrieval alone: the top ``k`` chunks for ``query`` with their scores."""
         check_name(namespace, "namespace")
-        if not isinstance(query, str):
-            raise InvalidArgument(f"query: give a string (got {type(query).__name__})", field="query")
-        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-            raise InvalidArgument(f"k: give the number of hits wanted, an int >= 1 (got {k!r})", field="k")
+        check_query(query, optional=False)
+        check_k(k)
         self._catch_up()
         with self._lock:
             cands: Candidates = self.retriever.retrieve(Query(query, namespace, sessions), k)
@@ -683,8 +671,8 @@ class Memory:
         """The messages of a session after ``seq``: what a client that saw ``seq`` missed."""
         check_name(session, "session")
         check_name(namespace, "namespace")
-        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
-            raise InvalidArgument(f"seq: give an int >= 0 (got {seq!r})", field="seq")
+        check_seq(seq)
+        check_limit(limit)
         return [r.stored() for r in self.store.messages_since(namespace, session, seq, limit)]
 
     def messages(self, *, namespace: str = DEFAULT_NAMESPACE, session: str | None = None) -> list[StoredMessage]:

@@ -17,10 +17,12 @@ Errors are JSON: ``{"detail": "...", "error": "InvalidMessage", "field": "messag
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import hmac
 import ipaddress
 import json
+import logging
 import os
 import threading
 from collections.abc import AsyncIterator
@@ -36,6 +38,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 import memory
+from memory.assemble import AssembleConfig
 from memory.embedders import BatchingEmbedder, default_embedder
 from memory.errors import (
     BudgetTooSmall,
@@ -55,8 +58,10 @@ from memory.service_limits import MAX_BATCH, MAX_PAGE, BodySizeLimit, ServiceLim
 from memory.state import StateBlock, StateMachine
 from memory.store import MAX_NAME
 from memory.stores import parse_location
+from memory.validation import request_error
 
 KEYS_ENV = "TURNMEM_API_KEYS"
+log = logging.getLogger("turnmem.server")
 NAME_PATTERN = r"^[^\x00-\x1f]*[^\x00-\x1f\s][^\x00-\x1f]*$"  # what check_name accepts
 NAME = Annotated[str, PathParam(min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN)]
 _bearer = HTTPBearer(auto_error=False, description="an API key from the server's key file")
@@ -144,7 +149,7 @@ class AppendRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     messages: list[Message] = Field(min_length=1, max_length=MAX_BATCH)
-    base_seq: int | None = Field(None, ge=0, description="the last seq you saw; a stale one gets 409")
+    base_seq: int | None = Field(None, ge=0, strict=True, description="the last seq you saw; a stale one gets 409")
     idempotency_key: str | None = Field(None, min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN)
     timestamp: str | float | None = Field(None, description="for messages without their own (default: now)")
 
@@ -187,7 +192,7 @@ class ContextRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     query: str | None = Field(None, description="null: the recent window only")
-    budget: int = Field(4000, ge=1, le=10_000_000)
+    budget: int = Field(4000, ge=1, le=10_000_000, strict=True)
     system: str | None = None
     now: str | float | None = None
     timezone: str | None = Field(
@@ -208,7 +213,7 @@ class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     query: str
-    k: int = Field(10, ge=1, le=1000)
+    k: int = Field(10, ge=1, le=1000, strict=True)
     sessions: list[Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN)]] | None = Field(
         None, max_length=MAX_BATCH
     )
@@ -295,15 +300,19 @@ def error_body(exc: TurnmemError) -> tuple[int, dict[str, Any]]:
     return status, body
 
 
-def _validation_body(exc: RequestValidationError) -> dict[str, Any]:
+def _validation_body(exc: RequestValidationError, path: str = "") -> dict[str, Any]:
     """FastAPI's 422, reshaped like ours: the first error, with its field as a dotted path.
 
-    A bad message is validated again by :func:`parse_message`, whose messages name the field
-    and the fix the same way the embedded ``Memory.add`` does.
+    A bad message is validated again by :func:`parse_message`, and a bad argument by the
+    check ``Memory`` runs on it, so both read as they do embedded.
     """
     errors = exc.errors()
     err = errors[0] if errors else {"loc": (), "msg": "invalid request"}
     loc = tuple(err.get("loc", ()))
+    if err.get("type") != "missing" and "input" in err:  # the words Memory uses for the same value
+        mapped = request_error(loc, err["input"], search=path.endswith("/search"), config=AssembleConfig())
+        if mapped is not None:
+            return error_body(mapped)[1]
     where = loc[1:] if loc and loc[0] in ("body", "query", "path") else loc
     body = getattr(exc, "body", None)
     if len(where) >= 2 and where[0] == "messages" and isinstance(where[1], int) and isinstance(body, dict):
@@ -366,10 +375,18 @@ def create_app(
     app.state.limits = limits
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_request_bytes)
     write_lock = threading.Lock()  # one writer at a time in this process; SQLite orders processes
+    warned: list[bool] = []
 
     def key_patterns(creds: HTTPAuthorizationCredentials | None) -> list[str]:
         """The namespace patterns of the request's key (``["*"]`` when the server has no keys)."""
         if not ring.keys:
+            if creds is not None and not warned:
+                warned.append(True)
+                log.warning(
+                    "a request sent an API key, but this server has no keys (no --keys, no $%s): "
+                    "keys are not checked and every request may use every namespace",
+                    KEYS_ENV,
+                )
             return ["*"]
         if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
             raise PermissionDenied("authorization: send 'Authorization: Bearer <key>'", status=401)
@@ -390,7 +407,7 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(_validation_body(exc), status_code=422)
+        return JSONResponse(_validation_body(exc, request.url.path), status_code=422)
 
     @app.get("/healthz", response_model=Health, tags=["service"])
     def healthz() -> Health:
@@ -591,7 +608,16 @@ def serve(
     mem = Memory.open(data, index=index, embedder=embedder)
     embedder.inner.embed(["warm-up"])  # load the model now (no timeout): /healthz answers only when writes are fast
     app = create_app(mem, ring, close_on_shutdown=True, limits=limits)
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=_log_config(log_level))
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging, with turnmem's own warnings printed the same way at the same level."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["turnmem"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    return config
 
 
 __all__ = ["KeyRing", "ServiceLimits", "create_app", "serve", "is_loopback"]

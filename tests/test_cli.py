@@ -41,6 +41,7 @@ def test_help_lists_commands() -> None:
         assert flag in ev.stdout, flag
 
 
+@pytest.mark.slow  # a full eval run through the console script
 def test_eval_locomo_small(tmp_path: Path) -> None:
     # No --data: ../shared/data/locomo10.json is found from the repo root; conv-26 (419 turns)
     # is ingested into a temporary memory.
@@ -126,6 +127,7 @@ def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert "usage: turnmem" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # ingests the 600-turn synthetic conversation from scratch
 def test_demo_without_locomo_uses_synthetic(tmp_path: Path) -> None:
     """A user with only the repo still gets a demo: the seeded synthetic conversation."""
     out = turnmem("demo", "--no-eval", "--data", str(tmp_path / "missing.json"), cwd=tmp_path)
@@ -142,3 +144,47 @@ def test_serve_refuses_a_store_it_does_not_have(
     monkeypatch.delenv("TURNMEM_DATABASE_URL", raising=False)
     assert main(["serve"]) == 2
     assert "data: give a folder path" in capsys.readouterr().err
+
+
+def _help(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str) -> str:
+    monkeypatch.setenv("COLUMNS", "400")  # one line per option: no wrapping inside the texts checked
+    with pytest.raises(SystemExit) as exit_:
+        main([*args, "--help"])
+    assert exit_.value.code == 0
+    return " ".join(capsys.readouterr().out.split())
+
+
+def test_eval_help_shows_defaults_and_strategy_names(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eval.runner import DEFAULT_BUDGETS, DEFAULT_STRATEGIES
+    from eval.strategies import available
+
+    text = _help(capsys, monkeypatch, "eval")
+    assert f"from: {', '.join(available())}" in text
+    assert {"full", "window", "summary", "dense", "bm25", "turnmem"} <= set(available())
+    assert f"(default: {','.join(DEFAULT_STRATEGIES)})" in text
+    assert f"(default: {','.join(map(str, DEFAULT_BUDGETS))})" in text
+    out_help = text.split("--out OUT folder", 1)[1].split("--conversations", 1)[0]
+    assert "(default: none, the table is printed and nothing is written)" in out_help
+
+
+def test_serve_help_describes_port_and_keys(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = _help(capsys, monkeypatch, "serve")
+    assert "--port PORT TCP port to listen on (default: 8080)" in text
+    assert "a key a client sends is not checked" in text
+
+
+def test_demo_explains_its_figures(locomo_memory_dir: Path) -> None:
+    out = turnmem(
+        "demo", "--budget", "512", "--budgets", "512,1024", "--limit-questions", "2",
+        "--memory-dir", str(locomo_memory_dir),
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    text = out.stdout + out.stderr
+    assert re.search(r"fill \d+", text) and "fill = budget that retrieval left over" in text
+    assert "recall_all: the share of questions whose context holds all of their evidence" in text
+    assert re.search(r"│ full +│.*\n│ \(ignores the budget\) +│", text)
+    assert "ingest locomo" not in text  # the folder holds it all: no progress bar, neither time

@@ -241,3 +241,35 @@ def test_strategy_given_twice_counts_once(tmp_path: Path, embedder: Embedder) ->
     assert run(ds, strategies="window", budgets=[64], embedder=embedder, progress=False).config["strategies"] == [
         "window"
     ]
+
+
+def test_ingest_shows_no_second_progress_bar_when_everything_is_stored(
+    mem: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo ingests, then ``run`` ingests again (a no-op): the bar must not show a second time."""
+    from eval.runner import ingest
+
+    ds = tiny_dataset()
+    first = ingest(mem, ds, progress=True)
+    shown = capsys.readouterr().out
+    again = ingest(mem, ds, progress=True)
+    assert first["ingested_messages"] > 0 and f"ingest {ds.name}" in shown
+    assert again["ingested_messages"] == 0 and capsys.readouterr().out == ""
+
+
+def test_table_marks_the_strategy_that_ignores_the_budget_and_its_legend_defines_the_figures(
+    locomo_run: Any,
+) -> None:
+    from rich.console import Console
+
+    from eval.report import TABLE_LEGEND
+
+    assert "recall_all: the share of questions whose context holds all of their evidence" in TABLE_LEGEND
+    assert "recall: the share of a question's evidence turns" in TABLE_LEGEND
+    result, _ = locomo_run
+    console = Console(width=200, record=True, color_system=None)
+    console.print(result.table())
+    text = console.export_text()
+    lines = text.splitlines()
+    marked = [i for i, line in enumerate(lines) if "(ignores the budget)" in line]
+    assert len(marked) == 1 and "│ full " in lines[marked[0] - 1]  # the second line of the full row only

@@ -7,6 +7,7 @@ import json
 import tempfile
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -119,6 +120,7 @@ def check_context(mem: Memory, ctx: Any, budget: int, query: str | None, system:
         assert MessageRef(namespace=h.namespace, session=h.session, seq=h.seq) in set(refs)
 
 
+@pytest.mark.slow  # hypothesis: many examples, each assembled and recounted
 @settings(
     max_examples=40,
     deadline=None,

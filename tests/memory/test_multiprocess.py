@@ -8,6 +8,8 @@ import multiprocessing as mp
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from memory.embedders import Embedder
 from memory.memory import Memory
 
@@ -29,6 +31,7 @@ def _worker(folder: str, w: int, barrier: Any, out: Any) -> None:
         mem.close()
 
 
+@pytest.mark.slow  # several processes, each loading MiniLM
 def test_processes_writing_one_session_lose_and_duplicate_nothing(tmp_path: Path, embedder: Embedder) -> None:
     folder = tmp_path / "shared"
     Memory.open(folder, embedder=embedder).close()  # create the log once

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from indexers import FaissIndex
 from memory.client import Client
@@ -29,6 +30,7 @@ def _index_and_log(data: Path, ns: str) -> tuple[np.ndarray, np.ndarray]:
         store.close()
 
 
+@pytest.mark.slow  # starts, kills and restarts a server under a write burst
 def test_kill_9_during_a_write_burst_loses_no_acknowledged_write(tmp_path: Path) -> None:
     data = tmp_path / "data"
     server = ServerProcess(data).start()

@@ -30,6 +30,9 @@ OPERATIONS = [
 ]
 
 
+pytestmark = pytest.mark.slow  # fuzzes every route: about 35 s beside the shared server
+
+
 @pytest.fixture(scope="module")
 def api_schema(server: ServerProcess) -> schemathesis.BaseSchema:
     return schemathesis.openapi.from_url(server.url + "/openapi.json")

@@ -1,0 +1,151 @@
+"""The argument checks and their messages, shared by ``Memory``, ``Client`` and the REST service.
+
+One set of messages, so the same mistake gets the same answer embedded and through the
+service: ``Memory`` runs these checks, ``Client`` runs the ones a URL cannot carry (names),
+and the service maps a refusal of its request models back to the check of that field
+(:func:`request_error`), so ``budget=0`` reads "budget: give a positive number of tokens (got 0)"
+both ways and ``budget="1000"`` is refused both ways.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from memory.errors import InvalidArgument, TurnmemError
+from memory.store import MAX_NAME, check_name
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_budget(budget: object) -> int:
+    """A token budget: an int >= 1 (not a bool, a float or a numeric string)."""
+    if not _is_int(budget) or budget <= 0:  # type: ignore[operator]
+        raise InvalidArgument(f"budget: give a positive number of tokens (got {budget!r})", field="budget")
+    return budget  # type: ignore[return-value]
+
+
+def check_query(query: object, *, optional: bool = True) -> str | None:
+    """A query string; with ``optional``, None too (no retrieval: the recent window only)."""
+    if query is None and optional:
+        return None
+    if not isinstance(query, str):
+        hint = ", or None for the recent window only" if optional else ""
+        raise InvalidArgument(f"query: give a string{hint} (got {type(query).__name__})", field="query")
+    return query
+
+
+def check_base_seq(base_seq: object) -> int | None:
+    """The last seq a writer saw (a conditional write), or None."""
+    if base_seq is not None and (not _is_int(base_seq) or base_seq < 0):  # type: ignore[operator]
+        raise InvalidArgument(f"base_seq: give the last seq you saw, an int >= 0 (got {base_seq!r})", field="base_seq")
+    return base_seq  # type: ignore[return-value]
+
+
+def check_seq(seq: object) -> int:
+    """The last seq a reader saw (``since``): an int >= 0."""
+    if not _is_int(seq) or seq < 0:  # type: ignore[operator]
+        raise InvalidArgument(f"seq: give an int >= 0 (got {seq!r})", field="seq")
+    return seq  # type: ignore[return-value]
+
+
+def check_limit(limit: object) -> int | None:
+    """At most how many messages a read returns: an int >= 1, or None for all."""
+    if limit is not None and (not _is_int(limit) or limit < 1):  # type: ignore[operator]
+        raise InvalidArgument(f"limit: give an int >= 1, or None for all (got {limit!r})", field="limit")
+    return limit  # type: ignore[return-value]
+
+
+def check_k(k: object) -> int:
+    """How many hits a search returns: an int >= 1."""
+    if not _is_int(k) or k < 1:  # type: ignore[operator]
+        raise InvalidArgument(f"k: give the number of hits wanted, an int >= 1 (got {k!r})", field="k")
+    return k  # type: ignore[return-value]
+
+
+def apply_overrides(config: M, overrides: Mapping[str, Any]) -> M:
+    """``config`` with some fields replaced (``assemble(..., window_share=0.5)``), each checked."""
+    if not overrides:
+        return config
+    fields = type(config).model_fields
+    unknown = sorted(set(overrides) - set(fields))
+    if unknown:
+        raise InvalidArgument(f"{unknown[0]}: not an assemble option; use one of {', '.join(fields)}", field=unknown[0])
+    try:
+        return type(config).model_validate({**config.model_dump(), **overrides})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]) if err.get("loc") else "config"
+        raise InvalidArgument(
+            f"{name}: {err.get('msg', 'invalid')} (got {overrides.get(name)!r})", field=name
+        ) from None
+
+
+# The REST service's request fields, by FastAPI error location, and the check Memory runs on each.
+_PATH_CHECKS: dict[str, Callable[[Any], object]] = {
+    "ns": lambda v: check_name(v, "namespace"),
+    "session": lambda v: check_name(v, "session"),
+}
+_BODY_CHECKS: dict[str, Callable[[Any], object]] = {
+    "budget": check_budget,
+    "query": check_query,
+    "base_seq": check_base_seq,
+    "k": check_k,
+    "idempotency_key": lambda v: check_name(v, "idempotency_key"),
+}
+_SEARCH_CHECKS: dict[str, Callable[[Any], object]] = {
+    **_BODY_CHECKS,
+    "query": lambda v: check_query(v, optional=False),
+}
+
+
+def _first_error(check: Callable[[Any], object] | None, value: Any) -> TurnmemError | None:
+    if check is None:
+        return None
+    try:
+        check(value)
+    except TurnmemError as exc:
+        return exc
+    return None
+
+
+def request_error(
+    loc: Sequence[Any], value: Any, *, search: bool = False, config: BaseModel | None = None
+) -> TurnmemError | None:
+    """The error ``Memory`` raises for ``value``, which the service's request models refused at ``loc``
+    (``("body", "budget")``, ``("path", "ns")``, ``("body", "config", "window_share")``); None when no
+    check covers that field or the check passes (the service then keeps pydantic's words).
+
+    ``search``: the request is a search, whose query may not be None. ``config``: the defaults a
+    ``config`` override applies to; a bad one is named ``config.<field>``.
+    """
+    loc = tuple(loc)
+    if len(loc) == 2 and loc[0] == "path":
+        return _first_error(_PATH_CHECKS.get(str(loc[1])), value)
+    if len(loc) == 2 and loc[0] == "body":
+        return _first_error((_SEARCH_CHECKS if search else _BODY_CHECKS).get(str(loc[1])), value)
+    if len(loc) == 3 and loc[:2] == ("body", "config") and config is not None:
+        bad = _first_error(lambda v: apply_overrides(config, {str(loc[2]): v}), value)
+        if isinstance(bad, InvalidArgument):
+            return InvalidArgument(f"config.{bad}", field=f"config.{bad.field}")
+    return None
+
+
+__all__ = [
+    "MAX_NAME",
+    "apply_overrides",
+    "check_base_seq",
+    "check_budget",
+    "check_k",
+    "check_limit",
+    "check_name",
+    "check_query",
+    "check_seq",
+    "request_error",
+]

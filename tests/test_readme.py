@@ -1,0 +1,55 @@
+"""The README's "In ten lines" example, exactly as written, runs as a script twice in a row
+against the same folder and prints what it shows (a rerun replays: nothing is stored twice)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def readme_example() -> str:
+    """The first ``python`` block under the "## In ten lines" heading."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("\n## In ten lines\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    assert blocks, "no python block under '## In ten lines'"
+    return blocks[0]
+
+
+def test_the_block_is_the_one_the_readme_shows() -> None:
+    code = readme_example()
+    assert code.startswith("from memory import Memory\n") and "mem.assemble(" in code
+    assert "print(" in code
+
+
+@pytest.mark.slow  # two fresh interpreters, each loading MiniLM: about 30 s
+def test_readme_example_runs_twice_as_a_script(tmp_path: Path) -> None:
+    script = tmp_path / "example.py"
+    script.write_text(readme_example())
+    env = {**os.environ, "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    runs = []
+    for _ in range(2):
+        proc = subprocess.run(
+            [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        runs.append(proc.stdout)
+    first, second = runs
+    assert (tmp_path / "memdata").is_dir()  # relative to the working directory, as the README says
+    assert first.splitlines()[0] == second.splitlines()[0] == "seqs: [1, 2, 3, 4]"  # the rerun stored nothing
+    for out in runs:
+        assert "Casa Azul is 129 EUR a night." in out
+        assert "'tool_call_id': 'call_1'" in out
+        tokens = [line for line in out.splitlines() if line.endswith(" tokens")]
+        assert len(tokens) == 1 and 0 < int(tokens[0].split()[0]) <= 1000
+        assert re.search(r"^#1 seq \d+ final \d\.\d{3}: ", out, flags=re.M)
+    messages = [[line for line in out.splitlines() if line.startswith("{'role'")] for out in runs]
+    assert messages[0] == messages[1] and len(messages[0]) == 4  # the same context: nothing was added twice
