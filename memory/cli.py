@@ -430,10 +430,15 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["critical", "error", "warning", "info", "debug"],
         help="uvicorn's and turnmem's log level (default: info)",
     )
-    sv.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
-    sv.add_argument("--max-request-bytes", type=int, default=8 * 1024 * 1024, help="larger bodies get 413")
-    sv.add_argument("--embed-timeout", type=float, default=60.0, help="seconds a write may wait for the embedder (503)")
-    sv.add_argument("--embed-batch", type=int, default=128, help="most texts in one forward pass of the embedder")
+    sv.add_argument(
+        "--max-request-bytes", type=int, default=8 * 1024 * 1024, help="larger bodies get 413 (default: 8 MiB)"
+    )
+    sv.add_argument(
+        "--embed-timeout", type=float, default=60.0, help="seconds a write may wait for the embedder, else 503 (default: 60)"
+    )
+    sv.add_argument(
+        "--embed-batch", type=int, default=128, help="most texts in one forward pass of the embedder (default: 128)"
+    )
     sv.set_defaults(func=cmd_serve)
     return parser
 
