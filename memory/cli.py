@@ -434,7 +434,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-request-bytes", type=int, default=8 * 1024 * 1024, help="larger bodies get 413 (default: 8 MiB)"
     )
     sv.add_argument(
-        "--embed-timeout", type=float, default=60.0, help="seconds a write may wait for the embedder, else 503 (default: 60)"
+        "--embed-timeout",
+        type=float,
+        default=60.0,
+        help="seconds a write may wait for the embedder, else 503 (default: 60)",
     )
     sv.add_argument(
         "--embed-batch", type=int, default=128, help="most texts in one forward pass of the embedder (default: 128)"
