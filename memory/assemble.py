@@ -47,6 +47,7 @@ from retrievers.scorers import AnswerType, CandidateView, Person, Recency, Score
 from retrievers.temporal import zone as time_zone
 
 REPLY_PRIMING = 3
+MMR_HEAD = 256  # candidates MMR re-orders (the rest keep their score order after them)
 
 
 class AssembleConfig(BaseModel):
@@ -565,11 +566,14 @@ def _retrieve(
     else:
         order = np.argsort(-final, kind="stable")
     if config.mmr_lambda is not None and len(order) > 1:
-        vecs = store.vectors([c.id for c in chunks])
+        # MMR re-orders the best MMR_HEAD only: its similarity matrix is n x n, and a big
+        # budget's pool (candidates_per_token) must not make it quadratic in the budget.
+        head, tail = order[:MMR_HEAD], order[MMR_HEAD:]
+        vecs = store.vectors([chunks[j].id for j in head])
         dim = next(iter(vecs.values())).shape[0]
-        mat = np.stack([vecs.get(c.id, np.zeros(dim, dtype=np.float32)) for c in chunks]).astype(np.float64)
-        picked = mmr_order(final[order], mat[order], lam=config.mmr_lambda)
-        order = order[picked]
+        mat = np.stack([vecs.get(chunks[j].id, np.zeros(dim, dtype=np.float32)) for j in head]).astype(np.float64)
+        picked = mmr_order(final[head], mat, lam=config.mmr_lambda)
+        order = np.concatenate([head[picked], tail])
 
     hits: list[Hit] = []
     shown_parts: dict[tuple[str, int], list[ChunkRow]] = {}

@@ -70,6 +70,9 @@ SERVICE_OVERRIDES: dict[str, dict[str, Any]] = {
     "answer_type_weight": {},
     "lexical_names": {},
     "speaker_weight": {},
+    "person_weight": {},
+    "window_gap_hours": {"le": 1e6},
+    "neighbor_tokens": {"le": 100_000},
 }
 
 
