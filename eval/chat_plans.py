@@ -106,7 +106,7 @@ class Gen:
         order = list(templates)
         self.rng.shuffle(order)
         for t in order:
-            q = _fill(t, {**values, **{k: self.pick(v) for k, v in lex.items()}})
+            q = _fill(t, {**values, **{k: _fill(self.pick(v), values) for k, v in lex.items()}})
             if q not in self.questions:
                 break
         self.questions.add(q)
