@@ -47,14 +47,15 @@ USER_FACTS: tuple[Family, ...] = (
         (
             Line(
                 "I'm baking for my daughter {name}'s {n}th birthday on Saturday. Which sponge holds up best "
-                "when it's carried around a garden all afternoon?", "cooking", "a sturdy celebration sponge",
+                "when it's carried around a garden all afternoon?",
+                    "cooking", "a birthday sponge for your daughter's party",
             ),
             Line(
                 "It's {name}'s {n}th birthday next week (my daughter) and I want to bake a rainbow layer "
-                "cake. How do I stop the layers from sliding?", "cooking", "a stacked layer cake",
+                "cake. How do I stop the layers from sliding?", "cooking", "a layer cake for your daughter's birthday",
             ),
         ),
-        ("How old is my {kid} going to be?", "What age is my {kid} about to reach?"), "{n}",
+        ("How old is my {kid} going to be?", "What age is my {kid} turning?"), "{n}",
         (
             Line("What snacks work for a kids' party? My nephew turns {n} and it's at a trampoline park.",
                  "cooking", "party snacks for children"),
@@ -68,10 +69,10 @@ USER_FACTS: tuple[Family, ...] = (
         {"food": ("cashews", "shellfish", "sesame", "peanuts", "kiwi", "mustard")},
         (
             Line("Could you suggest a marinade for grilled halloumi? Nothing with {food} in it, I'm allergic.",
-                 "cooking", "a marinade for the grill"),
+                 "cooking", "an allergy-safe marinade"),
             Line(
                 "I'd like to try a Thai green curry at home, minus the {food}, since they give me hives. "
-                "Where do I start?", "cooking", "a homemade green curry",
+                "Where do I start?", "cooking", "a green curry without your allergen",
             ),
         ),
         ("Which ingredient should you never suggest to me?", "What food do I {avoid}?"), "{food}",
@@ -93,9 +94,9 @@ USER_FACTS: tuple[Family, ...] = (
         },
         (
             Line("My {breed} {pet} keeps chewing the skirting boards. What filler should I use on the dents?",
-                 "home", "filling dents in skirting boards"),
-            Line("I take {pet}, my {breed}, on my runs now. How far is sensible for an easy run?",
-                 "fitness", "an easy run"),
+                 "home", "repairing skirting boards your dog chewed"),
+            Line("I take my dog {pet} on my runs now. How far is sensible for an easy run with a {breed}?",
+                 "fitness", "easy runs with your dog"),
         ),
         ("What's my {dog} called?", "What name did I give my {dog}?"), "{pet}",
         (
@@ -111,9 +112,9 @@ USER_FACTS: tuple[Family, ...] = (
         {"car": ("2014 Skoda Octavia", "2011 Toyota Yaris", "2017 VW Golf estate", "2009 Volvo V70", "2019 Kia Ceed")},
         (
             Line("We'll drive my {car} up to the mountains. How do I pack a roof box so nothing rattles?",
-                 "travel", "packing for a road trip"),
-            Line("The {car} I drive needs new tyres soon. How do I budget for motoring costs over a year?",
-                 "money", "budgeting for yearly costs"),
+                 "travel", "packing your car for a mountain trip"),
+            Line("My car, a {car}, needs new tyres soon. How do I budget for motoring costs over a year?",
+                 "money", "budgeting for your car's yearly costs"),
         ),
         ("What {vehicle} do I own?", "Which {vehicle} is mine?"), "{car}",
         (
@@ -134,9 +135,9 @@ USER_FACTS: tuple[Family, ...] = (
         },
         (
             Line("I'm a {job}, so I train at odd hours. How should I structure a 3-day split?",
-                 "fitness", "a 3-day split"),
+                 "fitness", "a 3-day split around your shifts"),
             Line("Being a {job} means my sleep is all over the place; can you plan simple meals I can prep ahead?",
-                 "cooking", "meal prep"),
+                 "cooking", "meal prep around your work hours"),
         ),
         ("What do I do for a living?", "What's my {work}?"), "{job}",
         (
@@ -152,9 +153,9 @@ USER_FACTS: tuple[Family, ...] = (
         {"pname": NAMES, "role": ("husband", "wife")},
         (
             Line("My {role} {pname} hates coriander. What can I use instead in a green salsa?",
-                 "cooking", "a coriander-free salsa"),
+                 "cooking", "a salsa your {role} will eat"),
             Line("{pname}, my {role}, is joining me in Porto for the weekend. What should we book ahead?",
-                 "travel", "a weekend in Porto"),
+                 "travel", "a weekend in Porto for the two of you"),
         ),
         ("What's my {spouse}'s name?", "Who is my {spouse}?"), "{pname}",
         (
@@ -163,7 +164,7 @@ USER_FACTS: tuple[Family, ...] = (
             Line("Can you help me write a message to my colleague {pname} about covering my shifts?",
                  "writing", "a message asking a colleague for cover"),
         ),
-        {"spouse": ("spouse", "other half", "partner")},
+        {"spouse": ("spouse", "other half", "partner", "{role}")},
     ),
     Family(
         "floor",
@@ -171,11 +172,11 @@ USER_FACTS: tuple[Family, ...] = (
         (
             Line(
                 "Our flat is on the {floor} floor with no lift. How do I get a sofa up the stairs without "
-                "scratching the walls?", "home", "moving furniture up stairs",
+                "scratching the walls?", "home", "getting a sofa up to your flat without a lift",
             ),
             Line(
                 "We live up on the {floor} floor and the hallway is narrow; where can I hang a bike so it's "
-                "out of the way?", "home", "hanging a bike on a wall",
+                "out of the way?", "home", "storing a bike in your narrow hallway",
             ),
         ),
         ("Which {level} is my home on?", "How high up is my apartment?"), "{floor}",
@@ -194,9 +195,9 @@ USER_FACTS: tuple[Family, ...] = (
         {"instr": ("cello", "viola", "trombone", "oboe", "double bass", "clarinet")},
         (
             Line("I play the {instr} in an amateur orchestra and my shoulders get tight. What stretches help?",
-                 "fitness", "stretching for tight shoulders"),
+                 "fitness", "stretches for orchestra players"),
             Line("Rehearsals for my {instr} section run late on Thursdays, so what can I cook in 20 minutes?",
-                 "cooking", "a 20-minute dinner"),
+                 "cooking", "a 20-minute dinner after rehearsal"),
         ),
         ("Which {music} do I play?", "What {music} do I practise?"), "{instr}",
         (
@@ -212,9 +213,9 @@ USER_FACTS: tuple[Family, ...] = (
         {"h": ("1.58 m", "1.62 m", "1.67 m", "1.84 m", "1.91 m")},
         (
             Line("I'm {h}, so which frame size should I look at for a hybrid bike?",
-                 "fitness", "choosing a bike frame size"),
+                 "fitness", "a bike frame size for your height"),
             Line("At {h} I always bang my head in old houses; can I raise a low doorway lintel myself?",
-                 "home", "raising a low doorway"),
+                 "home", "raising a low doorway for a tall person"),
         ),
         ("How tall am I?", "What's my {height}?"), "{h}",
         (
@@ -229,10 +230,10 @@ USER_FACTS: tuple[Family, ...] = (
         "laptop",
         {"laptop": ("ThinkPad X1 Carbon", "MacBook Air M1", "Dell XPS 13", "Framework 13", "Surface Laptop 4")},
         (
-            Line("Docker is painfully slow on my {laptop}. Is the image size the problem?",
-                 "coding", "a smaller Docker image"),
+            Line("Docker is painfully slow on my {laptop} laptop. Is the image size the problem?",
+                 "coding", "speeding up Docker on your laptop"),
             Line("My {laptop} fan spins up whenever I run tests. How do I profile which test is slow?",
-                 "coding", "profiling slow tests"),
+                 "coding", "profiling slow tests on your laptop"),
         ),
         ("What {computer} do I code on?", "Which {computer} do I use for work?"), "{laptop}",
         (
@@ -248,9 +249,9 @@ USER_FACTS: tuple[Family, ...] = (
         {"m": ("35", "40", "50", "55", "70"), "mode": ("train", "bus", "ferry", "tram")},
         (
             Line("My commute is {m} minutes each way by {mode}. Which kind of language podcast fits that?",
-                 "language", "language podcasts"),
+                 "language", "language podcasts for your commute"),
             Line("I spend {m} minutes on the {mode} to the office every morning; can I study vocabulary then?",
-                 "language", "studying on the go"),
+                 "language", "studying vocabulary on your commute"),
         ),
         ("How long does it take me to {get} to work?", "How long is my {journey}?"), "{m} minutes",
         (
@@ -266,9 +267,9 @@ USER_FACTS: tuple[Family, ...] = (
         {"city": CITIES},
         (
             Line("I grew up in {city}, so I want to cook a stew like the ones back home. Where do I start?",
-                 "cooking", "a hearty stew"),
+                 "cooking", "a stew like the ones from your hometown"),
             Line("I'm writing a short piece about growing up in {city} for a local magazine. How do I open it?",
-                 "writing", "opening a personal essay"),
+                 "writing", "opening an essay about your hometown"),
         ),
         ("Where am I {from}?", "Which town did I spend my {childhood} in?"), "{city}",
         (
@@ -285,7 +286,7 @@ USER_FACTS: tuple[Family, ...] = (
         (
             Line(
                 "{lang} is my first language, so English phrasal verbs still trip me up in emails. How do "
-                "I sound less formal?", "writing", "sounding less formal in email",
+                "I sound less formal?", "writing", "sounding less formal in English emails",
             ),
             Line(
                 

@@ -72,6 +72,9 @@ def _fill(text: str, values: dict[str, str]) -> str:
 
 
 class Gen:
+    """Draws one conversation's plans from its ``rng``; remembers the asked values of each
+    family (so near misses and other asked facts differ from them) and the question texts."""
+
     def __init__(self, rng: random.Random, n_sessions: int, dates: list[datetime]) -> None:
         self.rng = rng
         self.n = n_sessions
@@ -103,7 +106,7 @@ class Gen:
         order = list(templates)
         self.rng.shuffle(order)
         for t in order:
-            q = _fill(t, {**values, **{k: self.pick(v) for k, v in lex.items()}})
+            q = _fill(t, {**values, **{k: _fill(self.pick(v), values) for k, v in lex.items()}})
             if q not in self.questions:
                 break
         self.questions.add(q)

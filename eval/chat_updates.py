@@ -16,16 +16,16 @@ UPDATES: tuple[Family, ...] = (
         {"v": CITIES},
         (
             Line("I live in {v}; what's a good day trip from here that doesn't need a car?",
-                 "travel", "a car-free day trip"),
+                 "travel", "a car-free day trip from your city"),
         ),
         ("Where am I {based} these days?", "Which city is home for me at the moment?"), "{v}",
         (Line("My cousin just moved to {v}. What's a good housewarming gift?", "money", "a housewarming gift"),),
         {"based": ("based", "living")},
         changes=(
             Line("Now that I've relocated to {v} for work, how should I redo my monthly budget?",
-                 "money", "a simple monthly budget"),
+                 "money", "a monthly budget after your move"),
             Line("We finally moved, we're in {v} now. Any tips for finding a running route in a new place?",
-                 "fitness", "finding running routes"),
+                 "fitness", "finding running routes in your new city"),
         ),
     ),
     Family(
@@ -38,7 +38,7 @@ UPDATES: tuple[Family, ...] = (
         },
         (
             Line("I work at {v} as an analyst. Can you help me tighten my LinkedIn summary?",
-                 "writing", "a LinkedIn summary"),
+                 "writing", "a LinkedIn summary for your analyst role"),
         ),
         ("Who am I {employed} by right now?", "Which company pays my salary at the moment?"), "{v}",
         (
@@ -50,10 +50,10 @@ UPDATES: tuple[Family, ...] = (
             Line(
                 
                 "I started at {v} on Monday and the onboarding is intense. How do I write a good first project update?",
-                "writing", "a team project update",
+                "writing", "a first project update at your new job",
             ),
             Line("Since joining {v}, my hours are longer. Can you fit a workout into 30 minutes?",
-                 "fitness", "a 30-minute workout"),
+                 "fitness", "a 30-minute workout around your new hours"),
         ),
     ),
     Family(
@@ -61,7 +61,7 @@ UPDATES: tuple[Family, ...] = (
         {"v": ("€250", "€300", "€320", "€380", "€420", "€450", "€500")},
         (
             Line("We've set the groceries at {v} a month. What can I batch cook cheaply?",
-                 "cooking", "batch-cooked lunches"),
+                 "cooking", "batch cooking on your grocery budget"),
         ),
         ("What's my {monthly} limit for the supermarket now?", "How much can I spend on {food} each month?"), "{v}",
         (
@@ -71,9 +71,9 @@ UPDATES: tuple[Family, ...] = (
         {"monthly": ("monthly", "current monthly"), "food": ("food shopping", "the weekly shop")},
         changes=(
             Line("We changed the food budget to {v} a month. Does that change what I should batch cook?",
-                 "cooking", "budget cooking"),
+                 "cooking", "batch cooking on your new food budget"),
             Line("New plan: groceries are {v} a month from now on. How do I track it without an app?",
-                 "money", "tracking spending"),
+                 "money", "tracking your grocery spending"),
         ),
     ),
     Family(
@@ -81,7 +81,7 @@ UPDATES: tuple[Family, ...] = (
         {"v": ("5 km", "10 km", "half marathon", "marathon", "15 km trail race")},
         (
             Line("I'm training for a {v} in the spring. How should I warm up before long runs?",
-                 "fitness", "a pre-run warm-up"),
+                 "fitness", "warming up for your race training"),
         ),
         ("What event am I {preparing} for?", "How far is the next competition I've entered?"), "{v}",
         (
@@ -91,9 +91,9 @@ UPDATES: tuple[Family, ...] = (
         {"preparing": ("preparing", "getting ready", "building up")},
         changes=(
             Line("Change of plan: I've switched my entry to the {v}. How do I adjust my long runs?",
-                 "fitness", "building up to 10 km"),
+                 "fitness", "long runs for your new race"),
             Line("I signed up for the {v} instead, so how many days a week should I run now?",
-                 "fitness", "running on back-to-back days"),
+                 "fitness", "how often to run for your race"),
         ),
     ),
     Family(
@@ -101,7 +101,7 @@ UPDATES: tuple[Family, ...] = (
         {"v": ("€850", "€920", "€980", "€1,050", "€1,120", "€1,200")},
         (
             Line("Our rent is {v} a month. How do I split bills fairly with my partner?",
-                 "money", "splitting bills fairly"),
+                 "money", "splitting your bills fairly"),
         ),
         ("How much do I pay for {housing} every month?", "What does our {housing} cost us now?"), "{v}",
         (
@@ -111,9 +111,9 @@ UPDATES: tuple[Family, ...] = (
         {"housing": ("housing", "the flat", "accommodation")},
         changes=(
             Line("The landlord put the rent up to {v}. How do I negotiate, or should I just accept it?",
-                 "money", "negotiating rent"),
+                 "money", "negotiating your rent increase"),
             Line("Rent is {v} now, sadly. Can you help me trim the rest of the budget?",
-                 "money", "a simple monthly budget"),
+                 "money", "trimming your budget after the rent rise"),
         ),
         rising=True,
     ),
@@ -122,7 +122,7 @@ UPDATES: tuple[Family, ...] = (
         {"v": ("60 kg", "70 kg", "80 kg", "90 kg", "100 kg", "110 kg")},
         (
             Line("My squat is up to {v}. What accessory work helps me keep progressing?",
-                 "fitness", "accessory exercises"),
+                 "fitness", "accessory work for your squat"),
         ),
         ("What's the {heaviest} I can lift on legs?", "What's my best {leg} number at the moment?"), "{v}",
         (
@@ -131,16 +131,18 @@ UPDATES: tuple[Family, ...] = (
         ),
         {"heaviest": ("heaviest weight", "most"), "leg": ("leg-day lift", "lower-body lift")},
         changes=(
-            Line("New personal best: {v} on squats! Should I deload next week?", "fitness", "deload weeks"),
+            Line("New personal best: {v} on squats! Should I deload next week?",
+                "fitness", "a deload after your squat best"),
             Line("Squats went up to {v} this month. How do I protect my lower back?",
-                 "fitness", "protecting the lower back"),
+                 "fitness", "protecting your lower back on heavy squats"),
         ),
         rising=True,
     ),
     Family(
         "level",
         {"v": ("A1", "A2", "B1", "B2", "C1")},
-        (Line("I'm at {v} in Spanish at the moment. What TV shows should I watch?", "language", "learning from TV"),),
+        (Line("I'm at {v} in Spanish at the moment. What TV shows should I watch?",
+            "language", "Spanish TV for your level"),),
         ("What's my current {grade} in my second language?", "How good is my Spanish now, by the official scale?"),
         "{v}",
         (
@@ -150,9 +152,9 @@ UPDATES: tuple[Family, ...] = (
         {"grade": ("grade", "level")},
         changes=(
             Line("I passed the {v} exam in Spanish last week! What should I focus on next?",
-                 "language", "the next step after an exam"),
+                 "language", "your next step in Spanish"),
             Line("My teacher says I'm solidly {v} in Spanish now. How do I stop translating in my head?",
-                 "language", "thinking in the new language"),
+                 "language", "thinking in Spanish"),
         ),
         rising=True,
     ),
@@ -161,7 +163,7 @@ UPDATES: tuple[Family, ...] = (
         {"v": ("3", "4", "5", "6", "8", "9", "12")},
         (
             Line("I manage a team of {v} now. How do I write a weekly update they'll actually read?",
-                 "writing", "a team project update"),
+                 "writing", "a weekly update for your team"),
         ),
         ("How many people {report} to me?", "What's my headcount as a manager at the moment?"), "{v}",
         (
@@ -171,9 +173,9 @@ UPDATES: tuple[Family, ...] = (
         {"report": ("report", "answer")},
         changes=(
             Line("After the reorg I have {v} direct reports. How do I keep one-to-ones short?",
-                 "writing", "shorter meetings"),
+                 "writing", "short one-to-ones with your reports"),
             Line("My team is {v} people after the hiring round. How do I budget for a team dinner?",
-                 "money", "a team dinner budget"),
+                 "money", "a team dinner budget for your team"),
         ),
         rising=True,
     ),
@@ -199,16 +201,18 @@ TALLIES: tuple[Tally, ...] = (
         "knee",
         ("",),
         (
-            Line("My left knee is acting up again. Can I still do lunges?", "fitness", "a 3-day full-body routine"),
+            Line("My left knee is acting up again. Can I still do lunges?", "fitness", "lunges with a sore knee"),
             Line("The knee twinged on the stairs today, so what's a low-impact cardio option?",
-                 "fitness", "low-impact cardio"),
-            Line("Knee's swollen after the weekend hike. Ice or heat?", "fitness", "recovery after a long day out"),
+                 "fitness", "low-impact cardio for your knee"),
+            Line("Knee's swollen after the weekend hike. Ice or heat?", "fitness", "treating a swollen knee"),
             Line("I had to stop my run because of the knee again. Should I see a physio?",
-                 "fitness", "signs of overtraining"),
+                 "fitness", "a knee that stops your runs"),
             Line(
-                "Kneeling to paint the skirting is murder on my bad knee. Any tricks?", "home", "painting low woodwork"
+                "Kneeling to paint the skirting is murder on my bad knee. Any tricks?",
+                    "home", "painting low woodwork with a bad knee"
             ),
-            Line("With my knee playing up, is cycling better than running for now?", "fitness", "cycling as cardio"),
+            Line("With my knee playing up, is cycling better than running for now?",
+                "fitness", "cycling instead of running while your knee recovers"),
         ),
         ("How many times have I {complained} about my sore joint?", "How often have I mentioned that {leg} problem?"),
         (
@@ -321,15 +325,16 @@ TALLIES: tuple[Tally, ...] = (
         ("",),
         (
             Line("Had a migraine all afternoon, so I'm behind. How do I write a short delay email?",
-                 "writing", "shorter emails"),
-            Line("Another migraine today. Is it OK to train tomorrow?", "fitness", "training after being ill"),
+                 "writing", "a short email about a delay"),
+            Line("Another migraine today. Is it OK to train tomorrow?", "fitness", "training after a migraine"),
             Line(
-                "Migraine again, ugh. What's a plain dinner that's easy on the stomach?", "cooking", "a gentle dinner"
+                "Migraine again, ugh. What's a plain dinner that's easy on the stomach?",
+                    "cooking", "a plain dinner on a migraine day"
             ),
             Line("The migraine is back; can you keep today's coding answer really simple? How do I log errors?",
                  "coding", "logging in a script"),
             Line("Woke up with a migraine, so the study session is off. How do I catch up on vocabulary?",
-                 "language", "memorising vocabulary"),
+                 "language", "catching up on vocabulary after a migraine"),
         ),
         ("How many {headaches} have I told you about?", "How many times did my head stop me doing things?"),
         (

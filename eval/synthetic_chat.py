@@ -41,7 +41,7 @@ from eval.chat_topics import TOPIC_NAMES, TOPICS
 from eval.datasets import Conversation, Dataset, Question, Session, Turn
 from memory.errors import InvalidArgument
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 CATEGORIES: tuple[str, ...] = tuple(MIX)
 NEAR_SHARE = 0.4  # share of filler requests that are near misses of a planted fact
 DIETS = (None, "vegetarian", "pescatarian", "vegan")
