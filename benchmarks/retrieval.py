@@ -15,7 +15,8 @@ Runs ``eval.run`` (the same harness as ``turnmem eval``) on
 with plain dense RAG, BM25 (bm25s, stemmed, stop words out), ``turnmem`` (the defaults) and
 ``turnmem-generic`` (the defaults without LoCoMo-shaped priors). Writes
 ``benchmarks/results/retrieval.json`` (summaries per strategy × budget and per category);
-``benchmarks/update_readme.py`` turns it into the README's tables.
+``benchmarks/update_readme.py`` turns it into the README's tables; each set's recall-vs-tokens
+plot goes to ``docs/img/retrieval_<set>.png``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.datasets import Dataset, load_dataset, load_locomo
+from eval.report import plot_recall_vs_tokens
 from eval.runner import run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,6 +72,7 @@ def main() -> None:
         )
         print(f"\n## {spec['title']}")
         print(res.markdown())
+        plot_recall_vs_tokens(res.summary, ROOT / "docs" / "img" / f"retrieval_{name}.png", title=spec["title"])
         report["sets"][name] = {
             **spec,
             "dataset": ds.name,

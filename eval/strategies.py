@@ -148,6 +148,29 @@ class SlidingWindow:
         return _from_context(ctx)
 
 
+def plain_config(budget: int) -> AssembleConfig:
+    """Plain RAG's settings: a retriever's top chunks packed by score, and none of turnmem's
+    pieces (window, recency, priors, neighbours, MMR). ``tests/eval/test_strategies.py``
+    checks that every prior weight is off, so a new prior cannot leak into the baselines."""
+    return AssembleConfig(
+        window_share=0.0,
+        recency_weight=0.0,
+        fill_window=False,
+        candidates=max(64, budget // 8),
+        candidates_per_token=0.0,
+        window_max_messages=None,
+        neighbors=0.0,
+        session_weight=0.0,
+        speaker_weight=0.0,
+        person_weight=0.0,
+        time_weight=0.0,
+        answer_type_weight=0.0,
+        query_turns=0,
+        mmr_lambda=None,
+        pack="score",
+    )
+
+
 class _Packed:
     """Plain RAG: a retriever's top chunks packed greedily, no window, no recency."""
 
@@ -159,22 +182,7 @@ class _Packed:
 
     def build(self, inp: StrategyInput) -> StrategyOutput:
         retriever = self.retriever(inp.memory)
-        # Plain RAG: none of turnmem's pieces (window, recency, session/speaker/time priors, neighbours).
-        config = AssembleConfig(
-            window_share=0.0,
-            recency_weight=0.0,
-            fill_window=False,
-            candidates=max(64, inp.budget // 8),
-            window_max_messages=None,
-            neighbors=0.0,
-            session_weight=0.0,
-            speaker_weight=0.0,
-            time_weight=0.0,
-            answer_type_weight=0.0,
-            query_turns=0,
-            mmr_lambda=None,
-            pack="score",
-        )
+        config = plain_config(inp.budget)
         ctx = assemble(
             store=inp.memory.store,
             retriever=retriever,

@@ -11,7 +11,7 @@ import pytest
 
 import eval.strategies as strategies_mod
 from eval.datasets import Conversation, Dataset, Question, Session, Turn
-from eval.strategies import StrategyInput, StrategyOutput, available, get_strategy, register
+from eval.strategies import StrategyInput, StrategyOutput, available, get_strategy, plain_config, register
 from eval.summarize import ExtractiveSummarizer
 from memory import Memory
 from memory.embedders import Embedder
@@ -306,3 +306,18 @@ def test_plain_rag_baselines_use_none_of_turnmems_pieces(memory: Memory) -> None
     for name in ("dense", "bm25"):
         out = get_strategy(name).build(StrategyInput(memory=memory, namespace=NS, query="hotel price", budget=3000))
         assert out.extra["breakdown"]["window"] == 0 and out.extra["breakdown"]["fill"] == 0
+
+
+def test_plain_rag_has_none_of_turnmems_pieces() -> None:
+    # Every prior and piece of the default pipeline is off in the dense/bm25 baselines; a new
+    # `*_weight` field with a non-zero default fails here until plain_config turns it off.
+    from memory.assemble import AssembleConfig
+    from memory.retrieval import _scorers
+
+    config = plain_config(1024)
+    weights = {k: v for k, v in config.model_dump().items() if k.endswith("_weight") and k != "lexical_weight"}
+    assert weights and all(v == 0 for v in weights.values()), weights
+    assert all(s.weight == 0 for s in _scorers(config))
+    assert config.window_share == 0 and config.neighbors == 0 and config.mmr_lambda is None
+    assert config.candidates_per_token == 0 and config.candidates == 128
+    assert set(weights) == {k for k in AssembleConfig.model_fields if k.endswith("_weight") and k != "lexical_weight"}

@@ -1,0 +1,235 @@
+"""Retrieval inside assembly: the query (conversation-aware), candidates, named scorers,
+neighbours, MMR, and packing the hits under what the budget leaves.
+
+Scoring is :mod:`retrievers.scorers` over a :class:`~retrievers.scorers.CandidateView` built
+from the log; query analysis is :mod:`retrievers.query`. See :mod:`memory.assemble` for where
+this step sits in the whole algorithm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from memory.assemble_config import AssembleConfig
+from memory.models import Hit
+from memory.packing import Packer, unit_items
+from memory.store import ChunkRow, MessageRow, Store
+from retrievers.base import Query, Retriever
+from retrievers.diversity import mmr_order, session_scores
+from retrievers.query import QueryAnalysis, analyze, is_follow_up
+from retrievers.scorers import AnswerType, CandidateView, Person, Recency, Scorer, SessionTopic, Speaker, Time, combine
+
+MMR_HEAD = 256  # candidates MMR re-orders (the rest keep their score order after them)
+
+
+def conversation_query(
+    store: Store,
+    namespace: str,
+    session: str | None,
+    query: str | None,
+    query_vector: np.ndarray | None,
+    config: AssembleConfig,
+) -> tuple[str | None, np.ndarray | None]:
+    """The retrieval query, made from the latest turn and the few before it.
+
+    "and what did it cost?" alone finds any price; after turns about the Lisbon hotel it
+    should find the Lisbon hotel's. The last ``query_turns`` messages of the session (not
+    the query itself, if it is already stored) are mixed into the query vector with
+    ``query_turns_weight`` (their stored vectors: nothing is embedded again), and their words
+    join the lexical query. Only for a follow-up (:func:`retrievers.lexical.is_follow_up`:
+    few content words and a pronoun or a leading "and"/"what about"): a self-contained
+    query ("Where is KX-48211-Q?") stays as it is. Off without a session: a question about
+    the past is not a follow-up of the namespace's last turns.
+    """
+    if session is None or config.query_turns == 0 or not query or not is_follow_up(query):
+        return query, query_vector
+    rows = [r for r in store.tail(namespace, session, limit=config.query_turns + 1) if r.role in ("user", "assistant")]
+    first = store.first_chunks(namespace, [(r.session, r.seq) for r in rows])
+    turns = [first[(r.session, r.seq)] for r in rows if (r.session, r.seq) in first]
+    turns = [c for c in turns if c.text.strip() != query.strip()][: config.query_turns]  # newest first
+    if not turns:
+        return query, query_vector
+    text = " ".join([query, *(c.text for c in reversed(turns))])
+    if query_vector is None or config.query_turns_weight == 0:
+        return text, query_vector
+    vecs = store.vectors([c.id for c in turns])
+    if not vecs:
+        return text, query_vector
+    ctx = np.mean(np.stack(list(vecs.values())).astype(np.float64), axis=0)
+    q = np.asarray(query_vector, dtype=np.float64)
+    w = config.query_turns_weight
+    mixed = (1 - w) * q / max(np.linalg.norm(q), 1e-12) + w * ctx / max(np.linalg.norm(ctx), 1e-12)
+    return text, (mixed / max(np.linalg.norm(mixed), 1e-12)).astype(np.float32)
+
+
+def _scorers(config: AssembleConfig) -> list[Scorer]:
+    """The priors of the default pipeline, each with its weight relative to relevance."""
+    return [
+        Recency(config.recency_weight, config.recency()),
+        Time(config.time_weight),
+        SessionTopic(config.session_weight),
+        Speaker(config.speaker_weight),
+        Person(config.person_weight),
+        AnswerType(config.answer_type_weight),
+    ]
+
+
+def _analyze(store: Store, namespace: str, query: str | None, ref_time: float, config: AssembleConfig) -> QueryAnalysis:
+    speakers = store.speakers(namespace) if (config.speaker_weight > 0 and query) else None
+    return analyze(
+        query,
+        speakers=speakers,
+        now=ref_time if config.time_weight > 0 else None,
+        names_in_lexical=config.lexical_names,
+        timezone=config.timezone,
+    )
+
+
+def retrieve(
+    packer: Packer,
+    retriever: Retriever,
+    query: str | None,
+    query_vector: np.ndarray | None,
+    session: str | None,
+    room: int,
+    now: float | None,
+) -> list[Hit]:
+    config = packer.config
+    store = packer.store
+    ns = packer.namespace
+    sessions = [session] if (config.scope == "session" and session is not None) else None
+    last_pos = store.last_pos(ns)
+    ref_time = now
+    if ref_time is None:
+        tail = store.tail(ns, None, limit=1)
+        ref_time = tail[0].ts if tail else 0.0
+    qa = _analyze(store, ns, query, ref_time, config)
+    k = max(config.candidates, int(room * config.candidates_per_token))
+    k *= 2 if qa.time is not None else 1  # the right time may rank lower
+    # Dense search always sees the whole query; the lexical side may drop named participants.
+    text = qa.lexical_text if query_vector is not None else query
+    cands = retriever.retrieve(Query(text, ns, sessions, query_vector), k)
+    if len(cands) == 0:
+        return []
+    chunk_rows = store.chunks(cands.ids.tolist())
+    keep = [i for i, cid in enumerate(cands.ids.tolist()) if cid in chunk_rows]
+    if not keep:
+        return []
+    ids = cands.ids[keep]
+    rel = cands.scores[keep].astype(np.float64)
+    lo, hi = float(rel.min()), float(rel.max())
+    rel_n = (rel - lo) / (hi - lo) if hi > lo else np.ones_like(rel)
+    chunks = [chunk_rows[int(i)] for i in ids]
+    rows_by_key = packer.rows_for([(c.session, c.seq) for c in chunks])
+    rows = [rows_by_key.get((c.session, c.seq)) for c in chunks]
+    view = CandidateView(
+        relevance=rel_n,
+        pos=np.array([r.pos if r is not None else last_pos for r in rows]),
+        ts=np.array([r.ts if r is not None else ref_time for r in rows]),
+        last_pos=last_pos,
+        ref_time=ref_time,
+        roles=[r.role if r is not None else "" for r in rows],
+        speakers=[_speaker(r) for r in rows],
+        texts=[c.text for c in chunks],
+        session_prior=_session_prior(store, ns, query_vector, chunks) if config.session_weight > 0 else None,
+    )
+    final, extra_scores = combine(_scorers(config), view, qa)
+    recency = extra_scores.pop("recency", np.zeros(len(chunks)))
+    n_direct = len(chunks)
+    reasons = ["retrieved"] * n_direct
+    if config.neighbors > 0:
+        # A hit's adjacent turns (the question before an answer, the answer after a
+        # question) join the candidates with a share of its score.
+        have = {(c.session, c.seq) for c in chunks}
+        best: dict[tuple[str, int], float] = {}
+        for j, c in enumerate(chunks):
+            for nb in ((c.session, c.seq - 1), (c.session, c.seq + 1)):
+                if nb[1] >= 1 and nb not in have:
+                    best[nb] = max(best.get(nb, 0.0), float(final[j]) * config.neighbors)
+        extra = store.first_chunks(ns, list(best))
+        if config.neighbor_tokens is not None:
+            extra = {k: c for k, c in extra.items() if c.tokens <= config.neighbor_tokens}
+        if extra:
+            rows_by_key.update(packer.rows_for(list(extra)))
+            keys = list(extra)
+            chunks = chunks + [extra[k] for k in keys]
+            final = np.concatenate([final, [best[k] for k in keys]])
+            zeros = np.zeros(len(keys))
+            rel_n = np.concatenate([rel_n, zeros])
+            recency = np.concatenate([recency, zeros])
+            reasons += ["neighbor"] * len(keys)
+    if config.pack == "density":
+        tok = np.array([max(c.tokens, 1) for c in chunks], dtype=np.float64)
+        order = np.argsort(-(final / np.sqrt(tok)), kind="stable")
+    else:
+        order = np.argsort(-final, kind="stable")
+    if config.mmr_lambda is not None and len(order) > 1:
+        # MMR re-orders the best MMR_HEAD only: its similarity matrix is n x n, and a big
+        # budget's pool (candidates_per_token) must not make it quadratic in the budget.
+        head, tail = order[:MMR_HEAD], order[MMR_HEAD:]
+        vecs = store.vectors([chunks[j].id for j in head])
+        dim = next(iter(vecs.values())).shape[0]
+        mat = np.stack([vecs.get(chunks[j].id, np.zeros(dim, dtype=np.float32)) for j in head]).astype(np.float64)
+        picked = mmr_order(final[head], mat, lam=config.mmr_lambda)
+        order = np.concatenate([head[picked], tail])
+
+    hits: list[Hit] = []
+    shown_parts: dict[tuple[str, int], list[ChunkRow]] = {}
+
+    components = {n: v[keep] for n, v in cands.components.items()}
+
+    def hit(j: int, c: ChunkRow, row: MessageRow, reason: str) -> Hit:
+        scores = {}
+        if j < n_direct:
+            scores = {n: float(v[j]) for n, v in components.items() if not np.isnan(v[j])}
+            scores.update({n: float(v[j]) for n, v in extra_scores.items()})
+        scores.update({"relevance": float(rel_n[j]), "recency": float(recency[j]), "final": float(final[j])})
+        return c.hit(role=row.role, rank=len(hits) + 1, scores=scores, reason=reason)
+
+    for j in order.tolist():
+        c = chunks[j]
+        row = rows_by_key.get((c.session, c.seq))
+        if row is None:
+            continue
+        key = (row.session, row.seq)
+        existing = packer.items.get(key)
+        if existing is not None and (not existing.partial or c.part in existing.parts):
+            # Already in the context (recent window, or brought by an earlier hit's unit).
+            if reasons[j] != "neighbor":
+                hits.append(hit(j, c, row, f"retrieved; already in context ({existing.origin})"))
+            continue
+        if packer.used >= room:
+            break
+        if c.parts == 1 and row.role != "tool" and not row.data.get("tool_calls") and row.tokens > room - packer.used:
+            continue  # a plain whole message that cannot fit: passed over before it is rendered
+        if existing is None and c.tokens > room - packer.used:
+            continue  # its own text alone cannot fit: skip building its unit (tool links, rendering, counts)
+        items = unit_items(packer, row, c, shown_parts)
+        if items is None:
+            continue
+        if not packer.try_add(items, room):
+            continue
+        shown_parts.setdefault(key, []).append(c)
+        hits.append(hit(j, c, row, reasons[j]))
+    return hits
+
+
+def _speaker(row: MessageRow | None) -> str | None:
+    return None if row is None else row.data.get("name")
+
+
+def _session_prior(
+    store: Store, namespace: str, query_vector: np.ndarray | None, chunks: Sequence[ChunkRow]
+) -> np.ndarray | None:
+    """Each candidate's session's cosine to the query, min-max normalized over sessions."""
+    if query_vector is None:
+        return None
+    names, cents = store.session_centroids(namespace)
+    if not names:
+        return None
+    ss = session_scores(np.asarray(query_vector, dtype=np.float64), cents)
+    lo, hi = float(ss.min()), float(ss.max())
+    norm = dict(zip(names, ((ss - lo) / (hi - lo) if hi > lo else np.ones_like(ss)).tolist()))
+    return np.array([norm.get(c.session, 0.0) for c in chunks])
