@@ -315,9 +315,10 @@ def test_plain_rag_has_none_of_turnmems_pieces() -> None:
     from memory.retrieval import _scorers
 
     config = plain_config(1024)
-    weights = {k: v for k, v in config.model_dump().items() if k.endswith("_weight") and k != "lexical_weight"}
+    skip = {"lexical_weight", "query_turns_weight"}  # fusion itself; follow-ups are off (query_turns=0)
+    weights = {k: v for k, v in config.model_dump().items() if k.endswith("_weight") and k not in skip}
     assert weights and all(v == 0 for v in weights.values()), weights
     assert all(s.weight == 0 for s in _scorers(config))
     assert config.window_share == 0 and config.neighbors == 0 and config.mmr_lambda is None
-    assert config.candidates_per_token == 0 and config.candidates == 128
-    assert set(weights) == {k for k in AssembleConfig.model_fields if k.endswith("_weight") and k != "lexical_weight"}
+    assert config.candidates_per_token == 0 and config.candidates == 128 and config.query_turns == 0
+    assert set(weights) == {k for k in AssembleConfig.model_fields if k.endswith("_weight") and k not in skip}
