@@ -16,7 +16,7 @@ class AssembleConfig(BaseModel):
     window_share: float = Field(0.3, ge=0.0, le=1.0, description="share of the budget for the recent window")
     candidates: int = Field(64, ge=1, le=10_000, description="chunks asked from the retriever")
     candidates_per_token: float = Field(
-        0.125, ge=0.0, le=1.0, description="at least this many candidates per token of budget (a big budget holds more)"
+        0.25, ge=0.0, le=1.0, description="at least this many candidates per token of budget (a big budget holds more)"
     )
     recency_weight: float = Field(0.1, ge=0.0, le=1.0, description="weight of the recency prior (relevance: 1)")
     turn_half_life: float | None = Field(200.0, gt=0, description="recency half-life in turns (None: off)")
@@ -73,7 +73,7 @@ class AssembleConfig(BaseModel):
         description="weight of 'said by a participant the query names' (by message name; relevance: 1)",
     )
     person_weight: float = Field(
-        0.6,
+        1.0,
         ge=0.0,
         le=1.0,
         description="weight of 'said by the side the query's pronouns point at' (my/I: user, you: assistant)",
