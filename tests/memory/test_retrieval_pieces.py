@@ -285,3 +285,44 @@ def test_window_is_the_current_conversation(mem: Memory) -> None:
     # Without a limit the old turns fill the window again.
     nolimit = mem.assemble(q, **kw, now=datetime(2024, 5, 2, 9, tzinfo=timezone.utc), window_gap_hours=None)
     assert nolimit.breakdown["window"] > 0
+
+
+def test_my_question_prefers_the_users_own_turns(mem: Memory) -> None:
+    # The assistant's long answers repeat the topic's words; the user's short turn holds the fact.
+    answers = [
+        "Which knee is the bad one matters less than how you load it: with a bad knee, keep "
+        "one of your knees stable, use wall sits and step-ups, and ice the bad knee after runs."
+        for _ in range(6)
+    ]
+    mem.add(
+        [
+            {"role": "user", "content": "I hurt my left knee skiing in February, so go easy on leg days."},
+            *[
+                m
+                for a in answers
+                for m in ({"role": "user", "content": "Thanks, that helps."}, {"role": "assistant", "content": a})
+            ],
+        ],
+        session="gym",
+    )
+    q = "Which of my knees is the bad one?"
+    kw = {"budget": 60, "window_share": 0.0, "fill_window": False, "neighbors": 0.0}
+    on = mem.assemble(q, **kw)
+    off = mem.assemble(q, **kw, person_weight=0.0)
+    assert "left knee" in on.hits[0].text and on.hits[0].scores["person"] == 1.0
+    assert "left knee" not in off.hits[0].text and "person" not in off.hits[0].scores
+    # "you" points at the assistant's turns instead.
+    said = mem.assemble("Which exercises did you suggest for the knee?", **kw)
+    assert said.hits[0].role == "assistant" and said.hits[0].scores["person"] == 1.0
+
+
+def test_a_bigger_budget_asks_for_more_candidates(mem: Memory) -> None:
+    add_filler(mem, 120, session="s")
+    q = "anything about the weather"
+    small = mem.assemble(q, session="s", budget=256, window_share=0.0, fill_window=False, neighbors=0.0)
+    big = mem.assemble(q, session="s", budget=4000, window_share=0.0, fill_window=False, neighbors=0.0)
+    fixed = mem.assemble(
+        q, session="s", budget=4000, window_share=0.0, fill_window=False, neighbors=0.0, candidates_per_token=0.0
+    )
+    assert len(small.hits) <= 64 < len(big.hits)  # 64 at least; 4000 / 4 = 1000 asked for at 4,000 tokens
+    assert len(fixed.hits) <= 64
