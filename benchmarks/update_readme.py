@@ -291,7 +291,7 @@ def main() -> None:
     readme = ROOT / "README.md"
     text = readme.read_text(encoding="utf-8")
     ev = Path(args.eval)
-    if (ev / "summary.csv").exists():
+    if (ev / "summary.csv").exists() and "<!-- locomo-table:start -->" in text:
         text = replace_block(text, "locomo-table", eval_table(ev))
         if (ev / "summary_by_category.csv").exists() and "<!-- locomo-cats:start -->" in text:
             text = replace_block(text, "locomo-cats", categories_table(ev))
