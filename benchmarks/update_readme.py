@@ -213,7 +213,17 @@ def _set_table(data: dict[str, Any]) -> str:
     if "turnmem" in strategies and plain:
         gains = [cell[("turnmem", b)] - max(cell[(p, b)] for p in plain) for b in budgets]
         lines.append("| *turnmem − best plain* | " + " | ".join(f"{g:+.3f}" for g in gains) + " |")
-    return "\n".join(lines)
+    rows = {(r["strategy"], int(r["budget"])): r for r in data["summary"]}
+    notes = []
+    shown = [st for st in ("turnmem", "dense") if st in strategies]
+    p95 = "; ".join(f"{st} " + " / ".join(f"{rows[(st, b)]['latency_p95_ms']:.0f}" for b in budgets) for st in shown)
+    notes.append(f"Context build p95 ms by budget (query embedding excluded, other jobs sharing the 2 cores): {p95}.")
+    if any(isinstance(rows[(st, b)].get("latest_value"), float) for st in shown for b in budgets):
+        lv = "; ".join(
+            f"{st} " + " / ".join(f"{rows[(st, b)]['latest_value']:.2f}" for b in budgets) for st in shown
+        )
+        notes.append(f"`latest_value` (update questions whose context holds the newest value): {lv}.")
+    return "\n".join(lines) + "\n\n" + " ".join(notes)
 
 
 def _category_table(data: dict[str, Any], strategies: tuple[str, ...] = ("dense", "bm25", "turnmem")) -> str:
