@@ -218,7 +218,10 @@ def _set_table(data: dict[str, Any]) -> str:
     shown = [st for st in ("turnmem", "dense") if st in strategies]
     p95 = "; ".join(f"{st} " + " / ".join(f"{rows[(st, b)]['latency_p95_ms']:.0f}" for b in budgets) for st in shown)
     notes.append(f"Context build p95 ms by budget (query embedding excluded, other jobs sharing the 2 cores): {p95}.")
-    if any(isinstance(rows[(st, b)].get("latest_value"), float) for st in shown for b in budgets):
+    def has(v: Any) -> bool:
+        return isinstance(v, float) and v == v  # NaN: no question of the set has a stale value
+
+    if any(has(rows[(st, b)].get("latest_value")) for st in shown for b in budgets):
         lv = "; ".join(
             f"{st} " + " / ".join(f"{rows[(st, b)]['latest_value']:.2f}" for b in budgets) for st in shown
         )
