@@ -326,3 +326,44 @@ def test_a_bigger_budget_asks_for_more_candidates(mem: Memory) -> None:
     )
     assert len(small.hits) <= 64 < len(big.hits)  # 64 at least; 4000 / 4 = 1000 asked for at 4,000 tokens
     assert len(fixed.hits) <= 64
+
+
+def test_recency_prefers_the_newer_of_two_statements(mem: Memory) -> None:
+    # The older wording is closer to the question; only recency puts the newer value first.
+    mem.add(
+        [{"role": "user", "content": "My locker number at the gym is 12."}],
+        session="a",
+        timestamp=datetime(2023, 1, 5, tzinfo=timezone.utc),
+    )
+    mem.add(
+        [{"role": "user", "content": "They moved me: gym locker 31 from now on."}],
+        session="b",
+        timestamp=datetime(2024, 1, 5, tzinfo=timezone.utc),
+    )
+    filler = ["The weather was grey all week.", "We watched a film about whales.", "Dinner was pasta again."]
+    mem.add(
+        [{"role": "user", "content": t} for t in filler],
+        session="c",
+        timestamp=datetime(2022, 6, 1, tzinfo=timezone.utc),
+    )
+    q = "What is my locker number at the gym?"
+    kw = {"budget": 40, "window_share": 0.0, "fill_window": False, "neighbors": 0.0, "person_weight": 0.0}
+    kw["now"] = datetime(2024, 1, 6, tzinfo=timezone.utc)
+    on = mem.assemble(q, **kw, recency_weight=1.0, session_weight=0.0)
+    off = mem.assemble(q, **kw, recency_weight=0.0, session_weight=0.0)
+    assert "31" in on.hits[0].text and on.hits[0].scores["recency"] > on.hits[1].scores["recency"]
+    assert "12" in off.hits[0].text
+
+
+def test_session_topic_prefers_the_turn_from_the_sessions_about_it(mem: Memory) -> None:
+    cooking = ["The cast iron skillet needs seasoning.", "Simmer the sauce for ten minutes.", "Knead the dough."]
+    cars = ["The brake pads squeak at low speed.", "Rotate the tyres every spring.", "Top up the coolant."]
+    mem.add([{"role": "user", "content": t} for t in [*cooking, "I bought the blue one."]], session="kitchen")
+    mem.add([{"role": "user", "content": t} for t in [*cars, "I bought the blue one."]], session="garage")
+    q = "Which frying pan did I buy for cooking?"
+    kw = {"budget": 40, "window_share": 0.0, "fill_window": False, "neighbors": 0.0, "recency_weight": 0.0}
+    on = [h for h in mem.assemble(q, **kw, session_weight=1.0).hits if "blue one" in h.text]
+    off = [h for h in mem.assemble(q, **kw, session_weight=0.0).hits if "blue one" in h.text]
+    assert on and on[0].session == "kitchen" and on[0].scores["session"] > 0.5
+    # Without the prior the two identical turns score the same: nothing tells them apart.
+    assert len(off) == 2 and off[0].scores["final"] == pytest.approx(off[1].scores["final"])
