@@ -100,8 +100,10 @@ class Speaker(Scorer):
 
 class Person(Scorer):
     """Said by the side of the chat the query's pronouns point at: "my"/"I" → the user's
-    turns, "you" → the assistant's. Fires only when the candidates hold both roles and the
-    query names no participant (names are the speaker prior's signal)."""
+    turns, "you" → the assistant's. Tool results are facts fetched for the conversation, not
+    either side's prose: they keep the full score either way. Fires only when the candidates
+    hold turns of both sides and the query names no participant (names are the speaker
+    prior's signal)."""
 
     name = "person"
 
@@ -111,7 +113,8 @@ class Person(Scorer):
         roles = np.array([r == query.person for r in view.roles], dtype=np.float64)
         if roles.all() or not roles.any():
             return None
-        return roles
+        tools = np.array([r == "tool" for r in view.roles], dtype=bool)
+        return np.where(tools, 1.0, roles)
 
 
 class AnswerType(Scorer):

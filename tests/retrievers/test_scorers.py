@@ -117,3 +117,12 @@ def test_named_participants_leave_the_lexical_query_unless_asked() -> None:
     assert kept.lexical_text == kept.text
     everyone = analyze("What did Melanie and Caroline do?", speakers=speakers)
     assert everyone.named == frozenset()
+
+
+def test_person_keeps_tool_results_whole() -> None:
+    # "my order" facts often live in tool outputs: the prior demotes the other side's prose only.
+    v = view(roles=["assistant", "tool", "user"])
+    _, parts = combine([Person(1.0)], v, analyze("Which item did I order?"))
+    assert list(parts["person"]) == [0.0, 1.0, 1.0]
+    _, parts = combine([Person(1.0)], v, analyze("What did you find?"))
+    assert list(parts["person"]) == [1.0, 1.0, 0.0]
