@@ -1,16 +1,26 @@
-"""Ingest throughput and ``assemble`` latency on one LoCoMo conversation.
+"""Ingest throughput and ``assemble`` latency on one LoCoMo conversation, and the chat loop.
 
 Prints a table and writes ``benchmarks/results/assemble.json``. Figures worth reading are
 the ratios measured in the same run: ingest vs the embedder's own throughput on the same
-texts, and ``assemble`` (query embedding excluded) vs a bare FAISS search of the same k.
+texts, ``assemble`` (query embedding excluded) vs a bare FAISS search of the same k, and the
+chat loop's context right after an append vs the same context built again with nothing new.
 
-    python benchmarks/bench_assemble.py [--data ../shared/data/locomo10.json] [--conversation conv-26]
+The chat loop, ``--chat-turns`` times in a session of the conversation's namespace: ``add``
+the user's turn (a LoCoMo question), build the context for it (query vector given) right
+after that append, build it once more (warm: nothing appended since), embed the same turn
+again without storing it and build the context a third time (the control: an embedder run
+evicts the CPU caches whether or not anything is stored, so "after an append ÷ after an
+embed only" is what the append itself costs a context), then ``add`` a 1,000-word assistant
+answer (LoCoMo text).
+
+    OMP_NUM_THREADS=2 python benchmarks/bench_assemble.py [--data ../shared/data/locomo10.json] [--conversation conv-26]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import tempfile
 import time
@@ -22,6 +32,7 @@ from eval.datasets import load_locomo
 from eval.runner import ingest
 from memory.embedders import default_embedder
 from memory.memory import Memory
+from memory.stores.sqlite import SQLiteStore
 
 HERE = Path(__file__).resolve().parent
 
@@ -36,6 +47,9 @@ def main() -> None:
     ap.add_argument("--conversation", default="conv-26")
     ap.add_argument("--budget", type=int, default=2048)
     ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--chat-turns", type=int, default=30, help="chat-loop iterations (user turn, context, answer)")
+    ap.add_argument("--answer-words", type=int, default=1000)
+    ap.add_argument("--note", default="", help="a note on the machine's load, kept in the JSON and the README")
     ap.add_argument("--out", default=str(HERE / "results" / "assemble.json"))
     args = ap.parse_args()
 
@@ -78,6 +92,7 @@ def main() -> None:
         window_only = timed(lambda i: mem.assemble(None, namespace=conv.id, budget=args.budget), n)
         bare = timed(lambda i: mem.index.search(vecs[i], k, namespace=conv.id), n)
         chunks = mem.store.chunk_count(conv.id)
+        loop = chat_loop(mem, conv.id, questions, vecs, texts, args)
         mem.close()
 
     result = {
@@ -97,6 +112,9 @@ def main() -> None:
         "bare_faiss_search_ms": {"p50": pct(bare, 50), "p95": pct(bare, 95), "k": k},
     }
     result["assemble_vs_bare_search_p50"] = result["assemble_ms"]["p50"] / result["bare_faiss_search_ms"]["p50"]
+    result["chat_loop"] = loop
+    result["omp_num_threads"] = os.environ.get("OMP_NUM_THREADS")
+    result["note"] = args.note
 
     from rich.console import Console
     from rich.table import Table
@@ -112,6 +130,21 @@ def main() -> None:
         (f"bare FAISS search k={k} (ms)", "bare_faiss_search_ms"),
     ):
         table.add_row(label, f"{result[key]['p50']:.2f}", f"{result[key]['p95']:.2f}")
+    for label, key in (
+        ("chat loop: context right after an append (ms)", "context_after_append_ms"),
+        ("chat loop: same context, warm (ms)", "context_warm_ms"),
+        ("chat loop: same context after an embed, nothing stored (ms)", "context_after_embed_only_ms"),
+        ("chat loop: caches rebuilt from the log (ms)", "caches_rebuilt_ms"),
+        ("chat loop: add a short user turn (ms)", "add_short_ms"),
+        (f"chat loop: add a {args.answer_words}-word answer (ms)", "add_long_ms"),
+    ):
+        table.add_row(label, f"{loop[key]['p50']:.2f}", f"{loop[key]['p95']:.2f}")
+    table.add_row("after an append ÷ warm", f"{loop['after_vs_warm_p50']:.2f}", f"{loop['after_vs_warm_p95']:.2f}")
+    table.add_row(
+        "after an append ÷ after an embed only",
+        f"{loop['after_vs_embed_only_p50']:.2f}",
+        f"{loop['after_vs_embed_only_p95']:.2f}",
+    )
     table.add_row("embedder alone (texts/s)", f"{bare_embed:.0f}", "")
     table.add_row(
         "ingest (messages/s)", f"{stats['messages_per_s']:.0f}", f"{result['ingest_vs_embedder']:.0%} of embedder"
@@ -121,6 +154,70 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
     print(f"wrote {out}")
+
+
+def answer_text(texts: list[str], start: int, words: int) -> str:
+    """``words`` words of the conversation's own text from turn ``start`` on (cycling)."""
+    out: list[str] = []
+    i = start
+    while len(out) < words:
+        out += texts[i % len(texts)].split()
+        i += 1
+    return " ".join(out[:words])
+
+
+def chat_loop(
+    mem: Memory, namespace: str, questions: list[str], vecs: np.ndarray, texts: list[str], args: argparse.Namespace
+) -> dict[str, object]:
+    """Append a user turn, build its context, build it again warm, append a long answer."""
+    session = "chat-loop"
+    after: list[float] = []
+    warm: list[float] = []
+    after_embed: list[float] = []
+    add_short: list[float] = []
+    add_long: list[float] = []
+    chunks_per_answer: list[int] = []
+    for i in range(args.chat_turns):
+        q = questions[i % len(questions)]
+        t = time.perf_counter()
+        mem.add([{"role": "user", "content": q}], session=session, namespace=namespace)
+        add_short.append((time.perf_counter() - t) * 1000)
+        for out in (after, warm, after_embed):
+            if out is after_embed:
+                mem.embedder.embed([q])  # the embedder's work of that add, nothing stored
+            t = time.perf_counter()
+            mem.assemble(q, session=session, namespace=namespace, budget=args.budget, query_vector=vecs[i % len(vecs)])
+            out.append((time.perf_counter() - t) * 1000)
+        answer = answer_text(texts, i * 17, args.answer_words)
+        t = time.perf_counter()
+        [seq] = mem.add([{"role": "assistant", "content": answer}], session=session, namespace=namespace)
+        add_long.append((time.perf_counter() - t) * 1000)
+        [row] = mem.store.messages_by_seq(namespace, session, [seq]).values()
+        chunks_per_answer.append(len(mem.store.chunks_of_message(row.id)))
+    # what each append used to cost: both caches rebuilt from the whole namespace
+    rebuilt: list[float] = []
+    for _ in range(10):
+        fresh = SQLiteStore(mem.store.path)  # type: ignore[attr-defined]
+        t = time.perf_counter()
+        fresh.session_centroids(namespace), fresh.speakers(namespace)
+        rebuilt.append((time.perf_counter() - t) * 1000)
+        fresh.close()
+    res: dict[str, object] = {
+        "turns": args.chat_turns,
+        "answer_words": args.answer_words,
+        "answer_chunks_mean": float(np.mean(chunks_per_answer)),
+        "context_after_append_ms": {"p50": pct(after, 50), "p95": pct(after, 95)},
+        "context_warm_ms": {"p50": pct(warm, 50), "p95": pct(warm, 95)},
+        "context_after_embed_only_ms": {"p50": pct(after_embed, 50), "p95": pct(after_embed, 95)},
+        "caches_rebuilt_ms": {"p50": pct(rebuilt, 50), "p95": pct(rebuilt, 95)},
+        "add_short_ms": {"p50": pct(add_short, 50), "p95": pct(add_short, 95)},
+        "add_long_ms": {"p50": pct(add_long, 50), "p95": pct(add_long, 95)},
+    }
+    res["after_vs_warm_p50"] = pct(after, 50) / pct(warm, 50)
+    res["after_vs_warm_p95"] = pct(after, 95) / pct(warm, 95)
+    res["after_vs_embed_only_p50"] = pct(after, 50) / pct(after_embed, 50)
+    res["after_vs_embed_only_p95"] = pct(after, 95) / pct(after_embed, 95)
+    return res
 
 
 if __name__ == "__main__":

@@ -117,7 +117,37 @@ def bench_table(path: Path) -> str:
         f"{r['ingest_vs_embedder']:.0%} of the embedder's own {r['embedder_texts_per_s']:.0f} texts/s "
         "on the same texts."
     )
+    if "chat_loop" in r:
+        lines += ["", *chat_loop_table(r)]
     return "\n".join(lines)
+
+
+def chat_loop_table(r: dict) -> list[str]:
+    """The chat-loop rows of ``bench_assemble``: contexts right after an append against the same
+    contexts warm and after an embed that stores nothing, and ``add`` latency."""
+    c = r["chat_loop"]
+    rows = [
+        ("context right after the user turn's `add`", c["context_after_append_ms"]),
+        ("same context again, warm (nothing new)", c["context_warm_ms"]),
+        ("same context after embedding the turn, nothing stored", c["context_after_embed_only_ms"]),
+        ("caches rebuilt from the whole log (what every append cost before)", c["caches_rebuilt_ms"]),
+        ("`add` a short user turn", c["add_short_ms"]),
+        (f"`add` a {c['answer_words']:,}-word answer (~{c['answer_chunks_mean']:.0f} chunks)", c["add_long_ms"]),
+    ]
+    lines = ["| chat loop | p50 ms | p95 ms |", "|---|---:|---:|"]
+    lines += [f"| {label} | {v['p50']:.2f} | {v['p95']:.2f} |" for label, v in rows]
+    lines.append(f"| after an append ÷ warm | {c['after_vs_warm_p50']:.2f}× | {c['after_vs_warm_p95']:.2f}× |")
+    lines.append(
+        f"| after an append ÷ after an embed only | {c['after_vs_embed_only_p50']:.2f}× "
+        f"| {c['after_vs_embed_only_p95']:.2f}× |"
+    )
+    lines.append("")
+    lines.append(
+        f"{c['turns']} turns in one session of the same namespace: `add` a user turn (a LoCoMo question), build "
+        "its context (query vector given) right after, again warm, and again after embedding the turn without "
+        f"storing it; then `add` a {c['answer_words']:,}-word answer. {r.get('note') or ''}".rstrip()
+    )
+    return lines
 
 
 def service_table(path: Path) -> str:

@@ -6,7 +6,9 @@ Write path (``add``): validate everything, chunk and embed outside any lock, the
 store transaction stores the messages, chunks, vectors and tool-call links; the vector
 index is then caught up from the log. Read path (``assemble``): catch the index up with
 anything other writers (threads or processes) committed, then run
-:func:`memory.assemble.assemble`.
+:func:`memory.assemble.assemble` without the memory's lock: contexts build concurrently with
+each other and with writes (each thread reads SQLite on its own WAL connection, PostgreSQL
+through the pool; the index and the store's caches guard their own state).
 
 On SQLite the index (FAISS, Chroma) is derived state. On open, it is reconciled with the log
 (missing chunks are added from the vectors stored in the log, stale ones removed), so a crash
@@ -258,6 +260,8 @@ class Memory:
         """Apply to the index what the log gained since we last looked (any writer)."""
         if self.live:
             return
+        if self.store.max_chunk_id() <= self._synced_chunk and self.store.max_deletion_id() <= self._synced_deletion:
+            return  # nothing new: readers do not queue behind the lock
         with self._lock:
             deletions = self.store.deletions_after(self._synced_deletion)
             for did, ns, session in deletions:
@@ -492,21 +496,20 @@ class Memory:
         retriever = self.retriever if (self.custom_retriever or cfg == self.config) else self.retriever_for(cfg)
         if query_vector is None and query is not None and query.strip() and not self.custom_retriever:
             query_vector = self.embedder.embed([query])[0]  # once, for dense search and session scores
-        with self._lock:
-            return assemble(
-                store=self.store,
-                retriever=retriever,
-                counter=self.counter,
-                namespace=namespace,
-                session=session,
-                query=query,
-                budget=budget,
-                system=system,
-                config=cfg,
-                query_vector=query_vector,
-                now=None if now is None else _as_timestamp(now, "now"),
-                state=self._pinned_state(namespace, session) if cfg.pin_state else None,
-            )
+        return assemble(
+            store=self.store,
+            retriever=retriever,
+            counter=self.counter,
+            namespace=namespace,
+            session=session,
+            query=query,
+            budget=budget,
+            system=system,
+            config=cfg,
+            query_vector=query_vector,
+            now=None if now is None else _as_timestamp(now, "now"),
+            state=self._pinned_state(namespace, session) if cfg.pin_state else None,
+        )
 
     def tool_calls(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> list[ToolCallState]:
         """The lifecycle of every tool call of a session, in call order (see :class:`ToolCallState`)."""
@@ -651,8 +654,7 @@ class Memory:
         check_query(query, optional=False)
         check_k(k)
         self._catch_up()
-        with self._lock:
-            cands: Candidates = self.retriever.retrieve(Query(query, namespace, sessions), k)
+        cands: Candidates = self.retriever.retrieve(Query(query, namespace, sessions), k)
         rows = self.store.chunks(cands.ids.tolist())
         hits = []
         for rank, (cid, score) in enumerate(zip(cands.ids.tolist(), cands.scores.tolist()), 1):

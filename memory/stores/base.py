@@ -160,7 +160,12 @@ class Store(Protocol):
         ...
 
     def session_centroids(self, namespace: str) -> tuple[list[str], np.ndarray]:
-        """Each session's mean chunk vector."""
+        """Each session's mean chunk vector, sessions in name order."""
+        ...
+
+    def cache_rows_read(self) -> int:
+        """Rows the two caches above have read since the store opened: a diagnostic (after an
+        append they read the new rows only, :mod:`memory.stores.cache`)."""
         ...
 
     # -- state ---------------------------------------------------------------------------------

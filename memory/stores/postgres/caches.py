@@ -1,58 +1,92 @@
-"""The PostgreSQL store's per-namespace caches (speakers, session centroids), keyed by a version
-that changes whenever the namespace's chunks do (any process's write moves it)."""
+"""The PostgreSQL store's per-namespace caches (speakers, session centroids), folded forward from
+the log as it grows (:mod:`memory.stores.cache`); any process's write is seen.
+
+Positions are safe to read as ranges: ``pos`` is given under the namespace's row lock right
+before the commit, so once ``last_pos`` reads N every message at positions 1..N is committed.
+"""
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from memory.stores.cache import VersionedCache
+import numpy as np
+import psycopg
+
+from memory.stores.cache import ChunksVersion, IncrementalCache, SessionSums, SpeakerSet
 from memory.stores.postgres.connection import PgBase
 from memory.stores.postgres.search import as_vector
 
+_VERSION = (
+    "SELECT (SELECT last_pos FROM namespaces WHERE namespace=%s), "
+    "(SELECT COALESCE(MAX(id), 0) FROM deletions), "
+    "(SELECT value FROM meta WHERE key='vectors_version')"
+)
+
+
+class _Reader:
+    """The cache's reads on one connection (inside the snapshot :meth:`Caches._snapshot` opened)."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.conn = conn
+
+    def version(self, namespace: str) -> ChunksVersion:
+        """O(1): the namespace's last position, the last deletion, and the re-embedding counter."""
+        row = self.conn.execute(_VERSION, (namespace,)).fetchone()
+        assert row is not None
+        return ChunksVersion(int(row[0] or 0), int(row[1]), str(row[2] or ""))
+
+    def deleted_since(self, namespace: str, after_id: int) -> bool:
+        row = self.conn.execute(
+            "SELECT 1 FROM deletions WHERE id > %s AND namespace = %s LIMIT 1", (after_id, namespace)
+        ).fetchone()
+        return row is not None
+
+    def speaker_names(self, namespace: str, after_pos: int, upto_pos: int) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT DISTINCT (data::jsonb)->>'name' FROM messages WHERE namespace=%s AND pos > %s AND pos <= %s",
+            (namespace, after_pos, upto_pos),
+        ).fetchall()
+        return [str(r[0]) for r in rows if r[0]]
+
+    def session_vectors(self, namespace: str, after_pos: int, upto_pos: int) -> tuple[list[str], np.ndarray]:
+        rows = self.conn.execute(
+            "SELECT c.session, c.embedding FROM messages m JOIN chunks c ON c.message_id = m.id "
+            "WHERE m.namespace=%s AND m.pos > %s AND m.pos <= %s ORDER BY m.pos, c.id",
+            (namespace, after_pos, upto_pos),
+            binary=True,  # pgvector's binary format: no float parsing
+        ).fetchall()
+        if not rows:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        return [r[0] for r in rows], np.stack([as_vector(r[1]) for r in rows])
+
 
 class Caches(PgBase):
-    """Derived per-namespace values, recomputed when the namespace's chunks change."""
+    """Derived per-namespace values, folded forward on every read after an append."""
 
     @property
-    def _cache(self) -> VersionedCache:
-        return self.__dict__.setdefault("_versioned_cache", VersionedCache())
+    def _cache(self) -> IncrementalCache:
+        return self.__dict__.setdefault("_incremental_cache", IncrementalCache())
 
-    def _chunks_version(self, namespace: str) -> tuple[int, int, str]:
-        """O(1): the namespace's last position, the last deletion, and the re-embedding counter."""
+    def _version(self, namespace: str) -> ChunksVersion:
         with self._read() as conn:
-            row = conn.execute(
-                "SELECT (SELECT last_pos FROM namespaces WHERE namespace=%s), "
-                "(SELECT COALESCE(MAX(id), 0) FROM deletions), "
-                "(SELECT value FROM meta WHERE key='vectors_version')",
-                (namespace,),
-            ).fetchone()
-        assert row is not None
-        return int(row[0] or 0), int(row[1]), str(row[2] or "")
+            return _Reader(conn).version(namespace)
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[_Reader]:
+        """One read-only REPEATABLE READ transaction: every read sees the same commit."""
+        with self.pool.connection() as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield _Reader(conn)
+
+    def cache_rows_read(self) -> int:
+        """Rows the caches have read since the store opened (a diagnostic)."""
+        return self._cache.rows_read
 
     def speakers(self, namespace: str) -> dict[str, str]:
         """The participants' ``name`` values in a namespace, keyed by lowercased name."""
-
-        def compute() -> dict[str, str]:
-            with self._read() as conn:
-                rows = conn.execute(
-                    "SELECT DISTINCT (data::jsonb)->>'name' FROM messages WHERE namespace=%s", (namespace,)
-                ).fetchall()
-            return {str(r[0]).lower(): str(r[0]) for r in rows if r[0]}
-
-        return self._cache.get("speakers", namespace, self._chunks_version(namespace), compute)
+        return self._cache.get("speakers", namespace, SpeakerSet, lambda: self._version(namespace), self._snapshot)
 
     def session_centroids(self, namespace: str) -> tuple[list[str], np.ndarray]:
-        """Each session's mean chunk vector (pgvector's ``avg``), sessions in name order."""
-
-        def compute() -> tuple[list[str], np.ndarray]:
-            with self._read() as conn:
-                rows = conn.execute(
-                    "SELECT session, avg(embedding) FROM chunks WHERE namespace=%s "
-                    'GROUP BY session ORDER BY session COLLATE "C"',
-                    (namespace,),
-                ).fetchall()
-            names = [r[0] for r in rows]
-            cents = np.stack([as_vector(r[1]).astype(np.float64) for r in rows]) if rows else np.zeros((0, 0))
-            return names, cents
-
-        return self._cache.get("centroids", namespace, self._chunks_version(namespace), compute)
+        """Each session's mean chunk vector, sessions in name order."""
+        return self._cache.get("centroids", namespace, SessionSums, lambda: self._version(namespace), self._snapshot)

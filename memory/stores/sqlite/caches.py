@@ -1,69 +1,92 @@
-"""The SQLite store's per-namespace caches (speakers, session centroids), keyed by a version that
-changes whenever the namespace's chunks do."""
+"""The SQLite store's per-namespace caches (speakers, session centroids), folded forward from the
+log as it grows (:mod:`memory.stores.cache`); any process's write is seen."""
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 
-from memory.stores.cache import VersionedCache
+from memory.stores.cache import ChunksVersion, IncrementalCache, SessionSums, SpeakerSet
 from memory.stores.sqlite.connection import SQLiteBase
+
+_VERSION = (
+    "SELECT (SELECT last_pos FROM namespaces WHERE namespace=?), "
+    "(SELECT COALESCE(MAX(id), 0) FROM deletions), "
+    "(SELECT value FROM meta WHERE key='vectors_version')"
+)
+
+
+class _Reader:
+    """The cache's reads on one connection (inside the snapshot :meth:`Caches._snapshot` opened)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def version(self, namespace: str) -> ChunksVersion:
+        """O(1): the namespace's last position, the last deletion, the re-embedding counter (a
+        COUNT over the chunks would cost milliseconds per context at 100k chunks)."""
+        row = self.conn.execute(_VERSION, (namespace,)).fetchone()
+        return ChunksVersion(int(row[0] or 0), int(row[1]), str(row[2] or ""))
+
+    def deleted_since(self, namespace: str, after_id: int) -> bool:
+        row = self.conn.execute(
+            "SELECT 1 FROM deletions WHERE id > ? AND namespace = ? LIMIT 1", (after_id, namespace)
+        ).fetchone()
+        return row is not None
+
+    def speaker_names(self, namespace: str, after_pos: int, upto_pos: int) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT DISTINCT json_extract(data, '$.name') FROM messages WHERE namespace=? AND pos > ? AND pos <= ?",
+            (namespace, after_pos, upto_pos),
+        )
+        return [str(r[0]) for r in rows if r[0]]
+
+    def session_vectors(self, namespace: str, after_pos: int, upto_pos: int) -> tuple[list[str], np.ndarray]:
+        rows = self.conn.execute(
+            "SELECT c.session, c.vector FROM messages m JOIN chunks c ON c.message_id = m.id "
+            "WHERE m.namespace=? AND m.pos > ? AND m.pos <= ? ORDER BY m.pos, c.id",
+            (namespace, after_pos, upto_pos),
+        ).fetchall()
+        if not rows:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+        return [r[0] for r in rows], vectors
 
 
 class Caches(SQLiteBase):
-    """Derived per-namespace values, recomputed when the namespace's chunks change."""
+    """Derived per-namespace values, folded forward on every read after an append."""
 
     @property
-    def _cache(self) -> VersionedCache:
-        return self.__dict__.setdefault("_versioned_cache", VersionedCache())
+    def _cache(self) -> IncrementalCache:
+        return self.__dict__.setdefault("_incremental_cache", IncrementalCache())
 
-    def _chunks_version(self, namespace: str) -> tuple[int, int, str]:
-        """Changes whenever the namespace's chunks do (added, deleted, re-embedded): a cache key.
+    def _version(self, namespace: str) -> ChunksVersion:
+        return _Reader(self._conn()).version(namespace)
 
-        O(1): the namespace's last position grows with every append, deletions are logged,
-        and re-embedding bumps ``meta.vectors_version`` (a COUNT over the chunks would cost
-        milliseconds per context at 100k chunks).
-        """
-        row = (
-            self._conn()
-            .execute(
-                "SELECT (SELECT last_pos FROM namespaces WHERE namespace=?), "
-                "(SELECT COALESCE(MAX(id), 0) FROM deletions), "
-                "(SELECT value FROM meta WHERE key='vectors_version')",
-                (namespace,),
-            )
-            .fetchone()
-        )
-        return int(row[0] or 0), int(row[1]), str(row[2] or "")
+    @contextmanager
+    def _snapshot(self) -> Iterator[_Reader]:
+        """This thread's connection in one read transaction: every read sees the same commit."""
+        conn = self._conn()
+        if conn.in_transaction:  # pragma: no cover - caches are never read inside a write
+            yield _Reader(conn)
+            return
+        conn.execute("BEGIN")
+        try:
+            yield _Reader(conn)
+        finally:
+            conn.execute("COMMIT")
+
+    def cache_rows_read(self) -> int:
+        """Rows the caches have read since the store opened (a diagnostic)."""
+        return self._cache.rows_read
 
     def speakers(self, namespace: str) -> dict[str, str]:
-        """The participants' ``name`` values in a namespace, keyed by lowercased name
-        (cached until the namespace's chunks change)."""
-
-        def compute() -> dict[str, str]:
-            rows = self._conn().execute(
-                "SELECT DISTINCT json_extract(data, '$.name') FROM messages WHERE namespace=?", (namespace,)
-            )
-            return {str(r[0]).lower(): str(r[0]) for r in rows if r[0]}
-
-        return self._cache.get("speakers", namespace, self._chunks_version(namespace), compute)
+        """The participants' ``name`` values in a namespace, keyed by lowercased name."""
+        return self._cache.get("speakers", namespace, SpeakerSet, lambda: self._version(namespace), self._snapshot)
 
     def session_centroids(self, namespace: str) -> tuple[list[str], np.ndarray]:
-        """Each session's mean chunk vector (cached until the namespace's chunks change)."""
-
-        def compute() -> tuple[list[str], np.ndarray]:
-            sums: dict[str, np.ndarray] = {}
-            counts: dict[str, int] = {}
-            for session, blob in self._conn().execute(
-                "SELECT session, vector FROM chunks WHERE namespace=?", (namespace,)
-            ):
-                v = np.frombuffer(blob, dtype=np.float32)
-                if session in sums:
-                    sums[session] += v
-                else:
-                    sums[session] = v.astype(np.float64)
-                counts[session] = counts.get(session, 0) + 1
-            names = sorted(sums)
-            cents = np.stack([sums[n] / counts[n] for n in names]) if names else np.zeros((0, 0))
-            return names, cents
-
-        return self._cache.get("centroids", namespace, self._chunks_version(namespace), compute)
+        """Each session's mean chunk vector, sessions in name order."""
+        return self._cache.get("centroids", namespace, SessionSums, lambda: self._version(namespace), self._snapshot)

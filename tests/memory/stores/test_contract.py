@@ -411,6 +411,71 @@ def test_search_rows_vectors_and_full_text(store: Store, counter: TokenCounter) 
     assert store.session_centroids("ns")[0] == ["a", "b", "c"]
 
 
+def recomputed(store: Store, namespace: str) -> tuple[dict[str, str], list[str], np.ndarray]:
+    """Speakers and session centroids straight from the rows, without the caches."""
+    names = {r.message().name for r in store.all_messages(namespace)} - {None}
+    speakers: dict[str, str] = {}
+    for name in sorted(n for n in names if n):
+        speakers.setdefault(name.lower(), name)
+    by_session: dict[str, list[np.ndarray]] = {}
+    for _, _, sessions, vecs in store.chunk_vectors(namespace=namespace):
+        for s, v in zip(sessions, vecs):
+            by_session.setdefault(s, []).append(v)
+    order = sorted(by_session)
+    cents = np.stack([np.mean(np.stack(by_session[s]).astype(np.float64), axis=0) for s in order]) if order else None
+    return speakers, order, cents if cents is not None else np.zeros((0, 0))
+
+
+def test_caches_follow_appends_and_deletes(open_store: Opener, counter: TokenCounter) -> None:
+    """Speakers and centroids folded forward append by append equal a fresh recompute (a new
+    handle on the same store: empty caches) exactly, and the rows straight from the log."""
+    store = open_store()
+    speakers = ["Ana", "Bo", "ana", "Cy", None]
+    for i in range(12):
+        session = "abc"[i % 3] if i < 9 else "d"
+        name = speakers[i % len(speakers)]
+        raws = [user(f"turn {i} " + "words " * (i * 13), **({"name": name} if name else {}))]
+        store.append("ns", session, prepared(counter, raws, seed=i))
+        store.append("other", session, prepared(counter, [user(f"elsewhere {i}")], seed=100 + i))
+        if i % 4 == 3:
+            store.speakers("ns"), store.session_centroids("ns")  # warm: the next reads fold forward
+        if i == 7:
+            store.delete("ns", "b")  # a delete of this namespace starts its caches over
+        if i == 10:
+            store.delete("other", "a")  # another namespace's delete leaves these as they are
+
+        fresh = open_store()
+        for ns in ("ns", "other"):
+            want_speakers, want_names, want_cents = recomputed(store, ns)
+            names, cents = store.session_centroids(ns)
+            fresh_names, fresh_cents = fresh.session_centroids(ns)
+            assert store.speakers(ns) == fresh.speakers(ns) == want_speakers
+            assert names == fresh_names == want_names
+            assert np.array_equal(cents, fresh_cents)  # bit for bit
+            np.testing.assert_allclose(cents, want_cents, rtol=1e-12, atol=1e-12)
+        fresh.close()
+    assert "b" not in store.session_centroids("ns")[0]
+    assert store.speakers("ns") == {"ana": "Ana", "bo": "Bo", "cy": "Cy"}  # "ana" shown as "Ana"
+
+
+def test_caches_read_only_the_new_rows_after_an_append(store: Store, counter: TokenCounter) -> None:
+    for i in range(20):
+        store.append("ns", f"s{i % 4}", prepared(counter, [user(f"turn {i}", name="Ana")], seed=i))
+    store.session_centroids("ns"), store.speakers("ns")
+    before = store.cache_rows_read()
+    store.session_centroids("ns"), store.speakers("ns")
+    assert store.cache_rows_read() == before  # warm: nothing read
+    long = prepared(counter, [user("a long answer " + "word " * 150, name="Bo")], seed=99)
+    n_chunks = len(long[0].chunks)
+    assert n_chunks > 1
+    store.append("ns", "s1", long)
+    _, cents = store.session_centroids("ns")
+    assert store.cache_rows_read() - before == n_chunks  # the new message's chunks, not the namespace's
+    assert store.speakers("ns") == {"ana": "Ana", "bo": "Bo"}
+    assert store.cache_rows_read() - before == n_chunks + 1  # and its one name
+    assert cents.shape == (4, DIM)
+
+
 def test_state_blocks_are_versioned_and_conditional(store: Store) -> None:
     out = store.set_state("ns", "s", {"task": '"book"', "budget": "100"})
     assert {k: v[0] for k, v in out.items()} == {"task": 1, "budget": 1}
