@@ -3,14 +3,15 @@
 Layout of the index folder::
 
     manifest.json          # {"version", "dim", "generation", "namespaces": {ns: file stem},
-                           #  "files": {file name: CRC-32}}
+                           #  "bases": {ns: "<stem>.<gen>"}, "files": {file name: CRC-32}}
     <stem>.<gen>.faiss     # IndexIDMap2(IndexFlatIP) of the namespace
     <stem>.<gen>.npz       # ids and session codes (for session-scoped search), HNSW labels
     <stem>.<gen>.hnsw      # the namespace's HNSW graph, when it has one
 
-``persist`` writes every file under a temporary name, fsyncs it and renames it into place,
-under a new generation; then it replaces the manifest the same way and fsyncs the folder;
-then it removes the previous generation. A crash at any point leaves a manifest that points
+``persist`` writes the files of each namespace that changed under a temporary name, fsyncs
+them and renames them into place, under a new generation (a namespace that did not change
+keeps its files); then it replaces the manifest the same way and fsyncs the folder; then it
+removes the files the manifest no longer names. A crash at any point leaves a manifest that points
 at complete files (the log then re-adds whatever the index missed).
 
 On open, each file is checked against the CRC-32 the manifest holds for it. A namespace
@@ -121,6 +122,7 @@ class _Space:
     hnsw_id: list[int] = field(default_factory=list)
     hnsw_label: dict[int, int] = field(default_factory=dict)
     dirty: bool = True
+    files: dict[str, int] = field(default_factory=dict)  # its files on disk (name -> CRC-32) while clean
 
     @property
     def hnsw_stale(self) -> int:
@@ -193,9 +195,10 @@ class FaissIndex:
             )
         self._generation = int(meta.get("generation", 0))
         sums: dict[str, int] = meta.get("files") or {}
+        bases: dict[str, str] = meta.get("bases") or {}
         for ns, stem in spaces.items():
             try:
-                self._spaces[ns] = self._load_space(f"{stem}.{self._generation}", sums)
+                self._spaces[ns] = self._load_space(bases.get(ns, f"{stem}.{self._generation}"), sums)
             except (_Damaged, KeyError, ValueError, OSError) as exc:
                 reason = str(exc) if isinstance(exc, _Damaged) else f"its files are damaged ({exc.__class__.__name__})"
                 self._warn(f"namespace {ns!r}: {reason}")
@@ -224,6 +227,7 @@ class FaissIndex:
             except _Damaged as exc:  # the exact index is fine: only the graph is rebuilt
                 self._warn(f"the HNSW graph: {exc}")
         space.dirty = False
+        space.files = {name: sums[name] for name in sums if name.startswith(f"{base}.")}
         return space
 
     def persist(self) -> None:
@@ -239,21 +243,26 @@ class FaissIndex:
                     return
             gen = self._generation + 1
             names: dict[str, str] = {}
+            bases: dict[str, str] = {}
             sums: dict[str, int] = {}
             for ns, space in self._spaces.items():
                 stem = names[ns] = _stem(ns)
-                for name, data in self._space_files(space, f"{stem}.{gen}"):
-                    sums[name] = _durable_write(self.path / name, data)
+                if space.dirty or not space.files:  # a clean namespace keeps its files as they are
+                    space.files = {
+                        name: _durable_write(self.path / name, data)
+                        for name, data in self._space_files(space, f"{stem}.{gen}")
+                    }
+                bases[ns] = next(iter(space.files)).rsplit(".", 1)[0]
+                sums.update(space.files)
             manifest = {"version": FORMAT_VERSION, "dim": self.dim, "generation": gen, "namespaces": names}
-            manifest["files"] = sums
+            manifest["bases"], manifest["files"] = bases, sums
             _durable_write(self.path / MANIFEST, json.dumps(manifest, ensure_ascii=False).encode("utf-8"))
             _fsync_dir(self.path)  # the renames themselves are durable
             self._generation = gen
             for space in self._spaces.values():
                 space.dirty = False
-            for f in self.path.iterdir():  # previous generations and leftovers
-                parts = f.name.split(".")
-                if f.name != MANIFEST and len(parts) >= 3 and parts[1] != str(gen):
+            for f in self.path.iterdir():  # files no namespace points at any more, and leftovers
+                if f.name != MANIFEST and len(f.name.split(".")) >= 3 and f.name not in sums:
                     f.unlink(missing_ok=True)
 
     def _space_files(self, space: _Space, base: str) -> list[tuple[str, bytes]]:

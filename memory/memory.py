@@ -222,17 +222,20 @@ class Memory:
 
     # -- index sync ------------------------------------------------------------------------
 
-    def reconcile(self) -> dict[str, int]:
-        """Make the index agree with the log exactly; returns what was added and removed."""
+    def reconcile(self, namespaces: Iterable[str] | None = None) -> dict[str, int]:
+        """Make the index agree with the log exactly (in ``namespaces``, default all of them);
+        returns what was added and removed."""
         if self.live:
             return {"added": 0, "removed": 0}
         with self._lock:
             added = removed = 0
             log_ns = set(self.store.namespaces())
+            scope = None if namespaces is None else set(namespaces)
             for ns in set(self.index.namespaces()) - log_ns:
-                removed += len(self.index.ids(ns))
-                self.index.drop(ns)
-            for ns in log_ns:
+                if scope is None or ns in scope:
+                    removed += len(self.index.ids(ns))
+                    self.index.drop(ns)
+            for ns in log_ns if scope is None else log_ns & scope:
                 have = self.index.ids(ns)
                 want = self.store.chunk_ids(ns)
                 extra = np.setdiff1d(have, want, assume_unique=True)
@@ -275,8 +278,8 @@ class Memory:
                     self._unpersisted = 0
             if deletions:
                 # chunks added and then deleted by another writer may have slipped in
-                # between our two reads; a full reconcile of those namespaces settles it.
-                self.reconcile()
+                # between our two reads; a reconcile of the namespaces touched settles it.
+                self.reconcile({ns for _, ns, _ in deletions})
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -447,7 +450,9 @@ class Memory:
         check_base_seq(base_seq)
 
     def delete(self, namespace: str, session: str | None = None) -> int:
-        """Forget a namespace, or one session of it: log rows, chunks and vectors."""
+        """Forget a namespace, or one session of it with its ``::summaries`` companion: log rows,
+        chunks, full text, vectors, state, tool-call links and idempotency keys (see
+        :meth:`memory.stores.base.Store.delete`). Only the touched namespace's index files are saved."""
         check_name(namespace, "namespace")
         if session is not None:
             check_name(session, "session")

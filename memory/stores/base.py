@@ -70,7 +70,10 @@ class Store(Protocol):
         ...
 
     def delete(self, namespace: str, session: str | None = None) -> int:
-        """Forget a namespace or one session; returns the messages removed (NotFound if none)."""
+        """Forget a namespace, or one session with its ``<session>::summaries`` companion: messages,
+        chunks, full-text rows, vectors, tool-call links, idempotency keys, state blocks and stage
+        machine, in one transaction; records a deletion per session removed (the session's last).
+        Returns the messages removed (NotFound if there was nothing)."""
         ...
 
     def last_seq(self, namespace: str, session: str) -> int: ...

@@ -156,6 +156,15 @@ def state_conflict(name: str, have: int, want: int) -> Conflict:
     )
 
 
+SUMMARY_SUFFIX = "::summaries"
+
+
+def deleted_sessions(session: str) -> tuple[str, str]:
+    """What a session delete removes: the session's companion ``<session>::summaries`` (its rolling
+    summaries quote its words), then the session itself (so the session's deletion is recorded last)."""
+    return (session + SUMMARY_SUFFIX, session)
+
+
 def nothing_to_delete(namespace: str, session: str | None) -> NotFound:
     what = f"namespace {namespace!r}" if session is None else f"session {session!r} in {namespace!r}"
     return NotFound(f"{what} does not exist")

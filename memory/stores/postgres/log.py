@@ -38,6 +38,7 @@ from memory.stores.rows import (
     base_seq_conflict,
     call_answered,
     call_id_reused,
+    deleted_sessions,
     no_such_call,
     nothing_to_delete,
 )
@@ -194,33 +195,35 @@ class LogWrites(PgBase):
         )
 
     def delete(self, namespace: str, session: str | None = None) -> int:
-        """Forget a namespace or one session: log rows, chunks (with their full-text and vector
-        entries), tool calls, idempotency keys, state. Returns the number of messages removed;
-        raises :class:`NotFound` if there was nothing."""
-        where, args = (
-            ("namespace=%s", (namespace,))
+        """Forget a namespace or one session (with its ``::summaries`` companion): log rows,
+        chunks (with their full-text and vector entries), tool calls, idempotency keys, state.
+        Returns the number of messages removed; raises :class:`NotFound` if there was nothing."""
+        scopes: list[tuple[str | None, str, tuple[str, ...]]] = (
+            [(None, "namespace=%s", (namespace,))]
             if session is None
-            else (
-                "namespace=%s AND session=%s",
-                (namespace, session),
-            )
+            else [(s, "namespace=%s AND session=%s", (namespace, s)) for s in deleted_sessions(session)]
         )
+        total, found = 0, False
         with self._write() as conn:
-            conn.execute(f"SELECT 1 FROM sessions WHERE {where} ORDER BY session FOR UPDATE", args)
+            for _, where, args in scopes:
+                conn.execute(f"SELECT 1 FROM sessions WHERE {where} ORDER BY session FOR UPDATE", args)
             conn.execute("SELECT 1 FROM namespaces WHERE namespace=%s FOR UPDATE", (namespace,))
-            conn.execute(f"DELETE FROM chunks WHERE {where}", args)
-            n = conn.execute(f"DELETE FROM messages WHERE {where}", args).rowcount
-            conn.execute(f"DELETE FROM tool_calls WHERE {where}", args)
-            conn.execute(f"DELETE FROM idempotency WHERE {where}", args)
-            n_state = conn.execute(f"DELETE FROM state_blocks WHERE {where}", args).rowcount
-            n_state += conn.execute(f"DELETE FROM state_machines WHERE {where}", args).rowcount
-            gone = conn.execute(f"DELETE FROM sessions WHERE {where}", args).rowcount
-            if session is None:
-                gone += conn.execute("DELETE FROM namespaces WHERE namespace=%s", (namespace,)).rowcount
-            if not gone and not n and not n_state:
+            for scope, where, args in scopes:
+                conn.execute(f"DELETE FROM chunks WHERE {where}", args)
+                n = conn.execute(f"DELETE FROM messages WHERE {where}", args).rowcount
+                conn.execute(f"DELETE FROM tool_calls WHERE {where}", args)
+                conn.execute(f"DELETE FROM idempotency WHERE {where}", args)
+                touched = conn.execute(f"DELETE FROM state_blocks WHERE {where}", args).rowcount
+                touched += conn.execute(f"DELETE FROM state_machines WHERE {where}", args).rowcount
+                touched += conn.execute(f"DELETE FROM sessions WHERE {where}", args).rowcount
+                if session is None:
+                    touched += conn.execute("DELETE FROM namespaces WHERE namespace=%s", (namespace,)).rowcount
+                if n or touched:
+                    found, total = True, total + n
+                    conn.execute(
+                        "INSERT INTO deletions(namespace, session, created_at) VALUES (%s, %s, %s)",
+                        (namespace, scope, time.time()),
+                    )
+            if not found:
                 raise nothing_to_delete(namespace, session)
-            conn.execute(
-                "INSERT INTO deletions(namespace, session, created_at) VALUES (%s, %s, %s)",
-                (namespace, session, time.time()),
-            )
-        return n
+        return total

@@ -24,6 +24,7 @@ from memory.stores.rows import (
     base_seq_conflict,
     call_answered,
     call_id_reused,
+    deleted_sessions,
     no_such_call,
     nothing_to_delete,
 )
@@ -188,34 +189,49 @@ class LogWrites(SQLiteBase):
         )
 
     def delete(self, namespace: str, session: str | None = None) -> int:
-        """Forget a namespace or one session: log rows, chunks, full-text entries. Returns
-        the number of messages removed; raises :class:`NotFound` if there was nothing."""
-        where, args = (
-            ("namespace=?", (namespace,))
+        """Forget a namespace or one session (with its ``::summaries`` companion): log rows,
+        chunks, full-text entries, tool-call links, idempotency keys, state. Returns the number
+        of messages removed; raises :class:`NotFound` if there was nothing. The freed pages are
+        zeroed (``secure_delete``), the full-text index is merged so no segment keeps the words,
+        and the WAL is checkpointed and truncated: the words are gone from the files too."""
+        scopes: list[tuple[str | None, str, tuple[str, ...]]] = (
+            [(None, "namespace=?", (namespace,))]
             if session is None
-            else (
-                "namespace=? AND session=?",
-                (namespace, session),
-            )
+            else [(s, "namespace=? AND session=?", (namespace, s)) for s in deleted_sessions(session)]
         )
+        total = 0
         with self._write() as conn:
-            ids = [r[0] for r in conn.execute(f"SELECT id FROM chunks WHERE {where}", args)]
-            for start in range(0, len(ids), 500):
-                batch = ids[start : start + 500]
-                conn.execute(f"DELETE FROM chunks_fts WHERE rowid IN ({','.join('?' * len(batch))})", batch)
-            conn.execute(f"DELETE FROM chunks WHERE {where}", args)
-            n = conn.execute(f"DELETE FROM messages WHERE {where}", args).rowcount
-            conn.execute(f"DELETE FROM tool_calls WHERE {where}", args)
-            conn.execute(f"DELETE FROM idempotency WHERE {where}", args)
-            n_state = conn.execute(f"DELETE FROM state_blocks WHERE {where}", args).rowcount
-            n_state += conn.execute(f"DELETE FROM state_machines WHERE {where}", args).rowcount
-            gone = conn.execute(f"DELETE FROM sessions WHERE {where}", args).rowcount
-            if session is None:
-                gone += conn.execute("DELETE FROM namespaces WHERE namespace=?", (namespace,)).rowcount
-            if not gone and not n and not n_state:
+            found = False
+            for scope, where, args in scopes:
+                n, touched = self._delete_scope(conn, where, args)
+                if session is None:
+                    touched += conn.execute("DELETE FROM namespaces WHERE namespace=?", (namespace,)).rowcount
+                if touched or n:
+                    found = True
+                    total += n
+                    conn.execute(
+                        "INSERT INTO deletions(namespace, session, created_at) VALUES (?, ?, ?)",
+                        (namespace, scope, time.time()),
+                    )
+            if not found:
                 raise nothing_to_delete(namespace, session)
-            conn.execute(
-                "INSERT INTO deletions(namespace, session, created_at) VALUES (?, ?, ?)",
-                (namespace, session, time.time()),
-            )
-        return n
+            # FTS5 before 3.42 has no 'secure-delete': a merge rewrites the segments without the words
+            conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('optimize')")
+        self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return total
+
+    @staticmethod
+    def _delete_scope(conn: sqlite3.Connection, where: str, args: tuple[str, ...]) -> tuple[int, int]:
+        """Delete one scope's rows; returns (messages removed, other rows removed)."""
+        ids = [r[0] for r in conn.execute(f"SELECT id FROM chunks WHERE {where}", args)]
+        for start in range(0, len(ids), 500):
+            batch = ids[start : start + 500]
+            conn.execute(f"DELETE FROM chunks_fts WHERE rowid IN ({','.join('?' * len(batch))})", batch)
+        conn.execute(f"DELETE FROM chunks WHERE {where}", args)
+        n = conn.execute(f"DELETE FROM messages WHERE {where}", args).rowcount
+        conn.execute(f"DELETE FROM tool_calls WHERE {where}", args)
+        conn.execute(f"DELETE FROM idempotency WHERE {where}", args)
+        touched = conn.execute(f"DELETE FROM state_blocks WHERE {where}", args).rowcount
+        touched += conn.execute(f"DELETE FROM state_machines WHERE {where}", args).rowcount
+        touched += conn.execute(f"DELETE FROM sessions WHERE {where}", args).rowcount
+        return n, touched

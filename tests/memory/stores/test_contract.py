@@ -271,6 +271,32 @@ def test_delete_session_and_namespace(store: Store, counter: TokenCounter) -> No
     assert store.chunk_count("n1") > 0  # untouched by the failed deletes
 
 
+def test_session_delete_leaves_no_trace(store: Store, counter: TokenCounter) -> None:
+    """A session delete also removes its ``::summaries`` companion (which quotes its words), its
+    state blocks and stage machine, idempotency keys, tool-call links, chunks and full text."""
+    secret = [user("the vault code is quokka7781zebra"), call("c9")]
+    store.append("n", "a", prepared(counter, secret), idempotency_key="k1")
+    store.append("n", "a::summaries", prepared(counter, [user("summary: vault code quokka7781zebra")]))
+    store.set_state("n", "a", {"code": '"quokka7781zebra"'})
+    store.set_state_machine("n", "a", '{"m": 1}', "start")
+    store.append("n", "b", prepared(counter, [user("hotels in Lisbon?")]))
+    before_b = table_counts(store)
+
+    assert store.delete("n", "a") == 3
+    assert [s["session"] for s in store.sessions("n")] == ["b"]
+    assert store.all_messages("n", "a::summaries") == [] and store.last_seq("n", "a::summaries") == 0
+    assert store.state("n", "a") == {} and store.state_machine("n", "a") is None
+    assert store.tool_links("n", "a", call_ids=["c9"]) == []
+    assert store.search_text(["quokka7781zebra"], "n", 10)[0].size == 0
+    assert {c.session for c in store.chunks(store.chunk_ids("n").tolist()).values()} == {"b"}
+    # a deletion per session removed, the session's own last (an index drops both)
+    assert [d[1:] for d in store.deletions_after(0)] == [("n", "a::summaries"), ("n", "a")]
+    assert table_counts(store)[TABLES.index("idempotency")] == 0
+    assert table_counts(store)[TABLES.index("messages")] == before_b[TABLES.index("messages")] - 3
+    # the key is free again: the same write stores anew
+    assert not store.append("n", "a", prepared(counter, secret), idempotency_key="k1").replayed
+
+
 def test_reopen_keeps_everything(open_store: Opener, counter: TokenCounter) -> None:
     s = open_store()
     msgs = prepared(
