@@ -49,6 +49,7 @@ from memory.validation import (
     check_limit,
     check_query,
     check_seq,
+    check_ttl,
 )
 from retrievers.base import Candidates, Query, Retriever
 from retrievers.dense import DenseRetriever
@@ -116,6 +117,7 @@ class Memory:
         config: AssembleConfig | None = None,
         persist_every: int = 5000,
         rolling_summary: RollingSummary | None = None,
+        idempotency_ttl_s: float | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -129,6 +131,7 @@ class Memory:
         self.retriever: Retriever = retriever or self.retriever_for(self.config)
         self.persist_every = persist_every
         self.rolling_summary = rolling_summary
+        self.idempotency_ttl_s = check_ttl(idempotency_ttl_s)
         self._lock = threading.RLock()
         self._synced_chunk = 0
         self._synced_deletion = 0
@@ -151,6 +154,7 @@ class Memory:
         config: AssembleConfig | None = None,
         retriever: Retriever | None = None,
         rolling_summary: RollingSummary | None = None,
+        idempotency_ttl_s: float | None = None,
     ) -> Memory:
         """Open (or create) a memory at ``path``, with the bundled MiniLM by default.
 
@@ -161,6 +165,7 @@ class Memory:
         ``index`` (folders only) is an :class:`indexers.Index` or a spec: ``"faiss"`` (default,
         persisted in the folder), ``"faiss-hnsw"``, ``"chroma"`` (persistent, in the folder) or
         ``"chroma-http://HOST:PORT"``. ``counter`` is a TokenCounter or an encoding name.
+        ``idempotency_ttl_s``: how long an idempotency key is remembered (None: forever).
         """
         where = parse_location(path)
         emb = embedder or default_embedder()
@@ -190,6 +195,7 @@ class Memory:
                 config=config,
                 retriever=retriever,
                 rolling_summary=rolling_summary,
+                idempotency_ttl_s=idempotency_ttl_s,
             )
         except BaseException:
             store.close()
@@ -358,7 +364,14 @@ class Memory:
     ) -> list[int]:
         """Store what :meth:`prepare` made (``add`` in two steps: embed outside a writer's lock)."""
         self.check_write(session, namespace, idempotency_key, base_seq)
-        result = self.store.append(namespace, session, prepared, base_seq=base_seq, idempotency_key=idempotency_key)
+        result = self.store.append(
+            namespace,
+            session,
+            prepared,
+            base_seq=base_seq,
+            idempotency_key=idempotency_key,
+            idempotency_ttl_s=self.idempotency_ttl_s,
+        )
         if result.new_chunk_ids:
             self._catch_up()
         policy = self.rolling_summary

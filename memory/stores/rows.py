@@ -7,9 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+
 import numpy as np
 
-from memory.errors import Conflict, InvalidArgument, InvalidMessage, NotFound
+from memory.errors import Conflict, IdempotencyConflict, InvalidArgument, InvalidMessage, NotFound
 from memory.models import Hit, Message, StoredMessage
 
 MAX_NAME = 256
@@ -119,6 +124,28 @@ def base_seq_conflict(last_seq: int, base_seq: int) -> Conflict:
     return Conflict(
         f"base_seq: the session is at seq {last_seq}, not {base_seq}; fetch what you "
         f"missed with since({base_seq}) and retry with base_seq={last_seq}",
+        current_seq=last_seq,
+    )
+
+
+def request_fingerprint(messages: Sequence[PreparedMessage], base_seq: int | None) -> str:
+    """What an idempotency key answers for: sha256 of the canonical JSON of the messages and
+    ``base_seq``. Timestamps are left out: a retry of messages sent without one is stamped anew."""
+    records = [{k: v for k, v in m.message.to_record().items() if k != "timestamp"} for m in messages]
+    canonical = json.dumps([records, base_seq], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def key_expired(created_at: float, ttl_s: float | None) -> bool:
+    """Whether an idempotency key is past its window (None: kept forever)."""
+    return ttl_s is not None and created_at < time.time() - ttl_s
+
+
+def idempotency_mismatch(key: str, session: str, last_seq: int) -> IdempotencyConflict:
+    return IdempotencyConflict(
+        f"idempotency_key: {key!r} already answered another request to session {session!r} (other "
+        "messages or base_seq); nothing was stored. Use a new key for a new request, the same key "
+        "only to retry the same one",
         current_seq=last_seq,
     )
 

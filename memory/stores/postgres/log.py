@@ -38,9 +38,12 @@ from memory.stores.rows import (
     base_seq_conflict,
     call_answered,
     call_id_reused,
+    idempotency_mismatch,
+    key_expired,
     deleted_sessions,
     no_such_call,
     nothing_to_delete,
+    request_fingerprint,
 )
 
 
@@ -60,10 +63,12 @@ class LogWrites(PgBase):
         *,
         base_seq: int | None = None,
         idempotency_key: str | None = None,
+        idempotency_ttl_s: float | None = None,
     ) -> AppendResult:
         """Append messages to a session in one transaction and return their seqs (see the
         :class:`memory.stores.base.Store` promises)."""
         now = time.time()
+        fingerprint = None if idempotency_key is None else request_fingerprint(messages, base_seq)
         with self._write() as conn:
             last_seq = int(
                 conn.execute(  # type: ignore[index]
@@ -75,10 +80,18 @@ class LogWrites(PgBase):
             )
             if idempotency_key is not None:
                 row = conn.execute(
-                    "SELECT seqs FROM idempotency WHERE namespace=%s AND session=%s AND key=%s",
+                    "SELECT seqs, fingerprint, created_at FROM idempotency WHERE namespace=%s AND session=%s AND key=%s",
                     (namespace, session, idempotency_key),
                 ).fetchone()
+                if row is not None and key_expired(float(row[2]), idempotency_ttl_s):
+                    conn.execute(
+                        "DELETE FROM idempotency WHERE namespace=%s AND session=%s AND created_at < %s",
+                        (namespace, session, now - (idempotency_ttl_s or 0.0)),
+                    )
+                    row = None
                 if row is not None:
+                    if row[1] is not None and row[1] != fingerprint:
+                        raise idempotency_mismatch(idempotency_key, session, last_seq)
                     return AppendResult(json.loads(row[0]), [], [], None, replayed=True)
             if base_seq is not None and base_seq != last_seq:
                 raise base_seq_conflict(last_seq, base_seq)
@@ -158,8 +171,9 @@ class LogWrites(PgBase):
             )
             if idempotency_key is not None:
                 conn.execute(
-                    "INSERT INTO idempotency(namespace, session, key, seqs, created_at) VALUES (%s, %s, %s, %s, %s)",
-                    (namespace, session, idempotency_key, json.dumps(seqs), now),
+                    "INSERT INTO idempotency(namespace, session, key, seqs, created_at, fingerprint) "
+                    "VALUES (%s, %s, %s, %s, %s, %s)",
+                    (namespace, session, idempotency_key, json.dumps(seqs), now, fingerprint),
                 )
             # last: the namespace row lock, held only for this and the commit
             last_pos = int(

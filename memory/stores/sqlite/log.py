@@ -24,9 +24,12 @@ from memory.stores.rows import (
     base_seq_conflict,
     call_answered,
     call_id_reused,
+    idempotency_mismatch,
+    key_expired,
     deleted_sessions,
     no_such_call,
     nothing_to_delete,
+    request_fingerprint,
 )
 from memory.stores.sqlite.connection import SQLiteBase
 
@@ -47,11 +50,14 @@ class LogWrites(SQLiteBase):
         *,
         base_seq: int | None = None,
         idempotency_key: str | None = None,
+        idempotency_ttl_s: float | None = None,
     ) -> AppendResult:
         """Append messages to a session in one transaction and return their seqs.
 
-        - ``idempotency_key`` seen before for this session: nothing is stored, the first
-          call's seqs are returned.
+        - ``idempotency_key`` seen before for this session (within ``idempotency_ttl_s``
+          seconds; None: forever) with the same request: nothing is stored, the first call's
+          seqs are returned; with another request (messages or ``base_seq``):
+          :class:`IdempotencyConflict`, nothing stored.
         - a message whose ``id`` is already stored in the session is skipped and its
           stored seq returned (a retried write never duplicates).
         - ``base_seq`` given and not the session's current last seq: :class:`Conflict`.
@@ -59,18 +65,27 @@ class LogWrites(SQLiteBase):
           that has no result yet: otherwise :class:`InvalidMessage`, and nothing is stored.
         """
         now = time.time()
+        fingerprint = None if idempotency_key is None else request_fingerprint(messages, base_seq)
         with self._write() as conn:
-            if idempotency_key is not None:
-                row = conn.execute(
-                    "SELECT seqs FROM idempotency WHERE namespace=? AND session=? AND key=?",
-                    (namespace, session, idempotency_key),
-                ).fetchone()
-                if row is not None:
-                    return AppendResult(json.loads(row[0]), [], [], None, replayed=True)
             srow = conn.execute(
                 "SELECT last_seq FROM sessions WHERE namespace=? AND session=?", (namespace, session)
             ).fetchone()
             last_seq = 0 if srow is None else int(srow[0])
+            if idempotency_key is not None:
+                row = conn.execute(
+                    "SELECT seqs, fingerprint, created_at FROM idempotency WHERE namespace=? AND session=? AND key=?",
+                    (namespace, session, idempotency_key),
+                ).fetchone()
+                if row is not None and key_expired(float(row[2]), idempotency_ttl_s):
+                    conn.execute(
+                        "DELETE FROM idempotency WHERE namespace=? AND session=? AND created_at < ?",
+                        (namespace, session, now - (idempotency_ttl_s or 0.0)),
+                    )
+                    row = None
+                if row is not None:
+                    if row[1] is not None and row[1] != fingerprint:
+                        raise idempotency_mismatch(idempotency_key, session, last_seq)
+                    return AppendResult(json.loads(row[0]), [], [], None, replayed=True)
             if base_seq is not None and base_seq != last_seq:
                 raise base_seq_conflict(last_seq, base_seq)
             nrow = conn.execute("SELECT last_pos FROM namespaces WHERE namespace=?", (namespace,)).fetchone()
@@ -167,8 +182,9 @@ class LogWrites(SQLiteBase):
             conn.execute("UPDATE namespaces SET last_pos=? WHERE namespace=?", (last_pos, namespace))
             if idempotency_key is not None:
                 conn.execute(
-                    "INSERT INTO idempotency(namespace, session, key, seqs, created_at) VALUES (?, ?, ?, ?, ?)",
-                    (namespace, session, idempotency_key, json.dumps(seqs), now),
+                    "INSERT INTO idempotency(namespace, session, key, seqs, created_at, fingerprint) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (namespace, session, idempotency_key, json.dumps(seqs), now, fingerprint),
                 )
         vec_arr = np.stack(vectors) if vectors else None
         return AppendResult(seqs, chunk_ids, [session] * len(chunk_ids), vec_arr)

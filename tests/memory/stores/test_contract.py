@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from memory.chunking import Chunker
-from memory.errors import Conflict, InvalidMessage, NotFound
+from memory.errors import Conflict, IdempotencyConflict, InvalidMessage, NotFound
 from memory.models import parse_message
 from memory.store import PreparedChunk, PreparedMessage, Store
 from memory.stores.postgres import PostgresStore
@@ -205,10 +205,36 @@ def test_idempotency_key_replays_the_first_seqs(store: Store, counter: TokenCoun
     assert again.new_chunk_ids == [] and again.new_vectors is None
     assert snapshot(store) == before
     # A replay wins over a stale base_seq: the retry of a write that did go through.
-    store.append("ns", "s", prepared(counter, [user("c")]))
-    assert store.append("ns", "s", prepared(counter, [user("a")]), idempotency_key="req-1", base_seq=0).seqs == [1, 2]
+    assert store.append("ns", "s", prepared(counter, [user("c")]), idempotency_key="req-2", base_seq=2).seqs == [3]
+    store.append("ns", "s", prepared(counter, [user("d")]))
+    assert store.append("ns", "s", prepared(counter, [user("c")]), idempotency_key="req-2", base_seq=2).seqs == [3]
     # Keys are per session.
     assert store.append("ns", "t", prepared(counter, [user("a")]), idempotency_key="req-1").seqs == [1]
+
+
+def test_an_idempotency_key_with_another_request_conflicts(store: Store, counter: TokenCounter) -> None:
+    """The key remembers a fingerprint of its request: another body, or another base_seq, is an
+    IdempotencyConflict naming idempotency_key, and nothing is stored."""
+    store.append("ns", "s", prepared(counter, [user("a"), user("b")]), idempotency_key="req-1")
+    before = snapshot(store)
+    for messages, base_seq in (([user("a")], None), ([user("a"), user("B")], None), ([user("a"), user("b")], 0)):
+        with pytest.raises(IdempotencyConflict, match="idempotency_key: 'req-1' already answered") as err:
+            store.append("ns", "s", prepared(counter, messages), idempotency_key="req-1", base_seq=base_seq)
+        assert err.value.field == "idempotency_key" and err.value.current_seq == 2
+        assert isinstance(err.value, Conflict)
+        assert snapshot(store) == before
+    # other vectors and timestamps (an embedder's noise, a retry stamped anew) are the same request
+    assert store.append("ns", "s", prepared(counter, [user("a"), user("b")], seed=5), idempotency_key="req-1").replayed
+
+
+def test_idempotency_keys_expire_after_their_window(store: Store, counter: TokenCounter) -> None:
+    store.append("ns", "s", prepared(counter, [user("a")]), idempotency_key="old")
+    kept = store.append("ns", "s", prepared(counter, [user("a")]), idempotency_key="old", idempotency_ttl_s=3600)
+    assert kept.replayed and kept.seqs == [1]  # within the window (default: forever)
+    time.sleep(0.05)
+    fresh = store.append("ns", "s", prepared(counter, [user("x")]), idempotency_key="old", idempotency_ttl_s=0.01)
+    assert not fresh.replayed and fresh.seqs == [2]  # past it: the key is forgotten, a new write
+    assert store.append("ns", "s", prepared(counter, [user("x")]), idempotency_key="old").seqs == [2]
 
 
 def test_stale_base_seq_conflicts_and_stores_nothing(store: Store, counter: TokenCounter) -> None:
@@ -322,7 +348,7 @@ def test_reopen_keeps_everything(open_store: Opener, counter: TokenCounter) -> N
         np.testing.assert_array_equal(res.new_vectors, np.stack([vectors[c] for c in res.new_chunk_ids]))
         ids, _ = s.search_text(["Azul"], "ns", 5)
         assert ids.tolist() == [res.new_chunk_ids[0]]
-        assert s.append("ns", "s", prepared(counter, [user("retry")]), idempotency_key="k").seqs == [1, 2, 3]
+        assert s.append("ns", "s", msgs, idempotency_key="k").seqs == [1, 2, 3]
         assert s.append("ns", "s", prepared(counter, [user("dup", id="x1")])).seqs == [1]
         assert s.tool_links("ns", "s", call_ids=["c1"]) == [("c1", 2, 3)]
     finally:
