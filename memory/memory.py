@@ -32,7 +32,8 @@ from indexers.base import Index, LiveIndex
 from memory.assemble import AssembleConfig, assemble
 from memory.chunking import Chunker
 from memory.embedders import Embedder, default_embedder
-from memory.errors import Conflict, IndexMismatch, InvalidArgument, InvalidMessage, InvalidTransition
+from memory import identity
+from memory.errors import Conflict, InvalidArgument, InvalidMessage, InvalidTransition
 from memory.models import Context, Hit, Message, MessageInput, StoredMessage, ToolCallState, parse_message
 from memory.state import STAGE, StateBlock, StateMachine, check_block_name, encode_value
 from memory.state import render as render_state
@@ -202,17 +203,9 @@ class Memory:
             raise
 
     def _check_models(self) -> None:
-        """The log remembers which embedder made its vectors and which counter its counts."""
-        name, dim = self.store.get_meta("embedder"), self.store.get_meta("dim")
-        if name is None:
-            self.store.set_meta("embedder", self.embedder.name)
-            self.store.set_meta("dim", str(self.embedder.dim))
-        elif int(dim or 0) != self.embedder.dim:
-            raise IndexMismatch(
-                f"embedder: this memory's vectors come from {name!r} ({dim}-d), but the embedder "
-                f"given is {self.embedder.name!r} ({self.embedder.dim}-d); open it with the same "
-                "model, or call rebuild_index(reembed=True) on a memory opened with the new one"
-            )
+        """The log remembers which embedder made its vectors (name, dim, fingerprint: see
+        :mod:`memory.identity`) and which counter its counts."""
+        identity.check(self.store, self.embedder)
         counted_by = self.store.get_meta("counter")  # counter name and counting rules' version
         if counted_by != counting_id(self.counter):
             if counted_by is not None:
@@ -750,13 +743,7 @@ class Memory:
         with self._lock, Progress(disable=not progress, transient=True) as bar:
             if reembed:
                 task = bar.add_task("re-embedding", total=total)
-                for batch in self.store.iter_chunk_texts():
-                    ids = [i for i, _ in batch]
-                    texts = [t for _, t in batch]
-                    self.store.replace_vectors(list(zip(ids, self.embedder.embed(texts))))
-                    bar.advance(task, len(batch))
-                self.store.set_meta("embedder", self.embedder.name)
-                self.store.set_meta("dim", str(self.embedder.dim))
+                identity.reembed(self.store, self.embedder, lambda n: bar.advance(task, n))
             if self.live:  # the vectors just replaced are the index
                 return self.index
             target = index if index is not None else self.index
