@@ -12,7 +12,9 @@ Layout of the index folder::
 them and renames them into place, under a new generation (a namespace that did not change
 keeps its files); then it replaces the manifest the same way and fsyncs the folder; then it
 removes the files the manifest no longer names. A crash at any point leaves a manifest that points
-at complete files (the log then re-adds whatever the index missed).
+at complete files (the log then re-adds whatever the index missed). Saving holds an exclusive
+``flock`` on ``persist.lock`` in the folder (loading a shared one), so several processes on one
+folder save one at a time, each under a generation above the one on disk.
 
 On open, each file is checked against the CRC-32 the manifest holds for it. A namespace
 whose files are missing or damaged (or a manifest that cannot be read) is left out with an
@@ -30,6 +32,7 @@ is stale.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import json
@@ -37,7 +40,8 @@ import os
 import threading
 import warnings
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +52,7 @@ from indexers.base import EMPTY_RESULT, check_query, prepare_batch
 from memory.errors import IndexMismatch
 
 MANIFEST = "manifest.json"
+LOCK_FILE = "persist.lock"  # flock: several processes on one folder save one at a time
 FORMAT_VERSION = 2  # 2: per-file CRC-32 and the HNSW graph (version 1 files still load)
 
 
@@ -72,6 +77,25 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@contextmanager
+def _folder_lock(path: Path, mode: int) -> Iterator[None]:
+    """``flock`` on the folder's lock file: one process saves at a time, and none loads meanwhile
+    (threads of one process are serialized by the index's own lock)."""
+    with open(path / LOCK_FILE, "a+b") as fh:
+        fcntl.flock(fh.fileno(), mode)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _disk_generation(path: Path) -> int:
+    try:
+        return int(json.loads((path / MANIFEST).read_text()).get("generation", 0))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0
 
 
 def _durable_write(path: Path, data: bytes) -> int:
@@ -177,6 +201,11 @@ class FaissIndex:
 
     def _load(self) -> None:
         assert self.path is not None
+        with _folder_lock(self.path, fcntl.LOCK_SH):  # not while another process saves
+            self._load_locked()
+
+    def _load_locked(self) -> None:
+        assert self.path is not None
         manifest = self.path / MANIFEST
         if not manifest.exists():
             if any(self.path.glob("*.faiss")):
@@ -233,7 +262,7 @@ class FaissIndex:
     def persist(self) -> None:
         if self.path is None:
             return
-        with self._lock:
+        with self._lock, _folder_lock(self.path, fcntl.LOCK_EX):
             if not any(s.dirty for s in self._spaces.values()) and (self.path / MANIFEST).exists():
                 try:
                     current = json.loads((self.path / MANIFEST).read_text()).get("namespaces", {})
@@ -241,13 +270,14 @@ class FaissIndex:
                     current = None
                 if current is not None and set(current) == set(self._spaces):
                     return
-            gen = self._generation + 1
+            gen = max(self._generation, _disk_generation(self.path)) + 1  # another process may have saved
             names: dict[str, str] = {}
             bases: dict[str, str] = {}
             sums: dict[str, int] = {}
             for ns, space in self._spaces.items():
                 stem = names[ns] = _stem(ns)
-                if space.dirty or not space.files:  # a clean namespace keeps its files as they are
+                kept = space.files and all((self.path / name).exists() for name in space.files)
+                if space.dirty or not kept:  # a clean namespace keeps its files as they are
                     space.files = {
                         name: _durable_write(self.path / name, data)
                         for name, data in self._space_files(space, f"{stem}.{gen}")
