@@ -615,8 +615,8 @@ def serve(
     parse_location(data, field="data")  # a wrong --data fails before the model loads
     limits = limits or ServiceLimits()
     embedder = BatchingEmbedder(default_embedder(), max_batch=limits.embed_batch, timeout=limits.embed_timeout)
-    mem = Memory.open(data, index=index, embedder=embedder)
     embedder.inner.embed(["warm-up"])  # load the model now (no timeout): /healthz answers only when writes are fast
+    mem = Memory.open(data, index=index, embedder=embedder)  # (checks the embedder's fingerprint: one embed)
     app = create_app(mem, ring, close_on_shutdown=True, limits=limits)
     uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=_log_config(log_level))
 
