@@ -345,8 +345,7 @@ def embedder_named(name: str) -> Embedder:
     if Path(name).is_dir():
         return SentenceTransformerEmbedder(name)
     raise InvalidArgument(
-        f"embedder: {name!r} is neither {DEFAULT_MODEL!r}, a local sentence-transformers folder, nor "
-        "openai:MODEL",
+        f"embedder: {name!r} is neither {DEFAULT_MODEL!r}, a local sentence-transformers folder, nor openai:MODEL",
         field="embedder",
     )
 

@@ -29,10 +29,10 @@ import numpy as np
 from pydantic import ValidationError
 
 from indexers.base import Index, LiveIndex
+from memory import identity
 from memory.assemble import AssembleConfig, assemble
 from memory.chunking import Chunker
 from memory.embedders import Embedder, default_embedder
-from memory import identity
 from memory.errors import Conflict, InvalidArgument, InvalidMessage, InvalidTransition
 from memory.models import Context, Hit, Message, MessageInput, StoredMessage, ToolCallState, parse_message
 from memory.state import STAGE, StateBlock, StateMachine, check_block_name, encode_value

@@ -251,7 +251,9 @@ class ErrorBody(BaseModel):
     detail: str
     error: str = Field(description="the memory.errors class the clients raise: InvalidMessage, Conflict, ...")
     field: str | None = Field(None, description="dotted path of the field at fault, e.g. messages[1].role")
-    current_seq: int | None = Field(None, description="Conflict only (409, or 422 IdempotencyConflict): the session's seq now")
+    current_seq: int | None = Field(
+        None, description="Conflict only (409, or 422 IdempotencyConflict): the session's seq now"
+    )
     budget: int | None = None
     required: int | None = None
     current: str | None = Field(None, description="InvalidTransition only: the session's stage")

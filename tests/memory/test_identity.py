@@ -52,7 +52,9 @@ def other_model_url() -> Iterator[str]:
         yield url + "/v1"
 
 
-def test_another_model_of_the_same_dimension_is_refused(tmp_path: Path, embedder: Embedder, other_model_url: str) -> None:
+def test_another_model_of_the_same_dimension_is_refused(
+    tmp_path: Path, embedder: Embedder, other_model_url: str
+) -> None:
     with Memory.open(tmp_path / "m", embedder=embedder) as mem:
         mem.add(TURNS, session="s")
         assert len(json.loads(mem.store.get_meta("embedder_probe") or "[]")) == 384

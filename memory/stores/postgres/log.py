@@ -38,9 +38,9 @@ from memory.stores.rows import (
     base_seq_conflict,
     call_answered,
     call_id_reused,
+    deleted_sessions,
     idempotency_mismatch,
     key_expired,
-    deleted_sessions,
     no_such_call,
     nothing_to_delete,
     request_fingerprint,
@@ -80,7 +80,8 @@ class LogWrites(PgBase):
             )
             if idempotency_key is not None:
                 row = conn.execute(
-                    "SELECT seqs, fingerprint, created_at FROM idempotency WHERE namespace=%s AND session=%s AND key=%s",
+                    "SELECT seqs, fingerprint, created_at FROM idempotency "
+                    "WHERE namespace=%s AND session=%s AND key=%s",
                     (namespace, session, idempotency_key),
                 ).fetchone()
                 if row is not None and key_expired(float(row[2]), idempotency_ttl_s):

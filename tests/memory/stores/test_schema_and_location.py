@@ -109,7 +109,13 @@ def test_a_postgres_database_of_the_previous_schema_is_migrated(pg_dsn: str) -> 
     try:
         assert pg.get_meta("schema_version") == str(PG_VERSION) == "2"
         with pg._read() as conn:
-            cols = {r[0] for r in conn.execute("SELECT column_name FROM information_schema.columns WHERE table_name='idempotency' AND table_schema=current_schema()")}
+            cols = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_name='idempotency' AND table_schema=current_schema()"
+                )
+            }
         assert "fingerprint" in cols
     finally:
         pg.close()
