@@ -3,15 +3,18 @@
 Layout of the index folder::
 
     manifest.json          # {"version", "dim", "generation", "namespaces": {ns: file stem},
-                           #  "files": {file name: CRC-32}}
+                           #  "bases": {ns: "<stem>.<gen>"}, "files": {file name: CRC-32}}
     <stem>.<gen>.faiss     # IndexIDMap2(IndexFlatIP) of the namespace
     <stem>.<gen>.npz       # ids and session codes (for session-scoped search), HNSW labels
     <stem>.<gen>.hnsw      # the namespace's HNSW graph, when it has one
 
-``persist`` writes every file under a temporary name, fsyncs it and renames it into place,
-under a new generation; then it replaces the manifest the same way and fsyncs the folder;
-then it removes the previous generation. A crash at any point leaves a manifest that points
-at complete files (the log then re-adds whatever the index missed).
+``persist`` writes the files of each namespace that changed under a temporary name, fsyncs
+them and renames them into place, under a new generation (a namespace that did not change
+keeps its files); then it replaces the manifest the same way and fsyncs the folder; then it
+removes the files the manifest no longer names. A crash at any point leaves a manifest that points
+at complete files (the log then re-adds whatever the index missed). Saving holds an exclusive
+``flock`` on ``persist.lock`` in the folder (loading a shared one), so several processes on one
+folder save one at a time, each under a generation above the one on disk.
 
 On open, each file is checked against the CRC-32 the manifest holds for it. A namespace
 whose files are missing or damaged (or a manifest that cannot be read) is left out with an
@@ -29,6 +32,7 @@ is stale.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import json
@@ -36,7 +40,8 @@ import os
 import threading
 import warnings
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +52,7 @@ from indexers.base import EMPTY_RESULT, check_query, prepare_batch
 from memory.errors import IndexMismatch
 
 MANIFEST = "manifest.json"
+LOCK_FILE = "persist.lock"  # flock: several processes on one folder save one at a time
 FORMAT_VERSION = 2  # 2: per-file CRC-32 and the HNSW graph (version 1 files still load)
 
 
@@ -71,6 +77,25 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@contextmanager
+def _folder_lock(path: Path, mode: int) -> Iterator[None]:
+    """``flock`` on the folder's lock file: one process saves at a time, and none loads meanwhile
+    (threads of one process are serialized by the index's own lock)."""
+    with open(path / LOCK_FILE, "a+b") as fh:
+        fcntl.flock(fh.fileno(), mode)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _disk_generation(path: Path) -> int:
+    try:
+        return int(json.loads((path / MANIFEST).read_text()).get("generation", 0))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0
 
 
 def _durable_write(path: Path, data: bytes) -> int:
@@ -121,6 +146,7 @@ class _Space:
     hnsw_id: list[int] = field(default_factory=list)
     hnsw_label: dict[int, int] = field(default_factory=dict)
     dirty: bool = True
+    files: dict[str, int] = field(default_factory=dict)  # its files on disk (name -> CRC-32) while clean
 
     @property
     def hnsw_stale(self) -> int:
@@ -175,6 +201,11 @@ class FaissIndex:
 
     def _load(self) -> None:
         assert self.path is not None
+        with _folder_lock(self.path, fcntl.LOCK_SH):  # not while another process saves
+            self._load_locked()
+
+    def _load_locked(self) -> None:
+        assert self.path is not None
         manifest = self.path / MANIFEST
         if not manifest.exists():
             if any(self.path.glob("*.faiss")):
@@ -193,9 +224,10 @@ class FaissIndex:
             )
         self._generation = int(meta.get("generation", 0))
         sums: dict[str, int] = meta.get("files") or {}
+        bases: dict[str, str] = meta.get("bases") or {}
         for ns, stem in spaces.items():
             try:
-                self._spaces[ns] = self._load_space(f"{stem}.{self._generation}", sums)
+                self._spaces[ns] = self._load_space(bases.get(ns, f"{stem}.{self._generation}"), sums)
             except (_Damaged, KeyError, ValueError, OSError) as exc:
                 reason = str(exc) if isinstance(exc, _Damaged) else f"its files are damaged ({exc.__class__.__name__})"
                 self._warn(f"namespace {ns!r}: {reason}")
@@ -224,12 +256,13 @@ class FaissIndex:
             except _Damaged as exc:  # the exact index is fine: only the graph is rebuilt
                 self._warn(f"the HNSW graph: {exc}")
         space.dirty = False
+        space.files = {name: sums[name] for name in sums if name.startswith(f"{base}.")}
         return space
 
     def persist(self) -> None:
         if self.path is None:
             return
-        with self._lock:
+        with self._lock, _folder_lock(self.path, fcntl.LOCK_EX):
             if not any(s.dirty for s in self._spaces.values()) and (self.path / MANIFEST).exists():
                 try:
                     current = json.loads((self.path / MANIFEST).read_text()).get("namespaces", {})
@@ -237,23 +270,29 @@ class FaissIndex:
                     current = None
                 if current is not None and set(current) == set(self._spaces):
                     return
-            gen = self._generation + 1
+            gen = max(self._generation, _disk_generation(self.path)) + 1  # another process may have saved
             names: dict[str, str] = {}
+            bases: dict[str, str] = {}
             sums: dict[str, int] = {}
             for ns, space in self._spaces.items():
                 stem = names[ns] = _stem(ns)
-                for name, data in self._space_files(space, f"{stem}.{gen}"):
-                    sums[name] = _durable_write(self.path / name, data)
+                kept = space.files and all((self.path / name).exists() for name in space.files)
+                if space.dirty or not kept:  # a clean namespace keeps its files as they are
+                    space.files = {
+                        name: _durable_write(self.path / name, data)
+                        for name, data in self._space_files(space, f"{stem}.{gen}")
+                    }
+                bases[ns] = next(iter(space.files)).rsplit(".", 1)[0]
+                sums.update(space.files)
             manifest = {"version": FORMAT_VERSION, "dim": self.dim, "generation": gen, "namespaces": names}
-            manifest["files"] = sums
+            manifest["bases"], manifest["files"] = bases, sums
             _durable_write(self.path / MANIFEST, json.dumps(manifest, ensure_ascii=False).encode("utf-8"))
             _fsync_dir(self.path)  # the renames themselves are durable
             self._generation = gen
             for space in self._spaces.values():
                 space.dirty = False
-            for f in self.path.iterdir():  # previous generations and leftovers
-                parts = f.name.split(".")
-                if f.name != MANIFEST and len(parts) >= 3 and parts[1] != str(gen):
+            for f in self.path.iterdir():  # files no namespace points at any more, and leftovers
+                if f.name != MANIFEST and len(f.name.split(".")) >= 3 and f.name not in sums:
                     f.unlink(missing_ok=True)
 
     def _space_files(self, space: _Space, base: str) -> list[tuple[str, bytes]]:

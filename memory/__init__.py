@@ -7,6 +7,7 @@ happens, ``assemble`` a budgeted context before each model call.
 from memory.errors import (
     BudgetTooSmall,
     Conflict,
+    IdempotencyConflict,
     IndexMismatch,
     InvalidArgument,
     InvalidMessage,
@@ -66,6 +67,7 @@ __all__ = [
     "BudgetTooSmall",
     "Chunk",
     "Conflict",
+    "IdempotencyConflict",
     "Context",
     "FilePart",
     "Hit",

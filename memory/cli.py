@@ -288,6 +288,8 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     if not (folder / LOG_FILE).is_file():
         console.print(f"[red]--data: no turnmem memory at {folder} (no {LOG_FILE})[/red]")
         return 2
+    if args.embedder is not None:
+        return _reembed(folder, args.embedder, args.to)
     mem = Memory.open(folder, index=args.source)
     target = open_index(args.to, folder / "index", mem.embedder.dim)
     t0 = time.perf_counter()
@@ -295,6 +297,29 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     n = sum(len(target.ids(ns)) for ns in target.namespaces())
     mem.close()
     console.print(f"reindexed {n} chunks into {args.to} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _reembed(folder: Path, name: str, to: str) -> int:
+    """Re-embed every chunk of the log with the model ``name``, then rebuild the index from it."""
+    import shutil
+
+    from memory.embedders import embedder_named
+    from memory.identity import reembed
+    from memory.memory import LOG_FILE, Memory
+    from memory.stores import open_store, parse_location
+
+    embedder = embedder_named(name)
+    t0 = time.perf_counter()
+    store = open_store(parse_location(folder), log_file=LOG_FILE)
+    try:
+        n = reembed(store, embedder)
+    finally:
+        store.close()
+    shutil.rmtree(folder / "index", ignore_errors=True)  # derived from the log; the old model's dimension
+    with Memory.open(folder, embedder=embedder, index=to) as mem:
+        mem.rebuild_index()
+    _console().print(f"re-embedded {n} chunks with {embedder.name} into {to} in {time.perf_counter() - t0:.1f} s")
     return 0
 
 
@@ -400,6 +425,12 @@ def build_parser() -> argparse.ArgumentParser:
     re_.add_argument("--source", default="faiss", help="the index the memory uses now")
     re_.add_argument("--to", default="faiss", help="faiss | faiss-hnsw | chroma | chroma-http://HOST:PORT")
     re_.add_argument("--reembed", action="store_true", help="re-embed every chunk instead of reusing stored vectors")
+    re_.add_argument(
+        "--embedder",
+        default=None,
+        help="re-embed the log with another model (all-MiniLM-L6-v2, a local sentence-transformers folder, "
+        "or openai:MODEL with $OPENAI_BASE_URL) and rebuild the index with it",
+    )
     re_.set_defaults(func=cmd_reindex)
 
     sv = sub.add_parser("serve", help="serve a memory over HTTP (REST API with an OpenAPI schema at /docs)")

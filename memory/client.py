@@ -40,6 +40,7 @@ import httpx
 from memory.errors import (
     BudgetTooSmall,
     Conflict,
+    IdempotencyConflict,
     InvalidArgument,
     InvalidMessage,
     InvalidTransition,
@@ -124,6 +125,8 @@ def _raise_for(resp: httpx.Response) -> None:
     if status == 404:
         raise NotFound(text)
     if status in (413, 422):  # 413: the body is over the server's byte limit (field: body)
+        if kind == "IdempotencyConflict":
+            raise IdempotencyConflict(text, current_seq=int(body.get("current_seq", -1)))
         if kind == "InvalidTransition":
             raise InvalidTransition(text, current=body.get("current"), allowed=list(body.get("allowed") or []))
         if kind == "BudgetTooSmall":

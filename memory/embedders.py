@@ -333,6 +333,23 @@ _DEFAULT: SentenceTransformerEmbedder | None = None
 _DEFAULT_LOCK = threading.Lock()
 
 
+def embedder_named(name: str) -> Embedder:
+    """An embedder from its name on a command line: ``all-MiniLM-L6-v2`` (the bundled model), a
+    local sentence-transformers folder, or ``openai:MODEL`` (``$OPENAI_BASE_URL``, default
+    api.openai.com, and ``$OPENAI_API_KEY``)."""
+    if name == DEFAULT_MODEL:
+        return default_embedder()
+    if name.startswith("openai:") and len(name) > len("openai:"):
+        base_url = os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+        return OpenAIEmbedder(name[len("openai:") :], base_url=base_url)
+    if Path(name).is_dir():
+        return SentenceTransformerEmbedder(name)
+    raise InvalidArgument(
+        f"embedder: {name!r} is neither {DEFAULT_MODEL!r}, a local sentence-transformers folder, nor openai:MODEL",
+        field="embedder",
+    )
+
+
 def default_embedder() -> SentenceTransformerEmbedder:
     """One shared bundled-MiniLM embedder per process (the model is 90 MB in memory)."""
     global _DEFAULT

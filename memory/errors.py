@@ -55,6 +55,15 @@ class Conflict(TurnmemError):
         self.current_seq = current_seq
 
 
+class IdempotencyConflict(Conflict):
+    """An ``idempotency_key`` came back with another request than the one it first answered
+    (HTTP 422); nothing was stored. ``field`` is ``"idempotency_key"``."""
+
+    def __init__(self, message: str, *, current_seq: int) -> None:
+        super().__init__(message, current_seq=current_seq)
+        self.field = "idempotency_key"
+
+
 class InvalidTransition(TurnmemError, ValueError):
     """A stage change the session's state machine does not allow (``allowed`` lists the legal ones)."""
 
@@ -117,6 +126,7 @@ __all__ = [
     "BudgetTooSmall",
     "NotFound",
     "Conflict",
+    "IdempotencyConflict",
     "IndexMismatch",
     "InvalidTransition",
     "PermissionDenied",

@@ -31,10 +31,11 @@ import numpy as np
 from pydantic import ValidationError
 
 from indexers.base import Index, LiveIndex
+from memory import identity
 from memory.assemble import AssembleConfig, assemble
 from memory.chunking import Chunker
 from memory.embedders import Embedder, default_embedder
-from memory.errors import Conflict, IndexMismatch, InvalidArgument, InvalidMessage, InvalidTransition
+from memory.errors import Conflict, InvalidArgument, InvalidMessage, InvalidTransition
 from memory.models import Context, Hit, Message, MessageInput, StoredMessage, ToolCallState, parse_message
 from memory.state import STAGE, StateBlock, StateMachine, check_block_name, encode_value
 from memory.state import render as render_state
@@ -51,6 +52,7 @@ from memory.validation import (
     check_limit,
     check_query,
     check_seq,
+    check_ttl,
 )
 from retrievers.base import Candidates, Query, Retriever
 from retrievers.dense import DenseRetriever
@@ -118,6 +120,7 @@ class Memory:
         config: AssembleConfig | None = None,
         persist_every: int = 5000,
         rolling_summary: RollingSummary | None = None,
+        idempotency_ttl_s: float | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -131,6 +134,7 @@ class Memory:
         self.retriever: Retriever = retriever or self.retriever_for(self.config)
         self.persist_every = persist_every
         self.rolling_summary = rolling_summary
+        self.idempotency_ttl_s = check_ttl(idempotency_ttl_s)
         self._lock = threading.RLock()
         self._synced_chunk = 0
         self._synced_deletion = 0
@@ -153,6 +157,7 @@ class Memory:
         config: AssembleConfig | None = None,
         retriever: Retriever | None = None,
         rolling_summary: RollingSummary | None = None,
+        idempotency_ttl_s: float | None = None,
     ) -> Memory:
         """Open (or create) a memory at ``path``, with the bundled MiniLM by default.
 
@@ -163,6 +168,7 @@ class Memory:
         ``index`` (folders only) is an :class:`indexers.Index` or a spec: ``"faiss"`` (default,
         persisted in the folder), ``"faiss-hnsw"``, ``"chroma"`` (persistent, in the folder) or
         ``"chroma-http://HOST:PORT"``. ``counter`` is a TokenCounter or an encoding name.
+        ``idempotency_ttl_s``: how long an idempotency key is remembered (None: forever).
         """
         where = parse_location(path)
         emb = embedder or default_embedder()
@@ -192,23 +198,16 @@ class Memory:
                 config=config,
                 retriever=retriever,
                 rolling_summary=rolling_summary,
+                idempotency_ttl_s=idempotency_ttl_s,
             )
         except BaseException:
             store.close()
             raise
 
     def _check_models(self) -> None:
-        """The log remembers which embedder made its vectors and which counter its counts."""
-        name, dim = self.store.get_meta("embedder"), self.store.get_meta("dim")
-        if name is None:
-            self.store.set_meta("embedder", self.embedder.name)
-            self.store.set_meta("dim", str(self.embedder.dim))
-        elif int(dim or 0) != self.embedder.dim:
-            raise IndexMismatch(
-                f"embedder: this memory's vectors come from {name!r} ({dim}-d), but the embedder "
-                f"given is {self.embedder.name!r} ({self.embedder.dim}-d); open it with the same "
-                "model, or call rebuild_index(reembed=True) on a memory opened with the new one"
-            )
+        """The log remembers which embedder made its vectors (name, dim, fingerprint: see
+        :mod:`memory.identity`) and which counter its counts."""
+        identity.check(self.store, self.embedder)
         counted_by = self.store.get_meta("counter")  # counter name and counting rules' version
         if counted_by != counting_id(self.counter):
             if counted_by is not None:
@@ -224,17 +223,20 @@ class Memory:
 
     # -- index sync ------------------------------------------------------------------------
 
-    def reconcile(self) -> dict[str, int]:
-        """Make the index agree with the log exactly; returns what was added and removed."""
+    def reconcile(self, namespaces: Iterable[str] | None = None) -> dict[str, int]:
+        """Make the index agree with the log exactly (in ``namespaces``, default all of them);
+        returns what was added and removed."""
         if self.live:
             return {"added": 0, "removed": 0}
         with self._lock:
             added = removed = 0
             log_ns = set(self.store.namespaces())
+            scope = None if namespaces is None else set(namespaces)
             for ns in set(self.index.namespaces()) - log_ns:
-                removed += len(self.index.ids(ns))
-                self.index.drop(ns)
-            for ns in log_ns:
+                if scope is None or ns in scope:
+                    removed += len(self.index.ids(ns))
+                    self.index.drop(ns)
+            for ns in log_ns if scope is None else log_ns & scope:
                 have = self.index.ids(ns)
                 want = self.store.chunk_ids(ns)
                 extra = np.setdiff1d(have, want, assume_unique=True)
@@ -279,8 +281,8 @@ class Memory:
                     self._unpersisted = 0
             if deletions:
                 # chunks added and then deleted by another writer may have slipped in
-                # between our two reads; a full reconcile of those namespaces settles it.
-                self.reconcile()
+                # between our two reads; a reconcile of the namespaces touched settles it.
+                self.reconcile({ns for _, ns, _ in deletions})
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -359,7 +361,14 @@ class Memory:
     ) -> list[int]:
         """Store what :meth:`prepare` made (``add`` in two steps: embed outside a writer's lock)."""
         self.check_write(session, namespace, idempotency_key, base_seq)
-        result = self.store.append(namespace, session, prepared, base_seq=base_seq, idempotency_key=idempotency_key)
+        result = self.store.append(
+            namespace,
+            session,
+            prepared,
+            base_seq=base_seq,
+            idempotency_key=idempotency_key,
+            idempotency_ttl_s=self.idempotency_ttl_s,
+        )
         if result.new_chunk_ids:
             self._catch_up()
         policy = self.rolling_summary
@@ -451,7 +460,9 @@ class Memory:
         check_base_seq(base_seq)
 
     def delete(self, namespace: str, session: str | None = None) -> int:
-        """Forget a namespace, or one session of it: log rows, chunks and vectors."""
+        """Forget a namespace, or one session of it with its ``::summaries`` companion: log rows,
+        chunks, full text, vectors, state, tool-call links and idempotency keys (see
+        :meth:`memory.stores.base.Store.delete`). Only the touched namespace's index files are saved."""
         check_name(namespace, "namespace")
         if session is not None:
             check_name(session, "session")
@@ -734,13 +745,7 @@ class Memory:
         with self._lock, Progress(disable=not progress, transient=True) as bar:
             if reembed:
                 task = bar.add_task("re-embedding", total=total)
-                for batch in self.store.iter_chunk_texts():
-                    ids = [i for i, _ in batch]
-                    texts = [t for _, t in batch]
-                    self.store.replace_vectors(list(zip(ids, self.embedder.embed(texts))))
-                    bar.advance(task, len(batch))
-                self.store.set_meta("embedder", self.embedder.name)
-                self.store.set_meta("dim", str(self.embedder.dim))
+                identity.reembed(self.store, self.embedder, lambda n: bar.advance(task, n))
             if self.live:  # the vectors just replaced are the index
                 return self.index
             target = index if index is not None else self.index

@@ -2,7 +2,8 @@
 
 Sync is explicit: every session has a gap-free ``seq``; a write may carry ``base_seq`` (the
 last seq the client saw; a stale one gets 409 with the current seq) and an
-``idempotency_key`` (a replay gets the first answer, stores nothing again); ``GET
+``idempotency_key`` (a replay of the same request gets the first answer and stores nothing
+again; the key with another request body is a 422 ``IdempotencyConflict``); ``GET
 .../messages?since=SEQ`` returns what a client missed. Every write is one SQLite
 transaction, so nothing partial is ever stored, and the vector index is rebuilt from the
 log on start if a crash left it behind.
@@ -43,6 +44,7 @@ from memory.embedders import BatchingEmbedder, default_embedder
 from memory.errors import (
     BudgetTooSmall,
     Conflict,
+    IdempotencyConflict,
     InvalidArgument,
     InvalidMessage,
     InvalidTransition,
@@ -150,7 +152,13 @@ class AppendRequest(BaseModel):
 
     messages: list[Message] = Field(min_length=1, max_length=MAX_BATCH)
     base_seq: int | None = Field(None, ge=0, strict=True, description="the last seq you saw; a stale one gets 409")
-    idempotency_key: str | None = Field(None, min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN)
+    idempotency_key: str | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_NAME,
+        pattern=NAME_PATTERN,
+        description="a retry with the same key and body replays the first answer; another body is a 422",
+    )
     timestamp: str | float | None = Field(None, description="for messages without their own (default: now)")
 
 
@@ -243,7 +251,9 @@ class ErrorBody(BaseModel):
     detail: str
     error: str = Field(description="the memory.errors class the clients raise: InvalidMessage, Conflict, ...")
     field: str | None = Field(None, description="dotted path of the field at fault, e.g. messages[1].role")
-    current_seq: int | None = Field(None, description="409 only: the session's seq now")
+    current_seq: int | None = Field(
+        None, description="Conflict only (409, or 422 IdempotencyConflict): the session's seq now"
+    )
     budget: int | None = None
     required: int | None = None
     current: str | None = Field(None, description="InvalidTransition only: the session's stage")
@@ -269,6 +279,7 @@ class Health(BaseModel):
 # -- errors ------------------------------------------------------------------------------
 
 _STATUS: list[tuple[type[Exception], int]] = [
+    (IdempotencyConflict, 422),  # a key reused for another request (IETF Idempotency-Key draft)
     (Conflict, 409),  # stale base_seq, or a state block past its expected version
     (PermissionDenied, 403),
     (NotFound, 404),
@@ -486,6 +497,7 @@ def create_app(
         tags=["sessions"],
         responses={
             409: {"model": ErrorBody, "description": "stale base_seq; `current_seq` is the session's seq"},
+            422: {"model": ErrorBody, "description": "bad input, or idempotency_key reused with another body"},
             **_BUSY,
         },
     )
@@ -605,8 +617,8 @@ def serve(
     parse_location(data, field="data")  # a wrong --data fails before the model loads
     limits = limits or ServiceLimits()
     embedder = BatchingEmbedder(default_embedder(), max_batch=limits.embed_batch, timeout=limits.embed_timeout)
-    mem = Memory.open(data, index=index, embedder=embedder)
     embedder.inner.embed(["warm-up"])  # load the model now (no timeout): /healthz answers only when writes are fast
+    mem = Memory.open(data, index=index, embedder=embedder)  # (checks the embedder's fingerprint: one embed)
     app = create_app(mem, ring, close_on_shutdown=True, limits=limits)
     uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=_log_config(log_level))
 

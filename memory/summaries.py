@@ -22,9 +22,10 @@ from typing import Any, Protocol
 
 from memory.chat import chat_completion, http_client
 from memory.models import StoredMessage
+from memory.stores.rows import SUMMARY_SUFFIX
 from memory.tokens import TokenCounter
 
-SUFFIX = "::summaries"
+SUFFIX = SUMMARY_SUFFIX
 _INFORMATIVE = re.compile(r"\b(?:[A-Z][a-z]+|[A-Z]{2,}[-\w]*|\w*\d[\w.,:/-]*)\b")
 
 

@@ -48,6 +48,16 @@ def check_base_seq(base_seq: object) -> int | None:
     return base_seq  # type: ignore[return-value]
 
 
+def check_ttl(ttl_s: object) -> float | None:
+    """How long idempotency keys are kept, in seconds (a number > 0), or None: forever."""
+    if ttl_s is not None and (isinstance(ttl_s, bool) or not isinstance(ttl_s, (int, float)) or not ttl_s > 0):
+        raise InvalidArgument(
+            f"idempotency_ttl_s: give seconds as a number > 0, or None to keep keys forever (got {ttl_s!r})",
+            field="idempotency_ttl_s",
+        )
+    return None if ttl_s is None else float(ttl_s)
+
+
 def check_seq(seq: object) -> int:
     """The last seq a reader saw (``since``): an int >= 0."""
     if not _is_int(seq) or seq < 0:  # type: ignore[operator]

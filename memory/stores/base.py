@@ -10,7 +10,8 @@ Promises every store keeps:
   rows, tool-call links and idempotency record, or nothing;
 - ``seq`` is per session and ``pos`` per namespace, both gap-free from 1 in commit order,
   whatever the number of concurrent writers;
-- an idempotency key, or a message ``id``, seen before stores nothing twice; a ``base_seq``
+- an idempotency key, or a message ``id``, seen before stores nothing twice (a key reused for
+  another request is an :class:`memory.errors.IdempotencyConflict`); a ``base_seq``
   that is not the session's last seq is a :class:`memory.errors.Conflict`;
 - state writes are conditional (``expected`` versions, the stage machine's ``check``) and atomic;
 - ``search_text`` sees a write as soon as it commits (the lexical index is in the same
@@ -65,12 +66,19 @@ class Store(Protocol):
         *,
         base_seq: int | None = None,
         idempotency_key: str | None = None,
+        idempotency_ttl_s: float | None = None,
     ) -> AppendResult:
-        """Append messages to a session in one transaction and return their seqs."""
+        """Append messages to a session in one transaction and return their seqs. An
+        ``idempotency_key`` seen before (within ``idempotency_ttl_s``; None: forever) replays the
+        first answer if the request (messages without timestamps, ``base_seq``) is the same, and
+        raises :class:`memory.errors.IdempotencyConflict` if it is not."""
         ...
 
     def delete(self, namespace: str, session: str | None = None) -> int:
-        """Forget a namespace or one session; returns the messages removed (NotFound if none)."""
+        """Forget a namespace, or one session with its ``<session>::summaries`` companion: messages,
+        chunks, full-text rows, vectors, tool-call links, idempotency keys, state blocks and stage
+        machine, in one transaction; records a deletion per session removed (the session's last).
+        Returns the messages removed (NotFound if there was nothing)."""
         ...
 
     def last_seq(self, namespace: str, session: str) -> int: ...

@@ -3,13 +3,16 @@ wording of the errors a store raises (one text per mistake, whichever store rais
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from memory.errors import Conflict, InvalidArgument, InvalidMessage, NotFound
+from memory.errors import Conflict, IdempotencyConflict, InvalidArgument, InvalidMessage, NotFound
 from memory.models import Hit, Message, StoredMessage
 
 MAX_NAME = 256
@@ -123,6 +126,28 @@ def base_seq_conflict(last_seq: int, base_seq: int) -> Conflict:
     )
 
 
+def request_fingerprint(messages: Sequence[PreparedMessage], base_seq: int | None) -> str:
+    """What an idempotency key answers for: sha256 of the canonical JSON of the messages and
+    ``base_seq``. Timestamps are left out: a retry of messages sent without one is stamped anew."""
+    records = [{k: v for k, v in m.message.to_record().items() if k != "timestamp"} for m in messages]
+    canonical = json.dumps([records, base_seq], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def key_expired(created_at: float, ttl_s: float | None) -> bool:
+    """Whether an idempotency key is past its window (None: kept forever)."""
+    return ttl_s is not None and created_at < time.time() - ttl_s
+
+
+def idempotency_mismatch(key: str, session: str, last_seq: int) -> IdempotencyConflict:
+    return IdempotencyConflict(
+        f"idempotency_key: {key!r} already answered another request to session {session!r} (other "
+        "messages or base_seq); nothing was stored. Use a new key for a new request, the same key "
+        "only to retry the same one",
+        current_seq=last_seq,
+    )
+
+
 def call_id_reused(i: int, call_id: str, session: str) -> InvalidMessage:
     return InvalidMessage(
         f"messages[{i}].tool_calls: call id {call_id!r} is already used in session "
@@ -154,6 +179,15 @@ def state_conflict(name: str, have: int, want: int) -> Conflict:
         f"state.{name}: the block is at version {have}, not {want}; read the state again and retry",
         current_seq=have,
     )
+
+
+SUMMARY_SUFFIX = "::summaries"
+
+
+def deleted_sessions(session: str) -> tuple[str, str]:
+    """What a session delete removes: the session's companion ``<session>::summaries`` (its rolling
+    summaries quote its words), then the session itself (so the session's deletion is recorded last)."""
+    return (session + SUMMARY_SUFFIX, session)
 
 
 def nothing_to_delete(namespace: str, session: str | None) -> NotFound:

@@ -4,6 +4,7 @@ warning, and the HNSW graph saved and loaded instead of rebuilt after a restart.
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
 import os
 import warnings
 from collections.abc import Callable
@@ -131,3 +132,31 @@ def test_a_damaged_graph_warns_and_only_the_graph_is_rebuilt(tmp_path: Path) -> 
         again = FaissIndex(DIM, tmp_path, hnsw_threshold=100)
     assert len(again) == 300 and again._spaces["a"].hnsw is None
     assert again.search(vecs[42], 1, namespace="a")[0].tolist() == [42]
+
+
+def _saver(path: str, namespace: str, rounds: int, seed: int) -> None:
+    """Another process: adds to its namespace and saves, over and over."""
+    rng = np.random.default_rng(seed)
+    index = FaissIndex(8, path)
+    for r in range(rounds):
+        vecs = rng.normal(size=(20, 8)).astype(np.float32)
+        index.add(np.arange(r * 20, r * 20 + 20) + seed * 100_000, vecs, namespace=namespace, sessions=["s"] * 20)
+        index.persist()
+
+
+def test_two_processes_saving_one_folder_never_leave_damaged_files(tmp_path: Path) -> None:
+    """Without the folder lock the two interleave their files, temporary names and clean-ups."""
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_saver, args=(str(tmp_path), f"ns{k}", 40, k + 1)) for k in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+        assert p.exitcode == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IndexFileWarning)
+        index = FaissIndex(8, tmp_path)  # every file the manifest names is there and intact
+    counts = [len(index.ids(ns)) for ns in index.namespaces()]  # the last saver's view: its own namespace whole
+    assert 800 in counts and all(n % 20 == 0 and n <= 800 for n in counts)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert set(manifest["files"]) == {p.name for p in tmp_path.iterdir() if p.name.count(".") >= 2}

@@ -45,6 +45,7 @@ def scenario(m: Memory | Client, ns: str) -> list[Any]:
     out.append(m.add(TURNS[:2], session="s1", namespace=ns))
     out.append(m.add(TURNS[2:], session="s1", namespace=ns, idempotency_key="k-1", base_seq=2))
     out.append(m.add(TURNS[2:], session="s1", namespace=ns, idempotency_key="k-1", base_seq=2))  # replay
+    out.append(_error(lambda: m.add(TURNS[:1], session="s1", namespace=ns, idempotency_key="k-1", base_seq=2)))
     out.append(m.add([{"role": "user", "content": "and a taxi?"}], session="s2", namespace=ns, timestamp=T0))
     out.append(_error(lambda: m.add([{"role": "user", "content": "x"}], session="s1", namespace=ns, base_seq=1)))
     out.append(
@@ -91,11 +92,12 @@ def test_client_and_memory_answer_the_same(server: Any, admin: Client, open_memo
     remote = scenario(admin, ns)
     for step, (a, b) in enumerate(zip(embedded, remote)):
         assert a == b, f"step {step}: embedded {a!r} != service {b!r}"
-    assert embedded[4] == ("Conflict", 4)
-    assert embedded[5] == ("InvalidMessage", "messages[1].tool_call_id")
-    assert any("LULU-7731" in str(m.get("content")) for m in embedded[7][0])
-    assert embedded[12] == ("Conflict", 1) and embedded[13] == ("InvalidTransition", "stage")
-    assert "Book it." in embedded[16]
+    assert embedded[3] == ("IdempotencyConflict", 4)  # the key of step 1 with another body
+    assert embedded[5] == ("Conflict", 4)
+    assert embedded[6] == ("InvalidMessage", "messages[1].tool_call_id")
+    assert any("LULU-7731" in str(m.get("content")) for m in embedded[8][0])
+    assert embedded[13] == ("Conflict", 1) and embedded[14] == ("InvalidTransition", "stage")
+    assert "Book it." in embedded[17]
 
 
 def test_client_refuses_a_single_message_not_in_a_list(admin: Client) -> None:

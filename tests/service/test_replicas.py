@@ -122,8 +122,9 @@ def test_memory_and_a_replica_answer_the_same_on_postgres(replicas: list[ServerP
         remote = scenario(client, f"parity-{uuid.uuid4().hex[:8]}")
     for step, (a, b) in enumerate(zip(embedded, remote)):
         assert a == b, f"step {step}: embedded {a!r} != service {b!r}"
-    assert embedded[4] == ("Conflict", 4) and embedded[5] == ("InvalidMessage", "messages[1].tool_call_id")
-    assert any("LULU-7731" in str(m.get("content")) for m in embedded[7][0])
+    assert embedded[3] == ("IdempotencyConflict", 4)
+    assert embedded[5] == ("Conflict", 4) and embedded[6] == ("InvalidMessage", "messages[1].tool_call_id")
+    assert any("LULU-7731" in str(m.get("content")) for m in embedded[8][0])
 
 
 def test_kill_9_of_one_replica_mid_burst_loses_no_acknowledged_write(replicas: list[ServerProcess]) -> None:

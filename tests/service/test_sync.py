@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from memory.client import AsyncClient, Client
-from memory.errors import Conflict, InvalidArgument, InvalidMessage, NotFound
+from memory.errors import Conflict, IdempotencyConflict, InvalidArgument, InvalidMessage, NotFound
 from tests.service.helpers import ALPHA_KEY, ServerProcess
 
 WRITERS, APPENDS = 8, 100
@@ -171,9 +171,17 @@ def test_idempotent_replay_returns_the_first_answer_and_stores_nothing(
     assert first.status_code == 200
     assert first.json() == {"first_seq": 1, "last_seq": 2, "seqs": [1, 2]}
     alpha.add([{"role": "user", "content": "c"}], session=session_name, namespace="alpha")
-    # the same key again, even after another write and with another body: the first answer, nothing stored
-    again = _post(server, session_name, {"messages": [{"role": "user", "content": "a"}], "idempotency_key": "turn-1"})
+    # the same key and body again, even after another write: the first answer, nothing stored
+    body = {"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}
+    again = _post(server, session_name, {**body, "idempotency_key": "turn-1"})
     assert again.status_code == 200 and again.json() == first.json()
+    # the same key with another body: 422 naming idempotency_key, nothing stored
+    other = _post(server, session_name, {"messages": [{"role": "user", "content": "a"}], "idempotency_key": "turn-1"})
+    assert other.status_code == 422
+    assert other.json()["error"] == "IdempotencyConflict" and other.json()["field"] == "idempotency_key"
+    assert other.json()["current_seq"] == 3
+    with pytest.raises(IdempotencyConflict, match="idempotency_key"):
+        alpha.add([{"role": "user", "content": "z"}], session=session_name, namespace="alpha", idempotency_key="turn-1")
     assert [m.content for m in alpha.since(session_name, namespace="alpha")] == ["a", "b", "c"]
     # keys are per session: the same key in another session is a new write
     assert alpha.add(

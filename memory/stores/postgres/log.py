@@ -38,8 +38,12 @@ from memory.stores.rows import (
     base_seq_conflict,
     call_answered,
     call_id_reused,
+    deleted_sessions,
+    idempotency_mismatch,
+    key_expired,
     no_such_call,
     nothing_to_delete,
+    request_fingerprint,
 )
 
 
@@ -59,10 +63,12 @@ class LogWrites(PgBase):
         *,
         base_seq: int | None = None,
         idempotency_key: str | None = None,
+        idempotency_ttl_s: float | None = None,
     ) -> AppendResult:
         """Append messages to a session in one transaction and return their seqs (see the
         :class:`memory.stores.base.Store` promises)."""
         now = time.time()
+        fingerprint = None if idempotency_key is None else request_fingerprint(messages, base_seq)
         with self._write() as conn:
             last_seq = int(
                 conn.execute(  # type: ignore[index]
@@ -74,10 +80,19 @@ class LogWrites(PgBase):
             )
             if idempotency_key is not None:
                 row = conn.execute(
-                    "SELECT seqs FROM idempotency WHERE namespace=%s AND session=%s AND key=%s",
+                    "SELECT seqs, fingerprint, created_at FROM idempotency "
+                    "WHERE namespace=%s AND session=%s AND key=%s",
                     (namespace, session, idempotency_key),
                 ).fetchone()
+                if row is not None and key_expired(float(row[2]), idempotency_ttl_s):
+                    conn.execute(
+                        "DELETE FROM idempotency WHERE namespace=%s AND session=%s AND created_at < %s",
+                        (namespace, session, now - (idempotency_ttl_s or 0.0)),
+                    )
+                    row = None
                 if row is not None:
+                    if row[1] is not None and row[1] != fingerprint:
+                        raise idempotency_mismatch(idempotency_key, session, last_seq)
                     return AppendResult(json.loads(row[0]), [], [], None, replayed=True)
             if base_seq is not None and base_seq != last_seq:
                 raise base_seq_conflict(last_seq, base_seq)
@@ -157,8 +172,9 @@ class LogWrites(PgBase):
             )
             if idempotency_key is not None:
                 conn.execute(
-                    "INSERT INTO idempotency(namespace, session, key, seqs, created_at) VALUES (%s, %s, %s, %s, %s)",
-                    (namespace, session, idempotency_key, json.dumps(seqs), now),
+                    "INSERT INTO idempotency(namespace, session, key, seqs, created_at, fingerprint) "
+                    "VALUES (%s, %s, %s, %s, %s, %s)",
+                    (namespace, session, idempotency_key, json.dumps(seqs), now, fingerprint),
                 )
             # last: the namespace row lock, held only for this and the commit
             last_pos = int(
@@ -194,33 +210,35 @@ class LogWrites(PgBase):
         )
 
     def delete(self, namespace: str, session: str | None = None) -> int:
-        """Forget a namespace or one session: log rows, chunks (with their full-text and vector
-        entries), tool calls, idempotency keys, state. Returns the number of messages removed;
-        raises :class:`NotFound` if there was nothing."""
-        where, args = (
-            ("namespace=%s", (namespace,))
+        """Forget a namespace or one session (with its ``::summaries`` companion): log rows,
+        chunks (with their full-text and vector entries), tool calls, idempotency keys, state.
+        Returns the number of messages removed; raises :class:`NotFound` if there was nothing."""
+        scopes: list[tuple[str | None, str, tuple[str, ...]]] = (
+            [(None, "namespace=%s", (namespace,))]
             if session is None
-            else (
-                "namespace=%s AND session=%s",
-                (namespace, session),
-            )
+            else [(s, "namespace=%s AND session=%s", (namespace, s)) for s in deleted_sessions(session)]
         )
+        total, found = 0, False
         with self._write() as conn:
-            conn.execute(f"SELECT 1 FROM sessions WHERE {where} ORDER BY session FOR UPDATE", args)
+            for _, where, args in scopes:
+                conn.execute(f"SELECT 1 FROM sessions WHERE {where} ORDER BY session FOR UPDATE", args)
             conn.execute("SELECT 1 FROM namespaces WHERE namespace=%s FOR UPDATE", (namespace,))
-            conn.execute(f"DELETE FROM chunks WHERE {where}", args)
-            n = conn.execute(f"DELETE FROM messages WHERE {where}", args).rowcount
-            conn.execute(f"DELETE FROM tool_calls WHERE {where}", args)
-            conn.execute(f"DELETE FROM idempotency WHERE {where}", args)
-            n_state = conn.execute(f"DELETE FROM state_blocks WHERE {where}", args).rowcount
-            n_state += conn.execute(f"DELETE FROM state_machines WHERE {where}", args).rowcount
-            gone = conn.execute(f"DELETE FROM sessions WHERE {where}", args).rowcount
-            if session is None:
-                gone += conn.execute("DELETE FROM namespaces WHERE namespace=%s", (namespace,)).rowcount
-            if not gone and not n and not n_state:
+            for scope, where, args in scopes:
+                conn.execute(f"DELETE FROM chunks WHERE {where}", args)
+                n = conn.execute(f"DELETE FROM messages WHERE {where}", args).rowcount
+                conn.execute(f"DELETE FROM tool_calls WHERE {where}", args)
+                conn.execute(f"DELETE FROM idempotency WHERE {where}", args)
+                touched = conn.execute(f"DELETE FROM state_blocks WHERE {where}", args).rowcount
+                touched += conn.execute(f"DELETE FROM state_machines WHERE {where}", args).rowcount
+                touched += conn.execute(f"DELETE FROM sessions WHERE {where}", args).rowcount
+                if session is None:
+                    touched += conn.execute("DELETE FROM namespaces WHERE namespace=%s", (namespace,)).rowcount
+                if n or touched:
+                    found, total = True, total + n
+                    conn.execute(
+                        "INSERT INTO deletions(namespace, session, created_at) VALUES (%s, %s, %s)",
+                        (namespace, scope, time.time()),
+                    )
+            if not found:
                 raise nothing_to_delete(namespace, session)
-            conn.execute(
-                "INSERT INTO deletions(namespace, session, created_at) VALUES (%s, %s, %s)",
-                (namespace, session, time.time()),
-            )
-        return n
+        return total

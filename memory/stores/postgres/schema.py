@@ -9,7 +9,7 @@ expression index created for the embedder's dimension when a memory opens the st
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Serializes concurrent first opens: CREATE ... IF NOT EXISTS is not safe against a racing twin.
 SCHEMA_LOCK = 0x7475726E6D656D  # "turnmem"
@@ -94,6 +94,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
     key TEXT NOT NULL,
     seqs TEXT NOT NULL,
     created_at DOUBLE PRECISION NOT NULL,
+    fingerprint TEXT,
     PRIMARY KEY (namespace, session, key)
 );
 CREATE TABLE IF NOT EXISTS deletions (
@@ -104,5 +105,7 @@ CREATE TABLE IF NOT EXISTS deletions (
 );
 """
 
-# steps[v] takes a database at version v to v + 1 (none yet: version 1 is the first).
-STEPS: dict[int, str] = {}
+# steps[v] takes a database at version v to v + 1.
+STEPS: dict[int, str] = {
+    1: "ALTER TABLE idempotency ADD COLUMN IF NOT EXISTS fingerprint TEXT",  # the request a key answered
+}

@@ -24,8 +24,12 @@ from memory.stores.rows import (
     base_seq_conflict,
     call_answered,
     call_id_reused,
+    deleted_sessions,
+    idempotency_mismatch,
+    key_expired,
     no_such_call,
     nothing_to_delete,
+    request_fingerprint,
 )
 from memory.stores.sqlite.connection import SQLiteBase
 
@@ -46,11 +50,14 @@ class LogWrites(SQLiteBase):
         *,
         base_seq: int | None = None,
         idempotency_key: str | None = None,
+        idempotency_ttl_s: float | None = None,
     ) -> AppendResult:
         """Append messages to a session in one transaction and return their seqs.
 
-        - ``idempotency_key`` seen before for this session: nothing is stored, the first
-          call's seqs are returned.
+        - ``idempotency_key`` seen before for this session (within ``idempotency_ttl_s``
+          seconds; None: forever) with the same request: nothing is stored, the first call's
+          seqs are returned; with another request (messages or ``base_seq``):
+          :class:`IdempotencyConflict`, nothing stored.
         - a message whose ``id`` is already stored in the session is skipped and its
           stored seq returned (a retried write never duplicates).
         - ``base_seq`` given and not the session's current last seq: :class:`Conflict`.
@@ -58,18 +65,27 @@ class LogWrites(SQLiteBase):
           that has no result yet: otherwise :class:`InvalidMessage`, and nothing is stored.
         """
         now = time.time()
+        fingerprint = None if idempotency_key is None else request_fingerprint(messages, base_seq)
         with self._write() as conn:
-            if idempotency_key is not None:
-                row = conn.execute(
-                    "SELECT seqs FROM idempotency WHERE namespace=? AND session=? AND key=?",
-                    (namespace, session, idempotency_key),
-                ).fetchone()
-                if row is not None:
-                    return AppendResult(json.loads(row[0]), [], [], None, replayed=True)
             srow = conn.execute(
                 "SELECT last_seq FROM sessions WHERE namespace=? AND session=?", (namespace, session)
             ).fetchone()
             last_seq = 0 if srow is None else int(srow[0])
+            if idempotency_key is not None:
+                row = conn.execute(
+                    "SELECT seqs, fingerprint, created_at FROM idempotency WHERE namespace=? AND session=? AND key=?",
+                    (namespace, session, idempotency_key),
+                ).fetchone()
+                if row is not None and key_expired(float(row[2]), idempotency_ttl_s):
+                    conn.execute(
+                        "DELETE FROM idempotency WHERE namespace=? AND session=? AND created_at < ?",
+                        (namespace, session, now - (idempotency_ttl_s or 0.0)),
+                    )
+                    row = None
+                if row is not None:
+                    if row[1] is not None and row[1] != fingerprint:
+                        raise idempotency_mismatch(idempotency_key, session, last_seq)
+                    return AppendResult(json.loads(row[0]), [], [], None, replayed=True)
             if base_seq is not None and base_seq != last_seq:
                 raise base_seq_conflict(last_seq, base_seq)
             nrow = conn.execute("SELECT last_pos FROM namespaces WHERE namespace=?", (namespace,)).fetchone()
@@ -166,8 +182,9 @@ class LogWrites(SQLiteBase):
             conn.execute("UPDATE namespaces SET last_pos=? WHERE namespace=?", (last_pos, namespace))
             if idempotency_key is not None:
                 conn.execute(
-                    "INSERT INTO idempotency(namespace, session, key, seqs, created_at) VALUES (?, ?, ?, ?, ?)",
-                    (namespace, session, idempotency_key, json.dumps(seqs), now),
+                    "INSERT INTO idempotency(namespace, session, key, seqs, created_at, fingerprint) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (namespace, session, idempotency_key, json.dumps(seqs), now, fingerprint),
                 )
         vec_arr = np.stack(vectors) if vectors else None
         return AppendResult(seqs, chunk_ids, [session] * len(chunk_ids), vec_arr)
@@ -188,34 +205,49 @@ class LogWrites(SQLiteBase):
         )
 
     def delete(self, namespace: str, session: str | None = None) -> int:
-        """Forget a namespace or one session: log rows, chunks, full-text entries. Returns
-        the number of messages removed; raises :class:`NotFound` if there was nothing."""
-        where, args = (
-            ("namespace=?", (namespace,))
+        """Forget a namespace or one session (with its ``::summaries`` companion): log rows,
+        chunks, full-text entries, tool-call links, idempotency keys, state. Returns the number
+        of messages removed; raises :class:`NotFound` if there was nothing. The freed pages are
+        zeroed (``secure_delete``), the full-text index is merged so no segment keeps the words,
+        and the WAL is checkpointed and truncated: the words are gone from the files too."""
+        scopes: list[tuple[str | None, str, tuple[str, ...]]] = (
+            [(None, "namespace=?", (namespace,))]
             if session is None
-            else (
-                "namespace=? AND session=?",
-                (namespace, session),
-            )
+            else [(s, "namespace=? AND session=?", (namespace, s)) for s in deleted_sessions(session)]
         )
+        total = 0
         with self._write() as conn:
-            ids = [r[0] for r in conn.execute(f"SELECT id FROM chunks WHERE {where}", args)]
-            for start in range(0, len(ids), 500):
-                batch = ids[start : start + 500]
-                conn.execute(f"DELETE FROM chunks_fts WHERE rowid IN ({','.join('?' * len(batch))})", batch)
-            conn.execute(f"DELETE FROM chunks WHERE {where}", args)
-            n = conn.execute(f"DELETE FROM messages WHERE {where}", args).rowcount
-            conn.execute(f"DELETE FROM tool_calls WHERE {where}", args)
-            conn.execute(f"DELETE FROM idempotency WHERE {where}", args)
-            n_state = conn.execute(f"DELETE FROM state_blocks WHERE {where}", args).rowcount
-            n_state += conn.execute(f"DELETE FROM state_machines WHERE {where}", args).rowcount
-            gone = conn.execute(f"DELETE FROM sessions WHERE {where}", args).rowcount
-            if session is None:
-                gone += conn.execute("DELETE FROM namespaces WHERE namespace=?", (namespace,)).rowcount
-            if not gone and not n and not n_state:
+            found = False
+            for scope, where, args in scopes:
+                n, touched = self._delete_scope(conn, where, args)
+                if session is None:
+                    touched += conn.execute("DELETE FROM namespaces WHERE namespace=?", (namespace,)).rowcount
+                if touched or n:
+                    found = True
+                    total += n
+                    conn.execute(
+                        "INSERT INTO deletions(namespace, session, created_at) VALUES (?, ?, ?)",
+                        (namespace, scope, time.time()),
+                    )
+            if not found:
                 raise nothing_to_delete(namespace, session)
-            conn.execute(
-                "INSERT INTO deletions(namespace, session, created_at) VALUES (?, ?, ?)",
-                (namespace, session, time.time()),
-            )
-        return n
+            # FTS5 before 3.42 has no 'secure-delete': a merge rewrites the segments without the words
+            conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('optimize')")
+        self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return total
+
+    @staticmethod
+    def _delete_scope(conn: sqlite3.Connection, where: str, args: tuple[str, ...]) -> tuple[int, int]:
+        """Delete one scope's rows; returns (messages removed, other rows removed)."""
+        ids = [r[0] for r in conn.execute(f"SELECT id FROM chunks WHERE {where}", args)]
+        for start in range(0, len(ids), 500):
+            batch = ids[start : start + 500]
+            conn.execute(f"DELETE FROM chunks_fts WHERE rowid IN ({','.join('?' * len(batch))})", batch)
+        conn.execute(f"DELETE FROM chunks WHERE {where}", args)
+        n = conn.execute(f"DELETE FROM messages WHERE {where}", args).rowcount
+        conn.execute(f"DELETE FROM tool_calls WHERE {where}", args)
+        conn.execute(f"DELETE FROM idempotency WHERE {where}", args)
+        touched = conn.execute(f"DELETE FROM state_blocks WHERE {where}", args).rowcount
+        touched += conn.execute(f"DELETE FROM state_machines WHERE {where}", args).rowcount
+        touched += conn.execute(f"DELETE FROM sessions WHERE {where}", args).rowcount
+        return n, touched

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Version 1, as the first turnmem wrote it; a new log starts here and is stepped up.
 SCHEMA_V1 = """
@@ -102,4 +102,9 @@ def _v1_to_v2(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX IF NOT EXISTS chunks_by_session ON chunks (namespace, session, seq)")
 
 
-STEPS = {1: _v1_to_v2}
+def _v2_to_v3(conn: sqlite3.Connection) -> None:
+    """Idempotency keys remember a fingerprint of their request (NULL for keys written before)."""
+    conn.execute("ALTER TABLE idempotency ADD COLUMN fingerprint TEXT")
+
+
+STEPS = {1: _v1_to_v2, 2: _v2_to_v3}

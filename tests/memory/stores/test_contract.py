@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from memory.chunking import Chunker
-from memory.errors import Conflict, InvalidMessage, NotFound
+from memory.errors import Conflict, IdempotencyConflict, InvalidMessage, NotFound
 from memory.models import parse_message
 from memory.store import PreparedChunk, PreparedMessage, Store
 from memory.stores.postgres import PostgresStore
@@ -205,10 +205,36 @@ def test_idempotency_key_replays_the_first_seqs(store: Store, counter: TokenCoun
     assert again.new_chunk_ids == [] and again.new_vectors is None
     assert snapshot(store) == before
     # A replay wins over a stale base_seq: the retry of a write that did go through.
-    store.append("ns", "s", prepared(counter, [user("c")]))
-    assert store.append("ns", "s", prepared(counter, [user("a")]), idempotency_key="req-1", base_seq=0).seqs == [1, 2]
+    assert store.append("ns", "s", prepared(counter, [user("c")]), idempotency_key="req-2", base_seq=2).seqs == [3]
+    store.append("ns", "s", prepared(counter, [user("d")]))
+    assert store.append("ns", "s", prepared(counter, [user("c")]), idempotency_key="req-2", base_seq=2).seqs == [3]
     # Keys are per session.
     assert store.append("ns", "t", prepared(counter, [user("a")]), idempotency_key="req-1").seqs == [1]
+
+
+def test_an_idempotency_key_with_another_request_conflicts(store: Store, counter: TokenCounter) -> None:
+    """The key remembers a fingerprint of its request: another body, or another base_seq, is an
+    IdempotencyConflict naming idempotency_key, and nothing is stored."""
+    store.append("ns", "s", prepared(counter, [user("a"), user("b")]), idempotency_key="req-1")
+    before = snapshot(store)
+    for messages, base_seq in (([user("a")], None), ([user("a"), user("B")], None), ([user("a"), user("b")], 0)):
+        with pytest.raises(IdempotencyConflict, match="idempotency_key: 'req-1' already answered") as err:
+            store.append("ns", "s", prepared(counter, messages), idempotency_key="req-1", base_seq=base_seq)
+        assert err.value.field == "idempotency_key" and err.value.current_seq == 2
+        assert isinstance(err.value, Conflict)
+        assert snapshot(store) == before
+    # other vectors and timestamps (an embedder's noise, a retry stamped anew) are the same request
+    assert store.append("ns", "s", prepared(counter, [user("a"), user("b")], seed=5), idempotency_key="req-1").replayed
+
+
+def test_idempotency_keys_expire_after_their_window(store: Store, counter: TokenCounter) -> None:
+    store.append("ns", "s", prepared(counter, [user("a")]), idempotency_key="old")
+    kept = store.append("ns", "s", prepared(counter, [user("a")]), idempotency_key="old", idempotency_ttl_s=3600)
+    assert kept.replayed and kept.seqs == [1]  # within the window (default: forever)
+    time.sleep(0.05)
+    fresh = store.append("ns", "s", prepared(counter, [user("x")]), idempotency_key="old", idempotency_ttl_s=0.01)
+    assert not fresh.replayed and fresh.seqs == [2]  # past it: the key is forgotten, a new write
+    assert store.append("ns", "s", prepared(counter, [user("x")]), idempotency_key="old").seqs == [2]
 
 
 def test_stale_base_seq_conflicts_and_stores_nothing(store: Store, counter: TokenCounter) -> None:
@@ -271,6 +297,32 @@ def test_delete_session_and_namespace(store: Store, counter: TokenCounter) -> No
     assert store.chunk_count("n1") > 0  # untouched by the failed deletes
 
 
+def test_session_delete_leaves_no_trace(store: Store, counter: TokenCounter) -> None:
+    """A session delete also removes its ``::summaries`` companion (which quotes its words), its
+    state blocks and stage machine, idempotency keys, tool-call links, chunks and full text."""
+    secret = [user("the vault code is quokka7781zebra"), call("c9")]
+    store.append("n", "a", prepared(counter, secret), idempotency_key="k1")
+    store.append("n", "a::summaries", prepared(counter, [user("summary: vault code quokka7781zebra")]))
+    store.set_state("n", "a", {"code": '"quokka7781zebra"'})
+    store.set_state_machine("n", "a", '{"m": 1}', "start")
+    store.append("n", "b", prepared(counter, [user("hotels in Lisbon?")]))
+    before_b = table_counts(store)
+
+    assert store.delete("n", "a") == 3
+    assert [s["session"] for s in store.sessions("n")] == ["b"]
+    assert store.all_messages("n", "a::summaries") == [] and store.last_seq("n", "a::summaries") == 0
+    assert store.state("n", "a") == {} and store.state_machine("n", "a") is None
+    assert store.tool_links("n", "a", call_ids=["c9"]) == []
+    assert store.search_text(["quokka7781zebra"], "n", 10)[0].size == 0
+    assert {c.session for c in store.chunks(store.chunk_ids("n").tolist()).values()} == {"b"}
+    # a deletion per session removed, the session's own last (an index drops both)
+    assert [d[1:] for d in store.deletions_after(0)] == [("n", "a::summaries"), ("n", "a")]
+    assert table_counts(store)[TABLES.index("idempotency")] == 0
+    assert table_counts(store)[TABLES.index("messages")] == before_b[TABLES.index("messages")] - 3
+    # the key is free again: the same write stores anew
+    assert not store.append("n", "a", prepared(counter, secret), idempotency_key="k1").replayed
+
+
 def test_reopen_keeps_everything(open_store: Opener, counter: TokenCounter) -> None:
     s = open_store()
     msgs = prepared(
@@ -296,7 +348,7 @@ def test_reopen_keeps_everything(open_store: Opener, counter: TokenCounter) -> N
         np.testing.assert_array_equal(res.new_vectors, np.stack([vectors[c] for c in res.new_chunk_ids]))
         ids, _ = s.search_text(["Azul"], "ns", 5)
         assert ids.tolist() == [res.new_chunk_ids[0]]
-        assert s.append("ns", "s", prepared(counter, [user("retry")]), idempotency_key="k").seqs == [1, 2, 3]
+        assert s.append("ns", "s", msgs, idempotency_key="k").seqs == [1, 2, 3]
         assert s.append("ns", "s", prepared(counter, [user("dup", id="x1")])).seqs == [1]
         assert s.tool_links("ns", "s", call_ids=["c1"]) == [("c1", 2, 3)]
     finally:

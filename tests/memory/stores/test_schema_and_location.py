@@ -76,6 +76,7 @@ def _v1_log(path: Path) -> None:
         "VALUES (1, 'ns', 's', 1, 0, 1, 'text', 'old hello', 2, zeroblob(32))"
     )
     conn.execute("INSERT INTO chunks_fts(rowid, text, scope) VALUES (1, 'old hello', '')")
+    conn.execute("INSERT INTO idempotency VALUES ('ns', 's', 'old-key', '[1]', 0)")
     conn.commit()
     conn.close()
 
@@ -85,13 +86,39 @@ def test_a_sqlite_log_of_the_previous_schema_is_migrated(tmp_path: Path) -> None
     _v1_log(path)
     store = SQLiteStore(path)
     try:
-        assert store.get_meta("schema_version") == str(SCHEMA_VERSION) == "2"
+        assert store.get_meta("schema_version") == str(SCHEMA_VERSION) == "3"
         indexes = {r[0] for r in store._conn().execute("SELECT name FROM sqlite_master WHERE type='index'")}
         assert "chunks_by_session" in indexes
+        columns = {r[1] for r in store._conn().execute("PRAGMA table_info(idempotency)")}
+        assert "fingerprint" in columns  # version 3: keys remember their request
+        # a key written before fingerprints still replays (it cannot tell another body apart)
+        assert store.append("ns", "s", [], idempotency_key="old-key").seqs == [1]
         assert [r.data["content"] for r in store.all_messages("ns", "s")] == ["old hello"]
         assert store.delete("ns", "s") == 1
     finally:
         store.close()
+
+
+def test_a_postgres_database_of_the_previous_schema_is_migrated(pg_dsn: str) -> None:
+    pg = PostgresStore(pg_dsn)
+    with pg._write() as conn:  # as version 1 left it: idempotency keys without a fingerprint
+        conn.execute("ALTER TABLE idempotency DROP COLUMN fingerprint")
+        conn.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+    pg.close()
+    pg = PostgresStore(pg_dsn)
+    try:
+        assert pg.get_meta("schema_version") == str(PG_VERSION) == "2"
+        with pg._read() as conn:
+            cols = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_name='idempotency' AND table_schema=current_schema()"
+                )
+            }
+        assert "fingerprint" in cols
+    finally:
+        pg.close()
 
 
 def test_a_newer_schema_is_refused_naming_both_versions(tmp_path: Path, pg_dsn: str) -> None:
@@ -117,5 +144,5 @@ def test_an_old_schema_without_a_migration_is_refused(tmp_path: Path) -> None:
     SQLiteStore(path).close()
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE meta SET value='0' WHERE key='schema_version'")
-    with pytest.raises(SchemaMismatch, match="schema version 0 is older than 2 and has no migration"):
+    with pytest.raises(SchemaMismatch, match="schema version 0 is older than 3 and has no migration"):
         SQLiteStore(path)
