@@ -26,8 +26,11 @@ SAME_MODEL_COSINE = 0.99
 
 
 def probe(embedder: Embedder) -> np.ndarray:
-    """The embedder's unit vector for the fixed probe text."""
-    vec = np.asarray(embedder.embed([PROBE_TEXT])[0], dtype=np.float64)
+    """The embedder's unit vector for the fixed probe text. A batching front
+    (:class:`memory.embedders.BatchingEmbedder`) is probed through its model: its queue
+    timeout is a policy for requests, not for opening the memory."""
+    model: Embedder = getattr(embedder, "inner", embedder)
+    vec = np.asarray(model.embed([PROBE_TEXT])[0], dtype=np.float64)
     norm = float(np.linalg.norm(vec))
     return vec / norm if norm > 0 else vec
 
