@@ -234,7 +234,8 @@ STRATEGY_LABELS = {
 def _set_table(data: dict[str, Any]) -> str:
     """One set: strategies x budgets (mean evidence recall), and turnmem's gain over the best plain baseline."""
     budgets = data["budgets"]
-    cell = {(r["strategy"], int(r["budget"])): float(r["recall"]) for r in data["summary"]}
+    rows = {(r["strategy"], int(r["budget"])): r for r in data["summary"]}
+    cell = {key: float(r["recall"]) for key, r in rows.items()}
     strategies = list(dict.fromkeys(r["strategy"] for r in data["summary"]))
     lines = ["| strategy | " + " | ".join(f"{b} tokens" for b in budgets) + " |", "|---" + "|---:" * len(budgets) + "|"]
     for st in strategies:
@@ -243,7 +244,6 @@ def _set_table(data: dict[str, Any]) -> str:
     if "turnmem" in strategies and plain:
         gains = [cell[("turnmem", b)] - max(cell[(p, b)] for p in plain) for b in budgets]
         lines.append("| *turnmem − best plain* | " + " | ".join(f"{g:+.3f}" for g in gains) + " |")
-    rows = {(r["strategy"], int(r["budget"])): r for r in data["summary"]}
     notes = []
     shown = [st for st in ("turnmem", "dense") if st in strategies]
     p95 = "; ".join(f"{st} " + " / ".join(f"{rows[(st, b)]['latency_p95_ms']:.0f}" for b in budgets) for st in shown)

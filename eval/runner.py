@@ -23,6 +23,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import tempfile
@@ -208,14 +209,8 @@ def ingest_key(embedder: Embedder, counter: TokenCounter | str) -> str:
     turns a conversation into stored chunks, the embedder's identity (name, dimension and its
     vector for a fixed text) and the token counter. A kept ``memory_dir`` holds one folder
     per key, so an eval never reuses an ingest made by other code or another model."""
-    import hashlib
-    from importlib.metadata import PackageNotFoundError, version
-
     h = hashlib.sha256()
-    try:
-        h.update(version("turnmem").encode())
-    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-        h.update(b"unversioned")
+    h.update(_versions().get("turnmem", "unversioned").encode())
     h.update(str(INGEST_VERSION).encode())
     root = Path(__file__).resolve().parents[1]
     for rel in _INGEST_SOURCES:
