@@ -334,7 +334,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         max_request_bytes=args.max_request_bytes, embed_timeout=args.embed_timeout, embed_batch=args.embed_batch
     )
     serve(
-        args.data, host=args.host, port=args.port, index=args.index, keys=keys, log_level=args.log_level, limits=limits
+        args.data,
+        host=args.host,
+        port=args.port,
+        index=args.index,
+        keys=keys,
+        log_level=args.log_level,
+        limits=limits,
+        eval_dir=args.eval_dir,
     )
     return 0
 
@@ -472,6 +479,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sv.add_argument(
         "--embed-batch", type=int, default=128, help="most texts in one forward pass of the embedder (default: 128)"
+    )
+    sv.add_argument(
+        "--eval-dir",
+        default=None,
+        help="a folder of `turnmem eval --out` results the inspector at /ui lists (itself and two levels below)",
     )
     sv.set_defaults(func=cmd_serve)
     return parser

@@ -31,14 +31,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request
-from fastapi import Path as PathParam
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 import memory
+from memory.api_common import NAME, NAME_PATTERN, ContextRequest, Creds, build_context, no_surrogates
 from memory.assemble import AssembleConfig
 from memory.embedders import BatchingEmbedder, default_embedder
 from memory.errors import (
@@ -54,9 +54,10 @@ from memory.errors import (
     TurnmemError,
     UpstreamError,
 )
+from memory.inspect_routes import eval_folder, install_inspector
 from memory.memory import Memory
 from memory.models import Context, Hit, Message, StoredMessage, ToolCallState, dotted_path, parse_message
-from memory.service_limits import MAX_BATCH, MAX_PAGE, BodySizeLimit, ServiceLimits, config_overrides_model
+from memory.service_limits import MAX_BATCH, MAX_PAGE, BodySizeLimit, ServiceLimits
 from memory.state import StateBlock, StateMachine
 from memory.store import MAX_NAME
 from memory.stores import parse_location
@@ -64,10 +65,6 @@ from memory.validation import request_error
 
 KEYS_ENV = "TURNMEM_API_KEYS"
 log = logging.getLogger("turnmem.server")
-NAME_PATTERN = r"^[^\x00-\x1f]*[^\x00-\x1f\s][^\x00-\x1f]*$"  # what check_name accepts
-NAME = Annotated[str, PathParam(min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN)]
-_bearer = HTTPBearer(auto_error=False, description="an API key from the server's key file")
-Creds = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 # -- access control ----------------------------------------------------------------------
@@ -139,12 +136,6 @@ def is_loopback(host: str) -> bool:
 # -- request and response bodies ---------------------------------------------------------
 
 
-def _no_surrogates(value: str | None, field: str) -> str | None:
-    if value is not None and any(0xD800 <= ord(c) <= 0xDFFF for c in value):
-        raise ValueError(f"{field}: not valid Unicode text (a lone surrogate); send UTF-8 text")
-    return value
-
-
 class AppendRequest(BaseModel):
     """``POST .../messages``: a batch stored atomically."""
 
@@ -174,9 +165,6 @@ class MessagesResponse(BaseModel):
     has_more: bool = Field(description="true when `limit` cut the list: ask again from the last seq returned")
 
 
-ConfigOverrides = config_overrides_model()
-
-
 class StateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -194,29 +182,6 @@ class NamespaceMessages(BaseModel):
     has_more: bool = Field(False, description="true when more messages follow: ask again with after=next_after")
 
 
-class ContextRequest(BaseModel):
-    """``POST .../context``: the context for the next model call."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    query: str | None = Field(None, description="null: the recent window only")
-    budget: int = Field(4000, ge=1, le=10_000_000, strict=True)
-    system: str | None = None
-    now: str | float | None = None
-    timezone: str | None = Field(
-        None,
-        max_length=64,
-        description="the user's IANA time zone ('America/Los_Angeles'): relative times in the query are its days",
-        examples=["America/Los_Angeles"],
-    )
-    config: ConfigOverrides = Field(default_factory=ConfigOverrides)  # type: ignore[valid-type]
-
-    @field_validator("query", "system")
-    @classmethod
-    def _text(cls, value: str | None, info: ValidationInfo) -> str | None:
-        return _no_surrogates(value, str(info.field_name))
-
-
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -229,7 +194,7 @@ class SearchRequest(BaseModel):
     @field_validator("query")
     @classmethod
     def _text(cls, value: str) -> str:
-        return _no_surrogates(value, "query") or ""
+        return no_surrogates(value, "query") or ""
 
 
 class SearchResponse(BaseModel):
@@ -358,11 +323,13 @@ def create_app(
     *,
     close_on_shutdown: bool = False,
     limits: ServiceLimits | None = None,
+    eval_dir: Path | None = None,
 ) -> FastAPI:
     """The FastAPI app serving ``mem``; with ``keys``, every ``/v1`` route needs a Bearer key.
 
     ``limits`` caps request bodies (413 naming ``body``); the embedder's batch cap and
     timeout are the :class:`BatchingEmbedder`'s that :func:`serve` builds from them.
+    The inspector at ``/ui`` and its read routes (``eval_dir``: results to show) are :mod:`memory.inspect_routes`.
     """
     ring = keys or KeyRing()
     limits = limits or ServiceLimits()
@@ -571,25 +538,11 @@ def create_app(
         return _context(ns, session, body)
 
     def _context(ns: str, session: str | None, body: ContextRequest) -> Response:
-        overrides = body.config.model_dump(exclude_unset=True)
-        try:
-            ctx = mem.assemble(
-                body.query,
-                session=session,
-                namespace=ns,
-                budget=body.budget,
-                system=body.system,
-                now=body.now,
-                timezone=body.timezone,
-                **overrides,
-            )
-        except InvalidArgument as exc:
-            if exc.field and exc.field in overrides:
-                raise InvalidArgument(f"config.{exc}", field=f"config.{exc.field}") from None
-            raise
+        ctx = build_context(mem, ns, session, body)
         # already a validated model: serialize once instead of FastAPI's validate-then-encode
         return Response(ctx.model_dump_json(), media_type="application/json")
 
+    install_inspector(app, mem, key_patterns, authorize, eval_dir=eval_dir)
     return app
 
 
@@ -602,6 +555,7 @@ def serve(
     keys: KeyRing | None = None,
     log_level: str = "info",
     limits: ServiceLimits | None = None,
+    eval_dir: str | Path | None = None,
 ) -> None:
     """Open the memory at ``data`` (a folder or a PostgreSQL DSN; None: ``$TURNMEM_DATABASE_URL``) and
     serve it with uvicorn until interrupted. Several servers may serve one PostgreSQL database."""
@@ -615,11 +569,12 @@ def serve(
             field="host",
         )
     parse_location(data, field="data")  # a wrong --data fails before the model loads
+    folder = eval_folder(eval_dir)
     limits = limits or ServiceLimits()
     embedder = BatchingEmbedder(default_embedder(), max_batch=limits.embed_batch, timeout=limits.embed_timeout)
     embedder.inner.embed(["warm-up"])  # load the model now (no timeout): /healthz answers only when writes are fast
     mem = Memory.open(data, index=index, embedder=embedder)  # (checks the embedder's fingerprint: one embed)
-    app = create_app(mem, ring, close_on_shutdown=True, limits=limits)
+    app = create_app(mem, ring, close_on_shutdown=True, limits=limits, eval_dir=folder)
     uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=_log_config(log_level))
 
 
