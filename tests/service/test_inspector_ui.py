@@ -1,0 +1,242 @@
+"""The inspector at /ui in a real browser (Debian's Chromium, headless, driven by Playwright)
+against the shared real server with API keys: what the page shows is what the API returns,
+and a key never shows more than it may read."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from memory.client import Client
+from tests.service.browser import launch_chromium
+from tests.service.helpers import ALPHA_KEY, BETA_KEY, ServerProcess
+from tests.service.inspector_seed import IMAGE_CAPTION, seed
+
+NS = "alpha-ui"
+OTHER = "beta"
+SECRET = "beta-secret-session"
+QUERY = {"query": "what did the hotel lobby look like?", "budget": 600, "now": "2026-05-02T12:00:00Z"}
+CONTEXT = f"/v1/namespaces/{NS}/sessions/trip-lisbon"
+
+
+@pytest.fixture(scope="module")
+def seeded(server: ServerProcess) -> ServerProcess:
+    with Client(server.url, api_key=ALPHA_KEY) as alpha:
+        if alpha.last_seq("trip-lisbon", namespace=NS) == 0:
+            seed(alpha, NS)
+    with Client(server.url, api_key=BETA_KEY) as beta:
+        if beta.last_seq(SECRET, namespace=OTHER) == 0:
+            beta.add([{"role": "user", "content": "beta's private note"}], session=SECRET, namespace=OTHER)
+    return server
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as pw:
+        chromium = launch_chromium(pw)
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser: Browser, url: str, key: str | None = ALPHA_KEY, width: int = 1280, height: int = 800) -> Page:
+    """A fresh tab (its own sessionStorage) on ``url``, with ``key`` entered in the page's key form."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(url)
+    if key is not None:
+        page.fill("#key-input", key)
+        page.press("#key-input", "Enter")
+    return page
+
+
+def api(server: ServerProcess, method: str, path: str, body: Any = None) -> Any:
+    headers = {"Authorization": f"Bearer {ALPHA_KEY}"}
+    r = httpx.request(method, server.url + path, json=body, headers=headers, timeout=60)
+    r.raise_for_status()
+    return r.json()
+
+
+def test_list_then_timeline_shows_tool_calls_image_summary_and_state(seeded: ServerProcess, browser: Browser) -> None:
+    page = open_page(browser, seeded.url + "/ui/")
+    page.click(f"nav[aria-label=Namespaces] a:text-is('{NS}')")
+    row = page.locator("tr[data-session='trip-lisbon']")
+    expect(row).to_contain_text("21")  # messages
+    row.locator("a").first.click()
+    call = page.locator("details[data-call='call_weather']")
+    call.locator("summary").click()
+    expect(call.locator(".badge")).to_have_text("completed")
+    expect(call.locator("pre.result")).to_contain_text('"june_high_c": 27')
+    expect(page.locator("details[data-call='call_book_1'] .badge")).to_have_text("retried")
+    expect(page.locator("details[data-call='call_flight'] .badge")).to_have_text("pending")
+    assert page.locator("#seq-8").count() == 0  # the result is folded into its call, not a row of its own
+    expect(page.locator("figure.thumb figcaption")).to_have_text(IMAGE_CAPTION)
+    assert page.locator("figure.thumb img").evaluate("img => img.complete && img.naturalWidth") == 192
+    expect(page.locator("details.file summary")).to_contain_text("budget.csv")
+    expect(page.locator("li.summary")).to_contain_text("covers turns 1–6")
+    assert page.locator("li.msg.covered").count() == 6
+    expect(page.locator("dl.state dt:has-text('task') .badge")).to_have_text("v2")
+    expect(page.locator(".current-stage")).to_have_text("quote")
+    expect(page.locator(".stages li[aria-current=step]")).to_contain_text("quote")
+
+
+def _context_page(seeded: ServerProcess, browser: Browser, width: int = 1280, height: int = 800) -> Page:
+    page = open_page(browser, seeded.url + "/ui/#/ns/alpha-ui/s/trip-lisbon/context", width=width, height=height)
+    page.fill("#ctx-query", QUERY["query"])
+    page.fill("#ctx-now", QUERY["now"])
+    page.locator("#ctx-budget").fill(str(QUERY["budget"]))
+    page.click("#ctx-run")
+    expect(page.locator("#tokenbar")).to_have_attribute("data-budget", str(QUERY["budget"]))
+    expect(page.locator("#ctx-hits li.hit").first).to_be_visible()
+    return page
+
+
+def _bar(page: Page) -> tuple[int, int, float, float]:
+    """(tokens the bar's segments hold, tokens it says, drawn width of the segments, width of the bar)."""
+    segs = page.locator("#tokenbar .seg")
+    held = sum(int(v) for v in segs.evaluate_all("els => els.map(e => e.dataset.tokens)"))
+    drawn = sum(segs.evaluate_all("els => els.map(e => e.getBoundingClientRect().width)"))
+    width = page.locator("#tokenbar").evaluate("e => e.clientWidth")
+    return held, int(page.locator("#tokenbar").get_attribute("data-tokens") or -1), drawn, width
+
+
+def test_token_bar_stays_within_the_budget_and_matches_the_api(seeded: ServerProcess, browser: Browser) -> None:
+    page = _context_page(seeded, browser)
+    held, said, drawn, width = _bar(page)
+    plain = api(seeded, "POST", f"{CONTEXT}/context", QUERY)
+    assert held == said == plain["tokens"] <= QUERY["budget"]
+    assert drawn <= width + 0.5
+    assert drawn == pytest.approx(width * plain["tokens"] / QUERY["budget"], abs=2.0)
+    expect(page.locator("#ctx-tokens")).to_have_text(str(plain["tokens"]))
+    assert page.locator("#ctx-messages > li").count() == len(plain["messages"])
+    page.locator("#ctx-budget").fill("300")  # the slider redraws on its own
+    expect(page.locator("#tokenbar")).to_have_attribute("data-budget", "300")
+    held, said, drawn, width = _bar(page)
+    small = api(seeded, "POST", f"{CONTEXT}/context", {**QUERY, "budget": 300})
+    assert held == said == small["tokens"] <= 300
+    assert drawn <= width + 0.5
+
+
+def _page_scores(page: Page) -> list[dict[str, float]]:
+    return page.locator("#ctx-hits li.hit").evaluate_all(
+        "hits => hits.map(h => Object.fromEntries([...h.querySelectorAll('.score')]"
+        ".map(s => [s.dataset.key, Number(s.dataset.value)])))"
+    )
+
+
+def test_score_bars_are_the_api_numbers_and_a_piece_switched_off_redraws(
+    seeded: ServerProcess, browser: Browser
+) -> None:
+    page = _context_page(seeded, browser)
+    hits = api(seeded, "POST", f"{CONTEXT}/context/explain", QUERY)["context"]["hits"]
+    shown = _page_scores(page)
+    assert shown == [h["scores"] for h in hits]
+    assert any("lexical" in s for s in shown)
+    # each bar is its value over the largest of its kind (at least 1), drawn as the fill's share of the track
+    top = page.locator("#ctx-hits li.hit").first
+    for key, value in hits[0]["scores"].items():
+        scale = max([1.0] + [abs(h["scores"][key]) for h in hits if key in h["scores"]])
+        share = top.locator(f".score[data-key='{key}']").evaluate(
+            "s => s.querySelector('.fill').getBoundingClientRect().width / s.querySelector('.track').clientWidth"
+        )
+        assert share == pytest.approx(max(0.0, value / scale), abs=0.02)
+        expect(top.locator(f".score[data-key='{key}'] .sval")).to_have_text(f"{value:.3f}")
+
+    page.uncheck("#piece-lexical_weight")  # redraws without lexical retrieval
+    expect(page.locator(".ctx-total")).to_contain_text("off: lexical_weight")
+    off = api(seeded, "POST", f"{CONTEXT}/context/explain", {**QUERY, "config": {"lexical_weight": 0.0}})["context"]
+    expect(page.locator("#ctx-hits li.hit")).to_have_count(len(off["hits"]))
+    assert _page_scores(page) == [h["scores"] for h in off["hits"]]
+    assert not any("lexical" in h["scores"] for h in off["hits"])
+
+
+def test_a_wrong_key_shows_an_error_and_no_data(seeded: ServerProcess, browser: Browser) -> None:
+    page = open_page(browser, seeded.url + "/ui/#/ns/alpha-ui/s/trip-lisbon", key="sk-wrong-key-000000000")
+    expect(page.locator("#error")).to_contain_text("refused")
+    expect(page.locator("#key-form")).to_be_visible()
+    text = page.locator("body").inner_text()
+    assert "Lisbon" not in text and NS not in text
+    assert page.locator("li.msg, table.sessions, .ns-list").count() == 0
+
+
+def test_a_key_for_one_namespace_never_shows_another(seeded: ServerProcess, browser: Browser) -> None:
+    page = open_page(browser, seeded.url + "/ui/")
+    names = page.locator("nav[aria-label=Namespaces] li a")
+    expect(names.first).to_be_visible()
+    assert OTHER not in names.all_inner_texts() and NS in names.all_inner_texts()
+    for hash_ in (f"#/ns/{OTHER}", f"#/ns/{OTHER}/s/{SECRET}", f"#/ns/{OTHER}/s/{SECRET}/context"):
+        page.goto(f"{seeded.url}/ui/{hash_}")
+        expect(page.locator("#error")).to_contain_text("403")
+        assert page.locator("tr[data-session], li.msg, #tokenbar").count() == 0
+        text = page.locator("body").inner_text()
+        assert SECRET not in text and "private note" not in text
+    page.goto(f"{seeded.url}/ui/#/context")
+    expect(page.locator("#ctx-ns")).to_be_visible()
+    assert OTHER not in page.locator("#ctx-ns option").all_inner_texts()
+
+
+def test_the_main_controls_are_reachable_by_keyboard(seeded: ServerProcess, browser: Browser) -> None:
+    page = _context_page(seeded, browser)
+    page.locator("body").focus()
+    reached: list[str] = []
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate("document.activeElement.id || document.activeElement.textContent.trim()"))
+    for control in ("Sessions", "Try a context", "Eval results", "ctx-ns", "ctx-session", "ctx-query", "ctx-budget"):
+        assert control in reached, (control, reached)
+    assert "piece-lexical_weight" in reached and "ctx-run" in reached
+    page.focus("#ctx-budget")
+    before = page.input_value("#ctx-budget")
+    page.keyboard.press("ArrowRight")
+    assert int(page.input_value("#ctx-budget")) == int(before) + 50
+    page.focus("#ctx-query")
+    page.keyboard.press("Enter")  # submits the form
+    expect(page.locator("#tokenbar")).to_have_attribute("data-budget", str(int(before) + 50))
+
+
+def test_a_phone_width_window_has_no_horizontal_overflow(seeded: ServerProcess, browser: Browser) -> None:
+    page = _context_page(seeded, browser, width=390, height=844)
+    overflow = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    assert page.evaluate(overflow) <= 0
+    page.goto(f"{seeded.url}/ui/#/ns/{NS}/s/trip-lisbon")
+    page.locator("details[data-call='call_book_2'] summary").click()
+    expect(page.locator("figure.thumb")).to_be_visible()
+    assert page.evaluate(overflow) <= 0
+    page.goto(f"{seeded.url}/ui/#/ns/{NS}")
+    expect(page.locator("tr[data-session]").first).to_be_visible()
+    assert page.evaluate(overflow) <= 0
+
+
+def test_uploaded_eval_results_draw_recall_vs_tokens_and_the_missed_questions(
+    seeded: ServerProcess, browser: Browser, tmp_path: Path
+) -> None:
+    rows = [
+        {"strategy": s, "budget": b, "recall": r, "tokens_mean": t, "latest_value": math.nan}
+        for s, b, r, t in [("dense", 256, 0.4, 250.0), ("dense", 1024, 0.7, 990.0), ("turnmem", 256, 0.6, 251.0)]
+    ]
+    record = {"strategy": "turnmem", "budget": 256, "question": "Where did Ana stay?", "category": "1", "tokens": 251}
+    records = [
+        {**record, "evidence": ["D1:3", "D2:1"], "found": ["D1:3"], "recall": 0.5, "ranks": {"D1:3": 1, "D2:1": 7}},
+        {**record, "question": "Which tram?", "evidence": ["D1:5"], "found": [], "recall": 0.0, "ranks": {}},
+        {**record, "question": "Found all", "evidence": ["D1:1"], "found": ["D1:1"], "recall": 1.0, "ranks": {}},
+    ]
+    payload = {"config": {"dataset": "locomo", "questions": 3}, "summary": rows, "by_category": [], "records": records}
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(payload))  # json.dumps writes NaN, as the eval runner does
+    page = open_page(browser, seeded.url + "/ui/#/eval")
+    page.set_input_files("#eval-file", str(path))
+    expect(page.locator("#eval-chart circle")).to_have_count(3)
+    dense = page.locator("#eval-chart circle[data-strategy=dense]")
+    recalls = dense.evaluate_all("cs => cs.map(c => c.dataset.recall)")
+    assert recalls == ["0.4", "0.7"]
+    expect(page.locator("table.missed tbody tr")).to_have_count(2)
+    expect(page.locator("table.missed")).to_contain_text("D2:1 rank 7")
+    expect(page.locator("table.missed")).to_contain_text("D1:5 not ranked")
+    assert "Found all" not in page.locator("table.missed").inner_text()
