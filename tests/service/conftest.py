@@ -6,7 +6,8 @@ from collections.abc import Iterator
 import pytest
 
 from memory.client import Client
-from tests.service.helpers import ADMIN_KEY, ALPHA_KEY, KEYS, ServerProcess
+from tests.service.helpers import ADMIN_KEY, ALPHA_KEY, BETA_KEY, KEYS, ServerProcess
+from tests.service.inspector_seed import seed_keyed
 
 
 @pytest.fixture(scope="session")
@@ -15,6 +16,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     proc = ServerProcess(tmp_path_factory.mktemp("service") / "data", keys=KEYS)
     with proc:
         yield proc
+
+
+@pytest.fixture(scope="session")
+def seeded(server: ServerProcess) -> ServerProcess:
+    """The shared server with the inspector's demo session (tests/service/inspector_seed.py) stored."""
+    seed_keyed(server.url, ALPHA_KEY, BETA_KEY)
+    return server
 
 
 @pytest.fixture

@@ -15,6 +15,9 @@ from PIL import Image, ImageDraw
 
 from memory.client import Client
 
+NS = "alpha-ui"  # the alpha key's (tests/service/helpers.py)
+OTHER = "beta"  # the beta key's only
+SECRET = "beta-secret-session"
 IMAGE_CAPTION = "Photo of the hotel lobby in Lisbon with blue azulejo tiles"
 START = datetime(2026, 5, 2, 9, 0, tzinfo=timezone.utc)
 MACHINE = {
@@ -137,3 +140,13 @@ def seed(client: Client, namespace: str, session: str = "trip-lisbon") -> None:
         session="notes",
         namespace=namespace,
     )
+
+
+def seed_keyed(url: str, alpha_key: str, beta_key: str) -> None:
+    """The demo session in :data:`NS` (alpha's key) and one private session in :data:`OTHER` (beta's), once."""
+    with Client(url, api_key=alpha_key) as alpha:
+        if alpha.last_seq("trip-lisbon", namespace=NS) == 0:
+            seed(alpha, NS)
+    with Client(url, api_key=beta_key) as beta:
+        if beta.last_seq(SECRET, namespace=OTHER) == 0:
+            beta.add([{"role": "user", "content": "beta's private note"}], session=SECRET, namespace=OTHER)

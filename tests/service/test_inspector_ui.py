@@ -14,27 +14,12 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from memory.client import Client
 from tests.service.browser import launch_chromium
-from tests.service.helpers import ALPHA_KEY, BETA_KEY, ServerProcess
-from tests.service.inspector_seed import IMAGE_CAPTION, seed
+from tests.service.helpers import ALPHA_KEY, ServerProcess
+from tests.service.inspector_seed import IMAGE_CAPTION, NS, OTHER, SECRET
 
-NS = "alpha-ui"
-OTHER = "beta"
-SECRET = "beta-secret-session"
 QUERY = {"query": "what did the hotel lobby look like?", "budget": 600, "now": "2026-05-02T12:00:00Z"}
 CONTEXT = f"/v1/namespaces/{NS}/sessions/trip-lisbon"
-
-
-@pytest.fixture(scope="module")
-def seeded(server: ServerProcess) -> ServerProcess:
-    with Client(server.url, api_key=ALPHA_KEY) as alpha:
-        if alpha.last_seq("trip-lisbon", namespace=NS) == 0:
-            seed(alpha, NS)
-    with Client(server.url, api_key=BETA_KEY) as beta:
-        if beta.last_seq(SECRET, namespace=OTHER) == 0:
-            beta.add([{"role": "user", "content": "beta's private note"}], session=SECRET, namespace=OTHER)
-    return server
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,16 @@ OPERATIONS = [
     "PATCH /v1/namespaces/{ns}/sessions/{session}/state",
     "PUT /v1/namespaces/{ns}/sessions/{session}/state-machine",
     "GET /v1/namespaces/{ns}/sessions/{session}/tool-calls",
+    # the inspector's read routes (memory/inspect_routes.py)
+    "GET /v1/namespaces/{ns}/session-activity",
+    "GET /v1/namespaces/{ns}/sessions/{session}/summaries",
+    "GET /v1/namespaces/{ns}/sessions/{session}/state/history",
+    "GET /v1/namespaces/{ns}/sessions/{session}/state-machine",
+    "POST /v1/namespaces/{ns}/sessions/{session}/context/explain",
+    "POST /v1/namespaces/{ns}/context/explain",
+    "GET /v1/assemble-config",
+    "GET /v1/eval-results",
+    "GET /v1/eval-results/{run}",
 ]
 
 
