@@ -42,6 +42,8 @@ def prepare(folder: Path) -> tuple[Path, Path]:
             memory=mem,
             progress=False,
         )
+        for s in mem.sessions("conv-26"):  # rolling summaries (extractive, offline) for the timeline
+            mem.summarize(s["session"], namespace="conv-26", keep_last=6, min_turns=8, max_tokens=120)
     return data, evals
 
 
@@ -58,16 +60,16 @@ def shoot(url: str, out: Path) -> list[Path]:
             page.screenshot(path=str(path))
             shots.append(path)
 
-        page.goto(f"{url}/ui/#/ns/demo")
+        page.goto(f"{url}/ui/#/ns/conv-26")
         page.wait_for_selector("table.sessions tbody tr")
         snap("sessions")
         page.goto(f"{url}/ui/#/ns/demo/s/trip-lisbon")
         page.wait_for_selector("li.msg")
+        snap("timeline")
         for call in ("call_weather", "call_book_1"):
             page.click(f"details[data-call='{call}'] summary")
-        page.locator("details[data-call='call_weather']").scroll_into_view_if_needed()
-        page.evaluate("window.scrollTo(0, document.querySelector('#seq-7').offsetTop - 120)")
-        snap("timeline")
+        page.evaluate("window.scrollTo(0, document.querySelector('#seq-11').offsetTop - 60)")
+        snap("timeline_tools")
         page.goto(f"{url}/ui/#/ns/demo/s/trip-lisbon/context")
         page.wait_for_selector("#tokenbar")
         page.fill("#ctx-query", "what did the hotel lobby look like?")

@@ -65,7 +65,7 @@ def test_list_then_timeline_shows_tool_calls_image_summary_and_state(seeded: Ser
     expect(page.locator("figure.thumb figcaption")).to_have_text(IMAGE_CAPTION)
     assert page.locator("figure.thumb img").evaluate("img => img.complete && img.naturalWidth") == 192
     expect(page.locator("details.file summary")).to_contain_text("budget.csv")
-    expect(page.locator("li.summary")).to_contain_text("covers turns 1–6")
+    expect(page.locator("li.summary-card")).to_contain_text("covers turns 1–6")
     assert page.locator("li.msg.covered").count() == 6
     expect(page.locator("dl.state dt:has-text('task') .badge")).to_have_text("v2")
     expect(page.locator(".current-stage")).to_have_text("quote")

@@ -38,6 +38,7 @@ function svg(tag, attrs, ...children) {
 
 const enc = encodeURIComponent;
 const fmt = (x, d = 3) => (x === null || x === undefined || Number.isNaN(x) ? "–" : Number(x).toFixed(d));
+const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 const pct = (x) => `${Math.round(x * 1000) / 10}%`;
 
 function when(value) {
@@ -209,7 +210,7 @@ async function renderSessions(live, ns) {
         h("h3", { text: `Messages matching “${filter.value}”` }),
         h(
           "ol",
-          { class: "found" },
+          { class: "search-hits" },
           res.hits.map((hit) =>
             h(
               "li",
@@ -343,7 +344,7 @@ async function renderTimeline(live, ns, session) {
       "p",
       { class: "crumbs" },
       h("a", { href: `#/ns/${enc(ns)}`, text: `← ${ns}` }),
-      ` · ${messages.length} messages · ${summaries.length} summaries · `,
+      ` · ${plural(messages.length, "message")} · ${plural(summaries.length, "summary", "summaries")} · `,
       h("a", { href: `#/ns/${enc(ns)}/s/${enc(session)}/context`, text: "Try a context on this session" }),
     ),
     h("div", { class: "timeline-grid" }, h("ol", { class: "timeline", "aria-label": "Messages by seq" }, items), side),
@@ -353,7 +354,7 @@ async function renderTimeline(live, ns, session) {
 function summaryNode(c) {
   return h(
     "li",
-    { class: "summary", "data-summary": c.i },
+    { class: "summary-card", "data-summary": c.i },
     h("div", { class: "meta" }, h("span", { class: "badge summary", text: `summary ${c.i}` }), h("span", { text: `covers turns ${c.from_seq}–${c.to_seq}` }), h("time", { text: when(c.msg.timestamp) })),
     h("details", {}, h("summary", { text: "Show the summary" }), h("pre", { text: typeof c.msg.content === "string" ? c.msg.content : JSON.stringify(c.msg.content) })),
   );
@@ -392,7 +393,10 @@ function stateCard(state, history) {
 
 function machineCard(view) {
   const card = h("section", { class: "card", "aria-label": "Stage machine" }, h("h2", { text: "Stage machine" }));
-  if (!view.machine) return card.append(h("p", { class: "muted", text: "No stage machine." })), card;
+  if (!view.machine) {
+    card.append(h("p", { class: "muted", text: "No stage machine." }));
+    return card;
+  }
   const stages = Object.entries(view.machine.stages);
   card.append(
     h("p", {}, "Current stage: ", h("b", { class: "current-stage", text: view.stage || "(none)" })),
@@ -467,9 +471,9 @@ async function renderContext(live, ns, session) {
     h("div", { class: "fields" },
       h("label", {}, "Namespace", nsSelect),
       h("label", {}, "Session", sSelect),
-      h("label", { class: "wide" }, "Query", query),
       h("label", {}, h("span", {}, "Budget ", budgetOut, " tokens"), budget),
       h("label", {}, "Now (optional)", now),
+      h("label", { class: "wide" }, "Query", query),
     ),
     h("fieldset", {}, h("legend", { text: "Retrieval pieces (uncheck to switch one off)" }), toggles.map((t) => t.label)),
     h("button", { type: "submit", id: "ctx-run", text: "Assemble" }),
@@ -712,7 +716,7 @@ function evalView(data, name) {
         h(
           "table",
           { class: "missed" },
-          h("thead", {}, h("tr", {}, ["Question", "Cat.", "Evidence (rank in the strategy's ranking)", "Tokens"].map((t) => h("th", { scope: "col", text: t })))),
+          h("thead", {}, h("tr", {}, ["Question", "Cat.", "Evidence: its rank", "Tokens"].map((t) => h("th", { scope: "col", text: t })))),
           h(
             "tbody",
             {},
@@ -735,14 +739,16 @@ function evalView(data, name) {
   bSel.addEventListener("change", list);
   list();
   return [
+    h("div", { class: "eval-grid" },
     h("section", { class: "card" }, h("h2", { text: `${cfg.dataset || name}: ${cfg.questions ?? "?"} questions` }), h("p", { class: "muted", text: `${name} · ${(cfg.strategies || []).join(", ")} · budgets ${(cfg.budgets || []).join(", ")} · ${cfg.date || ""}` }), h("label", {}, "Recall vs tokens for ", catSelect), chart),
     h("section", { class: "card" }, h("h2", { text: "Missed questions" }), h("div", { class: "row-wrap" }, h("label", {}, "Strategy ", sSel), h("label", {}, "Budget ", bSel)), missed),
+    ),
   ];
 }
 
 function recallChart(rows) {
-  const W = 640;
-  const H = 300;
+  const W = 560;
+  const H = 320;
   const M = { l: 48, r: 16, t: 12, b: 40 };
   const pts = rows.filter((r) => r.tokens_mean > 0 && r.recall !== null);
   const xs = pts.map((r) => Math.log2(r.tokens_mean));
