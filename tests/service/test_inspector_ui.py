@@ -54,6 +54,12 @@ def test_list_then_timeline_shows_tool_calls_image_summary_and_state(seeded: Ser
     page.click(f"nav[aria-label=Namespaces] a:text-is('{NS}')")
     row = page.locator("tr[data-session='trip-lisbon']")
     expect(row).to_contain_text("21")  # messages
+    page.fill("#session-filter", "notes")  # filters the sessions as one types
+    expect(row).to_be_hidden()
+    page.fill("#session-filter", "azulejo tiles")
+    page.press("#session-filter", "Enter")  # searches the messages
+    expect(page.locator(".search-hits li").first).to_contain_text("trip-lisbon #16")
+    page.fill("#session-filter", "")
     row.locator("a").first.click()
     call = page.locator("details[data-call='call_weather']")
     call.locator("summary").click()
@@ -85,11 +91,12 @@ def _context_page(seeded: ServerProcess, browser: Browser, width: int = 1280, he
 
 def _bar(page: Page) -> tuple[int, int, float, float]:
     """(tokens the bar's segments hold, tokens it says, drawn width of the segments, width of the bar)."""
-    segs = page.locator("#tokenbar .seg")
-    held = sum(int(v) for v in segs.evaluate_all("els => els.map(e => e.dataset.tokens)"))
-    drawn = sum(segs.evaluate_all("els => els.map(e => e.getBoundingClientRect().width)"))
-    width = page.locator("#tokenbar").evaluate("e => e.clientWidth")
-    return held, int(page.locator("#tokenbar").get_attribute("data-tokens") or -1), drawn, width
+    held, said, drawn, width = page.locator("#tokenbar").evaluate(  # one read: the bar may be redrawn any time
+        "bar => { const segs = [...bar.querySelectorAll('.seg')];"
+        " return [segs.reduce((n, s) => n + Number(s.dataset.tokens), 0), Number(bar.dataset.tokens),"
+        " segs.reduce((w, s) => w + s.getBoundingClientRect().width, 0), bar.clientWidth]; }"
+    )
+    return held, said, drawn, width
 
 
 def test_token_bar_stays_within_the_budget_and_matches_the_api(seeded: ServerProcess, browser: Browser) -> None:
@@ -186,7 +193,9 @@ def test_the_main_controls_are_reachable_by_keyboard(seeded: ServerProcess, brow
     expect(page.locator("#tokenbar")).to_have_attribute("data-budget", str(int(before) + 50))
 
 
-def test_a_phone_width_window_has_no_horizontal_overflow(seeded: ServerProcess, browser: Browser) -> None:
+def test_a_phone_width_window_has_no_horizontal_overflow(
+    seeded: ServerProcess, browser: Browser, tmp_path: Path
+) -> None:
     page = _context_page(seeded, browser, width=390, height=844)
     overflow = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     assert page.evaluate(overflow) <= 0
@@ -197,11 +206,14 @@ def test_a_phone_width_window_has_no_horizontal_overflow(seeded: ServerProcess, 
     page.goto(f"{seeded.url}/ui/#/ns/{NS}")
     expect(page.locator("tr[data-session]").first).to_be_visible()
     assert page.evaluate(overflow) <= 0
+    page.goto(f"{seeded.url}/ui/#/eval")
+    page.set_input_files("#eval-file", str(write_results(tmp_path / "results.json")))
+    expect(page.locator("table.missed tbody tr").first).to_be_visible()
+    assert page.evaluate(overflow) <= 0
 
 
-def test_uploaded_eval_results_draw_recall_vs_tokens_and_the_missed_questions(
-    seeded: ServerProcess, browser: Browser, tmp_path: Path
-) -> None:
+def write_results(path: Path) -> Path:
+    """A small results.json as ``turnmem eval`` writes it (NaN included)."""
     rows = [
         {"strategy": s, "budget": b, "recall": r, "tokens_mean": t, "latest_value": math.nan}
         for s, b, r, t in [("dense", 256, 0.4, 250.0), ("dense", 1024, 0.7, 990.0), ("turnmem", 256, 0.6, 251.0)]
@@ -213,10 +225,15 @@ def test_uploaded_eval_results_draw_recall_vs_tokens_and_the_missed_questions(
         {**record, "question": "Found all", "evidence": ["D1:1"], "found": ["D1:1"], "recall": 1.0, "ranks": {}},
     ]
     payload = {"config": {"dataset": "locomo", "questions": 3}, "summary": rows, "by_category": [], "records": records}
-    path = tmp_path / "results.json"
     path.write_text(json.dumps(payload))  # json.dumps writes NaN, as the eval runner does
+    return path
+
+
+def test_uploaded_eval_results_draw_recall_vs_tokens_and_the_missed_questions(
+    seeded: ServerProcess, browser: Browser, tmp_path: Path
+) -> None:
     page = open_page(browser, seeded.url + "/ui/#/eval")
-    page.set_input_files("#eval-file", str(path))
+    page.set_input_files("#eval-file", str(write_results(tmp_path / "results.json")))
     expect(page.locator("#eval-chart circle")).to_have_count(3)
     dense = page.locator("#eval-chart circle[data-strategy=dense]")
     recalls = dense.evaluate_all("cs => cs.map(c => c.dataset.recall)")

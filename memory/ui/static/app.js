@@ -481,7 +481,11 @@ async function renderContext(live, ns, session) {
   const out = h("div", { id: "ctx-out", "aria-live": "polite" });
   page("Try a context", form, out);
   let previous = null;
+  let latest = 0;
+  let timer = null;
   const run = async () => {
+    clearTimeout(timer);
+    const mine = ++latest; // only the newest request draws: answers may arrive out of order
     sessionStorage.setItem("turnmem.query", query.value);
     sessionStorage.setItem("turnmem.budget", budget.value);
     const config = {};
@@ -493,12 +497,12 @@ async function renderContext(live, ns, session) {
       : `/v1/namespaces/${enc(ns)}/context/explain`;
     try {
       const res = await api("POST", path, body);
-      if (!live()) return;
+      if (!live() || mine !== latest) return;
       errorBox.hidden = true;
       out.replaceChildren(...contextView(res, previous, Object.keys(config)));
       previous = res.context;
     } catch (err) {
-      if (!live()) return;
+      if (!live() || mine !== latest) return;
       out.replaceChildren();
       if (err instanceof ApiError && err.status === 401) fail(err);
       else showError(`${err.status || ""}: ${err.message}`);
@@ -508,7 +512,6 @@ async function renderContext(live, ns, session) {
     event.preventDefault();
     run();
   });
-  let timer = null;
   budget.addEventListener("input", () => {
     budgetOut.textContent = budget.value;
     clearTimeout(timer);
