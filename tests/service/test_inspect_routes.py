@@ -11,6 +11,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from memory.cli import main
 from memory.errors import InvalidArgument
 from memory.inspect_routes import eval_folder
 from memory.memory import Memory
@@ -141,9 +142,13 @@ def test_eval_runs_are_listed_by_name_and_nothing_outside_is_served(evals: TestC
     assert TestClient(evals.app).get("/v1/eval-results").status_code == 401
 
 
-def test_without_eval_dir_nothing_is_listed_and_a_missing_folder_is_refused(mem: Memory, tmp_path: Path) -> None:
+def test_without_eval_dir_nothing_is_listed_and_a_missing_folder_is_refused(
+    mem: Memory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     client = TestClient(create_app(mem))
     assert client.get("/v1/eval-results").json() == {"enabled": False, "runs": []}
     assert client.get("/v1/eval-results/anything").status_code == 404
     with pytest.raises(InvalidArgument, match="eval_dir"):
         eval_folder(tmp_path / "nope")
+    assert main(["serve", "--data", str(tmp_path / "data"), "--eval-dir", str(tmp_path / "nope")]) == 2
+    assert "eval_dir: " in capsys.readouterr().err  # before the model loads or the port opens

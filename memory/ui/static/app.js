@@ -499,8 +499,9 @@ async function renderContext(live, ns, session) {
       const res = await api("POST", path, body);
       if (!live() || mine !== latest) return;
       errorBox.hidden = true;
-      out.replaceChildren(...contextView(res, previous, Object.keys(config)));
-      previous = res.context;
+      const asked = JSON.stringify([body.query, body.now]); // compare runs of one question only
+      out.replaceChildren(...contextView(res, previous && previous.asked === asked ? previous.context : null, Object.keys(config)));
+      previous = { asked, context: res.context };
     } catch (err) {
       if (!live() || mine !== latest) return;
       out.replaceChildren();
