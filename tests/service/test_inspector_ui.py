@@ -30,10 +30,22 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
+PAGE_ERRORS: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def no_script_errors() -> Iterator[None]:
+    """Every test fails on an uncaught error in the page's scripts."""
+    PAGE_ERRORS.clear()
+    yield
+    assert PAGE_ERRORS == []
+
+
 def open_page(browser: Browser, url: str, key: str | None = ALPHA_KEY, width: int = 1280, height: int = 800) -> Page:
     """A fresh tab (its own sessionStorage) on ``url``, with ``key`` entered in the page's key form."""
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
+    page.on("pageerror", lambda err: PAGE_ERRORS.append(str(err)))
     page.set_default_timeout(15_000)
     page.goto(url)
     if key is not None:
