@@ -155,6 +155,7 @@ def test_score_bars_are_the_api_numbers_and_a_piece_switched_off_redraws(
 
     page.uncheck("#piece-lexical_weight")  # redraws without lexical retrieval
     expect(page.locator(".ctx-total")).to_contain_text("off: lexical_weight")
+    expect(page.locator(".ctx-total")).to_contain_text("since the last run: +")  # the change is marked
     off = api(seeded, "POST", f"{CONTEXT}/context/explain", {**QUERY, "config": {"lexical_weight": 0.0}})["context"]
     expect(page.locator("#ctx-hits li.hit")).to_have_count(len(off["hits"]))
     assert _page_scores(page) == [h["scores"] for h in off["hits"]]

@@ -115,7 +115,8 @@ function contextView(res, previous, off) {
   bar.setAttribute("aria-label", SEGMENTS.map((s) => `${s} ${res.segments[s] || 0}`).join(", ") + ` of ${ctx.budget} tokens`);
   const before = previous ? new Set(previous.sources.map(refKey)) : null;
   const now = new Set(ctx.sources.map(refKey));
-  const dropped = before ? [...before].filter((k) => !now.has(k)).length : 0;
+  const droppedKeys = before ? [...before].filter((k) => !now.has(k)) : [];
+  const dropped = droppedKeys.length;
   const added = before ? [...now].filter((k) => !before.has(k)).length : 0;
   const summary = h(
     "p",
@@ -124,6 +125,7 @@ function contextView(res, previous, off) {
     ` of ${ctx.budget} tokens (${pct(ctx.tokens / ctx.budget)}) · ${ctx.messages.length} messages · ${ctx.hits.length} hits`,
     off.length ? ` · off: ${off.join(", ")}` : "",
     before ? ` · since the last run: +${added} / −${dropped} messages` : "",
+    dropped ? h("span", { class: "muted", id: "ctx-dropped", text: ` (out: ${droppedKeys.slice(0, 8).join(", ")}${dropped > 8 ? ", …" : ""})` }) : null,
   );
   const msgs = ctx.messages.map((m, i) => {
     const src = ctx.sources[i] || { origin: "pinned", ref: null };
