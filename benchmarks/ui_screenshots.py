@@ -74,7 +74,7 @@ def shoot(url: str, out: Path) -> list[Path]:
         page.wait_for_selector("#tokenbar")
         page.fill("#ctx-query", "what did the hotel lobby look like?")
         page.fill("#ctx-now", "2026-05-02T12:00:00Z")
-        page.locator("#ctx-budget").fill("600")
+        page.locator("#ctx-budget").fill("1000")
         page.click("#ctx-run")
         page.wait_for_selector("#ctx-hits li.hit")
         page.wait_for_timeout(300)
