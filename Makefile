@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 # working directory take precedence; here those folders are the packages themselves.
 EDITABLE_NOTE := PYTHONWARNINGS='ignore:Editable installation'
 
-.PHONY: install demo test test-fast eval bench lint clean serve
+.PHONY: install demo test test-fast eval bench lint clean serve chromium
 
 install: $(STAMP)
 
@@ -35,12 +35,20 @@ $(STAMP): pyproject.toml
 demo: install
 	$(BIN)/turnmem demo
 
+# The inspector's browser tests drive Debian's Chromium (never a downloaded browser): installed
+# with apt when /usr/bin/chromium is missing (as root, or through sudo); without it they fail.
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@test -x $(CHROMIUM) || { echo "==> Debian's chromium for the browser tests (apt-get)"; \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
 # Every check, the slow ones included (notebooks, schema fuzzing, crash recovery, ...).
-test: install
+test: install chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The developers' loop: everything but the checks marked slow.
-test-fast: install
+test-fast: install chromium
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 eval: install
