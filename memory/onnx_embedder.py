@@ -205,6 +205,8 @@ class OnnxEmbedder:
                     opts = ort.SessionOptions()
                     opts.intra_op_num_threads = _threads()
                     opts.inter_op_num_threads = 1
+                    # idle workers sleep instead of spinning: the cores are shared with retrieval
+                    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
                     path = exported_model(self.model_dir, self.precision)
                     session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
                     self._tokenizer = tok

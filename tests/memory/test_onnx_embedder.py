@@ -13,7 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from memory.embedders import DEFAULT_MODEL, Embedder, bundled_model_path, default_embedder, embedder_named
+from memory.embedders import (
+    DEFAULT_MODEL,
+    Embedder,
+    bundled_embedder,
+    bundled_model_path,
+    default_embedder,
+    embedder_named,
+)
 from memory.errors import IndexMismatch, InvalidArgument
 from memory.identity import check, record
 from memory.memory import Memory
@@ -62,20 +69,29 @@ def test_export_is_offline_cached_and_whole(offline_cache: Path) -> None:
     assert time.perf_counter() - t0 < 2.0 and (folder / "model.onnx").stat().st_mtime_ns == before  # reused
 
 
-@pytest.mark.parametrize(("precision", "floor"), [("fp32", 0.9999), ("int8", 0.97)])
+@pytest.fixture(scope="module")
+def torch_model() -> Embedder:
+    """The plain model (sentence-transformers on torch), whatever the default backend is."""
+    return bundled_embedder("torch")
+
+
+# int8 agrees less on the shortest texts ("ok": 0.94), about 0.99 on sentences and chunks
+@pytest.mark.parametrize(("precision", "floor", "mean_floor"), [("fp32", 0.9999, 0.9999), ("int8", 0.92, 0.97)])
 def test_onnx_vectors_match_the_torch_model(
-    offline_cache: Path, embedder: Embedder, precision: str, floor: float
+    offline_cache: Path, torch_model: Embedder, precision: str, floor: float, mean_floor: float
 ) -> None:
     onnx = OnnxEmbedder(bundled_model_path(), name=DEFAULT_MODEL, precision=precision)  # type: ignore[arg-type]
     assert onnx.dim == 384 and onnx.name == DEFAULT_MODEL
     got = onnx.embed(TEXTS)
     assert got.shape == (len(TEXTS), 384) and got.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
-    cos = (got * embedder.embed(TEXTS)).sum(1)
-    assert cos.min() >= floor, cos
+    cos = (got * torch_model.embed(TEXTS)).sum(1)
+    assert cos.min() >= floor and cos.mean() >= mean_floor, cos
     # Sorting by length inside embed must not reorder the answer: each text alone gives its row.
-    for i in (0, 4):
-        np.testing.assert_allclose(onnx.embed([TEXTS[i]])[0], got[i], atol=2e-3 if precision == "int8" else 1e-5)
+    # int8 only to a cosine: dynamic quantization scales activations per batch, so a text's
+    # vector depends a little on the texts batched with it.
+    alone = onnx.embed([TEXTS[0], TEXTS[4]])
+    assert ((alone * got[[0, 4]]).sum(1) >= (0.97 if precision == "int8" else 0.99999)).all()
     assert onnx.embed([]).shape == (0, 384)
 
 
@@ -94,19 +110,19 @@ def test_backends_by_name_and_by_environment(offline_cache: Path, monkeypatch: p
 
 @pytest.mark.parametrize("backend", ["onnx", "onnx-int8"])
 def test_a_memory_written_on_torch_opens_on_onnx(
-    offline_cache: Path, tmp_path: Path, embedder: Embedder, backend: str
+    offline_cache: Path, tmp_path: Path, torch_model: Embedder, backend: str
 ) -> None:
     turns = [
         {"role": "user", "content": "Book Casa Azul in Lisbon for 14 June."},
         {"role": "assistant", "content": "Booked Casa Azul, 129 EUR a night."},
     ]
-    with Memory.open(tmp_path / "m", embedder=embedder) as mem:
+    with Memory.open(tmp_path / "m", embedder=torch_model) as mem:
         mem.add(turns, session="s")
     other = embedder_named(f"{DEFAULT_MODEL}:{backend}")
     with Memory.open(tmp_path / "m", embedder=other) as mem:  # same model: the identity check passes
         ctx = mem.assemble("Which hotel in Lisbon?", session="s", budget=200)
         assert "Casa Azul" in str(ctx.messages)
-    with Memory.open(tmp_path / "m", embedder=embedder) as mem:  # and back
+    with Memory.open(tmp_path / "m", embedder=torch_model) as mem:  # and back
         mem.add([{"role": "user", "content": "Thanks!"}], session="s")
     assert os.environ.get("TURNMEM_CACHE") == str(offline_cache)
 
@@ -115,10 +131,10 @@ class _Tilted:
     """MiniLM's name with vectors tilted from the real ones by a set cosine (a stand-in backend)."""
 
     def __init__(self, inner: Embedder, name: str, cosine: float) -> None:
-        self.inner, self.name, self.dim, self.cosine = inner, name, inner.dim, cosine
+        self.base, self.name, self.dim, self.cosine = inner, name, inner.dim, cosine  # not `inner`: probe() would unwrap it
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        vecs = self.inner.embed(texts)
+        vecs = self.base.embed(texts)
         other = np.roll(vecs, 1, axis=1)
         other -= (other * vecs).sum(1, keepdims=True) * vecs  # orthogonal to each vector
         other /= np.linalg.norm(other, axis=1, keepdims=True)
