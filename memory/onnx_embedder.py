@@ -245,3 +245,9 @@ class OnnxEmbedder:
         out = np.empty_like(vecs)
         out[order] = vecs
         return np.ascontiguousarray(out)
+
+
+if __name__ == "__main__":  # `python -m memory.onnx_embedder [int8]`: export the bundled model now
+    from memory.embedders import bundled_model_path
+
+    print(exported_model(bundled_model_path(), "int8" if sys.argv[1:] == ["int8"] else "fp32"))

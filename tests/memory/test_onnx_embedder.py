@@ -131,7 +131,8 @@ class _Tilted:
     """MiniLM's name with vectors tilted from the real ones by a set cosine (a stand-in backend)."""
 
     def __init__(self, inner: Embedder, name: str, cosine: float) -> None:
-        self.base, self.name, self.dim, self.cosine = inner, name, inner.dim, cosine  # not `inner`: probe() would unwrap it
+        # not `self.inner`: identity.probe() would unwrap it and miss the tilt
+        self.base, self.name, self.dim, self.cosine = inner, name, inner.dim, cosine
 
     def embed(self, texts: list[str]) -> np.ndarray:
         vecs = self.base.embed(texts)
