@@ -245,14 +245,14 @@ def write_readme(res: dict[str, Any]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--part", choices=["speed", "recall", "all"], default="speed")
+    ap.add_argument("--part", choices=["speed", "recall", "all", "none"], default="speed", help="none: only --readme")
     ap.add_argument("--data", default=None)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--all-conversations", action="store_true", help="recall on all ten (default: the 5 held out)")
     ap.add_argument("--readme", action="store_true")
     args = ap.parse_args()
     res: dict[str, Any] = json.loads(OUT.read_text()) if OUT.exists() else {}
-    embs = backends()
+    embs = backends() if args.part != "none" else {}
     if args.part in ("speed", "all"):
         res["speed"] = speed(embs, args.data, args.reps)
         import torch
@@ -267,7 +267,7 @@ def main() -> None:
         res["recall"] = recall(embs, args.data, None if args.all_conversations else HELD_OUT)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     latest: dict[str, Any] = json.loads(OUT.read_text()) if OUT.exists() else {}  # another part may have run meanwhile
-    latest.update({k: res[k] for k in (["speed", "recall"] if args.part == "all" else [args.part])})
+    latest.update({k: res[k] for k in {"all": ["speed", "recall"], "none": []}.get(args.part, [args.part])})
     res = latest
     OUT.write_text(json.dumps(res, indent=1) + "\n")
     print(table(res))

@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
@@ -107,8 +108,6 @@ def _export_fp32(model_dir: Path, target: Path) -> None:
     axes = {name: {0: "batch", 1: "tokens"} for name in _INPUTS} | {"embedding": {0: "batch"}}
 
     def write(tmp: str) -> None:
-        import warnings
-
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the TorchScript exporter's tracer and deprecation chatter
             torch.onnx.export(
