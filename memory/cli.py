@@ -435,8 +435,8 @@ def build_parser() -> argparse.ArgumentParser:
     re_.add_argument(
         "--embedder",
         default=None,
-        help="re-embed the log with another model (all-MiniLM-L6-v2, a local sentence-transformers folder, "
-        "or openai:MODEL with $OPENAI_BASE_URL) and rebuild the index with it",
+        help="re-embed the log with another model (all-MiniLM-L6-v2, optionally :torch / :onnx / :onnx-int8, a "
+        "local sentence-transformers folder, or openai:MODEL with $OPENAI_BASE_URL) and rebuild the index with it",
     )
     re_.set_defaults(func=cmd_reindex)
 
