@@ -41,10 +41,10 @@ import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
 from rich.console import Console
-from rich.table import Table
 
 from benchmarks.bench_service import _load, _stats
 from benchmarks.pg_load import Spec, Topics, load, locomo, namespace_specs
+from benchmarks.update_readme import postgres_table
 from memory.client import Client
 from memory.embedders import Embedder
 from memory.memory import Memory
@@ -287,33 +287,6 @@ def service(
     return rows
 
 
-def print_tables(result: dict[str, Any], console: Console) -> None:
-    t = Table(title="service on PostgreSQL (loopback)")
-    for col in ("request", "replicas", "clients", "req/s", "p50 ms", "p95 ms"):
-        t.add_column(col, justify="left" if col == "request" else "right")
-    for r in result["service"]:
-        t.add_row(
-            r["kind"],
-            str(r["replicas"]),
-            str(r["clients"]),
-            f"{r['per_s']:.1f}",
-            f"{r['p50_ms']:.1f}",
-            f"{r['p95_ms']:.1f}",
-        )
-    console.print(t)
-    t = Table(title="reads per namespace (ms)")
-    for col in ("namespace", "measure", "p50", "p95"):
-        t.add_column(col)
-    for label, r in result["reads"].items():
-        if not isinstance(r, dict):
-            continue
-        for m in ("assemble_cold_ms", "assemble_ms", "text_search_ms"):
-            t.add_row(label, m, f"{r[m]['p50_ms']:.1f}", f"{r[m]['p95_ms']:.1f}")
-        for k, v in r["vector_search_ms"].items():
-            t.add_row(label, f"vector_search k={k}", f"{v['p50_ms']:.1f}", f"{v['p95_ms']:.1f}")
-    console.print(t)
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--namespaces", type=int, default=1000)
@@ -367,10 +340,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             result["service"] = (
                 service(dsn, args, specs, texts, questions, Path(logs), console) if args.replicas else []
             )
-    print_tables(result, console)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2))
-    console.print(f"wrote {args.out}")
+    console.print(postgres_table(Path(args.out)), markup=False)  # the README's tables
+    console.print(f"wrote {args.out}; python benchmarks/update_readme.py puts the tables in the README")
     return result
 
 

@@ -62,8 +62,8 @@ def test_the_load_fills_the_stores_schema_consistently(loaded: tuple[str, Topics
             == 0
         )
         assert conn.execute("SELECT COUNT(*) FROM chunks WHERE tsv = ''::tsvector").fetchone()[0] == 0
-    conversations, questions = locomo()
-    assert len(conversations) == 10 and questions
+    conversations, questions = locomo(limit=NAMESPACES)  # cached: the turns the load used
+    assert len(conversations) == NAMESPACES and questions
 
 
 def test_a_memory_opened_on_the_load_assembles_from_it(loaded: tuple[str, Topics, list], embedder: Embedder) -> None:
