@@ -223,6 +223,43 @@ def scale_table(path: Path) -> str:
     return "\n".join(lines)
 
 
+def postgres_table(path: Path) -> str:
+    """benchmarks/results/postgres.json: service rows with the replicas side by side, then reads per namespace."""
+    r = json.loads(path.read_text(encoding="utf-8"))
+    cell = {(x["kind"], x["clients"], x["replicas"]): x for x in r["service"]}
+    reps = sorted({x["replicas"] for x in r["service"]})
+    lines = ["| request | clients | " + " | ".join(f"{n} replica{'s' * (n > 1)}: req/s | p50 / p95 ms" for n in reps)]
+    lines = [lines[0] + " |", "|---|---:" + "|---:|---:" * len(reps) + "|"]
+    for kind, clients in dict.fromkeys((x["kind"], x["clients"]) for x in r["service"]):
+        vals = [cell.get((kind, clients, n)) for n in reps]
+        fmt = [f"{v['per_s']:.1f} | {v['p50_ms']:.0f} / {v['p95_ms']:.0f}" if v else " | " for v in vals]
+        lines.append(f"| {kind} | {clients} | " + " | ".join(fmt) + " |")
+    k, sz, ld = r["reads"]["k_search"], r["sizes"], r["load"] or {}
+    lines += [
+        "",
+        "| namespace | `assemble`, first call p50 / p95 ms | `assemble` p50 / p95 ms "
+        f"| vector search p95 ms, k=64 / k={k} | full text p95 ms |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for label, x in ((label, r["reads"][label]) for label in ("per-namespace", "big") if label in r["reads"]):
+        n = f"{x['chunks_per_namespace']:,} chunks"
+        name = f"one of {n}" if label == "big" else f"{n} each ({x['namespaces']} of {sz['namespaces']:,} timed)"
+        a, c, v = x["assemble_ms"], x["assemble_cold_ms"], x["vector_search_ms"]
+        lines.append(
+            f"| {name} | {c['p50_ms']:.0f} / {c['p95_ms']:.0f} | {a['p50_ms']:.1f} / {a['p95_ms']:.1f} "
+            f"| {v['64']['p95_ms']:.1f} / {v[str(k)]['p95_ms']:.1f} | {x['text_search_ms']['p95_ms']:.1f} |"
+        )
+    hnsw = sum(t for name, t in ld.get("index_build_s", {}).items() if "hnsw" in name)
+    lines.append(
+        f"\n{sz['namespaces']:,} namespaces × {sz['chunks_per_ns']:,} chunks + one of {sz['big']:,}: "
+        f"{ld.get('chunks', 0):,} chunks, {r['database_bytes'] / 2**30:.1f} GB on disk; bulk COPY "
+        f"{ld.get('copy_s', 0):.0f} s, HNSW build {hnsw:.0f} s. Budget {r['budget']}, "
+        f"{r['seconds']:.0f} s per service row, clients round-robin over the replicas, all on the same "
+        f"{r['machine']['cpus']} cores."
+    )
+    return "\n".join(lines)
+
+
 STRATEGY_LABELS = {
     "dense": "dense (plain vector RAG)",
     "bm25": "bm25 (bm25s, stemmed)",
@@ -328,6 +365,7 @@ def main() -> None:
     ap.add_argument("--bench", default=str(ROOT / "benchmarks" / "results" / "assemble.json"))
     ap.add_argument("--service", default=str(ROOT / "benchmarks" / "results" / "service.json"))
     ap.add_argument("--scale", default=str(ROOT / "benchmarks" / "results" / "scale.json"))
+    ap.add_argument("--postgres", default=str(ROOT / "benchmarks" / "results" / "postgres.json"))
     ap.add_argument("--retrieval", default=str(ROOT / "benchmarks" / "results" / "retrieval.json"))
     ap.add_argument("--notebooks", action="store_true", help="execute the notebooks and refresh their pictures")
     args = ap.parse_args()
@@ -349,6 +387,8 @@ def main() -> None:
         text = replace_block(text, "service-bench", service_table(Path(args.service)))
     if Path(args.scale).exists() and "<!-- scale-bench:start -->" in text:
         text = replace_block(text, "scale-bench", scale_table(Path(args.scale)))
+    if Path(args.postgres).exists() and "<!-- postgres-bench:start -->" in text:
+        text = replace_block(text, "postgres-bench", postgres_table(Path(args.postgres)))
     if Path(args.retrieval).exists():
         for name, body in retrieval_blocks(Path(args.retrieval)).items():
             if f"<!-- {name}:start -->" in text:

@@ -1,0 +1,351 @@
+"""turnmem on PostgreSQL: writes and contexts through 1 and 3 ``turnmem serve`` replicas sharing one
+database, and per-namespace ``assemble`` latency with many namespaces in the database.
+
+1. Load (:mod:`benchmarks.pg_load`): ``--namespaces`` × ``--chunks-per-ns`` chunks plus one
+   namespace of ``--big`` chunks, LoCoMo text with synthetic clustered vectors, bulk-copied into
+   the store's own schema; index builds are timed.
+2. Reads, in this process: ``Memory.open(dsn).assemble(query, query_vector=...)`` (the query
+   vector given, so no embedding) in ``--sample`` namespaces (the first call per namespace, with
+   this process's caches cold, is reported apart) and in the big one; the bare pgvector search
+   and full-text search of the same namespace; ``EXPLAIN ANALYZE`` of both.
+3. Service: ``--replicas`` × ``--clients`` rows of ``--seconds`` each, clients spread
+   round-robin over the replicas (``memory.client.Client``): ``write`` (a short chat turn, embedded
+   by the replica) and ``context`` (``assemble`` with the query embedded by the replica, on a
+   loaded namespace).
+
+PostgreSQL is the ``pgserver`` package's (16.2, pgvector 0.6.2) in ``--pgdata``, or ``--dsn``.
+Prints tables and writes ``benchmarks/results/postgres.json``. Not a timed test.
+
+    python -m benchmarks.bench_postgres [--namespaces 1000 --chunks-per-ns 1000 --big 100000]
+        [--seconds 10] [--clients 1,4,8] [--replicas 1,3] [--pgdata DIR --reuse]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import re
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+import psycopg
+from pgvector.psycopg import register_vector
+from rich.console import Console
+
+from benchmarks.bench_service import _load, _stats
+from benchmarks.pg_load import Spec, Topics, load, locomo, namespace_specs
+from benchmarks.update_readme import postgres_table
+from memory.client import Client
+from memory.embedders import Embedder
+from memory.memory import Memory
+from memory.server_process import ServerProcess
+from retrievers.lexical import query_terms
+
+HERE = Path(__file__).resolve().parent
+
+
+VECTOR_SQL = "SELECT id, -(embedding <#> %s) FROM chunks WHERE namespace=%s ORDER BY embedding <#> %s LIMIT %s"
+HNSW_SQL = "SELECT id FROM chunks WHERE namespace=%s ORDER BY embedding::vector(384) <#> %s::vector(384) LIMIT %s"
+
+
+@contextmanager
+def postgres(pgdata: Path | None, dsn: str | None) -> Iterator[str]:
+    """A server URI: ``dsn`` as given, or a ``pgserver`` PostgreSQL in ``pgdata`` (a temp folder if None)."""
+    if dsn:
+        yield dsn
+        return
+    import pgserver
+
+    folder = Path(pgdata or tempfile.mkdtemp(prefix="turnmem-pgbench-"))
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.parent.chmod(0o755)  # pgserver runs PostgreSQL as its own user when started by root
+    server = pgserver.get_server(folder, cleanup_mode="stop" if pgdata else "delete")
+    uri = server.get_uri()
+    with psycopg.connect(uri, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    try:
+        yield uri
+    finally:
+        server.cleanup()
+
+
+def schema_dsn(uri: str, schema: str, *, fresh: bool) -> str:
+    """A DSN whose tables live in ``schema`` (``search_path``), created (or emptied if ``fresh``)."""
+    with psycopg.connect(uri, autocommit=True) as conn:
+        if fresh:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    sep = "&" if "?" in uri else "?"
+    return f"{uri}{sep}options={quote(f'-csearch_path={schema},public')}"
+
+
+def loaded_as(dsn: str) -> dict[str, Any] | None:
+    """The sizes a previous run loaded into this schema, if any."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        if conn.execute("SELECT to_regclass('meta') IS NULL").fetchone()[0]:  # type: ignore[index]
+            return None
+        row = conn.execute("SELECT value FROM meta WHERE key = 'bench_load'").fetchone()
+    return None if row is None else json.loads(row[0])  # type: ignore[no-any-return]
+
+
+def explain(dsn: str, sql: str, args: list[Any], *, setup: str = "") -> list[str]:
+    """``EXPLAIN (ANALYZE, BUFFERS)`` lines, vector literals shortened."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        register_vector(conn)
+        if setup:
+            conn.execute(setup)
+        lines = [r[0] for r in conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, args).fetchall()]
+    return [re.sub(r"'\[[^']*\]'", "'[...]'", line) for line in lines]
+
+
+def hnsw_probe(dsn: str, queries: np.ndarray, namespace: str, k: int, ef: int = 1000) -> dict[str, float]:
+    """What the HNSW index gives a namespace at pgvector's largest ``ef_search`` (the store scans such a
+    namespace exactly when ``ef`` would have to exceed it): rows of the namespace returned, recall@k, time."""
+    got, rec, lat = [], [], []
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        register_vector(conn)
+        conn.execute(f"SET hnsw.ef_search = {ef}")
+        for q in queries:
+            exact = {r[0] for r in conn.execute(VECTOR_SQL, (q, namespace, q, k))}
+            t0 = time.perf_counter()
+            rows = conn.execute(HNSW_SQL, (namespace, q, k)).fetchall()
+            lat.append(time.perf_counter() - t0)
+            got.append(len(rows))
+            rec.append(len(exact & {r[0] for r in rows}) / max(1, len(exact)))
+    return {
+        "ef_search": ef,
+        "k": k,
+        "rows_returned_mean": float(np.mean(got)),
+        "recall": float(np.mean(rec)),
+        **_stats(lat, sum(lat)),
+    }
+
+
+def timed(calls: list[Callable[[], Any]]) -> dict[str, float]:
+    """Latency of each call, one after the other."""
+    lat = []
+    for call in calls:
+        t0 = time.perf_counter()
+        call()
+        lat.append(time.perf_counter() - t0)
+    return _stats(lat, sum(lat))
+
+
+def text_sql(terms: list[str]) -> str:
+    """The store's full-text query (:meth:`SearchRows.search_text`) for ``EXPLAIN``."""
+    query = " || ".join(["plainto_tsquery('english', %s)"] * len(terms))
+    return (
+        f"SELECT c.id, ts_rank_cd(c.tsv, q.q, 1) AS s FROM (SELECT {query} AS q) q "
+        "JOIN chunks c ON c.tsv @@ q.q WHERE c.namespace=%s ORDER BY s DESC, c.id LIMIT %s"
+    )
+
+
+def read_group(
+    mem: Memory, topics: Topics, chosen: list[Spec], questions: list[str], *, per_ns: int, budget: int, k: int
+) -> dict[str, Any]:
+    """assemble in each namespace of ``chosen`` (first call apart), then bare vector and text searches."""
+    session = {s.name: mem.store.sessions(s.name)[-1]["session"] for s in chosen}
+
+    def assemble(spec: Spec, j: int) -> Callable[[], Any]:
+        qv, q = topics.draw(spec.topics, 1)[0], questions[j % len(questions)]
+        ns = spec.name
+        return partial(mem.assemble, q, session=session[ns], namespace=ns, budget=budget, query_vector=qv)
+
+    def search(spec: Spec, top: int) -> Callable[[], Any]:
+        return partial(mem.index.search, topics.draw(spec.topics, 1)[0], top, namespace=spec.name)
+
+    def text(spec: Spec, j: int) -> Callable[[], Any]:
+        return partial(mem.store.search_text, query_terms(questions[j % len(questions)]), spec.name, k)
+
+    runs = [(s, i * per_ns + j) for i, s in enumerate(chosen) for j in range(per_ns)]
+    return {
+        "namespaces": len(chosen),
+        "chunks_per_namespace": chosen[0].chunks,
+        "assemble_cold_ms": timed([assemble(s, i) for i, s in enumerate(chosen)]),
+        "assemble_ms": timed([assemble(s, j) for s, j in runs]),
+        "vector_search_ms": {str(top): timed([search(s, top) for s, _ in runs]) for top in (mem.config.candidates, k)},
+        "text_search_ms": timed([text(s, j) for s, j in runs]),
+    }
+
+
+def reads(
+    dsn: str,
+    topics: Topics,
+    specs: list[Spec],
+    questions: list[str],
+    *,
+    sample: int,
+    queries: int,
+    budget: int,
+    embedder: Embedder | None = None,
+) -> dict[str, Any]:
+    """Timings and plans per small namespace (``sample`` of them) and in the big one."""
+    rng = np.random.default_rng(7)
+    mem = Memory.open(dsn, embedder=embedder)
+    k = max(mem.config.candidates, int(budget * mem.config.candidates_per_token))  # what assemble asks for
+    out: dict[str, Any] = {"k_search": k}
+    try:
+        groups = {"per-namespace": [s for s in specs if s.name != "big"], "big": [s for s in specs if s.name == "big"]}
+        for label, pool in groups.items():
+            if not pool:
+                continue
+            chosen = [pool[i] for i in rng.choice(len(pool), size=min(sample, len(pool)), replace=False)]
+            per_ns = max(1, queries // len(chosen))
+            r = read_group(mem, topics, chosen, questions, per_ns=per_ns, budget=budget, k=k)
+            spec, qv, terms = chosen[0], topics.draw(chosen[0].topics, 1)[0], query_terms(questions[0])
+            r["explain_vector"] = explain(dsn, VECTOR_SQL, [qv, spec.name, qv, k])
+            r["explain_text"] = explain(dsn, text_sql(terms), [*terms, spec.name, k])
+            if label == "big":
+                top = mem.config.candidates
+                r["hnsw_at_max_ef"] = hnsw_probe(dsn, topics.draw(spec.topics, 20), spec.name, top)
+                r["explain_hnsw"] = explain(dsn, HNSW_SQL, [spec.name, qv, top], setup="SET hnsw.ef_search = 1000")
+            out[label] = r
+    finally:
+        mem.close()
+    return out
+
+
+class RoundRobin:
+    """One client per replica; each call goes to the next replica."""
+
+    def __init__(self, urls: list[str]) -> None:
+        self.clients = [Client(u) for u in urls]
+        self.turn = itertools.cycle(self.clients)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(next(self.turn), name)
+
+    def close(self) -> None:
+        for c in self.clients:
+            c.close()
+
+
+def _round_robin(urls: list[str], opened: list[RoundRobin]) -> RoundRobin:
+    opened.append(RoundRobin(urls))
+    return opened[-1]
+
+
+def service(
+    dsn: str,
+    args: argparse.Namespace,
+    specs: list[Spec],
+    texts: list[str],
+    questions: list[str],
+    workdir: Path,
+    console: Console,
+) -> list[dict[str, Any]]:
+    """write and context rows through ``replicas`` × ``clients``."""
+    small = [s for s in specs if s.name != "big"] or specs
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        sessions = dict(
+            conn.execute(
+                "SELECT DISTINCT ON (namespace) namespace, session FROM sessions WHERE namespace = ANY(%s) "
+                "ORDER BY namespace, last_seq DESC",
+                ([s.name for s in small],),
+            ).fetchall()
+        )
+    names = sorted(sessions)
+
+    def write(h: Any, i: int) -> None:
+        h.add(
+            [{"role": "user", "content": f"{texts[i % len(texts)]} (note {i})"}],
+            session=f"chat-{i % 16}",
+            namespace=f"writes-{i % 8}",
+        )
+
+    def context(h: Any, i: int) -> None:
+        ns = names[i % len(names)]
+        h.assemble(questions[i % len(questions)], session=sessions[ns], namespace=ns, budget=args.budget)
+
+    rows: list[dict[str, Any]] = []
+    for r in args.replicas:
+        with ExitStack() as stack:
+            procs = [ServerProcess(dsn, workdir=workdir) for _ in range(r)]
+            for p in procs:
+                stack.enter_context(p)
+            handles: list[RoundRobin] = []
+            make = partial(_round_robin, [p.url for p in procs], handles)
+
+            _load(max(args.clients), 3.0, make, write)  # warm-up: models, pools, first batches
+            _load(max(args.clients), 3.0, make, context)
+            for kind, work in (("write", write), ("context", context)):
+                for n in args.clients:
+                    console.print(f"{kind}: {n} client(s) on {r} replica(s) for {args.seconds:.0f} s ...")
+                    rows.append({"kind": kind, "replicas": r, "clients": n, **_load(n, args.seconds, make, work)})
+            for h in handles:
+                h.close()
+    return rows
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--namespaces", type=int, default=1000)
+    ap.add_argument("--chunks-per-ns", type=int, default=1000)
+    ap.add_argument("--big", type=int, default=100_000, help="chunks of the one big namespace (0: none)")
+    ap.add_argument("--sample", type=int, default=100, help="namespaces that assemble is timed in")
+    ap.add_argument("--queries", type=int, default=300, help="warm assemble calls per group")
+    ap.add_argument("--budget", type=int, default=2048)
+    ap.add_argument("--seconds", type=float, default=10.0, help="length of each service row")
+    ap.add_argument("--clients", default="1,4,8")
+    ap.add_argument("--replicas", default="1,3", help="'' to skip the service rows")
+    ap.add_argument("--dsn", default=None, help="a PostgreSQL server URI (default: pgserver in --pgdata)")
+    ap.add_argument("--pgdata", default=None, help="pgserver's data folder, kept (default: a temp folder)")
+    ap.add_argument("--schema", default="turnmem_bench")
+    ap.add_argument("--reuse", action="store_true", help="keep a load of the same sizes found in --schema")
+    ap.add_argument("--maintenance-mem", default="4GB", help="maintenance_work_mem for the index builds")
+    ap.add_argument("--out", default=str(HERE / "results" / "postgres.json"))
+    args = ap.parse_args(argv)
+    args.clients = [int(c) for c in args.clients.split(",") if c]
+    args.replicas = [int(r) for r in args.replicas.split(",") if r]
+    console = Console()
+    sizes = {"namespaces": args.namespaces, "chunks_per_ns": args.chunks_per_ns, "big": args.big}
+    topics = Topics()
+    specs = namespace_specs(topics, args.namespaces, args.chunks_per_ns, args.big)
+    conversations, questions = locomo()
+    texts = [c[1] for conv in conversations for t in conv for c in t.chunks if len(c[1].split()) <= 60]
+    result: dict[str, Any] = {
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()},
+        "sizes": sizes,
+        "budget": args.budget,
+        "seconds": args.seconds,
+    }
+    with postgres(Path(args.pgdata) if args.pgdata else None, args.dsn) as uri:
+        reuse = args.reuse and loaded_as(schema_dsn(uri, args.schema, fresh=False)) == sizes
+        dsn = schema_dsn(uri, args.schema, fresh=not reuse)
+        if reuse:
+            result["load"] = json.loads(Path(args.out).read_text())["load"] if Path(args.out).exists() else None
+            console.print(f"reusing the load in schema {args.schema}: {sizes}")
+        else:
+            result["load"] = load(dsn, specs, topics, maintenance_mem=args.maintenance_mem)
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute("INSERT INTO meta(key, value) VALUES ('bench_load', %s)", (json.dumps(sizes),))
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.out).write_text(json.dumps(result, indent=2))  # the load's timings, should a later step fail
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            result["database_bytes"] = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]  # type: ignore[index]
+        result["reads"] = reads(
+            dsn, topics, specs, questions, sample=args.sample, queries=args.queries, budget=args.budget
+        )
+        with tempfile.TemporaryDirectory() as logs:
+            result["service"] = (
+                service(dsn, args, specs, texts, questions, Path(logs), console) if args.replicas else []
+            )
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2))
+    console.print(postgres_table(Path(args.out)), markup=False)  # the README's tables
+    console.print(f"wrote {args.out}; python benchmarks/update_readme.py puts the tables in the README")
+    return result
+
+
+if __name__ == "__main__":
+    main()
