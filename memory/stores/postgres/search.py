@@ -3,11 +3,7 @@
 Full text: ``chunks.tsv`` is ``to_tsvector('english', text)`` (Snowball English stemming, the
 counterpart of FTS5's porter tokenizer), stored and GIN-indexed, written by the same INSERT as the
 chunk, so a committed write is searchable at once from every process. The query is the OR of the
-content words (as for FTS5), each through ``plainto_tsquery('english', ...)`` so that no user text
-is parsed as tsquery syntax. Ranking is ``ts_rank_cd(tsv, query, 1)``: cover density (term
-frequency and proximity) divided by 1 + log(document length). Unlike BM25 it has no inverse
-document frequency, so a rare word counts no more than a common one; fusion uses ranks (RRF), and
-how close this comes to FTS5's BM25 on LoCoMo is measured by the recall-parity run.
+content words (as for FTS5), ranked with BM25 as FTS5 ranks it (:mod:`memory.stores.postgres.bm25`).
 """
 
 from __future__ import annotations
@@ -17,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from memory.stores.postgres.bm25 import bm25_query
 from memory.stores.postgres.connection import PgBase
 from memory.stores.rows import ChunkRow
 
@@ -120,21 +117,11 @@ class SearchRows(PgBase):
     def search_text(
         self, query_terms: Sequence[str], namespace: str, k: int, sessions: Sequence[str] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Full text over chunk text within a namespace, ranked by ``ts_rank_cd``; higher is better."""
+        """BM25 over chunk text within a namespace (:mod:`memory.stores.postgres.bm25`); higher is better."""
         terms = [t for t in query_terms if t and t.strip()]
         if not terms or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        query = " || ".join(["plainto_tsquery('english', %s)"] * len(terms))
-        sql = (
-            f"SELECT c.id, ts_rank_cd(c.tsv, q.q, 1) AS s FROM (SELECT {query} AS q) q "
-            "JOIN chunks c ON c.tsv @@ q.q WHERE c.namespace=%s"
-        )
-        args: list[Any] = [*terms, namespace]
-        if sessions:
-            sql += " AND c.session = ANY(%s)"
-            args.append(list(sessions))
-        sql += " ORDER BY s DESC, c.id LIMIT %s"
-        args.append(k)
+        sql, args = bm25_query(terms, namespace, k, sessions)
         with self._read() as conn:
             rows = conn.execute(sql, args).fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
