@@ -8,14 +8,18 @@ content words (as for FTS5), ranked with BM25 as FTS5 ranks it (:mod:`memory.sto
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from psycopg import sql
 
+from memory.stores.base import EmbedFn
 from memory.stores.postgres.bm25 import bm25_query
 from memory.stores.postgres.connection import PgBase
-from memory.stores.rows import ChunkRow
+from memory.stores.postgres.schema import SCHEMA_LOCK
+from memory.stores.postgres.vectors import hnsw_index
+from memory.stores.rows import REEMBED_BATCH, ChunkRow, embedded
 
 CHUNK_COLS = "id, message_id, namespace, session, seq, part, parts, kind, text, tokens"
 _CHUNK_COLS_C = ", ".join("c." + c.strip() for c in CHUNK_COLS.split(","))
@@ -128,26 +132,44 @@ class SearchRows(PgBase):
         scores = np.fromiter((r[1] for r in rows), dtype=np.float32, count=len(rows))
         return ids, scores
 
-    def replace_vectors(self, items: Sequence[tuple[int, np.ndarray]]) -> None:
+    def reembed(self, embed: EmbedFn, meta: Mapping[str, str], advance: Callable[[int], None] | None = None) -> int:
+        """Every chunk's vector from ``embed``, and ``meta``, in one transaction.
+
+        Writers of chunks wait for it (``SHARE`` lock), so no chunk escapes the new model; readers
+        see the old vectors until it commits. The ``embedding`` column has no fixed dimension; the
+        HNSW index has one, so the new dimension's index is built before commit and the others are
+        dropped (they are partial, :func:`hnsw_index`: rows of the new dimension never touch them)."""
+        n, last, dim = 0, 0, None
         with self._write() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))  # against a racing hnsw_index()
+            conn.execute("LOCK TABLE chunks IN SHARE MODE")
+            while rows := conn.execute(
+                "SELECT id, text FROM chunks WHERE id>%s ORDER BY id LIMIT %s", (last, REEMBED_BATCH)
+            ).fetchall():
+                vecs = embedded(embed, [r[1] for r in rows], dim)
+                dim = vecs.shape[1]
+                with conn.cursor() as cur:
+                    cur.executemany(
+                        "UPDATE chunks SET embedding=%s WHERE id=%s", [(v, r[0]) for r, v in zip(rows, vecs)]
+                    )
+                last, n = rows[-1][0], n + len(rows)
+                if advance is not None:
+                    advance(len(rows))
+            if dim is not None:
+                conn.execute(hnsw_index(dim))
+                for (name,) in conn.execute(
+                    "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
+                    "AND tablename = 'chunks' AND indexname LIKE 'chunks\\_hnsw\\_%%' AND indexname <> %s",
+                    (f"chunks_hnsw_{dim}",),
+                ).fetchall():
+                    conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
             conn.execute(
                 "INSERT INTO meta(key, value) VALUES ('vectors_version', '1') ON CONFLICT (key) "
                 "DO UPDATE SET value = (meta.value::bigint + 1)::text"
             )
             with conn.cursor() as cur:
                 cur.executemany(
-                    "UPDATE chunks SET embedding=%s WHERE id=%s",
-                    [(np.ascontiguousarray(v, dtype=np.float32), int(i)) for i, v in items],
+                    "INSERT INTO meta(key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value=excluded.value",
+                    list(meta.items()),
                 )
-
-    def iter_chunk_texts(self, batch: int = 1024) -> Iterator[list[tuple[int, str]]]:
-        last = 0
-        while True:
-            with self._read() as conn:
-                rows = conn.execute(
-                    "SELECT id, text FROM chunks WHERE id>%s ORDER BY id LIMIT %s", (last, batch)
-                ).fetchall()
-            if not rows:
-                return
-            last = int(rows[-1][0])
-            yield [(int(r[0]), r[1]) for r in rows]
+        return n

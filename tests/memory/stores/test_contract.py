@@ -475,6 +475,29 @@ def test_full_text_ranks_a_rare_word_above_a_common_one(store: Store, counter: T
     assert rare.new_chunk_ids[0] not in only_a and len(only_a) == 3
 
 
+def test_reembedding_swaps_every_vector_and_the_identity_or_nothing(store: Store, counter: TokenCounter) -> None:
+    res = store.append("ns", "a", prepared(counter, [user(f"note number {i}") for i in range(300)]))
+    before = store.vectors(res.new_chunk_ids)
+    calls: list[int] = []
+
+    def fails_midway(texts: list[str]) -> np.ndarray:
+        calls.append(len(texts))
+        if len(calls) == 2:  # after a first batch was written inside the transaction
+            raise RuntimeError("the embedding service went away")
+        return np.ones((len(texts), 4), dtype=np.float32)
+
+    with pytest.raises(RuntimeError, match="went away"):
+        store.reembed(fails_midway, {"embedder": "four-d", "dim": "4"})
+    assert store.get_meta("embedder") is None
+    after = store.vectors(res.new_chunk_ids)
+    assert all(np.array_equal(after[i], before[i]) for i in res.new_chunk_ids)  # the old model's, all of them
+    seen: list[int] = []
+    four = np.eye(4, dtype=np.float32)[2]
+    assert store.reembed(lambda texts: np.tile(four, (len(texts), 1)), {"embedder": "four-d"}, seen.append) == 300
+    assert store.get_meta("embedder") == "four-d" and sum(seen) == 300
+    assert all(np.array_equal(v, four) for v in store.vectors(res.new_chunk_ids).values())
+
+
 def recomputed(store: Store, namespace: str) -> tuple[dict[str, str], list[str], np.ndarray]:
     """Speakers and session centroids straight from the rows, without the caches."""
     names = {r.message().name for r in store.all_messages(namespace)} - {None}
