@@ -7,7 +7,8 @@ floor), from what the database already holds:
 
 - the matches: chunks of the namespace whose ``tsv`` matches the OR of the query terms (the GIN
   index), each term through ``plainto_tsquery`` so that no user text is parsed as tsquery syntax;
-- term frequency: the positions of each query lexeme in a match's ``tsv`` (``unnest(tsv)``);
+- term frequency: the positions of each query lexeme in a match's ``tsv``, picked out in C
+  (``setweight`` marks the query's lexemes, ``ts_filter`` keeps them) before ``unnest``;
 - document frequency: the number of matches holding the lexeme (every chunk holding a one-word
   term matches; a term that stems to several lexemes, e.g. ``e-mail``, matches only with all);
 - N and the average length: ``namespaces.chunks`` and ``namespaces.chunk_tokens``, kept by the
@@ -36,30 +37,26 @@ def bm25_query(
     """The SQL and parameters for the top ``k`` chunks of ``namespace`` for ``terms``: rows of
     ``(chunk id, BM25 score)``, best first (ties by id)."""
     match = " || ".join(["plainto_tsquery('english', %s)"] * len(terms))
-    only = "WHERE m.session = ANY(%s)" if sessions else ""
+    only = "WHERE t.session = ANY(%s)" if sessions else ""
     sql = f"""
-WITH m AS MATERIALIZED (
-    SELECT c.id, c.session, c.tokens, c.tsv FROM chunks c
+WITH t AS MATERIALIZED (  -- per match, the query's lexemes (setweight marks them, ts_filter keeps them)
+    SELECT c.id, c.session, c.tokens, u.lexeme, cardinality(u.positions) AS tf FROM chunks c CROSS JOIN LATERAL
+    unnest(ts_filter(setweight(c.tsv, 'A', tsvector_to_array(to_tsvector('english', %s))), '{{a}}')) u
     WHERE c.namespace = %s AND c.tsv @@ ({match})
-), t AS MATERIALIZED (
-    SELECT m.id, u.lexeme, cardinality(u.positions) AS tf FROM m CROSS JOIN LATERAL unnest(m.tsv) u
-    WHERE u.lexeme = ANY(tsvector_to_array(to_tsvector('english', %s)))
-), df AS (
-    SELECT lexeme, count(*) AS n FROM t GROUP BY lexeme
 ), st AS (
-    SELECT greatest(chunks, 1)::float8 AS docs,
-           greatest(chunk_tokens::float8 / greatest(chunks, 1), 1.0) AS avgdl
+    SELECT greatest(chunks, 1)::float8 AS docs, greatest(chunk_tokens::float8 / greatest(chunks, 1), 1) AS avgdl,
+           {K1}::float8 AS k1, {B}::float8 AS b
     FROM namespaces WHERE namespace = %s
+), df AS (
+    SELECT t.lexeme, greatest(ln((st.docs - count(*) + 0.5::float8) / (count(*) + 0.5::float8)), {IDF_FLOOR}) AS idf
+    FROM t CROSS JOIN st GROUP BY t.lexeme, st.docs
 )
-SELECT m.id, sum(
-    greatest(ln((st.docs - df.n + 0.5) / (df.n + 0.5)), {IDF_FLOOR})
-    * t.tf * {K1 + 1} / (t.tf + {K1} * (1 - {B} + {B} * m.tokens / st.avgdl))
-) AS s
-FROM t JOIN df USING (lexeme) JOIN m ON m.id = t.id CROSS JOIN st
+SELECT t.id, sum(df.idf * t.tf * (st.k1 + 1) / (t.tf + st.k1 * (1 - st.b + st.b * t.tokens / st.avgdl)))
+FROM t JOIN df USING (lexeme) CROSS JOIN st
 {only}
-GROUP BY m.id ORDER BY s DESC, m.id LIMIT %s
+GROUP BY t.id ORDER BY 2 DESC, t.id LIMIT %s
 """
-    args: list[Any] = [namespace, *terms, " ".join(terms), namespace]
+    args: list[Any] = [" ".join(terms), namespace, *terms, namespace]
     if sessions:
         args.append(list(sessions))
     args.append(k)
