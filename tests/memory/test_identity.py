@@ -123,7 +123,12 @@ def test_reindex_a_database_with_a_model_of_another_dimension(
         stored = next(v for _, _, _, vecs in mem.store.chunk_vectors() for v in vecs)
         assert np.allclose(stored, _vector(TURNS[0]["content"], 128), atol=1e-5)
         with mem.store._read() as conn:  # type: ignore[attr-defined]
-            names = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename='chunks'")}
+            names = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT indexname FROM pg_indexes WHERE tablename='chunks' AND schemaname=current_schema()"
+                )
+            }
         assert "chunks_hnsw_128" in names and "chunks_hnsw_384" not in names
         mem.index.hnsw_min_rows = 1  # through the new HNSW index
         assert [h.seq for h in mem.search("table at Chez Lulu on Friday", k=1)] == [3]
