@@ -3,9 +3,9 @@
 The same tables as the SQLite store, with PostgreSQL's own full-text and vector columns on
 ``chunks``: ``tsv`` (a stored generated ``tsvector``, English stemming, GIN-indexed) and
 ``embedding`` (pgvector); and, on ``namespaces``, the chunk count and their total tokens that BM25
-needs (:mod:`memory.stores.postgres.bm25`). The HNSW index on the embeddings needs a fixed dimension, so it is an
-expression index created for the embedder's dimension when a memory opens the store
-(:mod:`memory.stores.postgres.vectors`).
+needs (:mod:`memory.stores.postgres.bm25`). The HNSW index on the embeddings needs a fixed
+dimension, so it is an expression index created for the embedder's dimension when a memory opens
+the store (:mod:`memory.stores.postgres.vectors`).
 """
 
 from __future__ import annotations

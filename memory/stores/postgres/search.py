@@ -125,9 +125,9 @@ class SearchRows(PgBase):
         terms = [t for t in query_terms if t and t.strip()]
         if not terms or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        sql, args = bm25_query(terms, namespace, k, sessions)
+        query, args = bm25_query(terms, namespace, k, sessions)
         with self._read() as conn:
-            rows = conn.execute(sql, args).fetchall()
+            rows = conn.execute(query, args).fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         scores = np.fromiter((r[1] for r in rows), dtype=np.float32, count=len(rows))
         return ids, scores
