@@ -11,7 +11,9 @@ write version 4: the second sees 4 and its ``expected`` check fails with a Confl
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -119,3 +121,52 @@ def write_state_machine(
     if initial_stage is not None and (stage is None or stage[1] is None):
         version = 1 if stage is None else stage[0] + 1
         _insert_block(conn, d, namespace, session, "stage", (version, json.dumps(initial_stage), now))
+
+
+class SessionState:
+    """The ``Store`` protocol's state methods, written once; a store's mixin names its dialect
+    (``state_dialect``) and how to get a connection to read with and one in a write transaction."""
+
+    state_dialect: StateDialect
+
+    def _state_read(self) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def _state_write(self) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def state(self, namespace: str, session: str) -> dict[str, StateRow]:
+        with self._state_read() as conn:
+            return state_rows(conn, self.state_dialect, namespace, session)
+
+    def state_history(self, namespace: str, session: str, name: str) -> list[StateRow]:
+        with self._state_read() as conn:
+            return state_history(conn, self.state_dialect, namespace, session, name)
+
+    def set_state(
+        self,
+        namespace: str,
+        session: str,
+        values: dict[str, str | None],
+        *,
+        expected: dict[str, int] | None = None,
+        check: StateCheck | None = None,
+    ) -> dict[str, StateRow]:
+        """Write new versions of several blocks in one transaction (JSON text, None removes).
+
+        ``expected``: name -> version the caller saw (0: absent); a mismatch raises
+        :class:`Conflict` and writes nothing. ``check(current, machine_spec)`` may raise to refuse.
+        """
+        with self._state_write() as conn:
+            return write_state(
+                conn, self.state_dialect, namespace, session, values, expected=expected, check=check, now=time.time()
+            )
+
+    def state_machine(self, namespace: str, session: str) -> str | None:
+        with self._state_read() as conn:
+            return machine_spec(conn, self.state_dialect, namespace, session)
+
+    def set_state_machine(self, namespace: str, session: str, spec: str | None, initial_stage: str | None) -> None:
+        """Attach (or with None detach) a machine; the stage block starts at ``initial_stage`` if unset."""
+        with self._state_write() as conn:
+            write_state_machine(conn, self.state_dialect, namespace, session, spec, initial_stage, time.time())
