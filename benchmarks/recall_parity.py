@@ -5,8 +5,9 @@
 Without ``--dsn`` a throwaway PostgreSQL with pgvector is started with ``pgserver`` (a dev
 dependency). Runs ``turnmem`` on LoCoMo categories 1-4, all ten conversations, at 512 / 1024 /
 2048 tokens on each store (same embedder, same questions) and writes
-``benchmarks/results/recall_parity.json``. The lexical side differs by design: SQLite ranks
-with FTS5 BM25, PostgreSQL with ``ts_rank_cd`` over a tsvector (no IDF).
+``benchmarks/results/recall_parity.json``. Both rank full text with BM25: SQLite through FTS5
+(porter tokenizer, table-wide statistics), PostgreSQL in SQL over a tsvector (Snowball English,
+per-namespace statistics, :mod:`memory.stores.postgres.bm25`).
 """
 
 from __future__ import annotations
@@ -66,7 +67,15 @@ def main() -> None:
         finally:
             if server is not None:
                 server.cleanup()
-    out = {"budgets": BUDGETS, "sqlite": sqlite, "postgres": postgres}
+    out = {
+        "budgets": BUDGETS,
+        "lexical": {
+            "sqlite": "FTS5 bm25() (k1 1.2, b 0.75), porter unicode61, statistics over the whole table",
+            "postgres": "BM25 in SQL (k1 1.2, b 0.75), tsvector 'english', statistics per namespace",
+        },
+        "sqlite": sqlite,
+        "postgres": postgres,
+    }
     for b in BUDGETS:
         d = postgres["recall"][b] - sqlite["recall"][b]
         print(f"{b:>5} tokens: SQLite {sqlite['recall'][b]:.3f}  PostgreSQL {postgres['recall'][b]:.3f}  ({d:+.3f})")

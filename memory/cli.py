@@ -282,8 +282,17 @@ def _answer_config(args: argparse.Namespace) -> Any:
 def cmd_reindex(args: argparse.Namespace) -> int:
     from indexers import open_index
     from memory.memory import LOG_FILE, Memory
+    from memory.stores import parse_location
 
     console = _console()
+    if parse_location(args.data, field="data").kind == "postgres":
+        if args.embedder is None:
+            console.print(
+                "[red]--embedder: a PostgreSQL memory's vectors are its index (pgvector); there is nothing to "
+                "rebuild without a model to re-embed with: give --embedder NAME[/red]"
+            )
+            return 2
+        return _reembed(args.data, args.embedder, args.to)
     folder = Path(args.data)
     if not (folder / LOG_FILE).is_file():
         console.print(f"[red]--data: no turnmem memory at {folder} (no {LOG_FILE})[/red]")
@@ -300,8 +309,9 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     return 0
 
 
-def _reembed(folder: Path, name: str, to: str) -> int:
-    """Re-embed every chunk of the log with the model ``name``, then rebuild the index from it."""
+def _reembed(data: Path | str, name: str, to: str) -> int:
+    """Re-embed every chunk of the log with the model ``name`` in one transaction, then rebuild a
+    folder's index from it (a database's pgvector index is rebuilt in that transaction)."""
     import shutil
 
     from memory.embedders import embedder_named
@@ -311,15 +321,18 @@ def _reembed(folder: Path, name: str, to: str) -> int:
 
     embedder = embedder_named(name)
     t0 = time.perf_counter()
-    store = open_store(parse_location(folder), log_file=LOG_FILE)
+    location = parse_location(data, field="data")
+    store = open_store(location, log_file=LOG_FILE)
     try:
         n = reembed(store, embedder)
     finally:
         store.close()
-    shutil.rmtree(folder / "index", ignore_errors=True)  # derived from the log; the old model's dimension
-    with Memory.open(folder, embedder=embedder, index=to) as mem:
-        mem.rebuild_index()
-    _console().print(f"re-embedded {n} chunks with {embedder.name} into {to} in {time.perf_counter() - t0:.1f} s")
+    if isinstance(data, Path):
+        shutil.rmtree(data / "index", ignore_errors=True)  # derived from the log; the old model's dimension
+        with Memory.open(data, embedder=embedder, index=to) as mem:
+            mem.rebuild_index()
+    where = to if isinstance(data, Path) else "pgvector"
+    _console().print(f"re-embedded {n} chunks with {embedder.name} into {where} in {time.perf_counter() - t0:.1f} s")
     return 0
 
 
@@ -428,7 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=cmd_eval)
 
     re_ = sub.add_parser("reindex", help="rebuild a memory's vector index from its log (or move it to another backend)")
-    re_.add_argument("--data", required=True, help="the memory folder")
+    re_.add_argument("--data", required=True, help="the memory folder, or a PostgreSQL DSN (with --embedder)")
     re_.add_argument("--source", default="faiss", help="the index the memory uses now")
     re_.add_argument("--to", default="faiss", help="faiss | faiss-hnsw | chroma | chroma-http://HOST:PORT")
     re_.add_argument("--reembed", action="store_true", help="re-embed every chunk instead of reusing stored vectors")

@@ -43,11 +43,19 @@ def probe(embedder: Embedder) -> np.ndarray:
     return vec / norm if norm > 0 else vec
 
 
+def identity(embedder: Embedder) -> dict[str, str]:
+    """The meta rows that name ``embedder`` as the maker of the log's vectors."""
+    return {
+        "embedder": embedder.name,
+        "dim": str(embedder.dim),
+        "embedder_probe": json.dumps([round(float(x), 6) for x in probe(embedder)]),
+    }
+
+
 def record(store: Store, embedder: Embedder) -> None:
     """Remember ``embedder`` as the maker of the log's vectors."""
-    store.set_meta("embedder", embedder.name)
-    store.set_meta("dim", str(embedder.dim))
-    store.set_meta("embedder_probe", json.dumps([round(float(x), 6) for x in probe(embedder)]))
+    for key, value in identity(embedder).items():
+        store.set_meta(key, value)
 
 
 def check(store: Store, embedder: Embedder) -> None:
@@ -77,14 +85,7 @@ def _mismatch(name: str, dim: int, embedder: Embedder, why: str) -> IndexMismatc
 
 
 def reembed(store: Store, embedder: Embedder, advance: Callable[[int], None] | None = None) -> int:
-    """Recompute every chunk's vector with ``embedder`` and record it as the log's embedder;
-    returns the chunks re-embedded. The derived index must be rebuilt afterwards."""
-    n = 0
-    for batch in store.iter_chunk_texts():
-        ids = [i for i, _ in batch]
-        store.replace_vectors(list(zip(ids, embedder.embed([t for _, t in batch]))))
-        n += len(batch)
-        if advance is not None:
-            advance(len(batch))
-    record(store, embedder)
-    return n
+    """Recompute every chunk's vector with ``embedder`` and record it as the log's embedder, in one
+    transaction of the store; returns the chunks re-embedded. A derived index (FAISS, Chroma) must
+    be rebuilt afterwards; a live one (pgvector) is rebuilt in that transaction."""
+    return store.reembed(embedder.embed, identity(embedder), advance)

@@ -20,7 +20,7 @@ Promises every store keeps:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -35,6 +35,8 @@ from memory.stores.rows import (
     StateRow,
     ToolLink,
 )
+
+EmbedFn = Callable[[list[str]], np.ndarray]
 
 
 @runtime_checkable
@@ -157,9 +159,11 @@ class Store(Protocol):
         """Full-text search over chunk text within a namespace: ``(ids, scores)``, higher is better."""
         ...
 
-    def replace_vectors(self, items: Sequence[tuple[int, np.ndarray]]) -> None: ...
-
-    def iter_chunk_texts(self, batch: int = 1024) -> Iterator[list[tuple[int, str]]]: ...
+    def reembed(self, embed: EmbedFn, meta: Mapping[str, str], advance: Callable[[int], None] | None = None) -> int:
+        """Replace every chunk's vector with ``embed(texts)`` (any one dimension) and write ``meta``
+        (the new embedder's identity), in one transaction: a failure leaves the old vectors and
+        identity, and no reader sees a mix of models. Returns the chunks re-embedded."""
+        ...
 
     # -- caches --------------------------------------------------------------------------------
 

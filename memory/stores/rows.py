@@ -218,3 +218,18 @@ def plan_state_write(
     if check is not None:
         check(current, spec)
     return {name: (current.get(name, (0, None, 0.0))[0] + 1, value, now) for name, value in values.items()}
+
+
+REEMBED_BATCH = 256  # chunks embedded and written per step of a re-embedding
+
+
+def embedded(embed: Callable[[list[str]], np.ndarray], texts: list[str], dim: int | None) -> np.ndarray:
+    """``embed(texts)`` as float32 rows, one per text, all of one dimension (``dim`` once known)."""
+    vecs = np.ascontiguousarray(embed(texts), dtype=np.float32)
+    if vecs.ndim != 2 or vecs.shape[0] != len(texts) or vecs.shape[1] < 1 or (dim is not None and vecs.shape[1] != dim):
+        raise InvalidArgument(
+            f"embedder: asked for {len(texts)} vectors{'' if dim is None else f' of {dim} dimensions'}, "
+            f"got an array of shape {vecs.shape}; nothing was re-embedded",
+            field="embedder",
+        )
+    return vecs

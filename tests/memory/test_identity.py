@@ -29,12 +29,12 @@ TURNS = [
 ]
 
 
-def _vector(text: str) -> list[float]:
-    """A deterministic 384-d vector per word bag: another 'model' of MiniLM's dimension."""
-    vec = np.zeros(384)
+def _vector(text: str, dim: int = 384) -> list[float]:
+    """A deterministic vector per word bag: another 'model' (``other-384`` has MiniLM's dimension)."""
+    vec = np.zeros(dim)
     for word in text.lower().split():
         seed = int.from_bytes(hashlib.sha256(word.strip(".,?").encode()).digest()[:4], "little")
-        vec += np.random.default_rng(seed).normal(size=384)
+        vec += np.random.default_rng(seed).normal(size=dim)
     return (vec / (np.linalg.norm(vec) or 1.0)).tolist()
 
 
@@ -45,7 +45,8 @@ def other_model_url() -> Iterator[str]:
     @app.post("/v1/embeddings")
     async def embeddings(request: Request) -> JSONResponse:
         body = await request.json()
-        data = [{"index": i, "embedding": _vector(t), "object": "embedding"} for i, t in enumerate(body["input"])]
+        dim = int(body["model"].rsplit("-", 1)[1])  # other-384, other-128: the dimension is in the name
+        data = [{"index": i, "embedding": _vector(t, dim), "object": "embedding"} for i, t in enumerate(body["input"])]
         return JSONResponse({"data": data, "model": body["model"], "object": "list"})
 
     with serve(app) as url:
@@ -103,3 +104,35 @@ def test_reindex_with_another_embedder_reembeds_from_the_log(
     with pytest.raises(IndexMismatch, match="'other-384'.*'all-MiniLM-L6-v2'"):
         Memory.open(folder, embedder=embedder)
     assert main(["reindex", "--data", str(folder), "--embedder", "no-such-model"]) == 2
+
+
+def test_reindex_a_database_with_a_model_of_another_dimension(
+    pg_dsn: str, embedder: Embedder, other_model_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL the vectors are the index: re-embedding swaps them, the identity and the HNSW
+    index (its dimension is fixed) in one transaction; the old model is refused afterwards."""
+    with Memory.open(pg_dsn, embedder=embedder) as mem:
+        mem.add(TURNS, session="s")
+    monkeypatch.setenv("OPENAI_BASE_URL", other_model_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    assert main(["reindex", "--data", pg_dsn]) == 2  # nothing to rebuild without a model
+    assert main(["reindex", "--data", pg_dsn, "--embedder", "openai:other-128"]) == 0
+    other = OpenAIEmbedder("other-128", base_url=other_model_url, api_key="sk-test")
+    with Memory.open(pg_dsn, embedder=other) as mem:
+        assert mem.store.get_meta("embedder") == "other-128" and mem.store.get_meta("dim") == "128"
+        stored = next(v for _, _, _, vecs in mem.store.chunk_vectors() for v in vecs)
+        assert np.allclose(stored, _vector(TURNS[0]["content"], 128), atol=1e-5)
+        with mem.store._read() as conn:  # type: ignore[attr-defined]
+            names = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT indexname FROM pg_indexes WHERE tablename='chunks' AND schemaname=current_schema()"
+                )
+            }
+        assert "chunks_hnsw_128" in names and "chunks_hnsw_384" not in names
+        mem.index.hnsw_min_rows = 1  # through the new HNSW index
+        assert [h.seq for h in mem.search("table at Chez Lulu on Friday", k=1)] == [3]
+        mem.add([{"role": "user", "content": "Chez Lulu moved to Rua Augusta."}], session="s")
+        assert [h.seq for h in mem.search("Chez Lulu moved to Rua Augusta", k=1)] == [4]
+    with pytest.raises(IndexMismatch, match="'other-128'.*'all-MiniLM-L6-v2'"):
+        Memory.open(pg_dsn, embedder=embedder)

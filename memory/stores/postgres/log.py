@@ -12,6 +12,8 @@ Locking: a row lock on the session's row, then, for the last statement only, on 
   new messages get their positions and the transaction commits. Writers of different sessions of
   one namespace therefore overlap for everything (chunks, full-text and HNSW inserts) except that
   last statement and the commit.
+- The namespace row also holds BM25's statistics (its chunk count and tokens): they change in
+  that same last statement (and in deletes, which lock the row too), so they add no lock.
 - Every writer takes the session lock before the namespace lock, and deletes lock the sessions
   (in name order) before the namespace, so the lock graph has no cycle: no deadlocks.
 
@@ -99,6 +101,7 @@ class LogWrites(PgBase):
             seqs: list[int] = []
             new_ids: list[int] = []
             chunk_ids: list[int] = []
+            chunk_tokens = 0
             vectors: list[np.ndarray] = []
             batch_ids: dict[str, int] = {}
             for i, prepared in enumerate(messages):
@@ -162,6 +165,7 @@ class LogWrites(PgBase):
                         ),
                     ).fetchone()[0]  # type: ignore[index]
                     chunk_ids.append(int(cid))
+                    chunk_tokens += ch.tokens
                     vectors.append(vec)
                 if msg.id is not None:
                     batch_ids[msg.id] = seq
@@ -176,13 +180,16 @@ class LogWrites(PgBase):
                     "VALUES (%s, %s, %s, %s, %s, %s)",
                     (namespace, session, idempotency_key, json.dumps(seqs), now, fingerprint),
                 )
-            # last: the namespace row lock, held only for this and the commit
+            # last: the namespace row lock, held only for this and the commit; BM25's
+            # statistics (chunk count and tokens) ride on the same row and the same lock
             last_pos = int(
                 conn.execute(  # type: ignore[index]
-                    "INSERT INTO namespaces(namespace, last_pos, created_at) VALUES (%s, %s, %s) "
-                    "ON CONFLICT (namespace) DO UPDATE SET last_pos = namespaces.last_pos + excluded.last_pos "
-                    "RETURNING last_pos",
-                    (namespace, len(new_ids), now),
+                    "INSERT INTO namespaces(namespace, last_pos, created_at, chunks, chunk_tokens) "
+                    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (namespace) DO UPDATE SET "
+                    "last_pos = namespaces.last_pos + excluded.last_pos, "
+                    "chunks = namespaces.chunks + excluded.chunks, "
+                    "chunk_tokens = namespaces.chunk_tokens + excluded.chunk_tokens RETURNING last_pos",
+                    (namespace, len(new_ids), now, len(chunk_ids), chunk_tokens),
                 ).fetchone()[0]
             )
             if new_ids:
@@ -224,7 +231,17 @@ class LogWrites(PgBase):
                 conn.execute(f"SELECT 1 FROM sessions WHERE {where} ORDER BY session FOR UPDATE", args)
             conn.execute("SELECT 1 FROM namespaces WHERE namespace=%s FOR UPDATE", (namespace,))
             for scope, where, args in scopes:
-                conn.execute(f"DELETE FROM chunks WHERE {where}", args)
+                gone = conn.execute(
+                    f"WITH d AS (DELETE FROM chunks WHERE {where} RETURNING tokens) "
+                    "SELECT count(*), COALESCE(sum(tokens), 0) FROM d",
+                    args,
+                ).fetchone()
+                if session is not None and gone is not None and gone[0]:
+                    conn.execute(
+                        "UPDATE namespaces SET chunks = chunks - %s, chunk_tokens = chunk_tokens - %s "
+                        "WHERE namespace=%s",
+                        (gone[0], gone[1], namespace),
+                    )
                 n = conn.execute(f"DELETE FROM messages WHERE {where}", args).rowcount
                 conn.execute(f"DELETE FROM tool_calls WHERE {where}", args)
                 conn.execute(f"DELETE FROM idempotency WHERE {where}", args)

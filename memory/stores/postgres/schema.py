@@ -2,14 +2,15 @@
 
 The same tables as the SQLite store, with PostgreSQL's own full-text and vector columns on
 ``chunks``: ``tsv`` (a stored generated ``tsvector``, English stemming, GIN-indexed) and
-``embedding`` (pgvector). The HNSW index on the embeddings needs a fixed dimension, so it is an
-expression index created for the embedder's dimension when a memory opens the store
-(:mod:`memory.stores.postgres.vectors`).
+``embedding`` (pgvector); and, on ``namespaces``, the chunk count and their total tokens that BM25
+needs (:mod:`memory.stores.postgres.bm25`). The HNSW index on the embeddings needs a fixed
+dimension, so it is an expression index created for the embedder's dimension when a memory opens
+the store (:mod:`memory.stores.postgres.vectors`).
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Serializes concurrent first opens: CREATE ... IF NOT EXISTS is not safe against a racing twin.
 SCHEMA_LOCK = 0x7475726E6D656D  # "turnmem"
@@ -19,7 +20,9 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS namespaces (
     namespace TEXT PRIMARY KEY,
     last_pos BIGINT NOT NULL DEFAULT 0,
-    created_at DOUBLE PRECISION NOT NULL
+    created_at DOUBLE PRECISION NOT NULL,
+    chunks BIGINT NOT NULL DEFAULT 0,
+    chunk_tokens BIGINT NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS sessions (
     namespace TEXT NOT NULL,
@@ -108,4 +111,19 @@ CREATE TABLE IF NOT EXISTS deletions (
 # steps[v] takes a database at version v to v + 1.
 STEPS: dict[int, str] = {
     1: "ALTER TABLE idempotency ADD COLUMN IF NOT EXISTS fingerprint TEXT",  # the request a key answered
+    # BM25's statistics per namespace, counted once from the chunks already stored; and the
+    # HNSW indexes dropped, to be rebuilt partial (vectors.hnsw_index) when a memory opens it
+    2: """
+ALTER TABLE namespaces ADD COLUMN IF NOT EXISTS chunks BIGINT NOT NULL DEFAULT 0,
+    ADD COLUMN IF NOT EXISTS chunk_tokens BIGINT NOT NULL DEFAULT 0;
+UPDATE namespaces n SET chunks = s.chunks, chunk_tokens = s.chunk_tokens
+FROM (SELECT namespace, count(*) AS chunks, sum(tokens) AS chunk_tokens FROM chunks GROUP BY namespace) s
+WHERE n.namespace = s.namespace;
+DO $$ DECLARE i record; BEGIN  -- HNSW indexes become partial by dimension; the next open builds them
+    FOR i IN SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'chunks'
+             AND indexname LIKE 'chunks\\_hnsw\\_%' LOOP
+        EXECUTE format('DROP INDEX %I', i.indexname);
+    END LOOP;
+END $$;
+""",
 }

@@ -3,22 +3,23 @@
 Full text: ``chunks.tsv`` is ``to_tsvector('english', text)`` (Snowball English stemming, the
 counterpart of FTS5's porter tokenizer), stored and GIN-indexed, written by the same INSERT as the
 chunk, so a committed write is searchable at once from every process. The query is the OR of the
-content words (as for FTS5), each through ``plainto_tsquery('english', ...)`` so that no user text
-is parsed as tsquery syntax. Ranking is ``ts_rank_cd(tsv, query, 1)``: cover density (term
-frequency and proximity) divided by 1 + log(document length). Unlike BM25 it has no inverse
-document frequency, so a rare word counts no more than a common one; fusion uses ranks (RRF), and
-how close this comes to FTS5's BM25 on LoCoMo is measured by the recall-parity run.
+content words (as for FTS5), ranked with BM25 as FTS5 ranks it (:mod:`memory.stores.postgres.bm25`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from psycopg import sql
 
+from memory.stores.base import EmbedFn
+from memory.stores.postgres.bm25 import bm25_query
 from memory.stores.postgres.connection import PgBase
-from memory.stores.rows import ChunkRow
+from memory.stores.postgres.schema import SCHEMA_LOCK
+from memory.stores.postgres.vectors import hnsw_index
+from memory.stores.rows import REEMBED_BATCH, ChunkRow, embedded
 
 CHUNK_COLS = "id, message_id, namespace, session, seq, part, parts, kind, text, tokens"
 _CHUNK_COLS_C = ", ".join("c." + c.strip() for c in CHUNK_COLS.split(","))
@@ -120,47 +121,55 @@ class SearchRows(PgBase):
     def search_text(
         self, query_terms: Sequence[str], namespace: str, k: int, sessions: Sequence[str] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Full text over chunk text within a namespace, ranked by ``ts_rank_cd``; higher is better."""
+        """BM25 over chunk text within a namespace (:mod:`memory.stores.postgres.bm25`); higher is better."""
         terms = [t for t in query_terms if t and t.strip()]
         if not terms or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        query = " || ".join(["plainto_tsquery('english', %s)"] * len(terms))
-        sql = (
-            f"SELECT c.id, ts_rank_cd(c.tsv, q.q, 1) AS s FROM (SELECT {query} AS q) q "
-            "JOIN chunks c ON c.tsv @@ q.q WHERE c.namespace=%s"
-        )
-        args: list[Any] = [*terms, namespace]
-        if sessions:
-            sql += " AND c.session = ANY(%s)"
-            args.append(list(sessions))
-        sql += " ORDER BY s DESC, c.id LIMIT %s"
-        args.append(k)
+        query, args = bm25_query(terms, namespace, k, sessions)
         with self._read() as conn:
-            rows = conn.execute(sql, args).fetchall()
+            rows = conn.execute(query, args).fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         scores = np.fromiter((r[1] for r in rows), dtype=np.float32, count=len(rows))
         return ids, scores
 
-    def replace_vectors(self, items: Sequence[tuple[int, np.ndarray]]) -> None:
+    def reembed(self, embed: EmbedFn, meta: Mapping[str, str], advance: Callable[[int], None] | None = None) -> int:
+        """Every chunk's vector from ``embed``, and ``meta``, in one transaction.
+
+        Writers of chunks wait for it (``SHARE`` lock), so no chunk escapes the new model; readers
+        see the old vectors until it commits. The ``embedding`` column has no fixed dimension; the
+        HNSW index has one, so the new dimension's index is built before commit and the others are
+        dropped (they are partial, :func:`hnsw_index`: rows of the new dimension never touch them)."""
+        n, last, dim = 0, 0, None
         with self._write() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))  # against a racing hnsw_index()
+            conn.execute("LOCK TABLE chunks IN SHARE MODE")
+            while rows := conn.execute(
+                "SELECT id, text FROM chunks WHERE id>%s ORDER BY id LIMIT %s", (last, REEMBED_BATCH)
+            ).fetchall():
+                vecs = embedded(embed, [r[1] for r in rows], dim)
+                dim = vecs.shape[1]
+                with conn.cursor() as cur:
+                    cur.executemany(
+                        "UPDATE chunks SET embedding=%s WHERE id=%s", [(v, r[0]) for r, v in zip(rows, vecs)]
+                    )
+                last, n = rows[-1][0], n + len(rows)
+                if advance is not None:
+                    advance(len(rows))
+            if dim is not None:
+                conn.execute(hnsw_index(dim))
+                for (name,) in conn.execute(
+                    "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
+                    "AND tablename = 'chunks' AND indexname LIKE 'chunks\\_hnsw\\_%%' AND indexname <> %s",
+                    (f"chunks_hnsw_{dim}",),
+                ).fetchall():
+                    conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
             conn.execute(
                 "INSERT INTO meta(key, value) VALUES ('vectors_version', '1') ON CONFLICT (key) "
                 "DO UPDATE SET value = (meta.value::bigint + 1)::text"
             )
             with conn.cursor() as cur:
                 cur.executemany(
-                    "UPDATE chunks SET embedding=%s WHERE id=%s",
-                    [(np.ascontiguousarray(v, dtype=np.float32), int(i)) for i, v in items],
+                    "INSERT INTO meta(key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value=excluded.value",
+                    list(meta.items()),
                 )
-
-    def iter_chunk_texts(self, batch: int = 1024) -> Iterator[list[tuple[int, str]]]:
-        last = 0
-        while True:
-            with self._read() as conn:
-                rows = conn.execute(
-                    "SELECT id, text FROM chunks WHERE id>%s ORDER BY id LIMIT %s", (last, batch)
-                ).fetchall()
-            if not rows:
-                return
-            last = int(rows[-1][0])
-            yield [(int(r[0]), r[1]) for r in rows]
+        return n

@@ -14,10 +14,11 @@ Search is filtered by namespace (and sessions), by inner product on unit vectors
   5 ms at 2,000 vectors, 12 ms at 5,000, 49 ms at 10,000. The threshold is therefore 5,000: below
   it an exact scan stays within the 25 ms per-namespace goal;
 - a larger namespace goes through the HNSW expression index on ``embedding::vector(dim)``
-  (``vector_ip_ops``), created when a memory opens the store. pgvector 0.6 filters after the
-  graph walk, so ``hnsw.ef_search`` is set to bring back about twice ``k`` rows of this namespace
-  (``2k / (namespace share of the table)``); when that would exceed pgvector's limit of 1000, or
-  the walk still comes back short, the namespace is scanned exactly instead.
+  (``vector_ip_ops``, partial: :func:`hnsw_index`), created when a memory opens the store.
+  pgvector 0.6 filters after the graph walk, so ``hnsw.ef_search`` is set to bring back about
+  twice ``k`` rows of this namespace (``2k / (namespace share of the table)``); when that would
+  exceed pgvector's limit of 1000, or the walk still comes back short, the namespace is scanned
+  exactly instead.
 """
 
 from __future__ import annotations
@@ -35,6 +36,18 @@ from memory.stores.postgres.schema import SCHEMA_LOCK
 HNSW_MIN_ROWS = 5_000
 
 
+def hnsw_index(dim: int) -> str:
+    """The DDL of the HNSW expression index for ``dim``-dimensional embeddings, one per dimension.
+
+    Partial (``vector_dims(embedding) = dim``) so that rows of another dimension are never cast:
+    re-embedding to a new dimension builds the new index and drops the old one in the transaction
+    that rewrites the rows, where the old row versions still exist."""
+    return (
+        f"CREATE INDEX IF NOT EXISTS chunks_hnsw_{dim} ON chunks USING hnsw ((embedding::vector({dim})) "
+        f"vector_ip_ops) WHERE vector_dims(embedding) = {dim}"
+    )
+
+
 class PgVectorIndex:
     """Scoped vector search over the PostgreSQL store's chunks (a live view, nothing to persist)."""
 
@@ -50,9 +63,7 @@ class PgVectorIndex:
         if store.get_meta("dim") in (None, str(dim)):  # else Memory refuses the embedder (IndexMismatch)
             with store._write() as conn:
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-                conn.execute(
-                    f"CREATE INDEX IF NOT EXISTS chunks_hnsw_{dim} ON chunks USING hnsw (({self._cast}) vector_ip_ops)"
-                )
+                conn.execute(hnsw_index(dim))
 
     def add(
         self, ids: Sequence[int] | np.ndarray, vectors: np.ndarray, *, namespace: str, sessions: Sequence[str]
@@ -111,7 +122,7 @@ class PgVectorIndex:
                 vec = f"%s::vector({self.dim})"
                 rows = conn.execute(
                     f"SELECT id, -({self._cast} <#> {vec}) FROM chunks WHERE namespace=%s "
-                    f"ORDER BY {self._cast} <#> {vec} LIMIT %s",
+                    f"AND vector_dims(embedding) = {self.dim} ORDER BY {self._cast} <#> {vec} LIMIT %s",
                     (q, namespace, q, k),
                 ).fetchall()
             if len(rows) < min(k, size):  # exact: small namespace, sessions, or the graph came back short

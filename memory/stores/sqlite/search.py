@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from memory.stores.rows import ChunkRow
+from memory.stores.base import EmbedFn
+from memory.stores.rows import REEMBED_BATCH, ChunkRow, embedded
 from memory.stores.sqlite.connection import SQLiteBase
 from memory.stores.sqlite.log import scope_token
 
@@ -155,23 +156,24 @@ class SearchRows(SQLiteBase):
         )
         return np.array([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows], [r[2] for r in rows]
 
-    def replace_vectors(self, items: Sequence[tuple[int, np.ndarray]]) -> None:
+    def reembed(self, embed: EmbedFn, meta: Mapping[str, str], advance: Callable[[int], None] | None = None) -> int:
+        """Every chunk's vector from ``embed``, and ``meta``, in one write transaction (writers wait)."""
+        n, last, dim = 0, 0, None
         with self._write() as conn:
+            while rows := conn.execute(
+                "SELECT id, text FROM chunks WHERE id>? ORDER BY id LIMIT ?", (last, REEMBED_BATCH)
+            ).fetchall():
+                vecs = embedded(embed, [r[1] for r in rows], dim)
+                dim = vecs.shape[1]
+                conn.executemany(
+                    "UPDATE chunks SET vector=? WHERE id=?", [(v.tobytes(), r[0]) for r, v in zip(rows, vecs)]
+                )
+                last, n = rows[-1][0], n + len(rows)
+                if advance is not None:
+                    advance(len(rows))
             conn.execute(
                 "INSERT INTO meta(key, value) VALUES ('vectors_version', '1') ON CONFLICT(key) "
                 "DO UPDATE SET value=CAST(CAST(value AS INTEGER) + 1 AS TEXT)"
             )
-            conn.executemany(
-                "UPDATE chunks SET vector=? WHERE id=?",
-                [(np.ascontiguousarray(v, dtype=np.float32).tobytes(), int(i)) for i, v in items],
-            )
-
-    def iter_chunk_texts(self, batch: int = 1024) -> Iterator[list[tuple[int, str]]]:
-        last = 0
-        conn = self._conn()
-        while True:
-            rows = conn.execute("SELECT id, text FROM chunks WHERE id>? ORDER BY id LIMIT ?", (last, batch)).fetchall()
-            if not rows:
-                return
-            last = rows[-1][0]
-            yield [(r[0], r[1]) for r in rows]
+            conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", list(meta.items()))
+        return n

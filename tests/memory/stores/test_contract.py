@@ -463,6 +463,41 @@ def test_search_rows_vectors_and_full_text(store: Store, counter: TokenCounter) 
     assert store.session_centroids("ns")[0] == ["a", "b", "c"]
 
 
+def test_full_text_ranks_a_rare_word_above_a_common_one(store: Store, counter: TokenCounter) -> None:
+    """BM25's inverse document frequency: a word in one chunk outweighs one in nearly all of them,
+    even said three times (PostgreSQL's ts_rank_cd, without IDF, ranks the repeated word first)."""
+    common = [user(f"I had coffee with friend number {i} today") for i in range(8)]
+    store.append("ns", "a", prepared(counter, [*common, user("coffee and more coffee, the coffee was strong")]))
+    rare = store.append("ns", "b", prepared(counter, [user("We planned a trip to Zanzibar next spring")], seed=1))
+    ids, scores = store.search_text(["coffee", "zanzibar"], "ns", 3)
+    assert ids[0] == rare.new_chunk_ids[0] and scores[0] > 10 * scores[1] > 0
+    only_a, _ = store.search_text(["coffee", "zanzibar"], "ns", 3, sessions=["a"])
+    assert rare.new_chunk_ids[0] not in only_a and len(only_a) == 3
+
+
+def test_reembedding_swaps_every_vector_and_the_identity_or_nothing(store: Store, counter: TokenCounter) -> None:
+    res = store.append("ns", "a", prepared(counter, [user(f"note number {i}") for i in range(300)]))
+    before = store.vectors(res.new_chunk_ids)
+    calls: list[int] = []
+
+    def fails_midway(texts: list[str]) -> np.ndarray:
+        calls.append(len(texts))
+        if len(calls) == 2:  # after a first batch was written inside the transaction
+            raise RuntimeError("the embedding service went away")
+        return np.ones((len(texts), 4), dtype=np.float32)
+
+    with pytest.raises(RuntimeError, match="went away"):
+        store.reembed(fails_midway, {"embedder": "four-d", "dim": "4"})
+    assert store.get_meta("embedder") is None
+    after = store.vectors(res.new_chunk_ids)
+    assert all(np.array_equal(after[i], before[i]) for i in res.new_chunk_ids)  # the old model's, all of them
+    seen: list[int] = []
+    four = np.eye(4, dtype=np.float32)[2]
+    assert store.reembed(lambda texts: np.tile(four, (len(texts), 1)), {"embedder": "four-d"}, seen.append) == 300
+    assert store.get_meta("embedder") == "four-d" and sum(seen) == 300
+    assert all(np.array_equal(v, four) for v in store.vectors(res.new_chunk_ids).values())
+
+
 def recomputed(store: Store, namespace: str) -> tuple[dict[str, str], list[str], np.ndarray]:
     """Speakers and session centroids straight from the rows, without the caches."""
     names = {r.message().name for r in store.all_messages(namespace)} - {None}

@@ -16,6 +16,8 @@ from memory.stores.postgres import SCHEMA_VERSION as PG_VERSION
 from memory.stores.postgres import PostgresStore
 from memory.stores.sqlite import SCHEMA_VERSION, SQLiteStore
 from memory.stores.sqlite.schema import SCHEMA_V1
+from memory.tokens import TokenCounter
+from tests.memory.stores.test_contract import prepared, user
 
 
 @pytest.mark.parametrize("location", ["mysql://root@db/mem", "redis://localhost:6379", "sqlite://x.db", "s3://b/k"])
@@ -107,7 +109,7 @@ def test_a_postgres_database_of_the_previous_schema_is_migrated(pg_dsn: str) -> 
     pg.close()
     pg = PostgresStore(pg_dsn)
     try:
-        assert pg.get_meta("schema_version") == str(PG_VERSION) == "2"
+        assert pg.get_meta("schema_version") == str(PG_VERSION) == "3"
         with pg._read() as conn:
             cols = {
                 r[0]
@@ -117,6 +119,44 @@ def test_a_postgres_database_of_the_previous_schema_is_migrated(pg_dsn: str) -> 
                 )
             }
         assert "fingerprint" in cols
+    finally:
+        pg.close()
+
+
+def _bm25_stats(pg: PostgresStore) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """BM25's statistics as the namespaces rows hold them, and as the chunks say they should be."""
+    with pg._read() as conn:
+        kept = conn.execute("SELECT namespace, chunks, chunk_tokens FROM namespaces ORDER BY namespace").fetchall()
+        counted = conn.execute(
+            "SELECT n.namespace, count(c.id), COALESCE(sum(c.tokens), 0) FROM namespaces n "
+            "LEFT JOIN chunks c ON c.namespace = n.namespace GROUP BY n.namespace ORDER BY n.namespace"
+        ).fetchall()
+    return kept, counted
+
+
+def test_a_postgres_database_of_version_2_gains_bm25_statistics(pg_dsn: str, counter: TokenCounter) -> None:
+    pg = PostgresStore(pg_dsn)
+    pg.append("n1", "a", prepared(counter, [user("coffee with Ana"), user("coffee again"), user("a trip to Zanzibar")]))
+    pg.append("n2", "a", prepared(counter, [user("one more chunk elsewhere")], seed=1))
+    with pg._write() as conn:  # as version 2 left it: no statistics, an HNSW index for all rows
+        conn.execute("ALTER TABLE namespaces DROP COLUMN chunks, DROP COLUMN chunk_tokens")
+        conn.execute("CREATE INDEX chunks_hnsw_8 ON chunks USING hnsw ((embedding::vector(8)) vector_ip_ops)")
+        conn.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
+    pg.close()
+    pg = PostgresStore(pg_dsn)
+    try:
+        assert pg.get_meta("schema_version") == str(PG_VERSION)
+        kept, counted = _bm25_stats(pg)
+        assert kept == counted and [r[1] for r in kept] == [3, 1]
+        assert pg.search_text(["coffee", "zanzibar"], "n1", 5)[0].size == 3  # BM25 reads them at once
+        with pg._read() as conn:  # dropped: a memory that opens it builds the partial one (vectors.py)
+            assert conn.execute("SELECT to_regclass('chunks_hnsw_8')").fetchone() == (None,)
+        # the writes keep them: an append adds, a session delete subtracts, a namespace delete drops the row
+        pg.append("n1", "b", prepared(counter, [user("coffee in session b")], seed=2))
+        pg.delete("n1", "a")
+        pg.delete("n2")
+        kept, counted = _bm25_stats(pg)
+        assert kept == counted and [r[:2] for r in kept] == [("n1", 1)]
     finally:
         pg.close()
 
