@@ -62,6 +62,12 @@ def test_the_load_fills_the_stores_schema_consistently(loaded: tuple[str, Topics
             == 0
         )
         assert conn.execute("SELECT COUNT(*) FROM chunks WHERE tsv = ''::tsvector").fetchone()[0] == 0
+        # BM25's per-namespace statistics as appends keep them (else every score falls to the floor)
+        stats = conn.execute(
+            "SELECT COUNT(*) FROM namespaces n JOIN (SELECT namespace, COUNT(*) AS c, SUM(tokens) AS t "
+            "FROM chunks GROUP BY namespace) s USING (namespace) WHERE (n.chunks, n.chunk_tokens) <> (s.c, s.t)"
+        ).fetchone()[0]
+        assert stats == 0
     conversations, questions = locomo(limit=NAMESPACES)  # cached: the turns the load used
     assert len(conversations) == NAMESPACES and questions
 
