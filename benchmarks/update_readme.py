@@ -16,6 +16,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from readme_chat import chat_loop_rows, mem0_table, scale_chat_table, service_chat_lines
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -123,31 +125,15 @@ def bench_table(path: Path) -> str:
 
 
 def chat_loop_table(r: dict) -> list[str]:
-    """The chat-loop rows of ``bench_assemble``: contexts right after an append against the same
-    contexts warm and after an embed that stores nothing, and ``add`` latency."""
+    """The chat-loop rows of ``bench_assemble`` and how they were made."""
     c = r["chat_loop"]
-    rows = [
-        ("context right after the user turn's `add`", c["context_after_append_ms"]),
-        ("same context again, warm (nothing new)", c["context_warm_ms"]),
-        ("same context after embedding the turn, nothing stored", c["context_after_embed_only_ms"]),
-        ("caches rebuilt from the whole log (what every append cost before)", c["caches_rebuilt_ms"]),
-        ("`add` a short user turn", c["add_short_ms"]),
-        (f"`add` a {c['answer_words']:,}-word answer (~{c['answer_chunks_mean']:.0f} chunks)", c["add_long_ms"]),
-    ]
-    lines = ["| chat loop | p50 ms | p95 ms |", "|---|---:|---:|"]
-    lines += [f"| {label} | {v['p50']:.2f} | {v['p95']:.2f} |" for label, v in rows]
-    lines.append(f"| after an append ÷ warm | {c['after_vs_warm_p50']:.2f}× | {c['after_vs_warm_p95']:.2f}× |")
-    lines.append(
-        f"| after an append ÷ after an embed only | {c['after_vs_embed_only_p50']:.2f}× "
-        f"| {c['after_vs_embed_only_p95']:.2f}× |"
-    )
-    lines.append("")
-    lines.append(
+    return [
+        *chat_loop_rows(c),
+        "",
         f"{c['turns']} turns in one session of the same namespace: `add` a user turn (a LoCoMo question), build "
         "its context (query vector given) right after, again warm, and again after embedding the turn without "
-        f"storing it; then `add` a {c['answer_words']:,}-word answer. {r.get('note') or ''}".rstrip()
-    )
-    return lines
+        f"storing it; then `add` a {c['answer_words']:,}-word answer. {r.get('note') or ''}".rstrip(),
+    ]
 
 
 def service_table(path: Path) -> str:
@@ -165,8 +151,10 @@ def service_table(path: Path) -> str:
         "committed, indexed); `write-mixed`: the same with the synthetic conversation's whole mix, long tool "
         "outputs (up to 1,400 words, several chunks) included; "
         f"`context`: `assemble` with the query embedded, budget {r['budget']}, on a session of "
-        f"{r['seed_turns']} messages. `embedded`: the same calls on `Memory` in one thread."
+        f"{r['seed_turns']} messages. `embedded`: the same calls on `Memory` in one thread (contexts: in 1 and "
+        "2 threads at once)."
     )
+    lines += service_chat_lines(r)
     return "\n".join(lines)
 
 
@@ -328,6 +316,12 @@ def main() -> None:
     ap.add_argument("--bench", default=str(ROOT / "benchmarks" / "results" / "assemble.json"))
     ap.add_argument("--service", default=str(ROOT / "benchmarks" / "results" / "service.json"))
     ap.add_argument("--scale", default=str(ROOT / "benchmarks" / "results" / "scale.json"))
+    ap.add_argument(
+        "--scale-chat",
+        default=str(ROOT / "benchmarks" / "results" / "scale-chat.json"),
+        help="bench_scale --chat-only's result (a full run's scale.json holds the chat loop too)",
+    )
+    ap.add_argument("--mem0", default=str(ROOT / "benchmarks" / "results" / "mem0.json"))
     ap.add_argument("--retrieval", default=str(ROOT / "benchmarks" / "results" / "retrieval.json"))
     ap.add_argument("--notebooks", action="store_true", help="execute the notebooks and refresh their pictures")
     args = ap.parse_args()
@@ -349,6 +343,12 @@ def main() -> None:
         text = replace_block(text, "service-bench", service_table(Path(args.service)))
     if Path(args.scale).exists() and "<!-- scale-bench:start -->" in text:
         text = replace_block(text, "scale-bench", scale_table(Path(args.scale)))
+    has_chat = [p for p in (Path(args.scale_chat), Path(args.scale)) if p.exists() and "chat_loop" in p.read_text()]
+    chat = has_chat[0] if has_chat else None
+    if chat is not None and "<!-- scale-chat-bench:start -->" in text:
+        text = replace_block(text, "scale-chat-bench", scale_chat_table(chat))
+    if Path(args.mem0).exists() and "<!-- mem0-bench:start -->" in text:
+        text = replace_block(text, "mem0-bench", mem0_table(Path(args.mem0)))
     if Path(args.retrieval).exists():
         for name, body in retrieval_blocks(Path(args.retrieval)).items():
             if f"<!-- {name}:start -->" in text:
