@@ -62,9 +62,11 @@ def chat_loop(
     after: list[float] = []
     warm: list[float] = []
     after_embed: list[float] = []
+    cpu: dict[int, list[float]] = {id(after): [], id(warm): []}  # this thread's CPU time: what load does not inflate
     add_short: list[float] = []
     add_long: list[float] = []
     seqs: list[int] = []
+    store = getattr(handle, "store", None)  # a Memory (embedded), not a Client
     kinds = [after, warm] + ([after_embed] if embed is not None else [])
     for i in range(turns):
         q = questions[i % len(questions)]
@@ -75,9 +77,11 @@ def chat_loop(
         for out in kinds:
             if out is after_embed:
                 embed([q])  # the embedder's work of that add, nothing stored
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.thread_time()
             handle.assemble(q, session=session, namespace=namespace, budget=budget, **extra)
             out.append((time.perf_counter() - t) * 1000)
+            if id(out) in cpu:
+                cpu[id(out)].append((time.thread_time() - c) * 1000)
         answer = answer_text(texts, i * 17, answer_words)
         t = time.perf_counter()
         [seq] = handle.add([{"role": "assistant", "content": answer}], session=session, namespace=namespace)
@@ -93,8 +97,12 @@ def chat_loop(
         "after_vs_warm_p50": pct(after, 50) / pct(warm, 50),
         "after_vs_warm_p95": pct(after, 95) / pct(warm, 95),
     }
-    store = getattr(handle, "store", None)
-    if store is not None:  # embedded: how many chunks an answer made
+    if store is not None:  # embedded: contexts built on this thread (CPU time: the work done); chunks per answer
+        ca, cw = cpu[id(after)], cpu[id(warm)]
+        res["context_after_append_cpu_ms"] = pct_summary(ca)
+        res["context_warm_cpu_ms"] = pct_summary(cw)
+        res["after_vs_warm_cpu_p50"] = pct(ca, 50) / pct(cw, 50)
+        res["after_vs_warm_cpu_p95"] = pct(ca, 95) / pct(cw, 95)
         per = [len(store.chunks_of_message(r.id)) for r in store.messages_by_seq(namespace, session, seqs).values()]
         res["answer_chunks_mean"] = float(np.mean(per))
     if embed is not None:

@@ -2,7 +2,7 @@
 
 mem0 is not a dependency of turnmem; this script imports only mem0 and what mem0 brings. It
 reads one JSON request per line on stdin and answers one JSON line on stdout, timing each call
-itself (so pipe and JSON costs stay outside the figures):
+itself, wall clock and this thread's CPU time (so pipe and JSON costs stay outside the figures):
 
     {"op": "init", "model": "/path/to/all-MiniLM-L6-v2", "dir": "/tmp/x", "threads": 1}
     {"op": "add", "messages": [{"role": "user", "content": "...", "name": "Caroline"}], "user_id": "conv-26"}
@@ -75,7 +75,7 @@ def main() -> None:
                 answer({"ok": True, "versions": versions})
                 continue
             assert mem is not None, "send init first"
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             if op == "add":
                 out = mem.add(req["messages"], user_id=req["user_id"], infer=False)
                 n = len(out.get("results", [])) if isinstance(out, dict) else len(out)
@@ -86,7 +86,8 @@ def main() -> None:
                 n = len(mem.embedding_model.embed(req["text"], "search"))
             else:
                 raise ValueError(f"unknown op {op!r}")
-            answer({"ok": True, "ms": (time.perf_counter() - t0) * 1000, "n": n})
+            wall, cpu = (time.perf_counter() - t0) * 1000, (time.thread_time() - c0) * 1000
+            answer({"ok": True, "ms": wall, "cpu_ms": cpu, "n": n})
         except Exception as exc:  # the driver reports it and stops
             answer({"ok": False, "error": f"{type(exc).__name__}: {exc}"})
 
