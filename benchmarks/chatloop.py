@@ -68,6 +68,10 @@ def chat_loop(
     seqs: list[int] = []
     store = getattr(handle, "store", None)  # a Memory (embedded), not a Client
     kinds = [after, warm] + ([after_embed] if embed is not None else [])
+    # The first context a process builds reads the store's caches (session centroids, speakers)
+    # from the whole log; the loop times the steady state after it, as a running chatbot sees it.
+    first = {} if vecs is None else {"query_vector": vecs[0]}
+    handle.assemble(questions[0], session=session, namespace=namespace, budget=budget, **first)
     for i in range(turns):
         q = questions[i % len(questions)]
         extra = {} if vecs is None else {"query_vector": vecs[i % len(vecs)]}
