@@ -136,7 +136,8 @@ def chat_loop_table(r: dict) -> list[str]:
     ]
 
 
-def service_table(path: Path) -> str:
+def service_table(path: Path, chat: Path | None = None) -> str:
+    """The throughput table, then the chat loop and contexts/s of ``chat`` (a run of its own) or of ``path``."""
     r = json.loads(path.read_text(encoding="utf-8"))
     lines = ["| target | request | clients | req/s | p50 ms | p95 ms |", "|---|---|---:|---:|---:|---:|"]
     lines += [
@@ -154,7 +155,7 @@ def service_table(path: Path) -> str:
         f"{r['seed_turns']} messages. `embedded`: the same calls on `Memory` in one thread (contexts: in 1 and "
         "2 threads at once)."
     )
-    lines += service_chat_lines(r)
+    lines += service_chat_lines(json.loads(chat.read_text(encoding="utf-8")) if chat is not None else r)
     return "\n".join(lines)
 
 
@@ -236,13 +237,12 @@ def _set_table(data: dict[str, Any]) -> str:
     shown = [st for st in ("turnmem", "dense") if st in strategies]
     p95 = "; ".join(f"{st} " + " / ".join(f"{rows[(st, b)]['latency_p95_ms']:.0f}" for b in budgets) for st in shown)
     notes.append(f"Context build p95 ms by budget (query embedding excluded, other jobs sharing the 2 cores): {p95}.")
+
     def has(v: Any) -> bool:
         return isinstance(v, float) and v == v  # NaN: no question of the set has a stale value
 
     if any(has(rows[(st, b)].get("latest_value")) for st in shown for b in budgets):
-        lv = "; ".join(
-            f"{st} " + " / ".join(f"{rows[(st, b)]['latest_value']:.2f}" for b in budgets) for st in shown
-        )
+        lv = "; ".join(f"{st} " + " / ".join(f"{rows[(st, b)]['latest_value']:.2f}" for b in budgets) for st in shown)
         notes.append(f"`latest_value` (update questions whose context holds the newest value): {lv}.")
     return "\n".join(lines) + "\n\n" + " ".join(notes)
 
@@ -315,6 +315,11 @@ def main() -> None:
     ap.add_argument("--eval", default=str(ROOT / "results" / "locomo"))
     ap.add_argument("--bench", default=str(ROOT / "benchmarks" / "results" / "assemble.json"))
     ap.add_argument("--service", default=str(ROOT / "benchmarks" / "results" / "service.json"))
+    ap.add_argument(
+        "--service-chat",
+        default=str(ROOT / "benchmarks" / "results" / "service-chat.json"),
+        help="a bench_service run whose chat loop and contexts/s go under the service table",
+    )
     ap.add_argument("--scale", default=str(ROOT / "benchmarks" / "results" / "scale.json"))
     ap.add_argument(
         "--scale-chat",
@@ -340,7 +345,8 @@ def main() -> None:
     if Path(args.bench).exists():
         text = replace_block(text, "assemble-bench", bench_table(Path(args.bench)))
     if Path(args.service).exists() and "<!-- service-bench:start -->" in text:
-        text = replace_block(text, "service-bench", service_table(Path(args.service)))
+        chat = Path(args.service_chat)
+        text = replace_block(text, "service-bench", service_table(Path(args.service), chat if chat.exists() else None))
     if Path(args.scale).exists() and "<!-- scale-bench:start -->" in text:
         text = replace_block(text, "scale-bench", scale_table(Path(args.scale)))
     has_chat = [p for p in (Path(args.scale_chat), Path(args.scale)) if p.exists() and "chat_loop" in p.read_text()]
