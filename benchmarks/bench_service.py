@@ -72,8 +72,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         with ServerProcess(Path(tmp) / "served") as server:
             with Client(server.url) as c:
-                for k in range(0, len(seed_msgs), 100):
-                    c.add(seed_msgs[k : k + 100], session="ctx", namespace=NS)
+                for k in range(0, len(seed_msgs), 25):  # small writes: each within the client timeout
+                    c.add(seed_msgs[k : k + 25], session="ctx", namespace=NS)
             sustained(4, 3.0, lambda: Client(server.url), write)  # warm-up: first batches, caches, connections
             sustained(4, 3.0, lambda: Client(server.url), context)
             for kind, work in (("write", write), ("write-mixed", write_mixed), ("context", context)):
@@ -87,8 +87,8 @@ def main() -> None:
                     c, NS, questions, texts, turns=args.chat_turns, budget=args.budget, answer_words=args.answer_words
                 )
         mem = Memory.open(Path(tmp) / "embedded")
-        for k in range(0, len(seed_msgs), 100):
-            mem.add(seed_msgs[k : k + 100], session="ctx", namespace=NS)
+        for k in range(0, len(seed_msgs), 25):  # small writes: each within the client timeout
+            mem.add(seed_msgs[k : k + 25], session="ctx", namespace=NS)
         sustained(1, 3.0, lambda: mem, write)
         sustained(1, 3.0, lambda: mem, context)
         for kind, work in (("write", write), ("write-mixed", write_mixed), ("context", context)):
