@@ -345,8 +345,11 @@ def main() -> None:
     if Path(args.bench).exists():
         text = replace_block(text, "assemble-bench", bench_table(Path(args.bench)))
     if Path(args.service).exists() and "<!-- service-bench:start -->" in text:
-        chat = Path(args.service_chat)
-        text = replace_block(text, "service-bench", service_table(Path(args.service), chat if chat.exists() else None))
+        chat = Path(args.service_chat)  # only while service.json comes from a run without the chat loop
+        own = "chat_loop" in Path(args.service).read_text(encoding="utf-8")
+        text = replace_block(
+            text, "service-bench", service_table(Path(args.service), chat if chat.exists() and not own else None)
+        )
     if Path(args.scale).exists() and "<!-- scale-bench:start -->" in text:
         text = replace_block(text, "scale-bench", scale_table(Path(args.scale)))
     has_chat = [p for p in (Path(args.scale_chat), Path(args.scale)) if p.exists() and "chat_loop" in p.read_text()]
