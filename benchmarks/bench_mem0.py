@@ -2,14 +2,15 @@
 
 mem0 (``mem0ai==2.2.1``, local Qdrant, ``add(..., infer=False)``: no LLM) runs in its own
 virtualenv as a peer process (``benchmarks/peers/mem0_peer.py``, JSON lines on a pipe; it
-times its own calls). Both sides load the same MiniLM folder (turnmem's bundled model) with
-the same number of torch threads. For each turn of the conversation: mem0 ``add`` and
-turnmem ``add`` of that one message; then for each of the conversation's questions: mem0
-``search(question)`` and turnmem ``assemble(question, budget=...)`` with the query embedded
-inside, and each side's embedder alone on the same question (the model's share of the call).
-Which side goes first alternates from one item to the next. Each call is timed by wall clock
-and by its thread's CPU time (both sides run on the calling thread with the set torch threads),
-so the CPU figures hold on a machine other jobs load.
+times its own calls). Both sides run the same MiniLM weights with the same number of threads:
+mem0 through sentence-transformers from turnmem's bundled folder, turnmem through its default
+embedder (named in the JSON: a different runtime shows in the embedder rows). For each turn
+of the conversation: mem0 ``add`` and turnmem ``add`` of that one message; then for each of
+the conversation's questions: mem0 ``search(question)`` and turnmem ``assemble(question,
+budget=...)`` with the query embedded inside, and each side's embedder alone on the same
+question (the model's share of the call). Which side goes first alternates from one item to
+the next. Each call is timed by wall clock and by its thread's CPU time (with one thread,
+both sides run on the calling thread), so the CPU figures hold on a machine other jobs load.
 
 mem0's optional extras stay off: spaCy (lemmas, entity boosts) and fastembed (BM25) load
 models from a hub at run time, so its search is the dense one. turnmem builds a whole
@@ -118,7 +119,7 @@ def main() -> None:
     ap.add_argument("--budget", type=int, default=1024)
     ap.add_argument("--top-k", type=int, default=20, help="mem0 search top_k (its default)")
     ap.add_argument("--queries", type=int, default=0, help="questions to time (0: all of the conversation's)")
-    ap.add_argument("--threads", type=int, default=1, help="torch threads, the same on both sides")
+    ap.add_argument("--threads", type=int, default=1, help="model threads, the same on both sides")
     ap.add_argument("--venv", default=str(ROOT / "results" / "mem0-venv"))
     ap.add_argument("--note", default="", help="a note on the machine's load, kept in the JSON and the README")
     ap.add_argument("--out", default=str(HERE / "results" / "mem0.json"))
@@ -127,6 +128,7 @@ def main() -> None:
     import faiss
     import torch
 
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)  # ONNX Runtime's intra-op threads, if that is the embedder
     torch.set_num_threads(args.threads)
     faiss.omp_set_num_threads(args.threads)
     python = ensure_venv(Path(args.venv))
@@ -208,6 +210,7 @@ def main() -> None:
         "mem0": hello["versions"],
         "turnmem_env": {p: md.version(p) for p in ("sentence-transformers", "torch")},
         "model": "all-MiniLM-L6-v2 (turnmem's bundled folder, both sides)",
+        "turnmem_embedder": f"{type(emb).__name__} ({emb.name})",
         "ms": s,
         "cpu_ms": c,
         "assemble_vs_search_p50": s["turnmem_assemble"]["p50"] / s["mem0_search"]["p50"],

@@ -108,7 +108,9 @@ def mem0_table(path: Path) -> str:
     lines += [
         "",
         f"LoCoMo {r['conversation']} ({r['messages']} messages), {r['questions']} questions, each side's calls "
-        f"interleaved in one run, torch threads {r['torch_threads']} on both, one MiniLM folder; CPU is the calling "
+        f"interleaved in one run, {r['torch_threads']} thread(s) on both; turnmem's embedder: "
+        f"{r.get('turnmem_embedder', 'SentenceTransformerEmbedder')}, mem0's: sentence-transformers on torch, the same "
+        "MiniLM weights; CPU is the calling "
         f"thread's time, which other jobs on the machine do not inflate. turnmem builds the whole context (budget "
         f"{r['budget']}: window, hybrid retrieval, priors, packing, exact counts); mem0 {r['mem0']['mem0ai']} "
         f"returns its top {r['mem0_top_k']} from local Qdrant (its spaCy and fastembed extras load models from a "
@@ -116,4 +118,14 @@ def mem0_table(path: Path) -> str:
         f"{beyond['turnmem']:.1f} ms, mem0 {beyond['mem0']:.1f} ms. Load average {load[0]:.0f} at the start, "
         f"{load[1]:.0f} at the end. {r.get('note') or ''}".rstrip(),
     ]
+    before = path.with_name("mem0-before.json")
+    if before.exists():
+        o = json.loads(before.read_text(encoding="utf-8"))
+        lines += [
+            "",
+            f"The same harness on turnmem before the retrieval fixes ({before.name}, a separate run): turnmem ÷ mem0 "
+            f"CPU {o['cpu_assemble_vs_search_p50']:.2f}× p50, {o['cpu_assemble_vs_search_p95']:.2f}× p95; beyond the "
+            f"embedder turnmem {o['beyond_embedding_cpu_ms_p50']['turnmem']:.1f} ms, mem0 "
+            f"{o['beyond_embedding_cpu_ms_p50']['mem0']:.1f} ms.",
+        ]
     return "\n".join(lines)
