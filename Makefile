@@ -62,6 +62,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_assemble.py
 	$(BIN)/python benchmarks/bench_service.py
 	$(BIN)/python benchmarks/bench_scale.py --sizes 1000,10000,100000 --ef-search 256
+	$(BIN)/python benchmarks/bench_mem0.py
 	$(BIN)/python benchmarks/update_readme.py
 
 serve: install

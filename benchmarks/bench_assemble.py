@@ -5,13 +5,11 @@ the ratios measured in the same run: ingest vs the embedder's own throughput on 
 texts, ``assemble`` (query embedding excluded) vs a bare FAISS search of the same k, and the
 chat loop's context right after an append vs the same context built again with nothing new.
 
-The chat loop, ``--chat-turns`` times in a session of the conversation's namespace: ``add``
-the user's turn (a LoCoMo question), build the context for it (query vector given) right
-after that append, build it once more (warm: nothing appended since), embed the same turn
-again without storing it and build the context a third time (the control: an embedder run
-evicts the CPU caches whether or not anything is stored, so "after an append ÷ after an
-embed only" is what the append itself costs a context), then ``add`` a 1,000-word assistant
-answer (LoCoMo text).
+The chat loop (``benchmarks/chatloop.py``), ``--chat-turns`` times in a session of the
+conversation's namespace: ``add`` the user's turn (a LoCoMo question), build the context for
+it (query vector given) right after that append, build it once more (warm), embed the same
+turn again without storing it and build the context a third time (the control), then ``add``
+a 1,000-word assistant answer (LoCoMo text).
 
     OMP_NUM_THREADS=2 python benchmarks/bench_assemble.py [--data ../shared/data/locomo10.json] [--conversation conv-26]
 """
@@ -26,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+from chatloop import chat_loop, pct, pct_summary
 
 from eval.datasets import load_locomo
 from eval.runner import ingest
@@ -35,10 +33,6 @@ from memory.memory import Memory
 from memory.stores.sqlite import SQLiteStore
 
 HERE = Path(__file__).resolve().parent
-
-
-def pct(xs: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(xs), q))
 
 
 def main() -> None:
@@ -92,7 +86,18 @@ def main() -> None:
         window_only = timed(lambda i: mem.assemble(None, namespace=conv.id, budget=args.budget), n)
         bare = timed(lambda i: mem.index.search(vecs[i], k, namespace=conv.id), n)
         chunks = mem.store.chunk_count(conv.id)
-        loop = chat_loop(mem, conv.id, questions, vecs, texts, args)
+        loop = chat_loop(
+            mem,
+            conv.id,
+            questions,
+            texts,
+            turns=args.chat_turns,
+            budget=args.budget,
+            answer_words=args.answer_words,
+            vecs=vecs,
+            embed=mem.embedder.embed,
+        )
+        loop["caches_rebuilt_ms"] = caches_rebuilt_ms(mem, conv.id)
         mem.close()
 
     result = {
@@ -156,68 +161,16 @@ def main() -> None:
     print(f"wrote {out}")
 
 
-def answer_text(texts: list[str], start: int, words: int) -> str:
-    """``words`` words of the conversation's own text from turn ``start`` on (cycling)."""
-    out: list[str] = []
-    i = start
-    while len(out) < words:
-        out += texts[i % len(texts)].split()
-        i += 1
-    return " ".join(out[:words])
-
-
-def chat_loop(
-    mem: Memory, namespace: str, questions: list[str], vecs: np.ndarray, texts: list[str], args: argparse.Namespace
-) -> dict[str, object]:
-    """Append a user turn, build its context, build it again warm, append a long answer."""
-    session = "chat-loop"
-    after: list[float] = []
-    warm: list[float] = []
-    after_embed: list[float] = []
-    add_short: list[float] = []
-    add_long: list[float] = []
-    chunks_per_answer: list[int] = []
-    for i in range(args.chat_turns):
-        q = questions[i % len(questions)]
-        t = time.perf_counter()
-        mem.add([{"role": "user", "content": q}], session=session, namespace=namespace)
-        add_short.append((time.perf_counter() - t) * 1000)
-        for out in (after, warm, after_embed):
-            if out is after_embed:
-                mem.embedder.embed([q])  # the embedder's work of that add, nothing stored
-            t = time.perf_counter()
-            mem.assemble(q, session=session, namespace=namespace, budget=args.budget, query_vector=vecs[i % len(vecs)])
-            out.append((time.perf_counter() - t) * 1000)
-        answer = answer_text(texts, i * 17, args.answer_words)
-        t = time.perf_counter()
-        [seq] = mem.add([{"role": "assistant", "content": answer}], session=session, namespace=namespace)
-        add_long.append((time.perf_counter() - t) * 1000)
-        [row] = mem.store.messages_by_seq(namespace, session, [seq]).values()
-        chunks_per_answer.append(len(mem.store.chunks_of_message(row.id)))
-    # what each append used to cost: both caches rebuilt from the whole namespace
+def caches_rebuilt_ms(mem: Memory, namespace: str, times: int = 10) -> dict[str, float]:
+    """What each append used to cost: both caches rebuilt from the whole namespace."""
     rebuilt: list[float] = []
-    for _ in range(10):
+    for _ in range(times):
         fresh = SQLiteStore(mem.store.path)  # type: ignore[attr-defined]
         t = time.perf_counter()
         fresh.session_centroids(namespace), fresh.speakers(namespace)
         rebuilt.append((time.perf_counter() - t) * 1000)
         fresh.close()
-    res: dict[str, object] = {
-        "turns": args.chat_turns,
-        "answer_words": args.answer_words,
-        "answer_chunks_mean": float(np.mean(chunks_per_answer)),
-        "context_after_append_ms": {"p50": pct(after, 50), "p95": pct(after, 95)},
-        "context_warm_ms": {"p50": pct(warm, 50), "p95": pct(warm, 95)},
-        "context_after_embed_only_ms": {"p50": pct(after_embed, 50), "p95": pct(after_embed, 95)},
-        "caches_rebuilt_ms": {"p50": pct(rebuilt, 50), "p95": pct(rebuilt, 95)},
-        "add_short_ms": {"p50": pct(add_short, 50), "p95": pct(add_short, 95)},
-        "add_long_ms": {"p50": pct(add_long, 50), "p95": pct(add_long, 95)},
-    }
-    res["after_vs_warm_p50"] = pct(after, 50) / pct(warm, 50)
-    res["after_vs_warm_p95"] = pct(after, 95) / pct(warm, 95)
-    res["after_vs_embed_only_p50"] = pct(after, 50) / pct(after_embed, 50)
-    res["after_vs_embed_only_p95"] = pct(after, 95) / pct(after_embed, 95)
-    return res
+    return pct_summary(rebuilt)
 
 
 if __name__ == "__main__":

@@ -16,10 +16,18 @@ of a base text picked by the text's hash), ``e_j`` a random other base embedding
 questions. At the largest real size the script compares HNSW recall and neighbour
 similarities on the real vectors and on synthesized vectors of the same texts.
 
+At each size, the chat loop (``benchmarks/chatloop.py``, ``--chat-turns``, 0 for none) runs last
+on the flat index: append a user turn, build its context (query vector given) right after the
+append and again warm, append a 1,000-word answer; it embeds with the size's embedder (MiniLM
+up to ``--real-max``). ``--chat-only`` skips the index backends (and the embedder comparison)
+and writes ``benchmarks/results/scale-chat.json``, a few minutes for 1k and 10k chunks with
+``--real-max 1000``.
+
 Not a timed test: absolute figures depend on the machine; read the ratios measured in the
-same run (assemble vs bare search, ingest vs embedder).
+same run (assemble vs bare search, ingest vs embedder, after an append vs warm).
 
     python benchmarks/bench_scale.py [--sizes 1000,10000,100000] [--queries 100] [--profile]
+    python benchmarks/bench_scale.py --chat-only --sizes 1000,10000 --real-max 1000
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ from typing import Any
 
 import numpy as np
 import psutil
+from chatloop import chat_loop, pct_summary
 
 from eval.synthetic import generate
 from indexers import ChromaIndex, FaissIndex
@@ -170,10 +179,6 @@ def dir_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
 
 
-def pct(xs: Sequence[float], q: float) -> float:
-    return float(np.percentile(np.asarray(xs), q)) if len(xs) else float("nan")
-
-
 def timed(fn: Callable[[int], Any], n: int, warm: int = 5) -> dict[str, float]:
     for i in range(min(warm, n)):
         fn(i)
@@ -182,7 +187,7 @@ def timed(fn: Callable[[int], Any], n: int, warm: int = 5) -> dict[str, float]:
         t = time.perf_counter()
         fn(i)
         out.append((time.perf_counter() - t) * 1000)
-    return {"p50": pct(out, 50), "p95": pct(out, 95), "mean": float(np.mean(out))}
+    return pct_summary(out)
 
 
 def recall(approx: Sequence[np.ndarray], exact: Sequence[np.ndarray], k: int) -> float:
@@ -226,8 +231,16 @@ class ChromaServer:
         self.path = path
         self.log = open(path / "server.log", "wb")
         self.proc = subprocess.Popen(
-            [str(exe if exe.exists() else "chroma"), "run", "--path", str(path / "data"), "--host", "127.0.0.1",
-             "--port", str(self.port)],
+            [
+                str(exe if exe.exists() else "chroma"),
+                "run",
+                "--path",
+                str(path / "data"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
             stdout=self.log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
@@ -274,8 +287,13 @@ def ingest(mem: Memory, size: int) -> dict[str, float]:
     mem.index.persist()
     secs = time.perf_counter() - t0
     chunks = mem.store.chunk_count(NS)
-    return {"messages": msgs, "chunks": chunks, "seconds": secs, "messages_per_s": msgs / secs,
-            "chunks_per_s": chunks / secs}
+    return {
+        "messages": msgs,
+        "chunks": chunks,
+        "seconds": secs,
+        "messages_per_s": msgs / secs,
+        "chunks_per_s": chunks / secs,
+    }
 
 
 def measure_reads(
@@ -306,10 +324,140 @@ def profile_assemble(mem: Memory, qs: list[str], qv: np.ndarray, budget: int, to
     stats = pstats.Stats(prof, stream=io.StringIO())
     rows = []
     for (file, line, fn), (_cc, nc, tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
-        rows.append({"function": f"{Path(file).name}:{line}:{fn}", "calls": nc, "tottime_ms": tt * 1000 / len(qs),
-                     "cumtime_ms": ct * 1000 / len(qs)})
+        rows.append(
+            {
+                "function": f"{Path(file).name}:{line}:{fn}",
+                "calls": nc,
+                "tottime_ms": tt * 1000 / len(qs),
+                "cumtime_ms": ct * 1000 / len(qs),
+            }
+        )
     rows.sort(key=lambda r: -r["cumtime_ms"])
     return rows[:top]
+
+
+def measure_indexes(
+    mem: Memory,
+    flat: FaissIndex,
+    root: Path,
+    size: int,
+    args: argparse.Namespace,
+    ctx: dict[str, Any],
+    res: dict[str, Any],
+) -> None:
+    """Disk and RAM per chunk, and reads on each index backend (flat, HNSW, Chroma) into ``res``."""
+    n_chunks = res["chunks"]
+    # disk: the log (db + wal) and the flat index files
+    db_bytes = sum(f.stat().st_size for f in (root / "mem").glob("turnmem.db*"))
+    res["disk"] = {"log_bytes": db_bytes, "faiss_bytes": dir_bytes(root / "mem" / "index")}
+    res["disk"]["bytes_per_chunk"] = (db_bytes + res["disk"]["faiss_bytes"]) / n_chunks
+    text_bytes = (
+        mem.store._conn()
+        .execute(  # noqa: SLF001 - benchmark-only look at the log
+            "SELECT COALESCE(SUM(LENGTH(CAST(text AS BLOB))), 0) FROM chunks WHERE namespace=?", (NS,)
+        )
+        .fetchone()[0]
+    )
+    res["text_bytes_per_chunk"] = text_bytes / n_chunks
+
+    qs = ctx["questions"][: args.queries]
+    qv = ctx["query_vectors"][: args.queries]
+    k = mem.config.candidates
+    exact = [flat.search(qv[i], max(k, 50), namespace=NS)[0] for i in range(len(qs))]
+    rows: list[dict[str, Any]] = []
+    rows.append(measure_reads(mem, qs, qv, k, label="faiss (flat)", budget=args.budget, exact=exact))
+    print(f"[{size}] flat: {rows[-1]['assemble_ms']}", flush=True)
+    if args.profile and size == max(args.sizes_list):
+        res["profile_flat"] = profile_assemble(mem, qs[:50], qv[:50], args.budget)
+
+    # index memory: load the persisted flat index into a fresh object
+    gc.collect()
+    r0 = rss()
+    probe = FaissIndex(DIM, root / "mem" / "index")
+    res["faiss_flat_index_rss_bytes_per_chunk"] = (rss() - r0) / n_chunks
+    del probe
+    gc.collect()
+
+    # HNSW (the threshold below the size, so this namespace gets a graph)
+    if size >= args.hnsw_min:
+        hn = FaissIndex(
+            DIM,
+            root / "hnsw",
+            hnsw_threshold=min(size, 50_000) // 2,
+            hnsw_m=args.hnsw_m,
+            ef_construction=args.ef_construction,
+            ef_search=args.ef_search,
+        )
+        t0 = time.perf_counter()
+        mem.rebuild_index(index=hn)
+        reindex_s = time.perf_counter() - t0
+        gc.collect()
+        r0 = rss()
+        t0 = time.perf_counter()
+        hn.search(qv[0], k, namespace=NS)  # builds the graph
+        build_s = time.perf_counter() - t0
+        hnsw_rss = rss() - r0
+        row = measure_reads(mem, qs, qv, k, label="faiss (HNSW)", budget=args.budget, exact=exact)
+        row.update(
+            {
+                "reindex_s": reindex_s,
+                "hnsw_build_s": build_s,
+                "hnsw_rss_bytes_per_chunk": hnsw_rss / n_chunks,
+                "params": {"M": args.hnsw_m, "efConstruction": args.ef_construction, "efSearch": args.ef_search},
+            }
+        )
+        # deletes on the graph: remove 1% and check nothing deleted comes back
+        some = hn.ids(NS)[::100]
+        hn.delete(some, namespace=NS)
+        back = set()
+        for i in range(min(20, len(qs))):
+            back |= set(hn.search(qv[i], k, namespace=NS)[0].tolist()) & set(some.tolist())
+        row["deleted_ids_returned"] = len(back)
+        back_vecs = mem.store.vectors(some.tolist())
+        back_rows = mem.store.chunks(some.tolist())
+        hn.add(
+            some,
+            np.stack([back_vecs[i] for i in some.tolist()]),
+            namespace=NS,
+            sessions=[back_rows[i].session for i in some.tolist()],
+        )
+        rows.append(row)
+        print(f"[{size}] hnsw: {row['assemble_ms']} recall@50={row['recall@50']:.3f} build={build_s:.1f}s", flush=True)
+        if args.profile and size == max(args.sizes_list):
+            res["profile_hnsw"] = profile_assemble(mem, qs[:50], qv[:50], args.budget)
+        mem.rebuild_index(index=FaissIndex(DIM, root / "mem" / "index"))
+
+    if size <= args.chroma_max and not args.no_chroma:
+        for kind in ("persistent", "http"):
+            server = None
+            gc.collect()
+            r0 = rss()
+            if kind == "persistent":
+                cpath = root / "chroma"
+                index = ChromaIndex.persistent(cpath, DIM)
+            else:
+                (root / "server").mkdir()
+                server = ChromaServer(root / "server")
+                cpath = root / "server" / "data"
+                srv0 = server.rss()
+                index = ChromaIndex.http("127.0.0.1", server.port, DIM)
+            t0 = time.perf_counter()
+            mem.rebuild_index(index=index)
+            reindex_s = time.perf_counter() - t0
+            row = measure_reads(mem, qs, qv, k, label=f"chroma ({kind})", budget=args.budget, exact=exact)
+            row["reindex_s"] = reindex_s
+            row["disk_bytes_per_chunk"] = dir_bytes(cpath) / n_chunks
+            row["rss_bytes_per_chunk"] = ((server.rss() - srv0) if server is not None else (rss() - r0)) / n_chunks
+            rows.append(row)
+            print(
+                f"[{size}] chroma {kind}: {row['assemble_ms']} recall@50={row['recall@50']:.3f} "
+                f"reindex={reindex_s:.1f}s",
+                flush=True,
+            )
+            mem.rebuild_index(index=FaissIndex(DIM, root / "mem" / "index"))
+            if server is not None:
+                server.stop()
+    res["reads"] = rows
 
 
 def run_size(size: int, args: argparse.Namespace, ctx: dict[str, Any]) -> dict[str, Any]:
@@ -332,7 +480,7 @@ def run_size(size: int, args: argparse.Namespace, ctx: dict[str, Any]) -> dict[s
         n_chunks = ing["chunks"]
         res["chunks"] = n_chunks
         print(f"[{size}] ingested {ing['messages']} messages / {n_chunks} chunks in {ing['seconds']:.1f} s", flush=True)
-        if real:
+        if real and not args.chat_only:
             texts = [t for b in emb.batches for t in b]
             inner = ctx["real"]
             t0 = time.perf_counter()
@@ -349,106 +497,34 @@ def run_size(size: int, args: argparse.Namespace, ctx: dict[str, Any]) -> dict[s
             ing["ingest_vs_embedder_one_call"] = one_call / ing["seconds"]
             ctx["real_texts"] = texts
             ctx["real_vectors"] = np.concatenate(emb.outputs)
-        else:
+        elif not real:
             # what ingest would give with the real embedder: our time per chunk plus its time per text
             ours = (ing["seconds"] - emb.seconds) / n_chunks
             per_text = 1.0 / ctx["embedder_texts_per_s"]
             ing["overhead_ms_per_chunk"] = ours * 1000
             ing["implied_ingest_vs_embedder"] = per_text / (per_text + ours)
 
-        # disk: the log (db + wal) and the flat index files
-        db_bytes = sum(f.stat().st_size for f in (root / "mem").glob("turnmem.db*"))
-        res["disk"] = {"log_bytes": db_bytes, "faiss_bytes": dir_bytes(root / "mem" / "index")}
-        res["disk"]["bytes_per_chunk"] = (db_bytes + res["disk"]["faiss_bytes"]) / n_chunks
-        text_bytes = mem.store._conn().execute(  # noqa: SLF001 - benchmark-only look at the log
-            "SELECT COALESCE(SUM(LENGTH(CAST(text AS BLOB))), 0) FROM chunks WHERE namespace=?", (NS,)
-        ).fetchone()[0]
-        res["text_bytes_per_chunk"] = text_bytes / n_chunks
-
-        qs = ctx["questions"][: args.queries]
-        qv = ctx["query_vectors"][: args.queries]
-        k = mem.config.candidates
-        exact = [flat.search(qv[i], max(k, 50), namespace=NS)[0] for i in range(len(qs))]
-        rows: list[dict[str, Any]] = []
-        rows.append(measure_reads(mem, qs, qv, k, label="faiss (flat)", budget=args.budget, exact=exact))
-        print(f"[{size}] flat: {rows[-1]['assemble_ms']}", flush=True)
-        if args.profile and size == max(args.sizes_list):
-            res["profile_flat"] = profile_assemble(mem, qs[:50], qv[:50], args.budget)
-
-        # index memory: load the persisted flat index into a fresh object
-        gc.collect()
-        r0 = rss()
-        probe = FaissIndex(DIM, root / "mem" / "index")
-        res["faiss_flat_index_rss_bytes_per_chunk"] = (rss() - r0) / n_chunks
-        del probe
-        gc.collect()
-
-        # HNSW (the threshold below the size, so this namespace gets a graph)
-        if size >= args.hnsw_min:
-            hn = FaissIndex(DIM, root / "hnsw", hnsw_threshold=min(size, 50_000) // 2, hnsw_m=args.hnsw_m,
-                            ef_construction=args.ef_construction, ef_search=args.ef_search)
-            t0 = time.perf_counter()
-            mem.rebuild_index(index=hn)
-            reindex_s = time.perf_counter() - t0
-            gc.collect()
-            r0 = rss()
-            t0 = time.perf_counter()
-            hn.search(qv[0], k, namespace=NS)  # builds the graph
-            build_s = time.perf_counter() - t0
-            hnsw_rss = rss() - r0
-            row = measure_reads(mem, qs, qv, k, label="faiss (HNSW)", budget=args.budget, exact=exact)
-            row.update({"reindex_s": reindex_s, "hnsw_build_s": build_s,
-                        "hnsw_rss_bytes_per_chunk": hnsw_rss / n_chunks,
-                        "params": {"M": args.hnsw_m, "efConstruction": args.ef_construction,
-                                   "efSearch": args.ef_search}})
-            # deletes on the graph: remove 1% and check nothing deleted comes back
-            some = hn.ids(NS)[:: 100]
-            hn.delete(some, namespace=NS)
-            back = set()
-            for i in range(min(20, len(qs))):
-                back |= set(hn.search(qv[i], k, namespace=NS)[0].tolist()) & set(some.tolist())
-            row["deleted_ids_returned"] = len(back)
-            back_vecs = mem.store.vectors(some.tolist())
-            back_rows = mem.store.chunks(some.tolist())
-            hn.add(some, np.stack([back_vecs[i] for i in some.tolist()]), namespace=NS,
-                   sessions=[back_rows[i].session for i in some.tolist()])
-            rows.append(row)
-            print(f"[{size}] hnsw: {row['assemble_ms']} recall@50={row['recall@50']:.3f} build={build_s:.1f}s",
-                  flush=True)
-            if args.profile and size == max(args.sizes_list):
-                res["profile_hnsw"] = profile_assemble(mem, qs[:50], qv[:50], args.budget)
-            mem.rebuild_index(index=FaissIndex(DIM, root / "mem" / "index"))
-
-        if size <= args.chroma_max and not args.no_chroma:
-            for kind in ("persistent", "http"):
-                server = None
-                gc.collect()
-                r0 = rss()
-                if kind == "persistent":
-                    cpath = root / "chroma"
-                    index = ChromaIndex.persistent(cpath, DIM)
-                else:
-                    (root / "server").mkdir()
-                    server = ChromaServer(root / "server")
-                    cpath = root / "server" / "data"
-                    srv0 = server.rss()
-                    index = ChromaIndex.http("127.0.0.1", server.port, DIM)
-                t0 = time.perf_counter()
-                mem.rebuild_index(index=index)
-                reindex_s = time.perf_counter() - t0
-                row = measure_reads(mem, qs, qv, k, label=f"chroma ({kind})", budget=args.budget, exact=exact)
-                row["reindex_s"] = reindex_s
-                row["disk_bytes_per_chunk"] = dir_bytes(cpath) / n_chunks
-                row["rss_bytes_per_chunk"] = (
-                    (server.rss() - srv0) if server is not None else (rss() - r0)
-                ) / n_chunks
-                rows.append(row)
-                print(f"[{size}] chroma {kind}: {row['assemble_ms']} recall@50={row['recall@50']:.3f} "
-                      f"reindex={reindex_s:.1f}s", flush=True)
-                mem.rebuild_index(index=FaissIndex(DIM, root / "mem" / "index"))
-                if server is not None:
-                    server.stop()
-        res["reads"] = rows
+        if not args.chat_only:
+            measure_indexes(mem, flat, root, size, args, ctx, res)
+        if args.chat_turns:
+            print(f"[{size}] chat loop: {args.chat_turns} turns ...", flush=True)
+            res["chat_loop"] = chat_loop(
+                mem,
+                NS,
+                ctx["questions"],
+                ctx["base_texts"],
+                turns=args.chat_turns,
+                budget=args.budget,
+                answer_words=args.answer_words,
+                vecs=ctx["query_vectors"],
+                embed=mem.embedder.embed,
+            )
+            loop = res["chat_loop"]
+            print(
+                f"[{size}] context after an append p95 {loop['context_after_append_ms']['p95']:.1f} ms, warm "
+                f"{loop['context_warm_ms']['p95']:.1f} ms ({loop['after_vs_warm_p95']:.2f}x)",
+                flush=True,
+            )
         mem.close()
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -512,9 +588,14 @@ def main() -> None:
     ap.add_argument("--budget", type=int, default=2048)
     ap.add_argument("--profile", action="store_true", help="cProfile assemble at the largest size")
     ap.add_argument("--omp-threads", type=int, default=1, help="FAISS OpenMP threads (0: FAISS's default)")
+    ap.add_argument("--chat-turns", type=int, default=20, help="chat-loop iterations per size (0: none)")
+    ap.add_argument("--answer-words", type=int, default=1000)
+    ap.add_argument("--chat-only", action="store_true", help="ingest and the chat loop only (no index backends)")
+    ap.add_argument("--note", default="", help="a note on the machine's load, kept in the JSON and the README")
     ap.add_argument("--tmp", default=None)
-    ap.add_argument("--out", default=str(HERE / "results" / "scale.json"))
+    ap.add_argument("--out", default=None, help="default results/scale.json (scale-chat.json with --chat-only)")
     args = ap.parse_args()
+    args.out = args.out or str(HERE / "results" / ("scale-chat.json" if args.chat_only else "scale.json"))
     args.sizes_list = [int(s) for s in args.sizes.split(",")]
 
     t_start = time.perf_counter()
@@ -541,15 +622,23 @@ def main() -> None:
     base_rate = len(base_texts) / (time.perf_counter() - t0)
     qs = questions(args.queries)
     ctx: dict[str, Any] = {
-        "counter": counter, "real": real, "base_texts": base_texts, "base": base, "questions": qs,
-        "query_vectors": real.embed(qs), "embedder_texts_per_s": base_rate,
+        "counter": counter,
+        "real": real,
+        "base_texts": base_texts,
+        "base": base,
+        "questions": qs,
+        "query_vectors": real.embed(qs),
+        "embedder_texts_per_s": base_rate,
     }
     print(f"base: {len(base_texts)} texts embedded at {base_rate:.0f} texts/s", flush=True)
 
     result: dict[str, Any] = {
         "machine": {
-            "platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
-            "ram_gb": round(psutil.virtual_memory().total / 2**30), "note": "shared with other jobs while running",
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "ram_gb": round(psutil.virtual_memory().total / 2**30),
+            "note": args.note or "shared with other jobs while running",
         },
         "config": {k: v for k, v in vars(args).items() if k != "sizes_list"},
         "synthesis": "normalize(a*e_i + (1-a)*e_j + sigma*n/sqrt(d)), a~U(0.7,0.98), e_i = real MiniLM embedding "
@@ -559,7 +648,7 @@ def main() -> None:
     for size in args.sizes_list:
         r = run_size(size, args, ctx)
         result["sizes"].append(r)
-        if r["vectors"] == "MiniLM":
+        if "embedder_texts_per_s_one_call" in r["ingest"]:
             ctx["embedder_texts_per_s"] = r["ingest"]["embedder_texts_per_s_one_call"]
         real_sizes = [s for s in args.sizes_list if s <= args.real_max]
         if real_sizes and size == max(real_sizes) and "real_texts" in ctx:
@@ -569,7 +658,8 @@ def main() -> None:
         Path(args.out).write_text(json.dumps(result, indent=2))
     result["total_s"] = time.perf_counter() - t_start
     Path(args.out).write_text(json.dumps(result, indent=2))
-    print(fmt_table(result))
+    if not args.chat_only:
+        print(fmt_table(result))
     print(f"wrote {args.out} in {result['total_s']:.0f} s")
 
 

@@ -1,7 +1,12 @@
 """Sustained throughput of the REST service on loopback: writes and context requests per second,
 with p50 / p95 latency, for 1, 4 and 8 concurrent clients (a bounded load: each phase runs a
 fixed number of seconds). The same run measures the embedded ``Memory`` doing the same work in
-one thread, so the HTTP overhead reads as a ratio.
+one thread, so the HTTP overhead reads as a ratio, and contexts/s of the embedded ``Memory``
+with 1 and 2 threads building contexts at once (one or both cores busy).
+
+The chat loop (``--chat-turns`` times, through the client): append a user turn, build its
+context right after the append, build it again warm, append a 1,000-word answer
+(``benchmarks/chatloop.py``).
 
 Prints a table and writes ``benchmarks/results/service.json``. Not a timed test: absolute
 figures depend on the machine (this one: see the JSON's ``machine``).
@@ -12,17 +17,13 @@ figures depend on the machine (this one: see the JSON's ``machine``).
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import platform
 import tempfile
-import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from chatloop import chat_loop, sustained
 from rich.console import Console
 from rich.table import Table
 
@@ -35,58 +36,20 @@ HERE = Path(__file__).resolve().parent
 NS = "bench"
 
 
-def _stats(lat: list[float], elapsed: float) -> dict[str, float]:
-    arr = np.asarray(lat) * 1000
-    return {
-        "requests": len(lat),
-        "per_s": len(lat) / elapsed,
-        "p50_ms": float(np.percentile(arr, 50)),
-        "p95_ms": float(np.percentile(arr, 95)),
-    }
-
-
-def _load(clients: int, seconds: float, make: Callable[[], Any], work: Callable[[Any, int], None]) -> dict[str, float]:
-    """``clients`` threads each call ``work(handle, i)`` in a loop for ``seconds``."""
-    lat: list[float] = []
-    lock = threading.Lock()
-    counter = itertools.count()
-    start = threading.Barrier(clients + 1)
-    stop_at = [0.0]
-
-    def run() -> None:
-        handle = make()
-        mine: list[float] = []
-        start.wait()
-        while time.perf_counter() < stop_at[0]:
-            i = next(counter)
-            t0 = time.perf_counter()
-            work(handle, i)
-            mine.append(time.perf_counter() - t0)
-        with lock:
-            lat.extend(mine)
-        if hasattr(handle, "close") and isinstance(handle, Client):
-            handle.close()
-
-    threads = [threading.Thread(target=run) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    stop_at[0] = time.perf_counter() + seconds
-    t0 = time.perf_counter()
-    start.wait()
-    for t in threads:
-        t.join()
-    return _stats(lat, time.perf_counter() - t0)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=10.0, help="length of each load phase")
     ap.add_argument("--clients", default="1,4,8", help="concurrent clients per phase")
     ap.add_argument("--budget", type=int, default=1024)
+    ap.add_argument("--threads", default="1,2", help="embedded threads building contexts at once")
+    ap.add_argument("--chat-turns", type=int, default=20, help="chat-loop iterations through the client")
+    ap.add_argument("--answer-words", type=int, default=1000)
+    ap.add_argument("--note", default="", help="a note on the machine's load, kept in the JSON and the README")
     ap.add_argument("--seed-turns", type=int, default=600, help="messages in the session that contexts are built on")
     ap.add_argument("--out", default=str(HERE / "results" / "service.json"))
     args = ap.parse_args()
     levels = [int(c) for c in args.clients.split(",")]
+    threads = [int(t) for t in args.threads.split(",")]
     console = Console()
 
     data = generate(turns=args.seed_turns, seed=11)
@@ -109,24 +72,30 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         with ServerProcess(Path(tmp) / "served") as server:
             with Client(server.url) as c:
-                for k in range(0, len(seed_msgs), 100):
-                    c.add(seed_msgs[k : k + 100], session="ctx", namespace=NS)
-            _load(4, 3.0, lambda: Client(server.url), write)  # warm-up: first batches, caches, connections
-            _load(4, 3.0, lambda: Client(server.url), context)
+                for k in range(0, len(seed_msgs), 25):  # small writes: each within the client timeout
+                    c.add(seed_msgs[k : k + 25], session="ctx", namespace=NS)
+            sustained(4, 3.0, lambda: Client(server.url), write)  # warm-up: first batches, caches, connections
+            sustained(4, 3.0, lambda: Client(server.url), context)
             for kind, work in (("write", write), ("write-mixed", write_mixed), ("context", context)):
                 for n in levels:
                     console.print(f"service {kind}: {n} client(s) for {args.seconds:.0f} s ...")
-                    s = _load(n, args.seconds, lambda: Client(server.url), work)
+                    s = sustained(n, args.seconds, lambda: Client(server.url), work)
                     rows.append({"target": "service", "kind": kind, "clients": n, **s})
+            console.print(f"service chat loop: {args.chat_turns} turns ...")
+            with Client(server.url) as c:
+                loop = chat_loop(
+                    c, NS, questions, texts, turns=args.chat_turns, budget=args.budget, answer_words=args.answer_words
+                )
         mem = Memory.open(Path(tmp) / "embedded")
-        for k in range(0, len(seed_msgs), 100):
-            mem.add(seed_msgs[k : k + 100], session="ctx", namespace=NS)
-        _load(1, 3.0, lambda: mem, write)
-        _load(1, 3.0, lambda: mem, context)
+        for k in range(0, len(seed_msgs), 25):  # small writes: each within the client timeout
+            mem.add(seed_msgs[k : k + 25], session="ctx", namespace=NS)
+        sustained(1, 3.0, lambda: mem, write)
+        sustained(1, 3.0, lambda: mem, context)
         for kind, work in (("write", write), ("write-mixed", write_mixed), ("context", context)):
-            console.print(f"embedded {kind}: 1 thread for {args.seconds:.0f} s ...")
-            s = _load(1, args.seconds, lambda: mem, work)
-            rows.append({"target": "embedded", "kind": kind, "clients": 1, **s})
+            for n in threads if kind == "context" else [1]:
+                console.print(f"embedded {kind}: {n} thread(s) for {args.seconds:.0f} s ...")
+                s = sustained(n, args.seconds, lambda: mem, work)
+                rows.append({"target": "embedded", "kind": kind, "clients": n, **s})
         mem.close()
 
     table = Table(title=f"turnmem service on loopback ({args.seconds:.0f} s per phase, budget {args.budget})")
@@ -143,7 +112,7 @@ def main() -> None:
             f"{r['p95_ms']:.1f}",
         )
     console.print(table)
-    emb = {r["kind"]: r for r in rows if r["target"] == "embedded"}
+    emb = {r["kind"]: r for r in rows if r["target"] == "embedded" and r["clients"] == 1}
     ratios = {
         f"{r['kind']}_{r['clients']}_vs_embedded": r["per_s"] / emb[r["kind"]]["per_s"]
         for r in rows
@@ -158,7 +127,18 @@ def main() -> None:
         "seed_turns": len(seed_msgs),
         "rows": rows,
         "ratios": ratios,
+        "chat_loop": loop,
+        "note": args.note,
     }
+    ctx = {r["clients"]: r["per_s"] for r in rows if r["target"] == "embedded" and r["kind"] == "context"}
+    if 1 in ctx and 2 in ctx:
+        out["contexts_2_vs_1_threads"] = ctx[2] / ctx[1]
+        console.print(f"embedded contexts/s, 2 threads ÷ 1: {ctx[2] / ctx[1]:.2f}x")
+    console.print(
+        f"chat loop: context after an append p95 {loop['context_after_append_ms']['p95']:.1f} ms, warm "
+        f"{loop['context_warm_ms']['p95']:.1f} ms ({loop['after_vs_warm_p95']:.2f}x); add of a "
+        f"{args.answer_words}-word answer p95 {loop['add_long_ms']['p95']:.1f} ms"
+    )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=2))
     console.print(f"wrote {args.out}")

@@ -16,6 +16,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from readme_chat import chat_loop_rows, mem0_table, scale_chat_table, service_chat_lines
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -123,34 +125,19 @@ def bench_table(path: Path) -> str:
 
 
 def chat_loop_table(r: dict) -> list[str]:
-    """The chat-loop rows of ``bench_assemble``: contexts right after an append against the same
-    contexts warm and after an embed that stores nothing, and ``add`` latency."""
+    """The chat-loop rows of ``bench_assemble`` and how they were made."""
     c = r["chat_loop"]
-    rows = [
-        ("context right after the user turn's `add`", c["context_after_append_ms"]),
-        ("same context again, warm (nothing new)", c["context_warm_ms"]),
-        ("same context after embedding the turn, nothing stored", c["context_after_embed_only_ms"]),
-        ("caches rebuilt from the whole log (what every append cost before)", c["caches_rebuilt_ms"]),
-        ("`add` a short user turn", c["add_short_ms"]),
-        (f"`add` a {c['answer_words']:,}-word answer (~{c['answer_chunks_mean']:.0f} chunks)", c["add_long_ms"]),
-    ]
-    lines = ["| chat loop | p50 ms | p95 ms |", "|---|---:|---:|"]
-    lines += [f"| {label} | {v['p50']:.2f} | {v['p95']:.2f} |" for label, v in rows]
-    lines.append(f"| after an append ÷ warm | {c['after_vs_warm_p50']:.2f}× | {c['after_vs_warm_p95']:.2f}× |")
-    lines.append(
-        f"| after an append ÷ after an embed only | {c['after_vs_embed_only_p50']:.2f}× "
-        f"| {c['after_vs_embed_only_p95']:.2f}× |"
-    )
-    lines.append("")
-    lines.append(
+    return [
+        *chat_loop_rows(c),
+        "",
         f"{c['turns']} turns in one session of the same namespace: `add` a user turn (a LoCoMo question), build "
         "its context (query vector given) right after, again warm, and again after embedding the turn without "
-        f"storing it; then `add` a {c['answer_words']:,}-word answer. {r.get('note') or ''}".rstrip()
-    )
-    return lines
+        f"storing it; then `add` a {c['answer_words']:,}-word answer. {r.get('note') or ''}".rstrip(),
+    ]
 
 
-def service_table(path: Path) -> str:
+def service_table(path: Path, chat: Path | None = None) -> str:
+    """The throughput table, then the chat loop and contexts/s of ``chat`` (a run of its own) or of ``path``."""
     r = json.loads(path.read_text(encoding="utf-8"))
     lines = ["| target | request | clients | req/s | p50 ms | p95 ms |", "|---|---|---:|---:|---:|---:|"]
     lines += [
@@ -165,8 +152,10 @@ def service_table(path: Path) -> str:
         "committed, indexed); `write-mixed`: the same with the synthetic conversation's whole mix, long tool "
         "outputs (up to 1,400 words, several chunks) included; "
         f"`context`: `assemble` with the query embedded, budget {r['budget']}, on a session of "
-        f"{r['seed_turns']} messages. `embedded`: the same calls on `Memory` in one thread."
+        f"{r['seed_turns']} messages. `embedded`: the same calls on `Memory` in one thread (contexts: in 1 and "
+        "2 threads at once)."
     )
+    lines += service_chat_lines(json.loads(chat.read_text(encoding="utf-8")) if chat is not None else r)
     return "\n".join(lines)
 
 
@@ -285,13 +274,12 @@ def _set_table(data: dict[str, Any]) -> str:
     shown = [st for st in ("turnmem", "dense") if st in strategies]
     p95 = "; ".join(f"{st} " + " / ".join(f"{rows[(st, b)]['latency_p95_ms']:.0f}" for b in budgets) for st in shown)
     notes.append(f"Context build p95 ms by budget (query embedding excluded, other jobs sharing the 2 cores): {p95}.")
+
     def has(v: Any) -> bool:
         return isinstance(v, float) and v == v  # NaN: no question of the set has a stale value
 
     if any(has(rows[(st, b)].get("latest_value")) for st in shown for b in budgets):
-        lv = "; ".join(
-            f"{st} " + " / ".join(f"{rows[(st, b)]['latest_value']:.2f}" for b in budgets) for st in shown
-        )
+        lv = "; ".join(f"{st} " + " / ".join(f"{rows[(st, b)]['latest_value']:.2f}" for b in budgets) for st in shown)
         notes.append(f"`latest_value` (update questions whose context holds the newest value): {lv}.")
     return "\n".join(lines) + "\n\n" + " ".join(notes)
 
@@ -364,8 +352,19 @@ def main() -> None:
     ap.add_argument("--eval", default=str(ROOT / "results" / "locomo"))
     ap.add_argument("--bench", default=str(ROOT / "benchmarks" / "results" / "assemble.json"))
     ap.add_argument("--service", default=str(ROOT / "benchmarks" / "results" / "service.json"))
+    ap.add_argument(
+        "--service-chat",
+        default=str(ROOT / "benchmarks" / "results" / "service-chat.json"),
+        help="a bench_service run whose chat loop and contexts/s go under the service table",
+    )
     ap.add_argument("--scale", default=str(ROOT / "benchmarks" / "results" / "scale.json"))
     ap.add_argument("--postgres", default=str(ROOT / "benchmarks" / "results" / "postgres.json"))
+    ap.add_argument(
+        "--scale-chat",
+        default=str(ROOT / "benchmarks" / "results" / "scale-chat.json"),
+        help="bench_scale --chat-only's result (a full run's scale.json holds the chat loop too)",
+    )
+    ap.add_argument("--mem0", default=str(ROOT / "benchmarks" / "results" / "mem0.json"))
     ap.add_argument("--retrieval", default=str(ROOT / "benchmarks" / "results" / "retrieval.json"))
     ap.add_argument("--notebooks", action="store_true", help="execute the notebooks and refresh their pictures")
     args = ap.parse_args()
@@ -384,11 +383,21 @@ def main() -> None:
     if Path(args.bench).exists():
         text = replace_block(text, "assemble-bench", bench_table(Path(args.bench)))
     if Path(args.service).exists() and "<!-- service-bench:start -->" in text:
-        text = replace_block(text, "service-bench", service_table(Path(args.service)))
+        chat = Path(args.service_chat)  # only while service.json comes from a run without the chat loop
+        own = "chat_loop" in Path(args.service).read_text(encoding="utf-8")
+        text = replace_block(
+            text, "service-bench", service_table(Path(args.service), chat if chat.exists() and not own else None)
+        )
     if Path(args.scale).exists() and "<!-- scale-bench:start -->" in text:
         text = replace_block(text, "scale-bench", scale_table(Path(args.scale)))
     if Path(args.postgres).exists() and "<!-- postgres-bench:start -->" in text:
         text = replace_block(text, "postgres-bench", postgres_table(Path(args.postgres)))
+    has_chat = [p for p in (Path(args.scale_chat), Path(args.scale)) if p.exists() and "chat_loop" in p.read_text()]
+    chat = has_chat[0] if has_chat else None
+    if chat is not None and "<!-- scale-chat-bench:start -->" in text:
+        text = replace_block(text, "scale-chat-bench", scale_chat_table(chat))
+    if Path(args.mem0).exists() and "<!-- mem0-bench:start -->" in text:
+        text = replace_block(text, "mem0-bench", mem0_table(Path(args.mem0)))
     if Path(args.retrieval).exists():
         for name, body in retrieval_blocks(Path(args.retrieval)).items():
             if f"<!-- {name}:start -->" in text:

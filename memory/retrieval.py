@@ -22,6 +22,7 @@ from retrievers.query import QueryAnalysis, analyze, is_follow_up
 from retrievers.scorers import AnswerType, CandidateView, Person, Recency, Scorer, SessionTopic, Speaker, Time, combine
 
 MMR_HEAD = 256  # candidates MMR re-orders (the rest keep their score order after them)
+ROWS_AHEAD = 32  # neighbours' rows read in one query when packing reaches one of them
 
 
 def conversation_query(
@@ -152,8 +153,7 @@ def retrieve(
         if config.neighbor_tokens is not None:
             extra = {k: c for k, c in extra.items() if c.tokens <= config.neighbor_tokens}
         if extra:
-            rows_by_key.update(packer.rows_for(list(extra)))
-            keys = list(extra)
+            keys = list(extra)  # their rows are read when packing reaches them (most never are)
             chunks = chunks + [extra[k] for k in keys]
             final = np.concatenate([final, [best[k] for k in keys]])
             zeros = np.zeros(len(keys))
@@ -188,24 +188,32 @@ def retrieve(
         scores.update({"relevance": float(rel_n[j]), "recency": float(recency[j]), "final": float(final[j])})
         return c.hit(role=row.role, rank=len(hits) + 1, scores=scores, reason=reason)
 
-    for j in order.tolist():
+    order_list = order.tolist()
+    unread = {(c.session, c.seq) for c in chunks[n_direct:]} - rows_by_key.keys()
+    for at, j in enumerate(order_list):
         c = chunks[j]
-        row = rows_by_key.get((c.session, c.seq))
-        if row is None:
-            continue
-        key = (row.session, row.seq)
+        key = (c.session, c.seq)
         existing = packer.items.get(key)
         if existing is not None and (not existing.partial or c.part in existing.parts):
             # Already in the context (recent window, or brought by an earlier hit's unit).
-            if reasons[j] != "neighbor":
+            row = rows_by_key.get(key)
+            if reasons[j] != "neighbor" and row is not None:
                 hits.append(hit(j, c, row, f"retrieved; already in context ({existing.origin})"))
             continue
         if packer.used >= room:
             break
-        if c.parts == 1 and row.role != "tool" and not row.data.get("tool_calls") and row.tokens > room - packer.used:
-            continue  # a plain whole message that cannot fit: passed over before it is rendered
         if existing is None and c.tokens > room - packer.used:
             continue  # its own text alone cannot fit: skip building its unit (tool links, rendering, counts)
+        if key in unread:  # a neighbour's row: read it with the next ones packing will reach
+            ahead = [(chunks[i].session, chunks[i].seq) for i in order_list[at : at + ROWS_AHEAD]]
+            ahead = [k for k in ahead if k in unread]
+            rows_by_key.update(packer.rows_for(ahead))
+            unread.difference_update(ahead)
+        row = rows_by_key.get(key)
+        if row is None:
+            continue
+        if c.parts == 1 and row.role != "tool" and not row.data.get("tool_calls") and row.tokens > room - packer.used:
+            continue  # a plain whole message that cannot fit: passed over before it is rendered
         items = unit_items(packer, row, c, shown_parts)
         if items is None:
             continue

@@ -258,9 +258,8 @@ _TIME_WORDS = re.compile(
     |this\s+(?:morning|week(?:end)?|month|year)|next\s+(?:week|month|year)|ago|recently|earlier
     |(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?
     |(?:{_MONTH_RE})\s+\d{{1,2}}|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTH_RE})
-    |(?:in|since|during)\s+(?:{_MONTH_RE}|(?:19|20)\d{{2}})|(?:19|20)\d{{2}})\b""",
-    re.I,
-)
+    |(?:in|since|during)\s+(?:{_MONTH_RE}|(?:19|20)\d{{2}})|(?:19|20)\d{{2}})\b"""
+)  # lower case, searched in lowered text: re.I on this alternation is ~3x slower per character
 
 
 def asks_when(query: str) -> bool:
@@ -268,6 +267,10 @@ def asks_when(query: str) -> bool:
     return bool(_WHEN.search(query))
 
 
+@lru_cache(maxsize=8192)
 def mentions_time(text: str) -> bool:
-    """Whether a turn says when something happened ("yesterday", "last week", "on May 3")."""
-    return bool(_TIME_WORDS.search(text))
+    """Whether a turn says when something happened ("yesterday", "last week", "on May 3").
+
+    Scored on every candidate of a "when" query (hundreds per context), and the same chunks
+    come back query after query: cached by text."""
+    return bool(_TIME_WORDS.search(text.lower()))

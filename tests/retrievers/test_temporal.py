@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from retrievers.temporal import parse_time_hint, zone
+from retrievers.temporal import mentions_time, parse_time_hint, zone
 
 LA = ZoneInfo("America/Los_Angeles")
 # Tuesday 2026-03-10, 18:00 in Los Angeles (PDT, UTC-7) = Wednesday 01:00 UTC.
@@ -63,3 +63,21 @@ def test_a_bad_zone_names_the_field() -> None:
     for bad in ("Mars/Olympus_Mons", "", "../etc/passwd", "America/Los Angeles "):
         with pytest.raises(ValueError, match="^timezone: "):
             parse_time_hint("yesterday", NOW, bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "says_when"),
+    [
+        ("Yesterday I went to the support group.", True),
+        ("We met LAST WEEK at the gym", True),
+        ("On May 3 we moved", True),
+        ("It happened in 2019.", True),
+        ("a few Sundays ago", True),
+        ("I may go to the park", False),  # the verb "may" is no date
+        ("The agony of choosing a painting", False),  # "ago" inside a word
+        ("TODAYS SPECIAL", False),
+    ],
+)
+def test_mentions_time_ignores_case_and_needs_whole_words(text: str, says_when: bool) -> None:
+    assert mentions_time(text) is says_when
+    assert mentions_time(text.upper()) is says_when and mentions_time(text.lower()) is says_when
