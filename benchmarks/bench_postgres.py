@@ -1,7 +1,7 @@
 """turnmem on PostgreSQL: writes and contexts through 1 and 3 ``turnmem serve`` replicas sharing one
 database, and per-namespace ``assemble`` latency with many namespaces in the database.
 
-1. Load (:mod:`benchmarks.pg_load`): ``--namespaces`` × ``--chunks-per-ns`` chunks plus one
+1. Load (:mod:`pg_load`): ``--namespaces`` × ``--chunks-per-ns`` chunks plus one
    namespace of ``--big`` chunks, LoCoMo text with synthetic clustered vectors, bulk-copied into
    the store's own schema; index builds are timed.
 2. Reads, in this process: ``Memory.open(dsn).assemble(query, query_vector=...)`` (the query
@@ -16,7 +16,7 @@ database, and per-namespace ``assemble`` latency with many namespaces in the dat
 PostgreSQL is the ``pgserver`` package's (16.2, pgvector 0.6.2) in ``--pgdata``, or ``--dsn``.
 Prints tables and writes ``benchmarks/results/postgres.json``. Not a timed test.
 
-    python -m benchmarks.bench_postgres [--namespaces 1000 --chunks-per-ns 1000 --big 100000]
+    python benchmarks/bench_postgres.py [--namespaces 1000 --chunks-per-ns 1000 --big 100000]
         [--seconds 10] [--clients 1,4,8] [--replicas 1,3] [--pgdata DIR --reuse]
 """
 
@@ -39,12 +39,12 @@ from urllib.parse import quote
 
 import numpy as np
 import psycopg
+from chatloop import rate_stats, sustained
+from pg_load import Spec, Topics, load, locomo, namespace_specs
 from pgvector.psycopg import register_vector
 from rich.console import Console
+from update_readme import postgres_table
 
-from benchmarks.bench_service import _load, _stats
-from benchmarks.pg_load import Spec, Topics, load, locomo, namespace_specs
-from benchmarks.update_readme import postgres_table
 from memory.client import Client
 from memory.embedders import Embedder
 from memory.memory import Memory
@@ -127,7 +127,7 @@ def hnsw_probe(dsn: str, queries: np.ndarray, namespace: str, k: int, ef: int = 
         "k": k,
         "rows_returned_mean": float(np.mean(got)),
         "recall": float(np.mean(rec)),
-        **_stats(lat, sum(lat)),
+        **rate_stats(lat, sum(lat)),
     }
 
 
@@ -138,7 +138,7 @@ def timed(calls: list[Callable[[], Any]]) -> dict[str, float]:
         t0 = time.perf_counter()
         call()
         lat.append(time.perf_counter() - t0)
-    return _stats(lat, sum(lat))
+    return rate_stats(lat, sum(lat))
 
 
 def text_sql(terms: list[str]) -> str:
@@ -276,12 +276,12 @@ def service(
             handles: list[RoundRobin] = []
             make = partial(_round_robin, [p.url for p in procs], handles)
 
-            _load(max(args.clients), 3.0, make, write)  # warm-up: models, pools, first batches
-            _load(max(args.clients), 3.0, make, context)
+            sustained(max(args.clients), 3.0, make, write)  # warm-up: models, pools, first batches
+            sustained(max(args.clients), 3.0, make, context)
             for kind, work in (("write", write), ("context", context)):
                 for n in args.clients:
                     console.print(f"{kind}: {n} client(s) on {r} replica(s) for {args.seconds:.0f} s ...")
-                    rows.append({"kind": kind, "replicas": r, "clients": n, **_load(n, args.seconds, make, work)})
+                    rows.append({"kind": kind, "replicas": r, "clients": n, **sustained(n, args.seconds, make, work)})
             for h in handles:
                 h.close()
     return rows

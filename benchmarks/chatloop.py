@@ -150,7 +150,11 @@ def sustained(
     start.wait()
     for t in threads:
         t.join()
-    elapsed = time.perf_counter() - t0
+    return rate_stats(lat, time.perf_counter() - t0)
+
+
+def rate_stats(lat: Sequence[float], elapsed: float) -> dict[str, float]:
+    """Calls, calls per second over ``elapsed`` seconds, and p50/p95 latency (ms) of ``lat`` (s)."""
     arr = np.asarray(lat) * 1000
     return {
         "requests": len(lat),

@@ -1,4 +1,4 @@
-"""Bulk-load a PostgreSQL store with synthetic history for :mod:`benchmarks.bench_postgres`.
+"""Bulk-load a PostgreSQL store with synthetic history for :mod:`bench_postgres`.
 
 Embedding a million chunks with MiniLM takes days on 2 cores, so the rows are written with
 binary ``COPY`` straight into the store's own tables (created by :class:`PostgresStore` and

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+from bench_postgres import reads
+from pg_load import Topics, load, locomo, namespace_specs
 
-from benchmarks.bench_postgres import reads
-from benchmarks.pg_load import Topics, load, locomo, namespace_specs
 from memory.embedders import Embedder
 from memory.memory import Memory
 from memory.stores.postgres import PgVectorIndex, PostgresStore
