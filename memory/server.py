@@ -45,6 +45,7 @@ from memory.errors import (
     BudgetTooSmall,
     Conflict,
     IdempotencyConflict,
+    IndexingFailed,
     InvalidArgument,
     InvalidMessage,
     InvalidTransition,
@@ -289,6 +290,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (BudgetTooSmall, 422),
     (UpstreamError, 502),
     (TimedOut, 503),
+    (IndexingFailed, 503),  # a stored turn's background indexing failed; retried, safe to retry
 ]
 
 

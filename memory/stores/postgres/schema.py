@@ -4,12 +4,14 @@ The same tables as the SQLite store, with PostgreSQL's own full-text and vector 
 ``chunks``: ``tsv`` (a stored generated ``tsvector``, English stemming, GIN-indexed) and
 ``embedding`` (pgvector). The HNSW index on the embeddings needs a fixed dimension, so it is an
 expression index created for the embedder's dimension when a memory opens the store
-(:mod:`memory.stores.postgres.vectors`).
+(:mod:`memory.stores.postgres.vectors`). A chunk's ``embedding`` is NULL from its append until
+write-behind indexing fills it in, right after the commit (the partial index ``chunks_pending``
+finds such chunks).
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Serializes concurrent first opens: CREATE ... IF NOT EXISTS is not safe against a racing twin.
 SCHEMA_LOCK = 0x7475726E6D656D  # "turnmem"
@@ -66,13 +68,14 @@ CREATE TABLE IF NOT EXISTS chunks (
     kind TEXT NOT NULL,
     text TEXT NOT NULL,
     tokens INTEGER NOT NULL,
-    embedding vector NOT NULL,
+    embedding vector,
     tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', text)) STORED
 );
 CREATE INDEX IF NOT EXISTS chunks_by_ns ON chunks (namespace, id);
 CREATE INDEX IF NOT EXISTS chunks_by_session ON chunks (namespace, session, seq);
 CREATE INDEX IF NOT EXISTS chunks_by_message ON chunks (message_id);
 CREATE INDEX IF NOT EXISTS chunks_tsv ON chunks USING gin (tsv);
+CREATE INDEX IF NOT EXISTS chunks_pending ON chunks (namespace, id) WHERE embedding IS NULL;
 CREATE TABLE IF NOT EXISTS state_blocks (
     namespace TEXT NOT NULL,
     session TEXT NOT NULL,
@@ -108,4 +111,7 @@ CREATE TABLE IF NOT EXISTS deletions (
 # steps[v] takes a database at version v to v + 1.
 STEPS: dict[int, str] = {
     1: "ALTER TABLE idempotency ADD COLUMN IF NOT EXISTS fingerprint TEXT",  # the request a key answered
+    # chunks are stored before their vector (write-behind indexing)
+    2: "ALTER TABLE chunks ALTER COLUMN embedding DROP NOT NULL; "
+    "CREATE INDEX IF NOT EXISTS chunks_pending ON chunks (namespace, id) WHERE embedding IS NULL",
 }

@@ -58,7 +58,9 @@ class SearchRows(PgBase):
 
     def vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
         with self._read() as conn:
-            rows = conn.execute("SELECT id, embedding FROM chunks WHERE id = ANY(%s)", ([int(i) for i in ids],))
+            rows = conn.execute(
+                "SELECT id, embedding FROM chunks WHERE id = ANY(%s) AND embedding IS NOT NULL", ([int(i) for i in ids],)
+            )
             return {int(cid): as_vector(v) for cid, v in rows}
 
     def chunk_texts(self, namespace: str) -> tuple[np.ndarray, list[str], list[str]]:
