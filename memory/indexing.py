@@ -24,6 +24,7 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -36,6 +37,7 @@ log = logging.getLogger("turnmem.indexing")
 
 INDEX_WRITES = ("background", "sync")
 BATCH_CHUNKS = 64  # chunks per embedder call: several writes' chunks at once, a short wait for any one
+LINGER_S = 0.005  # the worker waits this long after waking: the writer's add returns first (and more writes join)
 EXIT_WAIT_S = 30.0  # at interpreter exit, how long a worker may finish what is queued
 
 _RUNNING: weakref.WeakSet[IndexWorker] = weakref.WeakSet()
@@ -74,6 +76,7 @@ class IndexWorker:
     def __init__(self, index: Callable[[list[int]], object], *, batch: int = BATCH_CHUNKS, name: str = "") -> None:
         self._index = index
         self.batch = batch
+        self.linger = LINGER_S
         self.name = name or "turnmem-indexer"
         self._cond = threading.Condition()
         self._queue: deque[tuple[int, Job]] = deque()
@@ -115,7 +118,7 @@ class IndexWorker:
         with self._cond:
             while True:
                 target = self._submitted if ticket is None else ticket
-                if not self._cond.wait_for(lambda: self._done >= target, timeout):
+                if not self._cond.wait_for(lambda t=target: self._done >= t, timeout):  # type: ignore[misc]
                     return False
                 if ticket is not None or self._done >= self._submitted:
                     return True
@@ -144,6 +147,10 @@ class IndexWorker:
         """The next job: consecutive chunk jobs merged up to ``batch`` chunks; None when closed and empty."""
         with self._cond:
             self._cond.wait_for(lambda: self._queue or self._closed)
+        # Woken by a write, do not take the GIL from the writer while its add returns: Python
+        # hands the GIL to a woken thread within 5 ms, which put that much on every add.
+        time.sleep(self.linger)
+        with self._cond:
             if not self._queue:
                 return None
             ticket, job = self._queue.popleft()

@@ -42,9 +42,10 @@ from memory.assemble import AssembleConfig, assemble
 from memory.chunking import Chunker
 from memory.embedders import Embedder, default_embedder
 from memory.errors import Conflict, IndexingFailed, InvalidArgument, InvalidMessage, InvalidTransition, TimedOut
+from memory.index_sync import IndexSync
 from memory.indexing import INDEX_WRITES, IndexWorker, embed_pending, embed_text
 from memory.models import Context, Hit, Message, MessageInput, StoredMessage, ToolCallState, parse_message
-from memory.state import STAGE, StateBlock, StateMachine, check_block_name, encode_value
+from memory.state import STAGE, StateBlock, StateMachine, block_from_row, check_block_name, encode_value
 from memory.state import render as render_state
 from memory.store import PreparedChunk, PreparedMessage, Store, check_name
 from memory.stores import open_store, parse_location
@@ -53,6 +54,7 @@ from memory.summaries import ExtractiveSummarizer, RollingSummary, Summarizer, s
 from memory.tokens import TokenCounter, count_message, counting_id, get_counter
 from memory.validation import (
     apply_overrides,
+    as_timestamp,
     check_base_seq,
     check_budget,
     check_k,
@@ -70,32 +72,6 @@ log = logging.getLogger("turnmem.memory")
 
 DEFAULT_NAMESPACE = "default"
 LOG_FILE = "turnmem.db"
-MAX_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z
-
-
-def _as_timestamp(value: Any, field: str) -> float:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if not 0 <= value <= MAX_TIMESTAMP:  # also false for NaN
-            raise InvalidArgument(
-                f"{field}: {value!r} is not a Unix time in seconds between 0 and {MAX_TIMESTAMP} (year 9999)",
-                field=field,
-            )
-        return float(value)
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise InvalidArgument(
-                f"{field}: {value!r} is not an ISO 8601 date-time (e.g. '2024-05-03T14:00:00Z')", field=field
-            ) from None
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        try:
-            return _as_timestamp(value.timestamp(), field)
-        except (OverflowError, ValueError, OSError):
-            raise InvalidArgument(f"{field}: {value.isoformat()} is out of range", field=field) from None
-    raise InvalidArgument(f"{field}: give an ISO 8601 string or a datetime (got {type(value).__name__})", field=field)
 
 
 def _deployment_id(store: Store) -> str:
@@ -140,7 +116,6 @@ class Memory:
         self.index_writes = index_writes
         self.store = store
         self.embedder = embedder
-        self.index = index
         self.counter = counter
         self.chunker = chunker or Chunker(counter)
         self.config = config or AssembleConfig()
@@ -148,16 +123,13 @@ class Memory:
         self.lexical = FTSRetriever(store)
         self.custom_retriever = retriever is not None
         self.retriever: Retriever = retriever or self.retriever_for(self.config)
-        self.persist_every = persist_every
         self.rolling_summary = rolling_summary
         self.idempotency_ttl_s = check_ttl(idempotency_ttl_s)
-        self._lock = threading.RLock()
-        self._synced_chunk = 0  # every chunk id up to this is in the index (or deleted)
-        self._ahead: set[int] = set()  # ids above it in the index already (chunks embedded out of order)
-        self._synced_deletion = 0
-        self._unpersisted = 0
         # an index that is the store's own rows is never behind the log: nothing to catch up
         self.live = isinstance(index, LiveIndex) and bool(index.live)
+        self._sync = None if self.live else IndexSync(store, index, persist_every=persist_every)
+        self._index = index
+        self._lock = self._sync.lock if self._sync is not None else threading.RLock()
         self._indexer = IndexWorker(self._index_chunks, name=f"turnmem-indexer-{id(self):x}")
         self._check_models()
         self.reconcile()
@@ -253,92 +225,12 @@ class Memory:
     def reconcile(self, namespaces: Iterable[str] | None = None) -> dict[str, int]:
         """Make the index agree with the log exactly (in ``namespaces``, default all of them);
         returns what was added and removed."""
-        if self.live:
-            return {"added": 0, "removed": 0}
-        with self._lock:
-            added = removed = 0
-            top, pending = self.store.max_chunk_id(), self.store.pending_chunk_ids()  # before reading chunks
-            log_ns = set(self.store.namespaces())
-            scope = None if namespaces is None else set(namespaces)
-            for ns in set(self.index.namespaces()) - log_ns:
-                if scope is None or ns in scope:
-                    removed += len(self.index.ids(ns))
-                    self.index.drop(ns)
-            for ns in log_ns if scope is None else log_ns & scope:
-                have = self.index.ids(ns)
-                want = self.store.chunk_ids(ns)
-                extra = np.setdiff1d(have, want, assume_unique=True)
-                if extra.size:
-                    self.index.delete(extra, namespace=ns)
-                    removed += int(extra.size)
-                missing = np.setdiff1d(want, have, assume_unique=True)
-                if missing.size:
-                    for _, ids, sessions, vecs in self.store.chunk_vectors(namespace=ns):
-                        mask = np.isin(ids, missing)
-                        if mask.any():
-                            self.index.add(
-                                ids[mask], vecs[mask], namespace=ns, sessions=[s for s, m in zip(sessions, mask) if m]
-                            )
-                            added += int(mask.sum())
-            self._mark_synced(top, pending)
-            self._synced_deletion = self.store.max_deletion_id()
-            if added or removed:
-                self.index.persist()
-            return {"added": added, "removed": removed}
-
-    def _mark_synced(self, top: int, pending: np.ndarray) -> None:
-        """After indexing every chunk the log had (``top``: its highest id, read before) except
-        ``pending`` (not embedded yet): the index is complete up to the first pending chunk."""
-        mark = min(top, int(pending[0]) - 1) if pending.size else top
-        self._synced_chunk = max(self._synced_chunk, mark)
-        self._ahead = {
-            i for ns in self.index.namespaces() for i in self.index.ids(ns).tolist() if i > self._synced_chunk
-        }
+        return {"added": 0, "removed": 0} if self._sync is None else self._sync.reconcile(namespaces)
 
     def _catch_up(self, *, wait: bool = True) -> None:
-        """Apply to the index what the log gained since we last looked (any writer). A reader
-        (``wait=False``) does not queue behind a thread already doing it (the indexer, usually):
-        it searches the index as it is; the newest turns are in the window and in full text."""
-        if self.live:
-            return
-        if self.store.max_chunk_id() <= self._synced_chunk and self.store.max_deletion_id() <= self._synced_deletion:
-            return  # nothing new
-        if not self._lock.acquire(blocking=wait):
-            return
-        try:
-            self._catch_up_locked()
-        finally:
-            self._lock.release()
-
-    def _catch_up_locked(self) -> None:
-        deletions = self.store.deletions_after(self._synced_deletion)
-        for did, ns, session in deletions:
-            self.index.drop(ns, session)
-            self._synced_deletion = did
-        top = self.store.max_chunk_id()
-        if top > self._synced_chunk:
-            # read in this order: the highest id, the chunks still waiting for a vector, then
-            # the vectors; so every chunk up to `top` is either indexed now or still pending
-            pending = self.store.pending_chunk_ids(self._synced_chunk)
-            mark = min(top, int(pending[0]) - 1) if pending.size else top
-            ahead = np.fromiter(self._ahead, dtype=np.int64, count=len(self._ahead))
-            n = 0
-            for ns, ids, sessions, vecs in self.store.chunk_vectors(after_id=self._synced_chunk):
-                new = ~np.isin(ids, ahead)
-                if new.any():
-                    self.index.add(ids[new], vecs[new], namespace=ns, sessions=[s for s, k in zip(sessions, new) if k])
-                    self._ahead.update(i for i in ids[new].tolist() if i > mark)
-                    n += int(new.sum())
-            self._synced_chunk = max(self._synced_chunk, mark)
-            self._ahead = {i for i in self._ahead if i > self._synced_chunk}
-            self._unpersisted += n
-            if self._unpersisted >= self.persist_every:
-                self.index.persist()
-                self._unpersisted = 0
-        if deletions:
-            # chunks added and then deleted by another writer may have slipped in
-            # between our two reads; a reconcile of the namespaces touched settles it.
-            self.reconcile({ns for _, ns, _ in deletions})
+        """Apply to the index what the log gained since we last looked (:meth:`IndexSync.catch_up`)."""
+        if self._sync is not None:
+            self._sync.catch_up(wait=wait)
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -353,7 +245,7 @@ class Memory:
             raise InvalidMessage("messages: pass a list of OpenAI chat messages", field="messages") from None
         if not items:
             raise InvalidMessage("messages: the list is empty; pass at least one message", field="messages")
-        default_ts = time.time() if timestamp is None else _as_timestamp(timestamp, "timestamp")
+        default_ts = time.time() if timestamp is None else as_timestamp(timestamp, "timestamp")
         parsed = [parse_message(m, index=i) for i, m in enumerate(items)]
         prepared: list[PreparedMessage] = []
         texts: list[str] = []
@@ -479,7 +371,8 @@ class Memory:
         summaries are stored). Raises :class:`TimedOut` after ``timeout`` seconds, and
         :class:`IndexingFailed` if background work failed (its chunks are queued again)."""
         if not self._indexer.wait(timeout=timeout):
-            raise TimedOut(f"flush: {self._indexer.waiting_chunks} chunks still waiting for their vectors after {timeout} s")
+            waiting = self._indexer.waiting_chunks
+            raise TimedOut(f"flush: {waiting} chunks still waiting for their vectors after {timeout} s")
         self._indexer.raise_failed()
 
     def _roll_summary(self, namespace: str, session: str, last_seq: int) -> None:
@@ -626,7 +519,7 @@ class Memory:
             system=system,
             config=cfg,
             query_vector=query_vector,
-            now=None if now is None else _as_timestamp(now, "now"),
+            now=None if now is None else as_timestamp(now, "now"),
             state=self._pinned_state(namespace, session) if cfg.pin_state else None,
         )
 
@@ -706,18 +599,18 @@ class Memory:
             machine.check(now_stage, blocks[STAGE])
 
         written = self.store.set_state(namespace, session, encoded, expected=expected, check=check)
-        return {name: _block(name, *row) for name, row in written.items()}
+        return {name: block_from_row(name, *row) for name, row in written.items()}
 
     def state(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> dict[str, StateBlock]:
         """The session's current state blocks (removed ones left out)."""
         check_name(session, "session")
         check_name(namespace, "namespace")
         rows = self.store.state(namespace, session)
-        return {name: _block(name, *row) for name, row in sorted(rows.items()) if row[1] is not None}
+        return {name: block_from_row(name, *row) for name, row in sorted(rows.items()) if row[1] is not None}
 
     def state_history(self, session: str, name: str, *, namespace: str = DEFAULT_NAMESPACE) -> list[StateBlock]:
         """Every version of one block, oldest first (value None where it was removed)."""
-        return [_block(name, *row) for row in self.store.state_history(namespace, session, name)]
+        return [block_from_row(name, *row) for row in self.store.state_history(namespace, session, name)]
 
     def set_state_machine(
         self, session: str, machine: StateMachine | dict[str, Any] | None, *, namespace: str = DEFAULT_NAMESPACE
@@ -854,24 +747,14 @@ class Memory:
             if reembed:
                 task = bar.add_task("re-embedding", total=total)
                 identity.reembed(self.store, self.embedder, lambda n: bar.advance(task, n))
-            if self.live:  # the vectors just replaced are the index
+            if self._sync is None:  # the vectors just replaced are the index
                 return self.index
-            target = index if index is not None else self.index
-            top, pending = self.store.max_chunk_id(), self.store.pending_chunk_ids()
-            for ns in target.namespaces():
-                target.drop(ns)
+            old, target = self.index, index if index is not None else self.index
             task = bar.add_task("indexing", total=total)
-            for ns, ids, sessions, vecs in self.store.chunk_vectors():
-                target.add(ids, vecs, namespace=ns, sessions=sessions)
-                bar.advance(task, len(ids))
-            target.persist()
-            if index is not None:
-                self.index.close()
-                self.index = index
-                self.dense.index = index
-            self._synced_chunk = 0
-            self._mark_synced(top, pending)
-            self._synced_deletion = self.store.max_deletion_id()
+            self._sync.rebuild(target, lambda n: bar.advance(task, n))
+            if target is not old:
+                old.close()
+                self._index = self.dense.index = target
             return target
 
     def close(self) -> None:
@@ -890,20 +773,16 @@ class Memory:
                 self.index.close()
                 self.store.close()
 
+    @property
+    def index(self) -> Index:
+        """The vector index searched for dense retrieval (derived from the log, or the log itself)."""
+        return self._index
+
     def __enter__(self) -> Memory:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _block(name: str, version: int, value: str | None, updated_at: float) -> StateBlock:
-    return StateBlock(
-        name=name,
-        value=None if value is None else json.loads(value),
-        version=version,
-        updated_at=datetime.fromtimestamp(updated_at, tz=timezone.utc),
-    )
 
 
 def _embed_text(msg: Message, text: str) -> str:

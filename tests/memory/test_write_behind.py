@@ -176,7 +176,8 @@ def test_a_rolling_summary_runs_on_the_indexer_not_in_add(open_memory: Callable[
     mem.flush()
     assert threads and all(t.startswith("turnmem-indexer") for t in threads)
     spans = [s.metadata["summary_of"] for s in mem.summaries("s")]
-    assert spans and spans[0]["from_seq"] == 1 and all(b["from_seq"] == a["to_seq"] + 1 for a, b in zip(spans, spans[1:]))
+    assert spans and spans[0]["from_seq"] == 1
+    assert all(b["from_seq"] == a["to_seq"] + 1 for a, b in zip(spans, spans[1:]))  # one summary per range
 
 
 class BarrierRetriever:
@@ -216,8 +217,10 @@ TOPICS = ["hotel in Lisbon", "train to Porto", "museum tickets", "dinner on Frid
 def test_contexts_from_threads_during_appends_equal_the_serial_ones(open_memory: Callable[..., Memory]) -> None:
     mem = open_memory("concurrent")
     for s in range(3):
-        turns = [{"role": "user", "content": f"Session {s} turn {i}: about the {TOPICS[(s + i) % 6]}."} for i in range(16)]
-        mem.add(turns, session=f"s{s}")
+        mem.add(
+            [{"role": "user", "content": f"Session {s} turn {i}: the {TOPICS[(s + i) % 6]}."} for i in range(16)],
+            session=f"s{s}",
+        )
     mem.flush()
     # dense retrieval (per-namespace index, centroids and speakers): another namespace's writes change nothing
     kw = {"budget": 300, "lexical_weight": 0.0, "now": 2e9}
@@ -230,7 +233,8 @@ def test_contexts_from_threads_during_appends_equal_the_serial_ones(open_memory:
     def writer() -> None:
         i = 0
         while not stop.is_set():  # other namespace, indexed in the background meanwhile
-            mem.add([{"role": "user", "content": f"unrelated note {i} about the {TOPICS[i % 6]}"}], session="w", namespace="other")
+            note = {"role": "user", "content": f"unrelated note {i} about the {TOPICS[i % 6]}"}
+            mem.add([note], session="w", namespace="other")
             i += 1
 
     def reader(r: int) -> None:

@@ -5,7 +5,8 @@ each other's writes at once.
 
 Assembled from one module per concern, as the SQLite store: ``connection`` (pool, schema,
 meta), ``log`` (append, delete: the locking is described there), ``reads``, ``search`` (full
-text: the ranking is described there), ``pending`` (chunks stored before their vector), ``state``, ``caches``, and ``vectors`` (the pgvector
+text: the ranking is described there), ``pending`` (chunks stored before their vector),
+``state``, ``caches``, and ``vectors`` (the pgvector
 :class:`PgVectorIndex`).
 """
 

@@ -28,7 +28,8 @@ class PendingVectors(SQLiteBase):
         for start in range(0, len(ids), 500):
             batch = ids[start : start + 500]
             out += conn.execute(
-                "SELECT c.id, c.text, json_extract(m.data, '$.name') FROM chunks c JOIN messages m ON m.id = c.message_id "
+                "SELECT c.id, c.text, json_extract(m.data, '$.name') "
+                "FROM chunks c JOIN messages m ON m.id = c.message_id "
                 f"WHERE c.id IN ({','.join('?' * len(batch))}) AND c.{PENDING} ORDER BY c.id",
                 batch,
             ).fetchall()

@@ -79,7 +79,8 @@ class SearchRows(SQLiteBase):
         while True:
             if namespace is None:
                 rows = conn.execute(
-                    f"SELECT id, namespace, session, vector FROM chunks WHERE id>? AND NOT {PENDING} ORDER BY id LIMIT ?",
+                    f"SELECT id, namespace, session, vector FROM chunks WHERE id>? AND NOT {PENDING} "
+                    "ORDER BY id LIMIT ?",
                     (last, batch),
                 ).fetchall()
             else:
