@@ -224,7 +224,7 @@ def test_contexts_from_threads_during_appends_equal_the_serial_ones(open_memory:
     mem.flush()
     # dense retrieval (per-namespace index, centroids and speakers): another namespace's writes change nothing
     kw = {"budget": 300, "lexical_weight": 0.0, "now": 2e9}
-    jobs = [(f"what about the {t}?", f"s{i % 3}") for i, t in enumerate(TOPICS)]
+    jobs = [(f"what about the {t}?", f"s{i % 3}") for i, t in enumerate(TOPICS[:4])]
     serial = {job: mem.assemble(job[0], session=job[1], **kw).to_json() for job in jobs}
     stop = threading.Event()
     errors: list[BaseException] = []
@@ -247,7 +247,7 @@ def test_contexts_from_threads_during_appends_equal_the_serial_ones(open_memory:
             errors.append(exc)
 
     w = threading.Thread(target=writer)
-    readers = [threading.Thread(target=reader, args=(r,)) for r in range(3)]
+    readers = [threading.Thread(target=reader, args=(r,)) for r in range(2)]
     w.start()
     for t in readers:
         t.start()
@@ -256,5 +256,5 @@ def test_contexts_from_threads_during_appends_equal_the_serial_ones(open_memory:
     stop.set()
     w.join(timeout=60)
     mem.flush()
-    assert errors == [] and built[0] == 3 * len(jobs)
+    assert errors == [] and built[0] == 2 * len(jobs)
     assert mem.store.pending_chunk_ids().size == 0 and mem.last_seq("w", namespace="other") > 0
