@@ -322,7 +322,7 @@ class Memory:
         self.check_write(session, namespace, idempotency_key, base_seq)
         self._indexer.raise_failed()  # an earlier write's indexing failed: say so before storing more
         seqs, ticket = self._store(prepared, session, namespace, idempotency_key=idempotency_key, base_seq=base_seq)
-        if wait_indexed and ticket is not None:
+        if wait_indexed:  # this write's chunks (a replay or a write without new chunks: all queued)
             self._indexer.wait(ticket)
             self._indexer.raise_failed()
         return seqs
