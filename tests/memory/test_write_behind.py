@@ -258,3 +258,27 @@ def test_contexts_from_threads_during_appends_equal_the_serial_ones(open_memory:
     mem.flush()
     assert errors == [] and built[0] == 2 * len(jobs)
     assert mem.store.pending_chunk_ids().size == 0 and mem.last_seq("w", namespace="other") > 0
+
+
+def test_on_postgres_another_instance_sees_the_turn_by_text_at_once_and_by_vector_after(
+    pg_dsn: str, embedder: Embedder
+) -> None:
+    emb = GatedEmbedder(embedder)
+    writer = Memory.open(pg_dsn, embedder=emb)
+    reader = Memory.open(pg_dsn, embedder=embedder)
+    try:
+        writer.add([FACT], session="s")
+        assert reader.store.pending_chunk_ids().tolist() == [1]
+        hit = next(h for h in reader.search("locker code at the gym", k=3) if "4471" in h.text)
+        assert "lexical" in hit.scores and "dense" not in hit.scores
+        ctx = reader.assemble("what is the locker code at the gym?", session="s", **NARROW)
+        assert "4471" in str(ctx.messages)
+        emb.gate.set()
+        writer.flush()  # the writer's indexer wrote the vector into the row: the reader catches nothing up
+        hit = next(h for h in reader.search("locker code at the gym", k=3) if "4471" in h.text)
+        assert hit.scores["dense"] > 0.5
+        assert reader.store.session_centroids("default")[0] == ["s"]
+    finally:
+        emb.gate.set()
+        writer.close()
+        reader.close()
