@@ -119,6 +119,28 @@ def test_a_background_failure_is_raised_once_logged_and_retried(
     assert mem.add([{"role": "user", "content": "another turn"}], session="s", wait_indexed=True) == [2]
 
 
+def test_an_index_catches_up_with_chunks_another_writer_embedded_out_of_order(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """Two memories on one folder (as two processes): A's chunk waits for its vector while B's
+    later one is indexed; B's index takes A's chunk once A's indexer has written its vector."""
+    gated = GatedEmbedder(embedder)
+    a = Memory.open(tmp_path / "shared", embedder=gated)
+    b = Memory.open(tmp_path / "shared", embedder=embedder)
+    try:
+        a.add([FACT], session="a")  # chunk 1: no vector yet
+        b.add([{"role": "user", "content": "The train to Porto leaves at nine."}], session="b", wait_indexed=True)
+        assert b.index.ids("default").tolist() == [2] and b.store.pending_chunk_ids().tolist() == [1]
+        gated.gate.set()
+        a.flush()
+        hit = next(h for h in b.search("locker code at the gym", k=2) if "4471" in h.text)  # B catches up
+        assert hit.scores["dense"] > 0.5 and sorted(b.index.ids("default").tolist()) == [1, 2]
+    finally:
+        gated.gate.set()
+        a.close()
+        b.close()
+
+
 CHILD = """
 import os, sys
 import memory.identity, memory.memory
