@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import threading
 import time
 import weakref
@@ -39,6 +40,7 @@ INDEX_WRITES = ("background", "sync")
 BATCH_CHUNKS = 64  # chunks per embedder call: several writes' chunks at once, a short wait for any one
 LINGER_S = 0.005  # the worker waits this long after waking: the writer's add returns first (and more writes join)
 EXIT_WAIT_S = 30.0  # at interpreter exit, how long a worker may finish what is queued
+NICENESS = 10  # the indexer thread's CPU priority below the threads that build contexts (Linux: per thread)
 
 _RUNNING: weakref.WeakSet[IndexWorker] = weakref.WeakSet()
 
@@ -163,6 +165,10 @@ class IndexWorker:
             return ticket, ids
 
     def _run(self) -> None:
+        try:  # contexts are what a user waits for: when the cores are short, they go first
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
+        except (AttributeError, OSError):  # pragma: no cover - not Linux, or not allowed
+            pass
         while (item := self._take()) is not None:
             ticket, job = item
             try:
