@@ -11,6 +11,14 @@ it (query vector given) right after that append, build it once more (warm), embe
 turn again without storing it and build the context a third time (the control), then ``add``
 a 1,000-word assistant answer (LoCoMo text).
 
+``add`` latency, write-behind against embedding before the commit, in one run (``add_latency``):
+``--add-turns`` times a short user turn then a 1,000-word answer into a fresh memory opened with
+``index_writes="sync"`` (embedded before ``add`` returns: the old behaviour), ``"background"``
+back to back (the indexer embeds the previous turns meanwhile, competing for the cores) and
+``"background"`` with the indexer idle before each turn (as in a chat, where the model's reply
+takes longer than the indexing; the wait for the vectors, ``flush``, is timed apart).
+``--only-add-latency`` runs just these rows (a minute) into ``results/add_latency.json``.
+
     OMP_NUM_THREADS=2 python benchmarks/bench_assemble.py [--data ../shared/data/locomo10.json] [--conversation conv-26]
 """
 
@@ -23,8 +31,9 @@ import platform
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from chatloop import chat_loop, pct, pct_summary
+from chatloop import answer_text, chat_loop, pct, pct_summary
 
 from eval.datasets import load_locomo
 from eval.runner import ingest
@@ -43,6 +52,8 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--chat-turns", type=int, default=30, help="chat-loop iterations (user turn, context, answer)")
     ap.add_argument("--answer-words", type=int, default=1000)
+    ap.add_argument("--add-turns", type=int, default=30, help="turn pairs (short, long) per add-latency mode")
+    ap.add_argument("--only-add-latency", action="store_true", help="only the add-latency rows")
     ap.add_argument("--note", default="", help="a note on the machine's load, kept in the JSON and the README")
     ap.add_argument("--out", default=str(HERE / "results" / "assemble.json"))
     args = ap.parse_args()
@@ -52,6 +63,16 @@ def main() -> None:
     emb = default_embedder()
     emb.embed(["warm-up"])
     texts = [f"{t.message.get('name', '')}: {t.text}" for t in conv.turns]
+
+    if args.only_add_latency:
+        lat = add_latency(emb, texts, [q.question for q in conv.questions], args)
+        print_add_latency(lat)
+        out = Path(args.out).with_name("add_latency.json") if args.out == ap.get_default("out") else Path(args.out)
+        meta = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count()}, "conversation": conv.id}
+        meta.update(omp_num_threads=os.environ.get("OMP_NUM_THREADS"), note=args.note, add_latency=lat)
+        out.write_text(json.dumps(meta, indent=2))
+        print(f"wrote {out}")
+        return
 
     t0 = time.perf_counter()
     emb.embed(texts)
@@ -99,6 +120,7 @@ def main() -> None:
         )
         loop["caches_rebuilt_ms"] = caches_rebuilt_ms(mem, conv.id)
         mem.close()
+    lat = add_latency(emb, texts, questions, args)
 
     result = {
         "machine": {"platform": platform.platform(), "cpus": __import__("os").cpu_count()},
@@ -119,6 +141,7 @@ def main() -> None:
     result["assemble_vs_bare_search_p50"] = result["assemble_ms"]["p50"] / result["bare_faiss_search_ms"]["p50"]
     result["chat_loop"] = loop
     result["omp_num_threads"] = os.environ.get("OMP_NUM_THREADS")
+    result["add_latency"] = lat
     result["note"] = args.note
 
     from rich.console import Console
@@ -155,10 +178,82 @@ def main() -> None:
         "ingest (messages/s)", f"{stats['messages_per_s']:.0f}", f"{result['ingest_vs_embedder']:.0%} of embedder"
     )
     Console().print(table)
+    print_add_latency(lat)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
     print(f"wrote {out}")
+
+
+ADD_MODES = (
+    ("sync", "sync", False),  # embedded before add returns (turnmem before write-behind)
+    ("background", "background", False),  # back to back: the indexer works during the next adds
+    ("background, indexer idle", "background", True),  # flush (timed apart) before each add
+)
+
+
+def add_latency(emb: Any, texts: list[str], questions: list[str], args: argparse.Namespace) -> dict[str, object]:
+    """``add`` of a short user turn and of a long answer, per :data:`ADD_MODES`, each in a fresh memory
+    seeded with the conversation's first 100 turns; p50/p95 in ms, and the wait for the vectors."""
+    out: dict[str, object] = {"turns": args.add_turns, "answer_words": args.answer_words}
+    for label, mode, idle in ADD_MODES:
+        short: list[float] = []
+        long: list[float] = []
+        indexed: list[float] = []  # idle mode: from add's return until the answer's vectors are indexed
+        with tempfile.TemporaryDirectory() as tmp:
+            mem = Memory.open(tmp, embedder=emb, index_writes=mode)
+            mem.add([{"role": "user", "content": t} for t in texts[:100]], session="seed", wait_indexed=True)
+            for i in range(args.add_turns):
+                for kind, content in (("short", questions[i % len(questions)]), ("long", None)):
+                    msg = (
+                        {"role": "user", "content": content}
+                        if content
+                        else {
+                            "role": "assistant",
+                            "content": answer_text(texts, i * 17, args.answer_words),
+                        }
+                    )
+                    if idle:
+                        mem.flush()
+                    t = time.perf_counter()
+                    mem.add([msg], session="chat")
+                    (short if kind == "short" else long).append((time.perf_counter() - t) * 1000)
+                    if idle and kind == "long":
+                        t = time.perf_counter()
+                        mem.flush()
+                        indexed.append((time.perf_counter() - t) * 1000)
+            mem.close()
+        row: dict[str, object] = {
+            "add_short_ms": {"p50": pct(short, 50), "p95": pct(short, 95)},
+            "add_long_ms": {"p50": pct(long, 50), "p95": pct(long, 95)},
+        }
+        if indexed:
+            row["long_indexed_after_ms"] = {"p50": pct(indexed, 50), "p95": pct(indexed, 95)}
+        out[label] = row
+    return out
+
+
+def print_add_latency(lat: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"add latency: a short turn and a {lat['answer_words']}-word answer, {lat['turns']} of each")
+    for col in ("index_writes", "measure", "p50 (ms)", "p95 (ms)"):
+        table.add_column(col, justify="left" if col in ("index_writes", "measure") else "right")
+    for label, _, _ in ADD_MODES:
+        row = lat[label]
+        for key, what in (
+            ("add_short_ms", "add a short turn"),
+            ("add_long_ms", f"add a {lat['answer_words']}-word answer"),
+            ("long_indexed_after_ms", "its vectors indexed, after add returned"),
+        ):
+            if key in row:
+                table.add_row(label, what, f"{row[key]['p50']:.1f}", f"{row[key]['p95']:.1f}")
+    sync, bg = lat["sync"]["add_long_ms"], lat["background"]["add_long_ms"]
+    table.add_row(
+        "sync ÷ background", "add a long answer", f"{sync['p50'] / bg['p50']:.0f}×", f"{sync['p95'] / bg['p95']:.0f}×"
+    )
+    Console().print(table)
 
 
 def caches_rebuilt_ms(mem: Memory, namespace: str, times: int = 10) -> dict[str, float]:

@@ -37,7 +37,6 @@ import hashlib
 import io
 import json
 import os
-import threading
 import warnings
 import zlib
 from collections.abc import Iterator, Sequence
@@ -49,6 +48,7 @@ import faiss
 import numpy as np
 
 from indexers.base import EMPTY_RESULT, check_query, prepare_batch
+from indexers.locks import ReadWriteLock
 from memory.errors import IndexMismatch
 
 MANIFEST = "manifest.json"
@@ -187,7 +187,7 @@ class FaissIndex:
         self.ef_search = ef_search
         self._spaces: dict[str, _Space] = {}
         self._generation = 0
-        self._lock = threading.RLock()
+        self._lock = ReadWriteLock()  # searches side by side; changes alone
         if self.path is not None:
             self.path.mkdir(parents=True, exist_ok=True)
             self._load()
@@ -262,7 +262,7 @@ class FaissIndex:
     def persist(self) -> None:
         if self.path is None:
             return
-        with self._lock, _folder_lock(self.path, fcntl.LOCK_EX):
+        with self._lock.write(), _folder_lock(self.path, fcntl.LOCK_EX):
             if not any(s.dirty for s in self._spaces.values()) and (self.path / MANIFEST).exists():
                 try:
                     current = json.loads((self.path / MANIFEST).read_text()).get("namespaces", {})
@@ -331,7 +331,7 @@ class FaissIndex:
         arr, vecs, sessions = prepare_batch(ids, vectors, sessions, self.dim)
         if arr.size == 0:
             return
-        with self._lock:
+        with self._lock.write():
             space = self._space(namespace, create=True)
             assert space is not None
             present = [i for i in arr.tolist() if i in space.session_of]
@@ -360,7 +360,7 @@ class FaissIndex:
         space.dirty = True
 
     def delete(self, ids: Sequence[int] | np.ndarray, *, namespace: str) -> None:
-        with self._lock:
+        with self._lock.write():
             space = self._space(namespace)
             if space is None:
                 return
@@ -371,7 +371,7 @@ class FaissIndex:
                 del self._spaces[namespace]
 
     def drop(self, namespace: str, session: str | None = None) -> None:
-        with self._lock:
+        with self._lock.write():
             space = self._space(namespace)
             if space is None:
                 return
@@ -386,10 +386,16 @@ class FaissIndex:
 
     # -- reads -----------------------------------------------------------------------------
 
+    def _hnsw_stale(self, space: _Space) -> bool:
+        """Whether the space's graph must be (re)built before a search."""
+        if self.hnsw_threshold is None or space.index.ntotal < self.hnsw_threshold:
+            return False
+        return space.hnsw is None or space.hnsw_stale > len(space.hnsw_id) // 4
+
     def _hnsw_for(self, space: _Space) -> faiss.IndexHNSWFlat | None:
         if self.hnsw_threshold is None or space.index.ntotal < self.hnsw_threshold:
             return None
-        if space.hnsw is None or space.hnsw_stale > len(space.hnsw_id) // 4:
+        if self._hnsw_stale(space):
             n = space.index.ntotal
             ids = faiss.vector_to_array(space.index.id_map).astype(np.int64)
             vecs = space.index.index.reconstruct_n(0, n)
@@ -407,7 +413,15 @@ class FaissIndex:
         empty = EMPTY_RESULT
         if k <= 0:
             return empty
-        with self._lock:
+        with self._lock.read():
+            space = self._space(namespace)
+            stale = space is not None and sessions is None and self._hnsw_stale(space)
+        if stale:  # (re)building the graph changes the space: alone, before the search
+            with self._lock.write():
+                space = self._space(namespace)
+                if space is not None:
+                    self._hnsw_for(space)
+        with self._lock.read():
             space = self._space(namespace)
             if space is None or space.index.ntotal == 0:
                 return empty
@@ -419,7 +433,9 @@ class FaissIndex:
                 kk = min(k, len(sel_ids))
                 scores, ids = space.index.search(q, kk, params=faiss.SearchParameters(sel=sel))
             else:
-                hnsw = self._hnsw_for(space)
+                # the graph as it is (built above; a change since then only makes it a bit stale)
+                large = self.hnsw_threshold is not None and space.index.ntotal >= self.hnsw_threshold
+                hnsw = space.hnsw if large else None
                 if hnsw is not None:
                     kk = min(k + space.hnsw_stale, hnsw.ntotal)
                     params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, kk))
@@ -438,14 +454,14 @@ class FaissIndex:
         return ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)
 
     def ids(self, namespace: str) -> np.ndarray:
-        with self._lock:
+        with self._lock.read():
             space = self._space(namespace)
             if space is None:
                 return np.zeros(0, dtype=np.int64)
             return np.fromiter(space.session_of.keys(), dtype=np.int64, count=len(space.session_of))
 
     def namespaces(self) -> list[str]:
-        with self._lock:
+        with self._lock.read():
             return [ns for ns, s in self._spaces.items() if s.session_of]
 
     def __len__(self) -> int:

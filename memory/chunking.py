@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -63,18 +64,37 @@ class Chunker:
         if max_tokens < 8:
             raise InvalidArgument("max_tokens: chunks need at least 8 tokens", field="max_tokens")
         self.counter = counter
+        self._memo = threading.local()  # counts made while splitting one message (see _count)
         self.max_tokens = max_tokens
         self.record_tokens = max(1, min(record_tokens, max_tokens))
 
+    def _count(self, text: str) -> int:
+        """The counter's count, each text once per message split (a unit is counted when checked,
+        again when packed, and a piece again as a piece); nothing is kept after the split."""
+        memo: dict[str, int] | None = getattr(self._memo, "counts", None)
+        if memo is None:
+            return self.counter.count(text)
+        n = memo.get(text)
+        if n is None:
+            n = memo[text] = self.counter.count(text)
+        return n
+
     def split(self, msg: Message) -> list[Piece]:
+        self._memo.counts = {}
+        try:
+            return self._split(msg)
+        finally:
+            self._memo.counts = None
+
+    def _split(self, msg: Message) -> list[Piece]:
         kind = message_kind(msg)
         text = msg.text()
         if not text.strip():
             return [Piece(text="", kind=kind, tokens=0)]
-        n = self.counter.count(text)
+        n = self._count(text)
         if n <= self.max_tokens:
             return [Piece(text=text, kind=kind, tokens=n)]
-        return [Piece(text=t, kind=kind, tokens=self.counter.count(t)) for t in self.split_text(text)]
+        return [Piece(text=t, kind=kind, tokens=self._count(t)) for t in self.split_text(text)]
 
     # -- text ------------------------------------------------------------------------------
 
@@ -98,7 +118,7 @@ class Chunker:
         return out
 
     def _fits(self, text: str, limit: int | None = None) -> bool:
-        return self.counter.count(text) <= (limit or self.max_tokens)
+        return self._count(text) <= (limit or self.max_tokens)
 
     def _pack(self, units: Iterable[str], sep: str, limit: int) -> list[str]:
         """Greedily join consecutive units with ``sep`` while the result fits ``limit``.
@@ -110,12 +130,22 @@ class Chunker:
         """
         out: list[str] = []
         cur: list[str] = []
-        cur_tokens = 0
+        cur_tokens = 0  # exact, or a sum of counts well under the limit (see below)
+        sep_tokens = self._count(sep) if sep.strip() else 1
         for unit in units:
-            t = self.counter.count(unit)
+            t = self._count(unit)
             if cur:
+                # Far below the limit the sum of the counts decides (a seam moves a count by a
+                # token or so, never by a fifth of the limit); near it, the joined text is
+                # counted exactly. Counting every growing prefix made packing quadratic: most
+                # of the time of adding a 1,000-word answer.
+                estimate = cur_tokens + sep_tokens + t
+                if estimate + len(cur) <= limit * 4 // 5:
+                    cur.append(unit)
+                    cur_tokens = estimate
+                    continue
                 if cur_tokens + t <= limit:  # cheap pre-check; the exact count decides
-                    joined = self.counter.count(sep.join([*cur, unit]))
+                    joined = self._count(sep.join([*cur, unit]))
                     if joined <= limit:
                         cur.append(unit)
                         cur_tokens = joined

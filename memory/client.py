@@ -204,6 +204,7 @@ class _Api:
         timestamp: Any,
         idempotency_key: str | None,
         base_seq: int | None,
+        wait_indexed: bool = False,
     ) -> _Call:
         if isinstance(messages, (dict, Message)):
             raise InvalidMessage("messages: pass a list of messages (wrap a single message in [...])", field="messages")
@@ -215,6 +216,8 @@ class _Api:
             body["base_seq"] = base_seq
         if timestamp is not None:
             body["timestamp"] = _json_time(timestamp)
+        if wait_indexed:
+            body["wait_indexed"] = True
         return _Call("POST", _session_path(namespace, session) + "/messages", json=body, idempotent=True)
 
     @staticmethod
@@ -362,9 +365,11 @@ class Client(_Api):
         timestamp: Any = None,
         idempotency_key: str | None = None,
         base_seq: int | None = None,
+        wait_indexed: bool = False,
     ) -> list[int]:
         """Append messages to a session; returns the seq of each (see :meth:`Memory.add`)."""
-        return self._seqs(self._send(self._add(messages, session, namespace, timestamp, idempotency_key, base_seq)))
+        call = self._add(messages, session, namespace, timestamp, idempotency_key, base_seq, wait_indexed)
+        return self._seqs(self._send(call))
 
     def assemble(
         self,
@@ -509,10 +514,10 @@ class AsyncClient(_Api):
         timestamp: Any = None,
         idempotency_key: str | None = None,
         base_seq: int | None = None,
+        wait_indexed: bool = False,
     ) -> list[int]:
-        return self._seqs(
-            await self._send(self._add(messages, session, namespace, timestamp, idempotency_key, base_seq))
-        )
+        call = self._add(messages, session, namespace, timestamp, idempotency_key, base_seq, wait_indexed)
+        return self._seqs(await self._send(call))
 
     async def assemble(
         self,

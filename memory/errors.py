@@ -105,6 +105,17 @@ class TimedOut(TurnmemError, TimeoutError):
     The service answers 503 with ``Retry-After``."""
 
 
+class IndexingFailed(TurnmemError):
+    """Embedding or indexing stored turns failed in the background (write-behind indexing). The
+    turns themselves are stored (the window and full-text search have them); their chunks are
+    retried, and any left without a vector are indexed when a memory next opens the store.
+    ``chunk_ids`` are the chunks that failed; the cause is chained. The service answers 503."""
+
+    def __init__(self, message: str, *, chunk_ids: list[int]) -> None:
+        super().__init__(message)
+        self.chunk_ids = chunk_ids
+
+
 class IndexMismatch(TurnmemError, ValueError):
     """A vector index was used wrongly (wrong vector dimension, another model's index)."""
 
@@ -128,6 +139,7 @@ __all__ = [
     "Conflict",
     "IdempotencyConflict",
     "IndexMismatch",
+    "IndexingFailed",
     "InvalidTransition",
     "PermissionDenied",
     "ServiceError",

@@ -2,23 +2,29 @@
 
 A thin object on purpose: each part lives in its own module and can be replaced.
 
-Write path (``add``): validate everything, chunk and embed outside any lock, then one
-store transaction stores the messages, chunks, vectors and tool-call links; the vector
-index is then caught up from the log. Read path (``assemble``): catch the index up with
-anything other writers (threads or processes) committed, then run
-:func:`memory.assemble.assemble` without the memory's lock: contexts build concurrently with
-each other and with writes (each thread reads SQLite on its own WAL connection, PostgreSQL
-through the pool; the index and the store's caches guard their own state).
+Write path (``add``): validate and chunk, then one store transaction stores the messages,
+chunks, full-text rows and tool-call links; the write is acknowledged there. Its chunks are
+embedded and indexed right after on the memory's background indexer (:mod:`memory.indexing`;
+``index_writes="sync"`` embeds before the commit instead, as turnmem first did), and so are
+rolling summaries. A context built before that still sees the turns: the recent window reads the
+log and full-text search has them. ``add(wait_indexed=True)`` and :meth:`Memory.flush` wait for
+the vectors. Read path (``assemble``): catch the index up with anything other writers (threads or
+processes) committed, then run :func:`memory.assemble.assemble` without the memory's lock:
+contexts build concurrently with each other and with writes (each thread reads SQLite on its own
+WAL connection, PostgreSQL through the pool; the index and the store's caches guard their own state).
 
 On SQLite the index (FAISS, Chroma) is derived state. On open, it is reconciled with the log
 (missing chunks are added from the vectors stored in the log, stale ones removed), so a crash
-between the log's commit and the index's persist loses nothing. On PostgreSQL the index is
-the log's own rows (pgvector, a ``LiveIndex``): there is nothing to catch up or reconcile.
+between the log's commit and the index's persist loses nothing; chunks a crash left without a
+vector are queued for the indexer. On PostgreSQL the index is the log's own rows (pgvector, a
+``LiveIndex``): there is nothing to catch up or reconcile; a vector the indexer writes is seen by
+every process once it commits.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import uuid
@@ -35,9 +41,11 @@ from memory import identity
 from memory.assemble import AssembleConfig, assemble
 from memory.chunking import Chunker
 from memory.embedders import Embedder, default_embedder
-from memory.errors import Conflict, InvalidArgument, InvalidMessage, InvalidTransition
+from memory.errors import Conflict, IndexingFailed, InvalidArgument, InvalidMessage, InvalidTransition, TimedOut
+from memory.index_sync import IndexSync
+from memory.indexing import INDEX_WRITES, IndexWorker, embed_pending, embed_text
 from memory.models import Context, Hit, Message, MessageInput, StoredMessage, ToolCallState, parse_message
-from memory.state import STAGE, StateBlock, StateMachine, check_block_name, encode_value
+from memory.state import STAGE, StateBlock, StateMachine, block_from_row, check_block_name, encode_value
 from memory.state import render as render_state
 from memory.store import PreparedChunk, PreparedMessage, Store, check_name
 from memory.stores import open_store, parse_location
@@ -46,6 +54,7 @@ from memory.summaries import ExtractiveSummarizer, RollingSummary, Summarizer, s
 from memory.tokens import TokenCounter, count_message, counting_id, get_counter
 from memory.validation import (
     apply_overrides,
+    as_timestamp,
     check_base_seq,
     check_budget,
     check_k,
@@ -59,34 +68,10 @@ from retrievers.dense import DenseRetriever
 from retrievers.fusion import HybridRetriever
 from retrievers.lexical import FTSRetriever
 
+log = logging.getLogger("turnmem.memory")
+
 DEFAULT_NAMESPACE = "default"
 LOG_FILE = "turnmem.db"
-MAX_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z
-
-
-def _as_timestamp(value: Any, field: str) -> float:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if not 0 <= value <= MAX_TIMESTAMP:  # also false for NaN
-            raise InvalidArgument(
-                f"{field}: {value!r} is not a Unix time in seconds between 0 and {MAX_TIMESTAMP} (year 9999)",
-                field=field,
-            )
-        return float(value)
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise InvalidArgument(
-                f"{field}: {value!r} is not an ISO 8601 date-time (e.g. '2024-05-03T14:00:00Z')", field=field
-            ) from None
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        try:
-            return _as_timestamp(value.timestamp(), field)
-        except (OverflowError, ValueError, OSError):
-            raise InvalidArgument(f"{field}: {value.isoformat()} is out of range", field=field) from None
-    raise InvalidArgument(f"{field}: give an ISO 8601 string or a datetime (got {type(value).__name__})", field=field)
 
 
 def _deployment_id(store: Store) -> str:
@@ -121,10 +106,16 @@ class Memory:
         persist_every: int = 5000,
         rolling_summary: RollingSummary | None = None,
         idempotency_ttl_s: float | None = None,
+        index_writes: str = "background",
     ) -> None:
+        if index_writes not in INDEX_WRITES:
+            raise InvalidArgument(
+                f"index_writes: give 'background' (embed after the commit) or 'sync' (before it); got {index_writes!r}",
+                field="index_writes",
+            )
+        self.index_writes = index_writes
         self.store = store
         self.embedder = embedder
-        self.index = index
         self.counter = counter
         self.chunker = chunker or Chunker(counter)
         self.config = config or AssembleConfig()
@@ -132,17 +123,20 @@ class Memory:
         self.lexical = FTSRetriever(store)
         self.custom_retriever = retriever is not None
         self.retriever: Retriever = retriever or self.retriever_for(self.config)
-        self.persist_every = persist_every
         self.rolling_summary = rolling_summary
         self.idempotency_ttl_s = check_ttl(idempotency_ttl_s)
-        self._lock = threading.RLock()
-        self._synced_chunk = 0
-        self._synced_deletion = 0
-        self._unpersisted = 0
         # an index that is the store's own rows is never behind the log: nothing to catch up
         self.live = isinstance(index, LiveIndex) and bool(index.live)
+        self._sync = None if self.live else IndexSync(store, index, persist_every=persist_every)
+        self._index = index
+        self._lock = self._sync.lock if self._sync is not None else threading.RLock()
+        self._indexer = IndexWorker(self._index_chunks, name=f"turnmem-indexer-{id(self):x}")
         self._check_models()
         self.reconcile()
+        left = self.store.pending_chunk_ids()  # stored, never embedded: a writer ended after its commit
+        if left.size:
+            log.info("indexing %d chunks stored without vectors (a writer ended before indexing them)", left.size)
+            self._indexer.submit(left.tolist())
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -158,6 +152,7 @@ class Memory:
         retriever: Retriever | None = None,
         rolling_summary: RollingSummary | None = None,
         idempotency_ttl_s: float | None = None,
+        index_writes: str = "background",
     ) -> Memory:
         """Open (or create) a memory at ``path``, with the bundled MiniLM by default.
 
@@ -169,6 +164,9 @@ class Memory:
         persisted in the folder), ``"faiss-hnsw"``, ``"chroma"`` (persistent, in the folder) or
         ``"chroma-http://HOST:PORT"``. ``counter`` is a TokenCounter or an encoding name.
         ``idempotency_ttl_s``: how long an idempotency key is remembered (None: forever).
+        ``index_writes``: ``"background"`` (default) acknowledges a write once the log commits and
+        embeds its chunks right after on a background thread; ``"sync"`` embeds them before the
+        commit (``add`` returns with the vectors indexed).
         """
         where = parse_location(path)
         emb = embedder or default_embedder()
@@ -199,6 +197,7 @@ class Memory:
                 retriever=retriever,
                 rolling_summary=rolling_summary,
                 idempotency_ttl_s=idempotency_ttl_s,
+                index_writes=index_writes,
             )
         except BaseException:
             store.close()
@@ -226,68 +225,18 @@ class Memory:
     def reconcile(self, namespaces: Iterable[str] | None = None) -> dict[str, int]:
         """Make the index agree with the log exactly (in ``namespaces``, default all of them);
         returns what was added and removed."""
-        if self.live:
-            return {"added": 0, "removed": 0}
-        with self._lock:
-            added = removed = 0
-            log_ns = set(self.store.namespaces())
-            scope = None if namespaces is None else set(namespaces)
-            for ns in set(self.index.namespaces()) - log_ns:
-                if scope is None or ns in scope:
-                    removed += len(self.index.ids(ns))
-                    self.index.drop(ns)
-            for ns in log_ns if scope is None else log_ns & scope:
-                have = self.index.ids(ns)
-                want = self.store.chunk_ids(ns)
-                extra = np.setdiff1d(have, want, assume_unique=True)
-                if extra.size:
-                    self.index.delete(extra, namespace=ns)
-                    removed += int(extra.size)
-                missing = np.setdiff1d(want, have, assume_unique=True)
-                if missing.size:
-                    for _, ids, sessions, vecs in self.store.chunk_vectors(namespace=ns):
-                        mask = np.isin(ids, missing)
-                        if mask.any():
-                            self.index.add(
-                                ids[mask], vecs[mask], namespace=ns, sessions=[s for s, m in zip(sessions, mask) if m]
-                            )
-                            added += int(mask.sum())
-            self._synced_chunk = self.store.max_chunk_id()
-            self._synced_deletion = self.store.max_deletion_id()
-            if added or removed:
-                self.index.persist()
-            return {"added": added, "removed": removed}
+        return {"added": 0, "removed": 0} if self._sync is None else self._sync.reconcile(namespaces)
 
-    def _catch_up(self) -> None:
-        """Apply to the index what the log gained since we last looked (any writer)."""
-        if self.live:
-            return
-        if self.store.max_chunk_id() <= self._synced_chunk and self.store.max_deletion_id() <= self._synced_deletion:
-            return  # nothing new: readers do not queue behind the lock
-        with self._lock:
-            deletions = self.store.deletions_after(self._synced_deletion)
-            for did, ns, session in deletions:
-                self.index.drop(ns, session)
-                self._synced_deletion = did
-            if self.store.max_chunk_id() > self._synced_chunk:
-                n = 0
-                for ns, ids, sessions, vecs in self.store.chunk_vectors(after_id=self._synced_chunk):
-                    self.index.add(ids, vecs, namespace=ns, sessions=sessions)
-                    self._synced_chunk = max(self._synced_chunk, int(ids.max()))
-                    n += len(ids)
-                self._unpersisted += n
-                if self._unpersisted >= self.persist_every:
-                    self.index.persist()
-                    self._unpersisted = 0
-            if deletions:
-                # chunks added and then deleted by another writer may have slipped in
-                # between our two reads; a reconcile of the namespaces touched settles it.
-                self.reconcile({ns for _, ns, _ in deletions})
+    def _catch_up(self, *, wait: bool = True) -> None:
+        """Apply to the index what the log gained since we last looked (:meth:`IndexSync.catch_up`)."""
+        if self._sync is not None:
+            self._sync.catch_up(wait=wait)
 
     # -- writes ----------------------------------------------------------------------------
 
     def prepare(self, messages: Iterable[MessageInput], *, timestamp: Any = None) -> list[PreparedMessage]:
-        """Validate, timestamp, count, chunk and embed messages; touches no stored state."""
+        """Validate, timestamp, count and chunk messages (and embed them, with ``index_writes="sync"``);
+        touches no stored state."""
         if isinstance(messages, (dict, Message)):
             raise InvalidMessage("messages: pass a list of messages (wrap a single message in [...])", field="messages")
         try:
@@ -296,7 +245,7 @@ class Memory:
             raise InvalidMessage("messages: pass a list of OpenAI chat messages", field="messages") from None
         if not items:
             raise InvalidMessage("messages: the list is empty; pass at least one message", field="messages")
-        default_ts = time.time() if timestamp is None else _as_timestamp(timestamp, "timestamp")
+        default_ts = time.time() if timestamp is None else as_timestamp(timestamp, "timestamp")
         parsed = [parse_message(m, index=i) for i, m in enumerate(items)]
         prepared: list[PreparedMessage] = []
         texts: list[str] = []
@@ -313,18 +262,16 @@ class Memory:
                     kind=piece.kind,
                     text=piece.text,
                     tokens=piece.tokens,
-                    vector=np.zeros(0, dtype=np.float32),
+                    vector=np.zeros(0, dtype=np.float32),  # empty: embedded after the commit
                 )
                 for p, piece in enumerate(pieces)
             ]
-            texts.extend(_embed_text(msg, piece.text) for piece in pieces)
+            texts.extend(embed_text(msg.name, piece.text) for piece in pieces)
             prepared.append(PreparedMessage(message=msg, ts=ts, tokens=tokens, chunks=chunks))
-        vectors = self.embedder.embed(texts) if texts else np.zeros((0, self.embedder.dim), dtype=np.float32)
-        k = 0
-        for pm in prepared:
-            for ch in pm.chunks:
-                ch.vector = vectors[k]
-                k += 1
+        if self.index_writes == "sync" and texts:
+            vectors = self.embedder.embed(texts)
+            for ch, vec in zip((ch for pm in prepared for ch in pm.chunks), vectors):
+                ch.vector = vec
         return prepared
 
     def add(
@@ -336,6 +283,7 @@ class Memory:
         timestamp: Any = None,
         idempotency_key: str | None = None,
         base_seq: int | None = None,
+        wait_indexed: bool = False,
     ) -> list[int]:
         """Append messages to a session; returns the seq of each message, in order.
 
@@ -343,11 +291,21 @@ class Memory:
         messages without their own (default: now). The same ``idempotency_key`` again, or
         a message ``id`` already stored, stores nothing twice. With ``base_seq``, the write
         only succeeds if the session is still at that seq (else :class:`memory.errors.Conflict`).
+
+        Returns once the write is committed; its chunks are embedded and indexed right after, in
+        the background (contexts see the turns at once through the window and full text).
+        ``wait_indexed=True`` returns once they are (see :meth:`flush`). If earlier background
+        indexing failed, this raises :class:`IndexingFailed` first and stores nothing.
         """
         self.check_write(session, namespace, idempotency_key, base_seq)
         prepared = self.prepare(messages, timestamp=timestamp)
         return self.add_prepared(
-            prepared, session=session, namespace=namespace, idempotency_key=idempotency_key, base_seq=base_seq
+            prepared,
+            session=session,
+            namespace=namespace,
+            idempotency_key=idempotency_key,
+            base_seq=base_seq,
+            wait_indexed=wait_indexed,
         )
 
     def add_prepared(
@@ -358,9 +316,28 @@ class Memory:
         namespace: str = DEFAULT_NAMESPACE,
         idempotency_key: str | None = None,
         base_seq: int | None = None,
+        wait_indexed: bool = False,
     ) -> list[int]:
-        """Store what :meth:`prepare` made (``add`` in two steps: embed outside a writer's lock)."""
+        """Store what :meth:`prepare` made (``add`` in two steps: the REST service prepares outside its lock)."""
         self.check_write(session, namespace, idempotency_key, base_seq)
+        self._indexer.raise_failed()  # an earlier write's indexing failed: say so before storing more
+        seqs, ticket = self._store(prepared, session, namespace, idempotency_key=idempotency_key, base_seq=base_seq)
+        if wait_indexed:  # this write's chunks (a replay or a write without new chunks: all queued)
+            self._indexer.wait(ticket)
+            self._indexer.raise_failed()
+        return seqs
+
+    def _store(
+        self,
+        prepared: Sequence[PreparedMessage],
+        session: str,
+        namespace: str,
+        *,
+        idempotency_key: str | None,
+        base_seq: int | None,
+    ) -> tuple[list[int], int | None]:
+        """Append to the log, then index (now, or queue it) and see to the rolling summary;
+        returns the seqs and the indexer's ticket for this write's chunks (None: nothing queued)."""
         result = self.store.append(
             namespace,
             session,
@@ -369,23 +346,47 @@ class Memory:
             idempotency_key=idempotency_key,
             idempotency_ttl_s=self.idempotency_ttl_s,
         )
+        ticket = None
         if result.new_chunk_ids:
+            if result.new_vectors is None:  # stored without vectors: write-behind
+                ticket = self._indexer.submit(list(result.new_chunk_ids))
+            else:
+                self._catch_up()
+        if self.rolling_summary is not None and not session.endswith(SUMMARY_SUFFIX) and result.seqs:
+            if not result.replayed:
+                last = max(result.seqs)
+                if self.index_writes == "background":
+                    self._indexer.submit(lambda: self._roll_summary(namespace, session, last))
+                else:
+                    self._roll_summary(namespace, session, last)
+        return result.seqs, ticket
+
+    def _index_chunks(self, ids: list[int]) -> None:
+        """The indexer's step: embed these chunks, store their vectors, bring the index up to date."""
+        if embed_pending(self.store, self.embedder, ids):
             self._catch_up()
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait until every write of this memory so far is embedded and indexed (and its rolling
+        summaries are stored). Raises :class:`TimedOut` after ``timeout`` seconds, and
+        :class:`IndexingFailed` if background work failed (its chunks are queued again)."""
+        if not self._indexer.wait(timeout=timeout):
+            waiting = self._indexer.waiting_chunks
+            raise TimedOut(f"flush: {waiting} chunks still waiting for their vectors after {timeout} s")
+        self._indexer.raise_failed()
+
+    def _roll_summary(self, namespace: str, session: str, last_seq: int) -> None:
         policy = self.rolling_summary
-        if policy is not None and not session.endswith(SUMMARY_SUFFIX) and not result.replayed:
-            if (
-                result.seqs
-                and max(result.seqs) - self._last_summary(namespace, session)[1] > policy.every + policy.keep_last
-            ):
-                self.summarize(
-                    session,
-                    namespace=namespace,
-                    keep_last=policy.keep_last,
-                    min_turns=policy.every,
-                    max_tokens=policy.max_tokens,
-                    summarizer=policy.summarizer,
-                )
-        return result.seqs
+        assert policy is not None
+        if last_seq - self._last_summary(namespace, session)[1] > policy.every + policy.keep_last:
+            self.summarize(
+                session,
+                namespace=namespace,
+                keep_last=policy.keep_last,
+                min_turns=policy.every,
+                max_tokens=policy.max_tokens,
+                summarizer=policy.summarizer,
+            )
 
     # -- rolling summaries -------------------------------------------------------------------
 
@@ -443,8 +444,8 @@ class Memory:
             "metadata": {"kind": "summary", "summary_of": {"session": session, "from_seq": start, "to_seq": end}},
         }
         try:
-            [seq] = self.add(
-                [message], session=target, namespace=namespace, base_seq=base, idempotency_key=f"summary-{end}"
+            [seq], _ = self._store(
+                self.prepare([message]), target, namespace, base_seq=base, idempotency_key=f"summary-{end}"
             )
         except Conflict:
             return None  # another writer summarized first; its summary stands
@@ -503,7 +504,7 @@ class Memory:
         check_query(query)
         cfg = apply_overrides(config or self.config, overrides)
         check_budget(budget)  # before embedding the query
-        self._catch_up()
+        self._catch_up(wait=False)
         retriever = self.retriever if (self.custom_retriever or cfg == self.config) else self.retriever_for(cfg)
         if query_vector is None and query is not None and query.strip() and not self.custom_retriever:
             query_vector = self.embedder.embed([query])[0]  # once, for dense search and session scores
@@ -518,7 +519,7 @@ class Memory:
             system=system,
             config=cfg,
             query_vector=query_vector,
-            now=None if now is None else _as_timestamp(now, "now"),
+            now=None if now is None else as_timestamp(now, "now"),
             state=self._pinned_state(namespace, session) if cfg.pin_state else None,
         )
 
@@ -598,18 +599,18 @@ class Memory:
             machine.check(now_stage, blocks[STAGE])
 
         written = self.store.set_state(namespace, session, encoded, expected=expected, check=check)
-        return {name: _block(name, *row) for name, row in written.items()}
+        return {name: block_from_row(name, *row) for name, row in written.items()}
 
     def state(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> dict[str, StateBlock]:
         """The session's current state blocks (removed ones left out)."""
         check_name(session, "session")
         check_name(namespace, "namespace")
         rows = self.store.state(namespace, session)
-        return {name: _block(name, *row) for name, row in sorted(rows.items()) if row[1] is not None}
+        return {name: block_from_row(name, *row) for name, row in sorted(rows.items()) if row[1] is not None}
 
     def state_history(self, session: str, name: str, *, namespace: str = DEFAULT_NAMESPACE) -> list[StateBlock]:
         """Every version of one block, oldest first (value None where it was removed)."""
-        return [_block(name, *row) for row in self.store.state_history(namespace, session, name)]
+        return [block_from_row(name, *row) for row in self.store.state_history(namespace, session, name)]
 
     def set_state_machine(
         self, session: str, machine: StateMachine | dict[str, Any] | None, *, namespace: str = DEFAULT_NAMESPACE
@@ -664,7 +665,7 @@ class Memory:
         check_name(namespace, "namespace")
         check_query(query, optional=False)
         check_k(k)
-        self._catch_up()
+        self._catch_up(wait=False)
         cands: Candidates = self.retriever.retrieve(Query(query, namespace, sessions), k)
         rows = self.store.chunks(cands.ids.tolist())
         hits = []
@@ -746,31 +747,36 @@ class Memory:
             if reembed:
                 task = bar.add_task("re-embedding", total=total)
                 identity.reembed(self.store, self.embedder, lambda n: bar.advance(task, n))
-            if self.live:  # the vectors just replaced are the index
+            if self._sync is None:  # the vectors just replaced are the index
                 return self.index
-            target = index if index is not None else self.index
-            for ns in target.namespaces():
-                target.drop(ns)
+            old, target = self.index, index if index is not None else self.index
             task = bar.add_task("indexing", total=total)
-            for ns, ids, sessions, vecs in self.store.chunk_vectors():
-                target.add(ids, vecs, namespace=ns, sessions=sessions)
-                bar.advance(task, len(ids))
-            target.persist()
-            if index is not None:
-                self.index.close()
-                self.index = index
-                self.dense.index = index
-            self._synced_chunk = self.store.max_chunk_id()
-            self._synced_deletion = self.store.max_deletion_id()
+            self._sync.rebuild(target, lambda n: bar.advance(task, n))
+            if target is not old:
+                old.close()
+                self._index = self.dense.index = target
             return target
 
     def close(self) -> None:
+        """Finish the background indexing (:meth:`flush`), then save the index and close everything.
+        A failure there is logged, not raised: its chunks stay in the log and are indexed on the next open."""
+        try:
+            self.flush()
+        except IndexingFailed as exc:
+            log.warning("closing with %d chunks not indexed (indexed on the next open): %s", len(exc.chunk_ids), exc)
+        finally:
+            self._indexer.close()
         with self._lock:
             try:
                 self.index.persist()
             finally:
                 self.index.close()
                 self.store.close()
+
+    @property
+    def index(self) -> Index:
+        """The vector index searched for dense retrieval (derived from the log, or the log itself)."""
+        return self._index
 
     def __enter__(self) -> Memory:
         return self
@@ -779,15 +785,6 @@ class Memory:
         self.close()
 
 
-def _block(name: str, version: int, value: str | None, updated_at: float) -> StateBlock:
-    return StateBlock(
-        name=name,
-        value=None if value is None else json.loads(value),
-        version=version,
-        updated_at=datetime.fromtimestamp(updated_at, tz=timezone.utc),
-    )
-
-
 def _embed_text(msg: Message, text: str) -> str:
-    """What gets embedded for a chunk: the speaker's name, when there is one, then the text."""
-    return f"{msg.name}: {text}" if msg.name else text
+    """Kept for callers of the old private name (benchmarks): :func:`memory.indexing.embed_text`."""
+    return embed_text(msg.name, text)

@@ -169,8 +169,8 @@ def retrieve(
         # MMR re-orders the best MMR_HEAD only: its similarity matrix is n x n, and a big
         # budget's pool (candidates_per_token) must not make it quadratic in the budget.
         head, tail = order[:MMR_HEAD], order[MMR_HEAD:]
-        vecs = store.vectors([chunks[j].id for j in head])
-        dim = next(iter(vecs.values())).shape[0]
+        vecs = store.vectors([chunks[j].id for j in head])  # a chunk not embedded yet has none: zeros
+        dim = next(iter(vecs.values())).shape[0] if vecs else 1
         mat = np.stack([vecs.get(chunks[j].id, np.zeros(dim, dtype=np.float32)) for j in head]).astype(np.float64)
         picked = mmr_order(final[head], mat, lam=config.mmr_lambda)
         order = np.concatenate([head[picked], tail])

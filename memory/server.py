@@ -45,6 +45,7 @@ from memory.errors import (
     BudgetTooSmall,
     Conflict,
     IdempotencyConflict,
+    IndexingFailed,
     InvalidArgument,
     InvalidMessage,
     InvalidTransition,
@@ -151,6 +152,12 @@ class AppendRequest(BaseModel):
         description="a retry with the same key and body replays the first answer; another body is a 422",
     )
     timestamp: str | float | None = Field(None, description="for messages without their own (default: now)")
+    wait_indexed: bool = Field(
+        False,
+        strict=True,
+        description="answer once the batch's chunks are embedded and indexed (default: once stored; the "
+        "vectors follow within moments, and full-text search has the batch at once)",
+    )
 
 
 class AppendResponse(BaseModel):
@@ -254,6 +261,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (BudgetTooSmall, 422),
     (UpstreamError, 502),
     (TimedOut, 503),
+    (IndexingFailed, 503),  # a stored turn's background indexing failed; retried, safe to retry
 ]
 
 
@@ -472,11 +480,13 @@ def create_app(
         """Append a batch to the session: all of it or nothing; replays and retries store nothing twice."""
         authorize(ns, creds)
         mem.check_write(session, ns, body.idempotency_key, body.base_seq)  # names and key, before embedding
-        prepared = mem.prepare(body.messages, timestamp=body.timestamp)  # validate + embed outside the lock
+        prepared = mem.prepare(body.messages, timestamp=body.timestamp)  # validate + chunk outside the lock
         with write_lock:
             seqs = mem.add_prepared(
                 prepared, session=session, namespace=ns, idempotency_key=body.idempotency_key, base_seq=body.base_seq
             )
+        if body.wait_indexed:
+            mem.flush()  # outside the lock: this batch and those before it, embedded and indexed
         return AppendResponse(first_seq=seqs[0], last_seq=seqs[-1], seqs=seqs)
 
     @app.get(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -138,3 +138,13 @@ def render(blocks: dict[str, StateBlock], machine: StateMachine | None) -> str |
 
 
 __all__ = ["STAGE", "Stage", "StateBlock", "StateMachine", "check_block_name", "encode_value", "render"]
+
+
+def block_from_row(name: str, version: int, value: str | None, updated_at: float) -> StateBlock:
+    """A stored state row (JSON text, None when removed) as a :class:`StateBlock`."""
+    return StateBlock(
+        name=name,
+        value=None if value is None else json.loads(value),
+        version=version,
+        updated_at=datetime.fromtimestamp(updated_at, tz=timezone.utc),
+    )

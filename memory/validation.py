@@ -10,6 +10,7 @@ both ways and ``budget="1000"`` is refused both ways.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -159,3 +160,32 @@ __all__ = [
     "check_seq",
     "request_error",
 ]
+
+
+MAX_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z
+
+
+def as_timestamp(value: Any, field: str) -> float:
+    """A Unix time in seconds from a number, an ISO 8601 string or a datetime (naive: UTC)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not 0 <= value <= MAX_TIMESTAMP:  # also false for NaN
+            raise InvalidArgument(
+                f"{field}: {value!r} is not a Unix time in seconds between 0 and {MAX_TIMESTAMP} (year 9999)",
+                field=field,
+            )
+        return float(value)
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidArgument(
+                f"{field}: {value!r} is not an ISO 8601 date-time (e.g. '2024-05-03T14:00:00Z')", field=field
+            ) from None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        try:
+            return as_timestamp(value.timestamp(), field)
+        except (OverflowError, ValueError, OSError):
+            raise InvalidArgument(f"{field}: {value.isoformat()} is out of range", field=field) from None
+    raise InvalidArgument(f"{field}: give an ISO 8601 string or a datetime (got {type(value).__name__})", field=field)

@@ -7,7 +7,10 @@ any number of processes and hosts).
 Promises every store keeps:
 
 - ``append`` is one transaction: every message of the call with its chunks, vectors, full-text
-  rows, tool-call links and idempotency record, or nothing;
+  rows, tool-call links and idempotency record, or nothing. A chunk given an empty vector is stored
+  without one (write-behind indexing: ``Memory`` embeds it right after the commit and
+  ``fill_vectors`` writes it); until then it is left out of every read of vectors
+  (``vectors``, ``chunk_vectors``, dense search, session centroids) but is in full-text search;
 - ``seq`` is per session and ``pos`` per namespace, both gap-free from 1 in commit order,
   whatever the number of concurrent writers;
 - an idempotency key, or a message ``id``, seen before stores nothing twice (a key reused for
@@ -163,6 +166,18 @@ class Store(Protocol):
         """Replace every chunk's vector with ``embed(texts)`` (any one dimension) and write ``meta``
         (the new embedder's identity), in one transaction: a failure leaves the old vectors and
         identity, and no reader sees a mix of models. Returns the chunks re-embedded."""
+        ...
+
+    def pending_chunk_ids(self, after_id: int = 0) -> np.ndarray:
+        """Ids (ascending) of the chunks with id > ``after_id`` stored without a vector yet."""
+        ...
+
+    def pending_chunks(self, ids: Sequence[int]) -> list[tuple[int, str, str | None]]:
+        """``(id, text, speaker name)`` of those of ``ids`` still without a vector, in id order."""
+        ...
+
+    def fill_vectors(self, items: Sequence[tuple[int, np.ndarray]]) -> list[int]:
+        """Write the vectors of chunks still without one, in one transaction; returns the ids written."""
         ...
 
     # -- caches --------------------------------------------------------------------------------

@@ -11,6 +11,10 @@ Folding the rows of positions ``(a, b]`` onto the aggregate of ``(0, a]`` perfor
 float64 additions, in the same order, as folding ``(0, b]`` at once, so the cached centroids
 equal a full recompute exactly (``tests/memory/stores/test_cache_property.py``).
 
+Chunks may be stored before their vectors (write-behind indexing): the centroids fold only up to
+``embedded_pos``, the last position before the first message with a chunk still waiting for its
+vector, and fold the rest once it is embedded (in position order still, so still exact).
+
 Both stores use this module; each supplies a :class:`CacheReader` over one read snapshot.
 """
 
@@ -28,11 +32,17 @@ import numpy as np
 @dataclass(frozen=True)
 class ChunksVersion:
     """What changes when a namespace's chunks do: its last position (every append moves it),
-    the last deletion anywhere (a delete may have touched it), and the re-embedding counter."""
+    the last deletion anywhere (a delete may have touched it), the re-embedding counter, and
+    the last position up to which every chunk has its vector (``embedded_pos <= last_pos``)."""
 
     last_pos: int
     deletion: int
     vectors: str
+    embedded_pos: int = -1
+
+    def upto(self, needs_vectors: bool) -> int:
+        """The last position an aggregate may fold: ``embedded_pos`` if it reads vectors."""
+        return self.embedded_pos if needs_vectors and self.embedded_pos >= 0 else self.last_pos
 
 
 class CacheReader(Protocol):
@@ -55,7 +65,10 @@ class CacheReader(Protocol):
 
 
 class Aggregate(Protocol):
-    """A running value over a namespace's messages in position order."""
+    """A running value over a namespace's messages in position order (``needs_vectors``: it reads
+    chunk vectors, so it folds only positions whose chunks are all embedded)."""
+
+    needs_vectors: bool
 
     def fold(self, reader: CacheReader, namespace: str, after_pos: int, upto_pos: int) -> int:
         """Take in the messages at positions in (after, upto]; returns the rows read."""
@@ -70,6 +83,8 @@ class SpeakerSet:
     """The participants' names. Keyed by lowercased name; when spellings differ only in case
     ("Ana", "ana"), the first in sorted order is shown, so the value does not depend on the
     order the names were met in."""
+
+    needs_vectors = False
 
     def __init__(self) -> None:
         self.names: set[str] = set()
@@ -89,6 +104,8 @@ class SpeakerSet:
 class SessionSums:
     """A float64 sum and a count of chunk vectors per session; the value is each session's mean
     vector, sessions in name order (``(names, (n_sessions, dim) array)``)."""
+
+    needs_vectors = True
 
     def __init__(self) -> None:
         self.row: dict[str, int] = {}
@@ -127,6 +144,7 @@ class _Entry:
     version: ChunksVersion
     aggregate: Aggregate
     value: Any
+    upto: int  # the last position folded
 
 
 class IncrementalCache:
@@ -170,14 +188,15 @@ class IncrementalCache:
                     if entry is not None and entry.version == now:
                         return entry.value
                     if entry is not None and _extends(entry.version, now, reader, namespace):
-                        aggregate, after = entry.aggregate, entry.version.last_pos
+                        aggregate, after = entry.aggregate, entry.upto
                     else:
                         aggregate, after = make(), 0
-                    n = aggregate.fold(reader, namespace, after, now.last_pos)
+                    upto = now.upto(aggregate.needs_vectors)
+                    n = aggregate.fold(reader, namespace, after, upto) if upto > after else 0
             except BaseException:
                 self._entries.pop(key, None)  # a fold cut short may have left the aggregate half-updated
                 raise
-            entry = _Entry(now, aggregate, aggregate.value())
+            entry = _Entry(now, aggregate, aggregate.value(), max(upto, after))
             self._entries[key] = entry
             with self._guard:
                 self.rows_read += n

@@ -38,7 +38,7 @@ def test_contexts_build_while_another_thread_holds_the_memory_lock(open_memory: 
 
 def test_two_readers_and_a_writer(open_memory: Callable[..., Memory]) -> None:
     """Two threads build contexts while a third appends: no errors, every context within its
-    budget, and each context sees every write acknowledged before it started."""
+    budget, and each context is at least as new as every write acknowledged before it started."""
     mem = open_memory()
     mem.add([turn(i) for i in range(20)], session="s")
     acked = [20]  # the last seq whose add has returned
@@ -63,7 +63,9 @@ def test_two_readers_and_a_writer(open_memory: Callable[..., Memory]) -> None:
                 seen = acked[0]
                 ctx = mem.assemble(f"what about {TOPICS[built[r] % len(TOPICS)]}?", session="s", budget=budget)
                 assert ctx.tokens <= budget
-                assert seen in seqs_of(ctx, "s"), f"context missed acknowledged seq {seen}"
+                # the newest turn in the context is at least the last one acknowledged (writes are
+                # fast: older acknowledged turns may have left a small window already)
+                assert max(seqs_of(ctx, "s")) >= seen, f"context missed acknowledged seq {seen}"
                 built[r] += 1
         except BaseException as exc:  # noqa: BLE001 - reported by the test
             errors.append(exc)
@@ -84,14 +86,14 @@ def test_two_readers_and_a_writer(open_memory: Callable[..., Memory]) -> None:
 def test_a_context_after_an_append_reads_only_the_new_rows(open_memory: Callable[..., Memory]) -> None:
     mem = open_memory()
     mem.add([{**turn(i), "name": "Ana" if i % 2 == 0 else "Bot"} for i in range(30)], session="s")
-    mem.add([turn(i) for i in range(10)], session="t")
+    mem.add([turn(i) for i in range(10)], session="t", wait_indexed=True)
     query = "what did Ana say about the hotel?"
     mem.assemble(query, session="s", budget=500)  # warm: the whole namespace read once
     before = mem.store.cache_rows_read()
     mem.assemble(query, session="s", budget=500)
     assert mem.store.cache_rows_read() == before
     answer = {"role": "assistant", "name": "Bot", "content": "A long answer. " + "More detail here. " * 300}
-    mem.add([answer], session="s")
+    mem.add([answer], session="s", wait_indexed=True)  # the centroids fold a chunk once it has its vector
     [new] = mem.store.tail("default", "s", limit=1)
     n_chunks = len(mem.store.chunks_of_message(new.id))
     assert n_chunks > 1

@@ -152,6 +152,7 @@ def test_rolling_summary_is_indexed_and_the_raw_turns_stay(open_memory: Any) -> 
     mem.add([{"role": "user", "content": "My locker at the gym is number 318, code 4471."}], session="s")
     for i in range(30, 90):
         mem.add([{"role": "user", "content": f"day {i}: the basil is growing fast"}], session="s")
+    mem.flush()  # summaries are made by the background indexer, after the write that made them due
     summaries = mem.summaries("s")
     assert len(summaries) >= 1
     spans = [(s.metadata["summary_of"]["from_seq"], s.metadata["summary_of"]["to_seq"]) for s in summaries]

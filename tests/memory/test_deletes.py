@@ -30,6 +30,7 @@ def fill(mem: Memory) -> None:
     assert summary is not None and SECRET in (summary.content or "")  # the companion quotes it
     mem.add([{"role": "user", "content": "What was the vault code again?"}], session="b", namespace="n")
     mem.add([{"role": "user", "content": "Trains to Porto on Monday."}], session="s", namespace="other")
+    mem.flush()  # every vector written and indexed: the delete must find them all
 
 
 def assert_forgotten(mem: Memory) -> None:

@@ -102,7 +102,9 @@ def test_readme_example(tmp_path: Path, embedder: Embedder) -> None:
     for h in ctx.hits:
         assert isinstance(h.text, str) and h.text
         assert h.session == "trip-42" and h.namespace == "alice" and 1 <= h.seq <= 4
-        assert 0.0 <= h.scores["final"] <= 1.0 and "dense" in h.scores and "recency" in h.scores
+        assert 0.0 <= h.scores["final"] <= 1.0 and "recency" in h.scores
+        # found by full text at once; by vector too once the background indexer got to it
+        assert "lexical" in h.scores or "dense" in h.scores
     assert [h.rank for h in ctx.hits] == list(range(1, len(ctx.hits) + 1))
     finals = [h.scores["final"] for h in ctx.hits]
     assert finals == sorted(finals, reverse=True)
@@ -353,6 +355,7 @@ def test_persistence_reopen_gives_same_context(open_memory: Callable[..., Memory
     mem = open_memory("p")
     mem.add(EXAMPLE, session="trip", namespace="alice")
     add_filler(mem, 30, session="trip", namespace="alice")
+    mem.flush()  # every vector indexed, so the reopened memory has the same index
     q = "Which hotel did we pick?"
     before = mem.assemble(q, session="trip", namespace="alice", budget=300, now=2e9)
     mem.close()
@@ -365,9 +368,10 @@ def test_persistence_reopen_gives_same_context(open_memory: Callable[..., Memory
 
 def test_index_reconciled_after_crash_between_log_and_index(open_memory: Callable[..., Memory]) -> None:
     mem = open_memory("c")
-    mem.add(EXAMPLE, session="s")
+    mem.add(EXAMPLE, session="s", wait_indexed=True)
     mem.index.persist()
     add_filler(mem, 10)  # in the log, index not persisted: simulate a crash by not closing
+    mem.flush()
     mem.store.close()
     again = open_memory("c")
     assert sorted(again.index.ids("default").tolist()) == again.store.chunk_ids("default").tolist()
@@ -376,6 +380,7 @@ def test_index_reconciled_after_crash_between_log_and_index(open_memory: Callabl
 def test_rebuild_index_same_results(mem: Memory) -> None:
     mem.add(EXAMPLE, session="s")
     add_filler(mem, 20)
+    mem.flush()
     q = "hotel price in Lisbon"
     before = [(h.chunk_id, round(h.scores["dense"], 4)) for h in mem.search(q, k=5)]
     mem.rebuild_index()

@@ -6,6 +6,7 @@ piece that stops working (or stops mattering) fails here, not only in the eval n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 import numpy as np
@@ -17,6 +18,13 @@ from memory import Memory
 from retrievers.query import named_speakers
 from retrievers.temporal import parse_time_hint
 from tests.memory.test_memory import add_filler
+
+
+@pytest.fixture
+def mem(open_memory: Callable[..., Memory]) -> Memory:
+    """These cases rank by every signal, vectors included: the memory embeds before each add
+    returns (``index_writes="sync"``), so each case reads as written."""
+    return open_memory(index_writes="sync")
 
 
 def _rank(ctx_hits: list, needle: str) -> int | None:

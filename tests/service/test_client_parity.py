@@ -46,7 +46,10 @@ def scenario(m: Memory | Client, ns: str) -> list[Any]:
     out.append(m.add(TURNS[2:], session="s1", namespace=ns, idempotency_key="k-1", base_seq=2))
     out.append(m.add(TURNS[2:], session="s1", namespace=ns, idempotency_key="k-1", base_seq=2))  # replay
     out.append(_error(lambda: m.add(TURNS[:1], session="s1", namespace=ns, idempotency_key="k-1", base_seq=2)))
-    out.append(m.add([{"role": "user", "content": "and a taxi?"}], session="s2", namespace=ns, timestamp=T0))
+    # the context below ranks by vectors too: wait for this write's (and the earlier ones') indexing
+    out.append(
+        m.add([{"role": "user", "content": "and a taxi?"}], session="s2", namespace=ns, timestamp=T0, wait_indexed=True)
+    )
     out.append(_error(lambda: m.add([{"role": "user", "content": "x"}], session="s1", namespace=ns, base_seq=1)))
     out.append(
         _error(

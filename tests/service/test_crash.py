@@ -87,7 +87,10 @@ def test_kill_9_during_a_write_burst_loses_no_acknowledged_write(tmp_path: Path)
                 key = str(m.content).split(" line ")[0]
                 batches[key] = batches.get(key, 0) + 1
             assert set(batches.values()) == {BATCH}
-            # the index serves what the log has: the last acknowledged message is findable
+            # the index serves what the log has: the last acknowledged message is findable, by its
+            # vector too once the restarted server has embedded what the killed one had not (a
+            # write that waits for indexing waits for that queue too)
+            client.add([{"role": "user", "content": "probe"}], session="p", namespace="crash-probe", wait_indexed=True)
             last_text = max((p for pairs in acked.values() for p in pairs), key=lambda p: p[1])[0]
             hits = client.search(last_text, namespace="crash", k=3)
             assert hits and hits[0].text == last_text

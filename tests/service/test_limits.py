@@ -1,6 +1,7 @@
 """Service limits against a real uvicorn server: the allow-list of overridable options and
 their bounds (in the OpenAPI schema), request byte and batch caps with 413/422 naming the
-field, the paginated namespace listing, and a 503 when the embedder is saturated."""
+field, the paginated namespace listing, and a 503 when the embedder is saturated (for a context:
+a write is acknowledged before its chunks are embedded)."""
 
 from __future__ import annotations
 
@@ -112,12 +113,16 @@ def saturated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProces
 
 
 def test_a_saturated_embedder_is_a_503_with_retry_after(saturated: ServerProcess) -> None:
-    url = f"{saturated.url}/v1/namespaces/default/sessions/s/messages"
-    resp = httpx.post(url, json={"messages": [{"role": "user", "content": "hello there"}]})
+    # a write does not wait for the embedder: it is acknowledged once stored (embedded after)
+    url = f"{saturated.url}/v1/namespaces/default/sessions/s"
+    resp = httpx.post(url + "/messages", json={"messages": [{"role": "user", "content": "hello there"}]})
+    assert resp.status_code == 200 and resp.json()["seqs"] == [1]
+    # a context embeds its query now: with the embedder saturated, that is a 503 to retry later
+    resp = httpx.post(url + "/context", json={"query": "hello", "budget": 500})
     assert resp.status_code == 503 and resp.headers["Retry-After"] == "1"
     assert resp.json()["error"] == "TimedOut"
     with Client(saturated.url, backoff=0.01) as client:
         with pytest.raises(ServiceError) as err:
-            client.add([{"role": "user", "content": "hello"}], session="s")
+            client.assemble("hello", session="s", budget=500)
         assert err.value.status == 503
-        assert client.last_seq("s") == 0
+        assert client.last_seq("s") == 1

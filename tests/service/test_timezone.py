@@ -21,6 +21,7 @@ def test_timezone_per_call_over_the_service(server: ServerProcess, alpha: Client
         [{"role": "user", "content": peaches, "timestamp": datetime(2026, 3, 9, 12, 0, tzinfo=LA).isoformat()}],
         session=session_name,
         namespace="alpha",
+        wait_indexed=True,  # ranked by its vector too
     )
     now = datetime(2026, 3, 10, 18, 0, tzinfo=LA)
     kwargs = {"session": session_name, "namespace": "alpha", "budget": 800, "now": now, "window_share": 0.0}

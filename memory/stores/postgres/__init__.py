@@ -5,7 +5,8 @@ each other's writes at once.
 
 Assembled from one module per concern, as the SQLite store: ``connection`` (pool, schema,
 meta), ``log`` (append, delete: the locking is described there), ``reads``, ``search`` (full
-text: the ranking is described there), ``state``, ``caches``, and ``vectors`` (the pgvector
+text: the ranking is described there), ``pending`` (chunks stored before their vector),
+``state``, ``caches``, and ``vectors`` (the pgvector
 :class:`PgVectorIndex`).
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 from memory.stores.postgres.caches import Caches
 from memory.stores.postgres.connection import redact
 from memory.stores.postgres.log import LogWrites
+from memory.stores.postgres.pending import PendingVectors
 from memory.stores.postgres.reads import LogReads
 from memory.stores.postgres.schema import SCHEMA_VERSION
 from memory.stores.postgres.search import SearchRows
@@ -21,7 +23,7 @@ from memory.stores.postgres.state import StateBlocks
 from memory.stores.postgres.vectors import HNSW_MIN_ROWS, PgVectorIndex
 
 
-class PostgresStore(LogWrites, LogReads, SearchRows, StateBlocks, Caches):
+class PostgresStore(LogWrites, LogReads, SearchRows, PendingVectors, StateBlocks, Caches):
     """PostgreSQL log. Thread-safe (a connection pool); any number of processes may share the database."""
 
     def live_index(self, dim: int) -> PgVectorIndex:

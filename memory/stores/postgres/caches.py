@@ -20,7 +20,9 @@ from memory.stores.postgres.search import as_vector
 _VERSION = (
     "SELECT (SELECT last_pos FROM namespaces WHERE namespace=%s), "
     "(SELECT COALESCE(MAX(id), 0) FROM deletions), "
-    "(SELECT value FROM meta WHERE key='vectors_version')"
+    "(SELECT value FROM meta WHERE key='vectors_version'), "
+    "(SELECT MIN(m.pos) FROM chunks c JOIN messages m ON m.id = c.message_id "
+    "WHERE c.namespace=%s AND c.embedding IS NULL)"
 )
 
 
@@ -31,10 +33,12 @@ class _Reader:
         self.conn = conn
 
     def version(self, namespace: str) -> ChunksVersion:
-        """O(1): the namespace's last position, the last deletion, and the re-embedding counter."""
-        row = self.conn.execute(_VERSION, (namespace,)).fetchone()
+        """O(1): the namespace's last position, the last deletion, the re-embedding counter, and the
+        first position still waiting for a vector (the partial index ``chunks_pending``: O(waiting))."""
+        row = self.conn.execute(_VERSION, (namespace, namespace)).fetchone()
         assert row is not None
-        return ChunksVersion(int(row[0] or 0), int(row[1]), str(row[2] or ""))
+        last = int(row[0] or 0)
+        return ChunksVersion(last, int(row[1]), str(row[2] or ""), last if row[3] is None else int(row[3]) - 1)
 
     def deleted_since(self, namespace: str, after_id: int) -> bool:
         row = self.conn.execute(
@@ -52,7 +56,7 @@ class _Reader:
     def session_vectors(self, namespace: str, after_pos: int, upto_pos: int) -> tuple[list[str], np.ndarray]:
         rows = self.conn.execute(
             "SELECT c.session, c.embedding FROM messages m JOIN chunks c ON c.message_id = m.id "
-            "WHERE m.namespace=%s AND m.pos > %s AND m.pos <= %s ORDER BY m.pos, c.id",
+            "WHERE m.namespace=%s AND m.pos > %s AND m.pos <= %s AND c.embedding IS NOT NULL ORDER BY m.pos, c.id",
             (namespace, after_pos, upto_pos),
             binary=True,  # pgvector's binary format: no float parsing
         ).fetchall()

@@ -161,12 +161,13 @@ class LogWrites(PgBase):
                             ch.kind,
                             clean_text(ch.text),
                             ch.tokens,
-                            vec,
+                            vec if vec.size else None,  # NULL: embedded right after the commit
                         ),
                     ).fetchone()[0]  # type: ignore[index]
                     chunk_ids.append(int(cid))
                     chunk_tokens += ch.tokens
-                    vectors.append(vec)
+                    if vec.size:
+                        vectors.append(vec)
                 if msg.id is not None:
                     batch_ids[msg.id] = seq
                 seqs.append(seq)
@@ -198,7 +199,7 @@ class LogWrites(PgBase):
                     "WHERE m.id = k.id",
                     (last_pos - len(new_ids), new_ids),
                 )
-        vec_arr = np.stack(vectors) if vectors else None
+        vec_arr = np.stack(vectors) if vectors and len(vectors) == len(chunk_ids) else None
         return AppendResult(seqs, chunk_ids, [session] * len(chunk_ids), vec_arr)
 
     @staticmethod

@@ -6,11 +6,13 @@ The same tables as the SQLite store, with PostgreSQL's own full-text and vector 
 needs (:mod:`memory.stores.postgres.bm25`). The HNSW index on the embeddings needs a fixed
 dimension, so it is an expression index created for the embedder's dimension when a memory opens
 the store (:mod:`memory.stores.postgres.vectors`).
+A chunk's ``embedding`` is NULL from its append until write-behind indexing fills it in,
+right after the commit (the partial index ``chunks_pending`` finds such chunks).
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Serializes concurrent first opens: CREATE ... IF NOT EXISTS is not safe against a racing twin.
 SCHEMA_LOCK = 0x7475726E6D656D  # "turnmem"
@@ -69,13 +71,14 @@ CREATE TABLE IF NOT EXISTS chunks (
     kind TEXT NOT NULL,
     text TEXT NOT NULL,
     tokens INTEGER NOT NULL,
-    embedding vector NOT NULL,
+    embedding vector,
     tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', text)) STORED
 );
 CREATE INDEX IF NOT EXISTS chunks_by_ns ON chunks (namespace, id);
 CREATE INDEX IF NOT EXISTS chunks_by_session ON chunks (namespace, session, seq);
 CREATE INDEX IF NOT EXISTS chunks_by_message ON chunks (message_id);
 CREATE INDEX IF NOT EXISTS chunks_tsv ON chunks USING gin (tsv);
+CREATE INDEX IF NOT EXISTS chunks_pending ON chunks (namespace, id) WHERE embedding IS NULL;
 CREATE TABLE IF NOT EXISTS state_blocks (
     namespace TEXT NOT NULL,
     session TEXT NOT NULL,
@@ -126,4 +129,7 @@ DO $$ DECLARE i record; BEGIN  -- HNSW indexes become partial by dimension; the 
     END LOOP;
 END $$;
 """,
+    # chunks are stored before their vector (write-behind indexing)
+    3: "ALTER TABLE chunks ALTER COLUMN embedding DROP NOT NULL; "
+    "CREATE INDEX IF NOT EXISTS chunks_pending ON chunks (namespace, id) WHERE embedding IS NULL",
 }

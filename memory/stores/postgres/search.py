@@ -59,7 +59,8 @@ class SearchRows(PgBase):
 
     def vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
         with self._read() as conn:
-            rows = conn.execute("SELECT id, embedding FROM chunks WHERE id = ANY(%s)", ([int(i) for i in ids],))
+            sql = "SELECT id, embedding FROM chunks WHERE id = ANY(%s) AND embedding IS NOT NULL"  # NULL: not yet
+            rows = conn.execute(sql, ([int(i) for i in ids],))
             return {int(cid): as_vector(v) for cid, v in rows}
 
     def chunk_texts(self, namespace: str) -> tuple[np.ndarray, list[str], list[str]]:

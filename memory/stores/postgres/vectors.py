@@ -1,9 +1,13 @@
 """``PgVectorIndex``: the dense side of the PostgreSQL store, an :class:`indexers.base.Index` over
 the log's own ``chunks.embedding`` column (pgvector).
 
-The vectors are written by ``append`` in the log's transaction, so a write committed by any
-process is searchable by every process at once: there is no per-process copy to catch up, and
-``Memory`` skips its catch-up and reconcile machinery for this index (it is a ``LiveIndex``).
+The vectors live in the log's rows: written by ``append`` in the log's transaction (``Memory``
+with ``index_writes="sync"``), or, by default, filled in by the writer's background indexer right
+after the commit (write-behind). Either way a vector committed by any process is searchable by
+every process at once: there is no per-process copy to catch up, and ``Memory`` skips its catch-up
+and reconcile machinery for this index (it is a ``LiveIndex``). A chunk whose vector is not written
+yet (NULL) is left out of dense search; every replica finds it by full text at once, and densely
+as soon as the writer's indexer commits its vector (milliseconds to a second later).
 
 Search is filtered by namespace (and sessions), by inner product on unit vectors (pgvector's
 ``<#>`` is the negated inner product). Two plans:
@@ -127,7 +131,7 @@ class PgVectorIndex:
                 ).fetchall()
             if len(rows) < min(k, size):  # exact: small namespace, sessions, or the graph came back short
                 sql = (
-                    "SELECT id, -(embedding <#> %s) FROM chunks WHERE namespace=%s "
+                    "SELECT id, -(embedding <#> %s) FROM chunks WHERE namespace=%s AND embedding IS NOT NULL "
                     + ("AND session = ANY(%s) " if sessions is not None else "")
                     + "ORDER BY embedding <#> %s LIMIT %s"
                 )

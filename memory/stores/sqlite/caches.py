@@ -11,11 +11,14 @@ import numpy as np
 
 from memory.stores.cache import ChunksVersion, IncrementalCache, SessionSums, SpeakerSet
 from memory.stores.sqlite.connection import SQLiteBase
+from memory.stores.sqlite.schema import PENDING
 
 _VERSION = (
     "SELECT (SELECT last_pos FROM namespaces WHERE namespace=?), "
     "(SELECT COALESCE(MAX(id), 0) FROM deletions), "
-    "(SELECT value FROM meta WHERE key='vectors_version')"
+    "(SELECT value FROM meta WHERE key='vectors_version'), "
+    "(SELECT MIN(m.pos) FROM chunks c JOIN messages m ON m.id = c.message_id "
+    f"WHERE c.namespace=? AND c.{PENDING})"
 )
 
 
@@ -27,9 +30,11 @@ class _Reader:
 
     def version(self, namespace: str) -> ChunksVersion:
         """O(1): the namespace's last position, the last deletion, the re-embedding counter (a
-        COUNT over the chunks would cost milliseconds per context at 100k chunks)."""
-        row = self.conn.execute(_VERSION, (namespace,)).fetchone()
-        return ChunksVersion(int(row[0] or 0), int(row[1]), str(row[2] or ""))
+        COUNT over the chunks would cost milliseconds per context at 100k chunks), and the first
+        position still waiting for a vector (the partial index ``chunks_pending``: O(waiting))."""
+        row = self.conn.execute(_VERSION, (namespace, namespace)).fetchone()
+        last = int(row[0] or 0)
+        return ChunksVersion(last, int(row[1]), str(row[2] or ""), last if row[3] is None else int(row[3]) - 1)
 
     def deleted_since(self, namespace: str, after_id: int) -> bool:
         row = self.conn.execute(
@@ -47,7 +52,7 @@ class _Reader:
     def session_vectors(self, namespace: str, after_pos: int, upto_pos: int) -> tuple[list[str], np.ndarray]:
         rows = self.conn.execute(
             "SELECT c.session, c.vector FROM messages m JOIN chunks c ON c.message_id = m.id "
-            "WHERE m.namespace=? AND m.pos > ? AND m.pos <= ? ORDER BY m.pos, c.id",
+            f"WHERE m.namespace=? AND m.pos > ? AND m.pos <= ? AND NOT c.{PENDING} ORDER BY m.pos, c.id",
             (namespace, after_pos, upto_pos),
         ).fetchall()
         if not rows:

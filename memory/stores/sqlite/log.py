@@ -148,7 +148,7 @@ class LogWrites(SQLiteBase):
                 )
                 message_id = int(cur.lastrowid or 0)
                 for ch in prepared.chunks:
-                    vec = np.ascontiguousarray(ch.vector, dtype=np.float32)
+                    vec = np.ascontiguousarray(ch.vector, dtype=np.float32)  # empty: embedded later
                     c = conn.execute(
                         "INSERT INTO chunks(message_id, namespace, session, seq, part, parts, kind, text, "
                         "tokens, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -171,7 +171,8 @@ class LogWrites(SQLiteBase):
                         (cid, ch.text, f"{ns_tok} {ss_tok}"),
                     )
                     chunk_ids.append(cid)
-                    vectors.append(vec)
+                    if vec.size:
+                        vectors.append(vec)
                 if msg.id is not None:
                     batch_ids[msg.id] = seq
                 seqs.append(seq)
@@ -186,7 +187,7 @@ class LogWrites(SQLiteBase):
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     (namespace, session, idempotency_key, json.dumps(seqs), now, fingerprint),
                 )
-        vec_arr = np.stack(vectors) if vectors else None
+        vec_arr = np.stack(vectors) if vectors and len(vectors) == len(chunk_ids) else None
         return AppendResult(seqs, chunk_ids, [session] * len(chunk_ids), vec_arr)
 
     @staticmethod

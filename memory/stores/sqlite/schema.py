@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Version 1, as the first turnmem wrote it; a new log starts here and is stepped up.
 SCHEMA_V1 = """
@@ -107,4 +107,13 @@ def _v2_to_v3(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE idempotency ADD COLUMN fingerprint TEXT")
 
 
-STEPS = {1: _v1_to_v2, 2: _v2_to_v3}
+PENDING = "vector = x''"
+"""A chunk stored before its vector (write-behind indexing) has an empty vector until it is embedded."""
+
+
+def _v3_to_v4(conn: sqlite3.Connection) -> None:
+    """Chunks may be stored before they are embedded (an empty vector): a partial index finds them."""
+    conn.execute(f"CREATE INDEX IF NOT EXISTS chunks_pending ON chunks (namespace, id) WHERE {PENDING}")
+
+
+STEPS = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}

@@ -10,6 +10,7 @@ from memory.stores.base import EmbedFn
 from memory.stores.rows import REEMBED_BATCH, ChunkRow, embedded
 from memory.stores.sqlite.connection import SQLiteBase
 from memory.stores.sqlite.log import scope_token
+from memory.stores.sqlite.schema import PENDING
 
 CHUNK_COLS = "id, message_id, namespace, session, seq, part, parts, kind, text, tokens"
 _FIRST_CHUNK_COLS = ", ".join("c." + c.strip() for c in CHUNK_COLS.split(","))
@@ -30,13 +31,13 @@ class SearchRows(SQLiteBase):
         return out
 
     def vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
-        """Stored vectors of these chunk ids."""
+        """Stored vectors of these chunk ids (chunks not embedded yet are left out)."""
         out: dict[int, np.ndarray] = {}
         conn = self._conn()
         ids = [int(i) for i in ids]
         for start in range(0, len(ids), 500):
             batch = ids[start : start + 500]
-            sql = f"SELECT id, vector FROM chunks WHERE id IN ({','.join('?' * len(batch))})"
+            sql = f"SELECT id, vector FROM chunks WHERE id IN ({','.join('?' * len(batch))}) AND NOT {PENDING}"
             for cid, blob in conn.execute(sql, batch):
                 out[int(cid)] = np.frombuffer(blob, dtype=np.float32)
         return out
@@ -72,17 +73,21 @@ class SearchRows(SQLiteBase):
     def chunk_vectors(
         self, *, after_id: int = 0, namespace: str | None = None, batch: int = 4096
     ) -> Iterator[tuple[str, np.ndarray, list[str], np.ndarray]]:
-        """Stream ``(namespace, ids, sessions, vectors)`` batches of chunks with id > after_id."""
+        """Stream ``(namespace, ids, sessions, vectors)`` batches of chunks with id > after_id
+        (chunks not embedded yet are left out)."""
         conn = self._conn()
         last = after_id
         while True:
             if namespace is None:
                 rows = conn.execute(
-                    "SELECT id, namespace, session, vector FROM chunks WHERE id>? ORDER BY id LIMIT ?", (last, batch)
+                    f"SELECT id, namespace, session, vector FROM chunks WHERE id>? AND NOT {PENDING} "
+                    "ORDER BY id LIMIT ?",
+                    (last, batch),
                 ).fetchall()
             else:
                 rows = conn.execute(
-                    "SELECT id, namespace, session, vector FROM chunks WHERE namespace=? AND id>? ORDER BY id LIMIT ?",
+                    "SELECT id, namespace, session, vector FROM chunks WHERE namespace=? AND id>? "
+                    f"AND NOT {PENDING} ORDER BY id LIMIT ?",
                     (namespace, last, batch),
                 ).fetchall()
             if not rows:

@@ -50,6 +50,7 @@ def test_a_turn_written_by_one_instance_is_in_the_next_context_of_another(open_p
     a.add(
         [{"role": "user", "content": "My passport number is X1234567 and I fly to Lisbon on May 3."}],
         session="trip",
+        wait_indexed=True,  # a's indexer has written the vector into the row: b needs no catch-up
     )
     for i in range(30):  # push the fact out of the recent window
         a.add([{"role": "user", "content": f"small talk about the weather, day {i}"}], session="trip")
@@ -78,8 +79,12 @@ def test_writes_from_several_threads_and_instances_interleave_without_gaps(open_
     for t in threads:
         t.join()
     assert sorted(seqs) == list(range(1, 37))
+    # every write, from every instance, is in full-text search the moment it is acknowledged
+    assert len(instances[1].search("writer note ticket", k=100)) == 36
+    for m in instances:
+        m.flush()  # and in the vectors once each writer's indexer has written them
     assert instances[2].search("ticket T45Q", k=1)[0].text == "writer 4 note 5: ticket T45Q"
-    assert len(instances[1].search("writer note ticket", k=100)) == 36  # every write, from every instance
+    assert all("dense" in h.scores for h in instances[1].search("writer note ticket", k=100))
 
 
 @pytest.mark.parametrize(

@@ -88,9 +88,10 @@ def test_a_sqlite_log_of_the_previous_schema_is_migrated(tmp_path: Path) -> None
     _v1_log(path)
     store = SQLiteStore(path)
     try:
-        assert store.get_meta("schema_version") == str(SCHEMA_VERSION) == "3"
+        assert store.get_meta("schema_version") == str(SCHEMA_VERSION) == "4"
         indexes = {r[0] for r in store._conn().execute("SELECT name FROM sqlite_master WHERE type='index'")}
-        assert "chunks_by_session" in indexes
+        assert {"chunks_by_session", "chunks_pending"} <= indexes  # version 4: chunks waiting for a vector
+        assert store.pending_chunk_ids().tolist() == []  # the old chunk has its vector
         columns = {r[1] for r in store._conn().execute("PRAGMA table_info(idempotency)")}
         assert "fingerprint" in columns  # version 3: keys remember their request
         # a key written before fingerprints still replays (it cannot tell another body apart)
@@ -105,6 +106,8 @@ def test_a_postgres_database_of_the_previous_schema_is_migrated(pg_dsn: str) -> 
     pg = PostgresStore(pg_dsn)
     with pg._write() as conn:  # as version 1 left it: idempotency keys without a fingerprint
         conn.execute("ALTER TABLE idempotency DROP COLUMN fingerprint")
+        conn.execute("DROP INDEX chunks_pending")  # and every chunk with its vector
+        conn.execute("ALTER TABLE chunks ALTER COLUMN embedding SET NOT NULL")
         conn.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
     pg.close()
     pg = PostgresStore(pg_dsn)
@@ -119,6 +122,13 @@ def test_a_postgres_database_of_the_previous_schema_is_migrated(pg_dsn: str) -> 
                 )
             }
         assert "fingerprint" in cols
+        with pg._read() as conn:  # version 3: a chunk may wait for its vector
+            nullable = conn.execute(
+                "SELECT is_nullable FROM information_schema.columns "
+                "WHERE table_name='chunks' AND column_name='embedding' AND table_schema=current_schema()"
+            ).fetchone()
+            assert nullable is not None and nullable[0] == "YES"
+            assert conn.execute("SELECT to_regclass('chunks_pending') IS NOT NULL").fetchone() == (True,)
     finally:
         pg.close()
 
@@ -184,5 +194,5 @@ def test_an_old_schema_without_a_migration_is_refused(tmp_path: Path) -> None:
     SQLiteStore(path).close()
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE meta SET value='0' WHERE key='schema_version'")
-    with pytest.raises(SchemaMismatch, match="schema version 0 is older than 3 and has no migration"):
+    with pytest.raises(SchemaMismatch, match="schema version 0 is older than 4 and has no migration"):
         SQLiteStore(path)
