@@ -69,13 +69,16 @@ class ExtractiveSummarizer:
             if r.role in ("user", "assistant") and not r.data.get("tool_calls"):
                 groups.setdefault(r.session, []).append(r)
         for session, members in groups.items():
-            vecs = np.stack([first_vec[(m.session, m.seq)] for m in members if (m.session, m.seq) in first_vec])
-            centroid = vecs.mean(axis=0)
-            centroid /= np.linalg.norm(centroid) or 1.0
-            scored = [
-                (float(first_vec[(m.session, m.seq)] @ centroid), m) for m in members if (m.session, m.seq) in first_vec
-            ]
-            scored.sort(key=lambda t: -t[0])
+            # turns still waiting for their vector (write-behind indexing) come last, in log order
+            with_vec = [m for m in members if (m.session, m.seq) in first_vec]
+            scored = [(0.0, m) for m in members if (m.session, m.seq) not in first_vec]
+            if with_vec:
+                centroid = np.stack([first_vec[(m.session, m.seq)] for m in with_vec]).mean(axis=0)
+                centroid /= np.linalg.norm(centroid) or 1.0
+                ranked = sorted(
+                    ((float(first_vec[(m.session, m.seq)] @ centroid), m) for m in with_vec), key=lambda t: -t[0]
+                )
+                scored = ranked + scored
             by_session[session] = scored
         order: list[MessageRow] = []
         depth = 0
@@ -89,7 +92,8 @@ class ExtractiveSummarizer:
             if not added:
                 break
             depth += 1
-        self._order[key] = (version, order)
+        if len(first_vec) == len(firsts):  # an order made before every vector arrived is not kept
+            self._order[key] = (version, order)
         return order
 
     def summarize(self, memory: Memory, namespace: str, *, exclude: set[MessageRef], max_tokens: int) -> Summary:

@@ -93,6 +93,7 @@ def memory(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iter
             session=f"s{s}",
             namespace=NS,
         )
+    mem.flush()  # the dense strategies rank by vectors: wait for write-behind indexing
     yield mem
     mem.close()
 

@@ -132,7 +132,7 @@ def test_reindex_a_database_with_a_model_of_another_dimension(
         assert "chunks_hnsw_128" in names and "chunks_hnsw_384" not in names
         mem.index.hnsw_min_rows = 1  # through the new HNSW index
         assert [h.seq for h in mem.search("table at Chez Lulu on Friday", k=1)] == [3]
-        mem.add([{"role": "user", "content": "Chez Lulu moved to Rua Augusta."}], session="s")
+        mem.add([{"role": "user", "content": "Chez Lulu moved to Rua Augusta."}], session="s", wait_indexed=True)
         assert [h.seq for h in mem.search("Chez Lulu moved to Rua Augusta", k=1)] == [4]
     with pytest.raises(IndexMismatch, match="'other-128'.*'all-MiniLM-L6-v2'"):
         Memory.open(pg_dsn, embedder=embedder)

@@ -112,7 +112,7 @@ def test_a_postgres_database_of_the_previous_schema_is_migrated(pg_dsn: str) -> 
     pg.close()
     pg = PostgresStore(pg_dsn)
     try:
-        assert pg.get_meta("schema_version") == str(PG_VERSION) == "3"
+        assert pg.get_meta("schema_version") == str(PG_VERSION) == "4"
         with pg._read() as conn:
             cols = {
                 r[0]
@@ -122,7 +122,7 @@ def test_a_postgres_database_of_the_previous_schema_is_migrated(pg_dsn: str) -> 
                 )
             }
         assert "fingerprint" in cols
-        with pg._read() as conn:  # version 3: a chunk may wait for its vector
+        with pg._read() as conn:  # version 4: a chunk may wait for its vector
             nullable = conn.execute(
                 "SELECT is_nullable FROM information_schema.columns "
                 "WHERE table_name='chunks' AND column_name='embedding' AND table_schema=current_schema()"
