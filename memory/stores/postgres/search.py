@@ -15,7 +15,7 @@ import numpy as np
 from psycopg import sql
 
 from memory.stores.base import EmbedFn
-from memory.stores.postgres.bm25 import bm25_query
+from memory.stores.postgres.bm25 import SCAN_BELOW, bm25_query
 from memory.stores.postgres.connection import PgBase
 from memory.stores.postgres.schema import SCHEMA_LOCK
 from memory.stores.postgres.vectors import hnsw_index
@@ -36,6 +36,9 @@ def as_vector(v: Any) -> np.ndarray:
 
 class SearchRows(PgBase):
     """Chunks by id, message or key; vectors; full text; the deletion log."""
+
+    #: full text reads a namespace of fewer chunks before matching (:data:`bm25.SCAN_BELOW`); 0: always the GIN
+    text_scan_below: int = SCAN_BELOW
 
     def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRow]:
         with self._read() as conn:
@@ -125,7 +128,7 @@ class SearchRows(PgBase):
         terms = [t for t in query_terms if t and t.strip()]
         if not terms or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        query, args = bm25_query(terms, namespace, k, sessions)
+        query, args = bm25_query(terms, namespace, k, sessions, scan_below=self.text_scan_below)
         with self._read() as conn:
             rows = conn.execute(query, args).fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
