@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from memory.stores.postgres.connection import PgBase
+from memory.stores.postgres.connection import PgBase, bigint_array, text_array
 from memory.stores.rows import MessageRow, ToolLink
 
 MSG_COLS = "id, namespace, session, seq, pos, role, ts, tokens, data"
@@ -72,15 +72,16 @@ class LogReads(PgBase):
         return self._rows(sql + " ORDER BY pos DESC LIMIT %s", (*args, limit))
 
     def messages_by_pos(self, namespace: str, positions: Iterable[int]) -> dict[int, MessageRow]:
-        pos = [int(p) for p in dict.fromkeys(positions)]
-        rows = self._rows(f"SELECT {MSG_COLS} FROM messages WHERE namespace=%s AND pos = ANY(%s)", (namespace, pos))
+        pos = bigint_array(dict.fromkeys(positions))
+        rows = self._rows(
+            f"SELECT {MSG_COLS} FROM messages WHERE namespace=%s AND pos = ANY(%s::bigint[])", (namespace, pos)
+        )
         return {r.pos: r for r in rows}
 
     def messages_by_seq(self, namespace: str, session: str, seqs: Iterable[int]) -> dict[int, MessageRow]:
-        s = [int(x) for x in dict.fromkeys(seqs)]
         rows = self._rows(
-            f"SELECT {MSG_COLS} FROM messages WHERE namespace=%s AND session=%s AND seq = ANY(%s)",
-            (namespace, session, s),
+            f"SELECT {MSG_COLS} FROM messages WHERE namespace=%s AND session=%s AND seq = ANY(%s::bigint[])",
+            (namespace, session, bigint_array(dict.fromkeys(seqs))),
         )
         return {r.seq: r for r in rows}
 
@@ -90,7 +91,7 @@ class LogReads(PgBase):
         rows = self._rows(
             f"SELECT {_MSG_COLS_M} FROM unnest(%s::text[], %s::bigint[]) AS k(session, seq) "
             "JOIN messages m ON m.namespace=%s AND m.session=k.session AND m.seq=k.seq",
-            ([k[0] for k in keys], [int(k[1]) for k in keys], namespace),
+            (text_array(k[0] for k in keys), bigint_array(k[1] for k in keys), namespace),
         )
         return {(r.session, r.seq): r for r in rows}
 

@@ -16,7 +16,7 @@ from psycopg import sql
 
 from memory.stores.base import EmbedFn
 from memory.stores.postgres.bm25 import SCAN_BELOW, bm25_query
-from memory.stores.postgres.connection import PgBase
+from memory.stores.postgres.connection import PgBase, bigint_array, text_array
 from memory.stores.postgres.schema import SCHEMA_LOCK
 from memory.stores.postgres.vectors import hnsw_index
 from memory.stores.rows import REEMBED_BATCH, ChunkRow, embedded
@@ -42,7 +42,7 @@ class SearchRows(PgBase):
 
     def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRow]:
         with self._read() as conn:
-            rows = conn.execute(f"SELECT {CHUNK_COLS} FROM chunks WHERE id = ANY(%s)", ([int(i) for i in ids],))
+            rows = conn.execute(f"SELECT {CHUNK_COLS} FROM chunks WHERE id = ANY(%s::bigint[])", (bigint_array(ids),))
             return {int(r[0]): chunk_row(r) for r in rows}
 
     def chunks_of_message(self, message_id: int) -> list[ChunkRow]:
@@ -56,13 +56,13 @@ class SearchRows(PgBase):
             rows = conn.execute(
                 f"SELECT {_CHUNK_COLS_C} FROM unnest(%s::text[], %s::bigint[]) AS k(session, seq) "
                 "JOIN chunks c ON c.namespace=%s AND c.session=k.session AND c.seq=k.seq AND c.part=0",
-                ([k[0] for k in keys], [int(k[1]) for k in keys], namespace),
+                (text_array(k[0] for k in keys), bigint_array(k[1] for k in keys), namespace),
             )
             return {(r.session, r.seq): r for r in map(chunk_row, rows)}
 
     def vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
         with self._read() as conn:
-            rows = conn.execute("SELECT id, embedding FROM chunks WHERE id = ANY(%s)", ([int(i) for i in ids],))
+            rows = conn.execute("SELECT id, embedding FROM chunks WHERE id = ANY(%s::bigint[])", (bigint_array(ids),))
             return {int(cid): as_vector(v) for cid, v in rows}
 
     def chunk_texts(self, namespace: str) -> tuple[np.ndarray, list[str], list[str]]:
