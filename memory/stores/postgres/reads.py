@@ -14,7 +14,7 @@ _MSG_COLS_M = ", ".join("m." + c.strip() for c in MSG_COLS.split(","))
 
 
 def msg_row(r: Sequence[Any]) -> MessageRow:
-    return MessageRow(int(r[0]), r[1], r[2], int(r[3]), int(r[4]), r[5], float(r[6]), int(r[7]), json.loads(r[8]))
+    return MessageRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8]))  # psycopg: int, float
 
 
 class LogReads(PgBase):
@@ -22,7 +22,8 @@ class LogReads(PgBase):
 
     def _rows(self, sql: str, args: Sequence[Any]) -> list[MessageRow]:
         with self._read() as conn:
-            return [msg_row(r) for r in conn.execute(sql, args)]
+            rows = conn.execute(sql, args).fetchall()  # one call: iterating the cursor costs a Python call per row
+        return [msg_row(r) for r in rows]
 
     def last_seq(self, namespace: str, session: str) -> int:
         with self._read() as conn:

@@ -26,7 +26,7 @@ _CHUNK_COLS_C = ", ".join("c." + c.strip() for c in CHUNK_COLS.split(","))
 
 
 def chunk_row(r: Sequence[Any]) -> ChunkRow:
-    return ChunkRow(int(r[0]), int(r[1]), r[2], r[3], int(r[4]), int(r[5]), int(r[6]), r[7], r[8], int(r[9]))
+    return ChunkRow(*r)  # psycopg gives bigint and integer columns as int
 
 
 def as_vector(v: Any) -> np.ndarray:
@@ -42,8 +42,10 @@ class SearchRows(PgBase):
 
     def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRow]:
         with self._read() as conn:
-            rows = conn.execute(f"SELECT {CHUNK_COLS} FROM chunks WHERE id = ANY(%s::bigint[])", (bigint_array(ids),))
-            return {int(r[0]): chunk_row(r) for r in rows}
+            rows = conn.execute(
+                f"SELECT {CHUNK_COLS} FROM chunks WHERE id = ANY(%s::bigint[])", (bigint_array(ids),)
+            ).fetchall()  # one call: iterating the cursor costs a Python call per row
+        return {r[0]: chunk_row(r) for r in rows}
 
     def chunks_of_message(self, message_id: int) -> list[ChunkRow]:
         with self._read() as conn:
@@ -57,8 +59,8 @@ class SearchRows(PgBase):
                 f"SELECT {_CHUNK_COLS_C} FROM unnest(%s::text[], %s::bigint[]) AS k(session, seq) "
                 "JOIN chunks c ON c.namespace=%s AND c.session=k.session AND c.seq=k.seq AND c.part=0",
                 (text_array(k[0] for k in keys), bigint_array(k[1] for k in keys), namespace),
-            )
-            return {(r.session, r.seq): r for r in map(chunk_row, rows)}
+            ).fetchall()
+        return {(r.session, r.seq): r for r in map(chunk_row, rows)}
 
     def vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
         with self._read() as conn:
