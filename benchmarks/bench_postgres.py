@@ -7,7 +7,9 @@ database, and per-namespace ``assemble`` latency with many namespaces in the dat
 2. Reads, in this process: ``Memory.open(dsn).assemble(query, query_vector=...)`` (the query
    vector given, so no embedding) in ``--sample`` namespaces (the first call per namespace, with
    this process's caches cold, is reported apart) and in the big one; the bare pgvector search
-   and full-text search of the same namespace; ``EXPLAIN ANALYZE`` of both.
+   and full-text search of the same namespace; ``EXPLAIN ANALYZE`` of both (full text: both of its plans).
+   With ``--gin-baseline``, every ``assemble`` and full-text call also runs with the GIN plan for every
+   namespace (the plan before small namespaces were read first), interleaved call by call.
 3. Service: ``--replicas`` × ``--clients`` rows of ``--seconds`` each, clients spread
    round-robin over the replicas (``memory.client.Client``): ``write`` (a short chat turn, embedded
    by the replica) and ``context`` (``assemble`` with the query embedded by the replica, on a
@@ -17,7 +19,7 @@ PostgreSQL is the ``pgserver`` package's (16.2, pgvector 0.6.2) in ``--pgdata``,
 Prints tables and writes ``benchmarks/results/postgres.json``. Not a timed test.
 
     python -m benchmarks.bench_postgres [--namespaces 1000 --chunks-per-ns 1000 --big 100000]
-        [--seconds 10] [--clients 1,4,8] [--replicas 1,3] [--pgdata DIR --reuse]
+        [--seconds 10] [--clients 1,4,8] [--replicas 1,3] [--pgdata DIR --reuse] [--gin-baseline]
 """
 
 from __future__ import annotations
