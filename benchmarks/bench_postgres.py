@@ -7,7 +7,9 @@ database, and per-namespace ``assemble`` latency with many namespaces in the dat
 2. Reads, in this process: ``Memory.open(dsn).assemble(query, query_vector=...)`` (the query
    vector given, so no embedding) in ``--sample`` namespaces (the first call per namespace, with
    this process's caches cold, is reported apart) and in the big one; the bare pgvector search
-   and full-text search of the same namespace; ``EXPLAIN ANALYZE`` of both.
+   and full-text search of the same namespace; ``EXPLAIN ANALYZE`` of both (full text: both of its plans).
+   With ``--gin-baseline``, every ``assemble`` and full-text call also runs with the GIN plan for every
+   namespace (the plan before small namespaces were read first), interleaved call by call.
 3. Service: ``--replicas`` × ``--clients`` rows of ``--seconds`` each, clients spread
    round-robin over the replicas (``memory.client.Client``): ``write`` (a short chat turn, embedded
    by the replica) and ``context`` (``assemble`` with the query embedded by the replica, on a
@@ -17,7 +19,7 @@ PostgreSQL is the ``pgserver`` package's (16.2, pgvector 0.6.2) in ``--pgdata``,
 Prints tables and writes ``benchmarks/results/postgres.json``. Not a timed test.
 
     python benchmarks/bench_postgres.py [--namespaces 1000 --chunks-per-ns 1000 --big 100000]
-        [--seconds 10] [--clients 1,4,8] [--replicas 1,3] [--pgdata DIR --reuse]
+        [--seconds 10] [--clients 1,4,8] [--replicas 1,3] [--pgdata DIR --reuse] [--gin-baseline]
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from memory.client import Client
 from memory.embedders import Embedder
 from memory.memory import Memory
 from memory.server_process import ServerProcess
+from memory.stores.postgres.bm25 import bm25_query
 from retrievers.lexical import query_terms
 
 HERE = Path(__file__).resolve().parent
@@ -141,19 +144,37 @@ def timed(calls: list[Callable[[], Any]]) -> dict[str, float]:
     return rate_stats(lat, sum(lat))
 
 
-def text_sql(terms: list[str]) -> str:
-    """The store's full-text query (:meth:`SearchRows.search_text`) for ``EXPLAIN``."""
-    query = " || ".join(["plainto_tsquery('english', %s)"] * len(terms))
-    return (
-        f"SELECT c.id, ts_rank_cd(c.tsv, q.q, 1) AS s FROM (SELECT {query} AS q) q "
-        "JOIN chunks c ON c.tsv @@ q.q WHERE c.namespace=%s ORDER BY s DESC, c.id LIMIT %s"
-    )
+def paired(calls: list[Callable[[], Any]], store: Any) -> tuple[dict[str, float], dict[str, float]]:
+    """Latency of each call with the store's full-text plan and with the GIN for every namespace (the plan
+    before namespaces were read first), interleaved (each call both ways, the order alternating) so
+    that load on the machine and warm pages weigh on both alike."""
+    lat: dict[bool, list[float]] = {False: [], True: []}
+    below = store.text_scan_below
+    try:
+        for i, call in enumerate(calls):
+            for gin in (False, True) if i % 2 == 0 else (True, False):
+                store.text_scan_below = 0 if gin else below
+                t0 = time.perf_counter()
+                call()
+                lat[gin].append(time.perf_counter() - t0)
+    finally:
+        store.text_scan_below = below
+    return rate_stats(lat[False], sum(lat[False])), rate_stats(lat[True], sum(lat[True]))
 
 
 def read_group(
-    mem: Memory, topics: Topics, chosen: list[Spec], questions: list[str], *, per_ns: int, budget: int, k: int
+    mem: Memory,
+    topics: Topics,
+    chosen: list[Spec],
+    questions: list[str],
+    *,
+    per_ns: int,
+    budget: int,
+    k: int,
+    gin_baseline: bool = False,
 ) -> dict[str, Any]:
-    """assemble in each namespace of ``chosen`` (first call apart), then bare vector and text searches."""
+    """assemble in each namespace of ``chosen`` (first call apart), then bare vector and text searches;
+    with ``gin_baseline``, assemble and text search also with the GIN plan for every namespace (:func:`paired`)."""
     session = {s.name: mem.store.sessions(s.name)[-1]["session"] for s in chosen}
 
     def assemble(spec: Spec, j: int) -> Callable[[], Any]:
@@ -168,14 +189,21 @@ def read_group(
         return partial(mem.store.search_text, query_terms(questions[j % len(questions)]), spec.name, k)
 
     runs = [(s, i * per_ns + j) for i, s in enumerate(chosen) for j in range(per_ns)]
-    return {
+    out: dict[str, Any] = {
         "namespaces": len(chosen),
         "chunks_per_namespace": chosen[0].chunks,
         "assemble_cold_ms": timed([assemble(s, i) for i, s in enumerate(chosen)]),
-        "assemble_ms": timed([assemble(s, j) for s, j in runs]),
-        "vector_search_ms": {str(top): timed([search(s, top) for s, _ in runs]) for top in (mem.config.candidates, k)},
-        "text_search_ms": timed([text(s, j) for s, j in runs]),
     }
+    if gin_baseline:
+        out["assemble_ms"], out["assemble_gin_ms"] = paired([assemble(s, j) for s, j in runs], mem.store)
+    else:
+        out["assemble_ms"] = timed([assemble(s, j) for s, j in runs])
+    out["vector_search_ms"] = {str(top): timed([search(s, top) for s, _ in runs]) for top in (mem.config.candidates, k)}
+    if gin_baseline:
+        out["text_search_ms"], out["text_search_gin_ms"] = paired([text(s, j) for s, j in runs], mem.store)
+    else:
+        out["text_search_ms"] = timed([text(s, j) for s, j in runs])
+    return out
 
 
 def reads(
@@ -188,8 +216,11 @@ def reads(
     queries: int,
     budget: int,
     embedder: Embedder | None = None,
+    big_queries: int | None = None,
+    gin_baseline: bool = False,
 ) -> dict[str, Any]:
-    """Timings and plans per small namespace (``sample`` of them) and in the big one."""
+    """Timings and plans per small namespace (``sample`` of them, ``queries`` calls) and in the big one
+    (``big_queries`` calls, default ``queries``); ``gin_baseline``: :func:`read_group`."""
     rng = np.random.default_rng(7)
     mem = Memory.open(dsn, embedder=embedder)
     k = max(mem.config.candidates, int(budget * mem.config.candidates_per_token))  # what assemble asks for
@@ -200,11 +231,13 @@ def reads(
             if not pool:
                 continue
             chosen = [pool[i] for i in rng.choice(len(pool), size=min(sample, len(pool)), replace=False)]
-            per_ns = max(1, queries // len(chosen))
-            r = read_group(mem, topics, chosen, questions, per_ns=per_ns, budget=budget, k=k)
+            calls = big_queries if (label == "big" and big_queries is not None) else queries
+            per_ns = max(1, calls // len(chosen))
+            r = read_group(mem, topics, chosen, questions, per_ns=per_ns, budget=budget, k=k, gin_baseline=gin_baseline)
             spec, qv, terms = chosen[0], topics.draw(chosen[0].topics, 1)[0], query_terms(questions[0])
             r["explain_vector"] = explain(dsn, VECTOR_SQL, [qv, spec.name, qv, k])
-            r["explain_text"] = explain(dsn, text_sql(terms), [*terms, spec.name, k])
+            r["explain_text"] = explain(dsn, *bm25_query(terms, spec.name, k, scan_below=mem.store.text_scan_below))
+            r["explain_text_gin"] = explain(dsn, *bm25_query(terms, spec.name, k, scan_below=0))
             if label == "big":
                 top = mem.config.candidates
                 r["hnsw_at_max_ef"] = hnsw_probe(dsn, topics.draw(spec.topics, 20), spec.name, top)
@@ -294,6 +327,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--big", type=int, default=100_000, help="chunks of the one big namespace (0: none)")
     ap.add_argument("--sample", type=int, default=100, help="namespaces that assemble is timed in")
     ap.add_argument("--queries", type=int, default=300, help="warm assemble calls per group")
+    ap.add_argument("--big-queries", type=int, default=None, help="warm calls in the big namespace (default --queries)")
+    ap.add_argument(
+        "--gin-baseline", action="store_true", help="also time assemble and full text with the GIN plan everywhere"
+    )
     ap.add_argument("--budget", type=int, default=2048)
     ap.add_argument("--seconds", type=float, default=10.0, help="length of each service row")
     ap.add_argument("--clients", default="1,4,8")
@@ -334,7 +371,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         with psycopg.connect(dsn, autocommit=True) as conn:
             result["database_bytes"] = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]  # type: ignore[index]
         result["reads"] = reads(
-            dsn, topics, specs, questions, sample=args.sample, queries=args.queries, budget=args.budget
+            dsn,
+            topics,
+            specs,
+            questions,
+            sample=args.sample,
+            queries=args.queries,
+            budget=args.budget,
+            big_queries=args.big_queries,
+            gin_baseline=args.gin_baseline,
         )
         with tempfile.TemporaryDirectory() as logs:
             result["service"] = (

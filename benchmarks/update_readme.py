@@ -238,6 +238,12 @@ def postgres_table(path: Path) -> str:
             f"| {name} | {c['p50_ms']:.0f} / {c['p95_ms']:.0f} | {a['p50_ms']:.1f} / {a['p95_ms']:.1f} "
             f"| {v['64']['p95_ms']:.1f} / {v[str(k)]['p95_ms']:.1f} | {x['text_search_ms']['p95_ms']:.1f} |"
         )
+        if "assemble_gin_ms" in x:  # --gin-baseline: the same calls with full text through the GIN everywhere
+            g = x["assemble_gin_ms"]
+            lines.append(
+                f"| the same, full text through the GIN (the plan before) | | {g['p50_ms']:.1f} / {g['p95_ms']:.1f} "
+                f"| | {x['text_search_gin_ms']['p95_ms']:.1f} |"
+            )
     hnsw = sum(t for name, t in ld.get("index_build_s", {}).items() if "hnsw" in name)
     lines.append(
         f"\n{sz['namespaces']:,} namespaces × {sz['chunks_per_ns']:,} chunks + one of {sz['big']:,}: "

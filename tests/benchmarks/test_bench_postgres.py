@@ -96,10 +96,26 @@ def test_reads_time_every_measure_and_the_vector_plan_filters_by_namespace(
     loaded: tuple[str, Topics, list], embedder: Embedder
 ) -> None:
     dsn, topics, specs = loaded
-    out = reads(dsn, topics, specs, ["Where did Caroline go?"], sample=2, queries=4, budget=512, embedder=embedder)
-    for label in ("per-namespace", "big"):
+    out = reads(
+        dsn,
+        topics,
+        specs,
+        ["Where did Caroline go?"],
+        sample=2,
+        queries=4,
+        budget=512,
+        embedder=embedder,
+        big_queries=2,
+        gin_baseline=True,
+    )
+    for label, n in (("per-namespace", 4), ("big", 2)):
         r = out[label]
-        assert r["assemble_ms"]["requests"] == 4 and r["assemble_ms"]["p95_ms"] > 0
+        assert r["assemble_ms"]["requests"] == n and r["assemble_ms"]["p95_ms"] > 0
+        assert r["assemble_gin_ms"]["requests"] == r["text_search_gin_ms"]["requests"] == n
+        # the store's full-text plan reads the namespace's rows first; the baseline lets the GIN run
+        rows_first = [line for line in r["explain_text"] if "Subquery Scan on c" in line]
+        assert rows_first and "never executed" not in rows_first[0]
+        assert "never executed" in next(line for line in r["explain_text_gin"] if "Subquery Scan on c" in line)
         assert r["assemble_cold_ms"]["requests"] == r["namespaces"]
         assert set(r["vector_search_ms"]) == {"64", str(out["k_search"])}
         plan = "\n".join(r["explain_vector"])

@@ -29,24 +29,41 @@ from typing import Any
 K1 = 1.2
 B = 0.75
 IDF_FLOOR = 1e-6  # FTS5 floors a non-positive IDF (a word in over half the chunks) here
+SCAN_BELOW = 50_000  # a namespace with fewer chunks is read first, then matched (measured: module doc)
 
 
 def bm25_query(
-    terms: Sequence[str], namespace: str, k: int, sessions: Sequence[str] | None = None
+    terms: Sequence[str],
+    namespace: str,
+    k: int,
+    sessions: Sequence[str] | None = None,
+    *,
+    scan_below: int = SCAN_BELOW,
 ) -> tuple[str, list[Any]]:
     """The SQL and parameters for the top ``k`` chunks of ``namespace`` for ``terms``: rows of
-    ``(chunk id, BM25 score)``, best first (ties by id)."""
+    ``(chunk id, BM25 score)``, best first (ties by id).
+
+    The matches come from one of two branches, chosen in the statement by ``namespaces.chunks``
+    (the other branch is never run: a one-time filter): below ``scan_below`` chunks, the
+    namespace's rows are read through ``chunks_by_ns`` and then matched; otherwise the GIN index
+    finds the matches of the whole table, intersected with the namespace. Both give the same rows."""
     match = " || ".join(["plainto_tsquery('english', %s)"] * len(terms))
     only = "WHERE t.session = ANY(%s)" if sessions else ""
     sql = f"""
-WITH t AS MATERIALIZED (  -- per match, the query's lexemes (setweight marks them, ts_filter keeps them)
-    SELECT c.id, c.session, c.tokens, u.lexeme, cardinality(u.positions) AS tf FROM chunks c CROSS JOIN LATERAL
-    unnest(ts_filter(setweight(c.tsv, 'A', tsvector_to_array(to_tsvector('english', %s))), '{{a}}')) u
-    WHERE c.namespace = %s AND c.tsv @@ ({match})
-), st AS (
+WITH st AS MATERIALIZED (
     SELECT greatest(chunks, 1)::float8 AS docs, greatest(chunk_tokens::float8 / greatest(chunks, 1), 1) AS avgdl,
-           {K1}::float8 AS k1, {B}::float8 AS b
+           {K1}::float8 AS k1, {B}::float8 AS b, chunks < %s AS small
     FROM namespaces WHERE namespace = %s
+), m AS MATERIALIZED (  -- the matches: the namespace's rows first (small), or the GIN's (large)
+    SELECT c.id, c.session, c.tokens, c.tsv
+    FROM (SELECT id, session, tokens, tsv FROM chunks WHERE namespace = %s OFFSET 0) c
+    WHERE (SELECT small FROM st) AND c.tsv @@ ({match})
+    UNION ALL
+    SELECT c.id, c.session, c.tokens, c.tsv FROM chunks c
+    WHERE NOT (SELECT small FROM st) AND c.namespace = %s AND c.tsv @@ ({match})
+), t AS MATERIALIZED (  -- per match, the query's lexemes (setweight marks them, ts_filter keeps them)
+    SELECT m.id, m.session, m.tokens, u.lexeme, cardinality(u.positions) AS tf FROM m CROSS JOIN LATERAL
+    unnest(ts_filter(setweight(m.tsv, 'A', tsvector_to_array(to_tsvector('english', %s))), '{{a}}')) u
 ), df AS (
     SELECT t.lexeme, greatest(ln((st.docs - count(*) + 0.5::float8) / (count(*) + 0.5::float8)), {IDF_FLOOR}) AS idf
     FROM t CROSS JOIN st GROUP BY t.lexeme, st.docs
@@ -56,7 +73,7 @@ FROM t JOIN df USING (lexeme) CROSS JOIN st
 {only}
 GROUP BY t.id ORDER BY 2 DESC, t.id LIMIT %s
 """
-    args: list[Any] = [" ".join(terms), namespace, *terms, namespace]
+    args: list[Any] = [int(scan_below), namespace, namespace, *terms, namespace, *terms, " ".join(terms)]
     if sessions:
         args.append(list(sessions))
     args.append(k)

@@ -4,7 +4,7 @@ schema on open, and meta."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import partial
 
@@ -15,6 +15,17 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from memory.errors import InvalidArgument
 from memory.stores.postgres.schema import SCHEMA, SCHEMA_LOCK, SCHEMA_VERSION, STEPS
 from memory.stores.schema import upgrade
+
+
+def bigint_array(values: Iterable[int]) -> str:
+    """A ``bigint[]`` literal (pass it as ``%s::bigint[]``): psycopg's list dumper takes ~1 ms for the
+    ~900 keys an assembly reads, a joined string a few microseconds."""
+    return "{" + ",".join(str(int(v)) for v in values) + "}"
+
+
+def text_array(values: Iterable[str]) -> str:
+    """A ``text[]`` literal (pass it as ``%s::text[]``): every element quoted, ``\\`` and ``"`` escaped."""
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
 
 
 def redact(dsn: str) -> str:

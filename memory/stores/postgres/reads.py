@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from memory.stores.postgres.connection import PgBase
+from memory.stores.postgres.connection import PgBase, bigint_array, text_array
 from memory.stores.rows import MessageRow, ToolLink
 
 MSG_COLS = "id, namespace, session, seq, pos, role, ts, tokens, data"
@@ -14,7 +14,7 @@ _MSG_COLS_M = ", ".join("m." + c.strip() for c in MSG_COLS.split(","))
 
 
 def msg_row(r: Sequence[Any]) -> MessageRow:
-    return MessageRow(int(r[0]), r[1], r[2], int(r[3]), int(r[4]), r[5], float(r[6]), int(r[7]), json.loads(r[8]))
+    return MessageRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8]))  # psycopg: int, float
 
 
 class LogReads(PgBase):
@@ -22,7 +22,8 @@ class LogReads(PgBase):
 
     def _rows(self, sql: str, args: Sequence[Any]) -> list[MessageRow]:
         with self._read() as conn:
-            return [msg_row(r) for r in conn.execute(sql, args)]
+            rows = conn.execute(sql, args).fetchall()  # one call: iterating the cursor costs a Python call per row
+        return [msg_row(r) for r in rows]
 
     def last_seq(self, namespace: str, session: str) -> int:
         with self._read() as conn:
@@ -72,15 +73,16 @@ class LogReads(PgBase):
         return self._rows(sql + " ORDER BY pos DESC LIMIT %s", (*args, limit))
 
     def messages_by_pos(self, namespace: str, positions: Iterable[int]) -> dict[int, MessageRow]:
-        pos = [int(p) for p in dict.fromkeys(positions)]
-        rows = self._rows(f"SELECT {MSG_COLS} FROM messages WHERE namespace=%s AND pos = ANY(%s)", (namespace, pos))
+        pos = bigint_array(dict.fromkeys(positions))
+        rows = self._rows(
+            f"SELECT {MSG_COLS} FROM messages WHERE namespace=%s AND pos = ANY(%s::bigint[])", (namespace, pos)
+        )
         return {r.pos: r for r in rows}
 
     def messages_by_seq(self, namespace: str, session: str, seqs: Iterable[int]) -> dict[int, MessageRow]:
-        s = [int(x) for x in dict.fromkeys(seqs)]
         rows = self._rows(
-            f"SELECT {MSG_COLS} FROM messages WHERE namespace=%s AND session=%s AND seq = ANY(%s)",
-            (namespace, session, s),
+            f"SELECT {MSG_COLS} FROM messages WHERE namespace=%s AND session=%s AND seq = ANY(%s::bigint[])",
+            (namespace, session, bigint_array(dict.fromkeys(seqs))),
         )
         return {r.seq: r for r in rows}
 
@@ -90,7 +92,7 @@ class LogReads(PgBase):
         rows = self._rows(
             f"SELECT {_MSG_COLS_M} FROM unnest(%s::text[], %s::bigint[]) AS k(session, seq) "
             "JOIN messages m ON m.namespace=%s AND m.session=k.session AND m.seq=k.seq",
-            ([k[0] for k in keys], [int(k[1]) for k in keys], namespace),
+            (text_array(k[0] for k in keys), bigint_array(k[1] for k in keys), namespace),
         )
         return {(r.session, r.seq): r for r in rows}
 

@@ -15,8 +15,8 @@ import numpy as np
 from psycopg import sql
 
 from memory.stores.base import EmbedFn
-from memory.stores.postgres.bm25 import bm25_query
-from memory.stores.postgres.connection import PgBase
+from memory.stores.postgres.bm25 import SCAN_BELOW, bm25_query
+from memory.stores.postgres.connection import PgBase, bigint_array, text_array
 from memory.stores.postgres.schema import SCHEMA_LOCK
 from memory.stores.postgres.vectors import hnsw_index
 from memory.stores.rows import REEMBED_BATCH, ChunkRow, embedded
@@ -26,7 +26,7 @@ _CHUNK_COLS_C = ", ".join("c." + c.strip() for c in CHUNK_COLS.split(","))
 
 
 def chunk_row(r: Sequence[Any]) -> ChunkRow:
-    return ChunkRow(int(r[0]), int(r[1]), r[2], r[3], int(r[4]), int(r[5]), int(r[6]), r[7], r[8], int(r[9]))
+    return ChunkRow(*r)  # psycopg gives bigint and integer columns as int
 
 
 def as_vector(v: Any) -> np.ndarray:
@@ -37,10 +37,15 @@ def as_vector(v: Any) -> np.ndarray:
 class SearchRows(PgBase):
     """Chunks by id, message or key; vectors; full text; the deletion log."""
 
+    #: full text reads a namespace of fewer chunks before matching (:data:`bm25.SCAN_BELOW`); 0: always the GIN
+    text_scan_below: int = SCAN_BELOW
+
     def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRow]:
         with self._read() as conn:
-            rows = conn.execute(f"SELECT {CHUNK_COLS} FROM chunks WHERE id = ANY(%s)", ([int(i) for i in ids],))
-            return {int(r[0]): chunk_row(r) for r in rows}
+            rows = conn.execute(
+                f"SELECT {CHUNK_COLS} FROM chunks WHERE id = ANY(%s::bigint[])", (bigint_array(ids),)
+            ).fetchall()  # one call: iterating the cursor costs a Python call per row
+        return {r[0]: chunk_row(r) for r in rows}
 
     def chunks_of_message(self, message_id: int) -> list[ChunkRow]:
         with self._read() as conn:
@@ -53,14 +58,14 @@ class SearchRows(PgBase):
             rows = conn.execute(
                 f"SELECT {_CHUNK_COLS_C} FROM unnest(%s::text[], %s::bigint[]) AS k(session, seq) "
                 "JOIN chunks c ON c.namespace=%s AND c.session=k.session AND c.seq=k.seq AND c.part=0",
-                ([k[0] for k in keys], [int(k[1]) for k in keys], namespace),
-            )
-            return {(r.session, r.seq): r for r in map(chunk_row, rows)}
+                (text_array(k[0] for k in keys), bigint_array(k[1] for k in keys), namespace),
+            ).fetchall()
+        return {(r.session, r.seq): r for r in map(chunk_row, rows)}
 
     def vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
         with self._read() as conn:
-            sql = "SELECT id, embedding FROM chunks WHERE id = ANY(%s) AND embedding IS NOT NULL"  # NULL: not yet
-            rows = conn.execute(sql, ([int(i) for i in ids],))
+            sql = "SELECT id, embedding FROM chunks WHERE id = ANY(%s::bigint[]) AND embedding IS NOT NULL"  # NULL: not yet
+            rows = conn.execute(sql, (bigint_array(ids),)).fetchall()
             return {int(cid): as_vector(v) for cid, v in rows}
 
     def chunk_texts(self, namespace: str) -> tuple[np.ndarray, list[str], list[str]]:
@@ -126,7 +131,7 @@ class SearchRows(PgBase):
         terms = [t for t in query_terms if t and t.strip()]
         if not terms or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        query, args = bm25_query(terms, namespace, k, sessions)
+        query, args = bm25_query(terms, namespace, k, sessions, scan_below=self.text_scan_below)
         with self._read() as conn:
             rows = conn.execute(query, args).fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))

@@ -108,7 +108,7 @@ class PgVectorIndex:
         q = check_query(query, self.dim)[0]
         if k <= 0 or (sessions is not None and len(sessions) == 0):
             return EMPTY_RESULT
-        with self.store._write() as conn:  # a transaction, for SET LOCAL
+        with self.store._read() as conn:  # autocommit; a transaction only around HNSW's SET LOCAL
             row = conn.execute(
                 "SELECT last_pos, (SELECT GREATEST(reltuples, 0) FROM pg_class WHERE oid = 'chunks'::regclass) "
                 "FROM namespaces WHERE namespace=%s",
@@ -122,13 +122,14 @@ class PgVectorIndex:
             ef = math.ceil(2 * k * max(total, size) / max(size, 1))
             rows: list[tuple[int, float]] = []
             if sessions is None and size >= self.hnsw_min_rows and ef <= 1000:
-                conn.execute(f"SET LOCAL hnsw.ef_search = {max(40, ef)}")
                 vec = f"%s::vector({self.dim})"
-                rows = conn.execute(
-                    f"SELECT id, -({self._cast} <#> {vec}) FROM chunks WHERE namespace=%s "
-                    f"AND vector_dims(embedding) = {self.dim} ORDER BY {self._cast} <#> {vec} LIMIT %s",
-                    (q, namespace, q, k),
-                ).fetchall()
+                with conn.transaction():
+                    conn.execute(f"SET LOCAL hnsw.ef_search = {max(40, ef)}")
+                    rows = conn.execute(
+                        f"SELECT id, -({self._cast} <#> {vec}) FROM chunks WHERE namespace=%s "
+                        f"AND vector_dims(embedding) = {self.dim} ORDER BY {self._cast} <#> {vec} LIMIT %s",
+                        (q, namespace, q, k),
+                    ).fetchall()
             if len(rows) < min(k, size):  # exact: small namespace, sessions, or the graph came back short
                 sql = (
                     "SELECT id, -(embedding <#> %s) FROM chunks WHERE namespace=%s AND embedding IS NOT NULL "
