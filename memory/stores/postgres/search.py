@@ -64,7 +64,8 @@ class SearchRows(PgBase):
 
     def vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
         with self._read() as conn:
-            sql = "SELECT id, embedding FROM chunks WHERE id = ANY(%s::bigint[]) AND embedding IS NOT NULL"  # NULL: not yet
+            # a NULL embedding: the chunk waits for write-behind indexing
+            sql = "SELECT id, embedding FROM chunks WHERE id = ANY(%s::bigint[]) AND embedding IS NOT NULL"
             rows = conn.execute(sql, (bigint_array(ids),)).fetchall()
             return {int(cid): as_vector(v) for cid, v in rows}
 
