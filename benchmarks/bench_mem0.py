@@ -143,7 +143,15 @@ def main() -> None:
     t_start = time.perf_counter()
 
     peer = Peer(python, args.threads)
-    names = ("mem0_add", "turnmem_add", "mem0_search", "turnmem_assemble", "mem0_embed", "turnmem_embed")
+    names = (
+        "mem0_add",
+        "turnmem_add",
+        "turnmem_add_indexed",
+        "mem0_search",
+        "turnmem_assemble",
+        "mem0_embed",
+        "turnmem_embed",
+    )
     ms: dict[str, list[float]] = {k: [] for k in names}
     cpu: dict[str, list[float]] = {k: [] for k in names}
     with tempfile.TemporaryDirectory() as tmp:
@@ -158,17 +166,20 @@ def main() -> None:
                     msg["timestamp"] = turn.timestamp
                 plain = {"role": msg["role"], "content": turn.text, "name": msg.get("name")}
 
-                def ours(msg: dict = msg, sid: str = sess.id) -> tuple[float, float]:
-                    return timed_ms(lambda: mem.add([msg], session=sid, namespace=conv.id))
+                def ours(msg: dict = msg, sid: str = sess.id, wait: bool = i % 2 == 1) -> tuple[float, float]:
+                    # every other turn waits for its vectors, as mem0's add (which embeds first) does
+                    return timed_ms(lambda: mem.add([msg], session=sid, namespace=conv.id, wait_indexed=wait))
 
                 def theirs(plain: dict = plain) -> tuple[float, float]:
                     return peer_ms(peer.call("add", messages=[plain], user_id=conv.id))
 
-                for name, fn in (("turnmem_add", ours), ("mem0_add", theirs))[:: 1 if i % 2 else -1]:
+                turnmem_add = "turnmem_add_indexed" if i % 2 else "turnmem_add"
+                for name, fn in ((turnmem_add, ours), ("mem0_add", theirs))[:: 1 if i % 2 else -1]:
                     wall, used = fn()
                     ms[name].append(wall)
                     cpu[name].append(used)
                 i += 1
+        mem.flush()  # every vector indexed before the reads, as in mem0's store
         mem.index.persist()
         for q in questions[:10]:  # warm both read paths
             peer.call("search", query=q, user_id=conv.id, top_k=args.top_k)

@@ -284,6 +284,7 @@ def ingest(mem: Memory, size: int) -> dict[str, float]:
         msgs += len(batch)
         if mem.store.max_chunk_id() >= size:
             break
+    mem.flush()  # ingest ends when every chunk is indexed (write-behind embeds after add returns)
     mem.index.persist()
     secs = time.perf_counter() - t0
     chunks = mem.store.chunk_count(NS)

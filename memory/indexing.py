@@ -25,7 +25,6 @@ import atexit
 import logging
 import os
 import threading
-import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -85,6 +84,7 @@ class IndexWorker:
         self._submitted = 0
         self._done = 0
         self._waiting_chunks = 0
+        self._waiters = 0  # callers in wait(): the worker starts at once instead of lingering
         self._failed: list[tuple[BaseException, list[int]]] = []
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -118,12 +118,17 @@ class IndexWorker:
         """Wait until the job with ``ticket`` is done (None: everything queued, including what the
         jobs themselves queue); False if ``timeout`` seconds passed first."""
         with self._cond:
-            while True:
-                target = self._submitted if ticket is None else ticket
-                if not self._cond.wait_for(lambda t=target: self._done >= t, timeout):  # type: ignore[misc]
-                    return False
-                if ticket is not None or self._done >= self._submitted:
-                    return True
+            self._waiters += 1
+            self._cond.notify_all()
+            try:
+                while True:
+                    target = self._submitted if ticket is None else ticket
+                    if not self._cond.wait_for(lambda t=target: self._done >= t, timeout):  # type: ignore[misc]
+                        return False
+                    if ticket is not None or self._done >= self._submitted:
+                        return True
+            finally:
+                self._waiters -= 1
 
     def raise_failed(self) -> None:
         """Raise :class:`IndexingFailed` for work that failed since the last call (once), after
@@ -149,10 +154,10 @@ class IndexWorker:
         """The next job: consecutive chunk jobs merged up to ``batch`` chunks; None when closed and empty."""
         with self._cond:
             self._cond.wait_for(lambda: self._queue or self._closed)
-        # Woken by a write, do not take the GIL from the writer while its add returns: Python
-        # hands the GIL to a woken thread within 5 ms, which put that much on every add.
-        time.sleep(self.linger)
-        with self._cond:
+            # Woken by a write, do not take the GIL from the writer while its add returns: Python
+            # hands the GIL to a woken thread within 5 ms, which put that much on every add. Unless
+            # a caller already waits for the vectors (wait_indexed, flush): then it is all it waits for.
+            self._cond.wait_for(lambda: self._waiters > 0 or self._closed, self.linger)
             if not self._queue:
                 return None
             ticket, job = self._queue.popleft()

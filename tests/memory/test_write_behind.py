@@ -89,6 +89,17 @@ def test_wait_indexed_returns_with_the_vectors(mem: Memory) -> None:
     assert "dense" in mem.search("gym locker", k=1)[0].scores
 
 
+def test_a_caller_waiting_for_vectors_does_not_wait_out_the_indexers_linger(mem: Memory) -> None:
+    """The worker lingers after a write so the writer's ``add`` returns first; a caller that
+    waits for the vectors (``wait_indexed``, ``flush``) is served at once instead."""
+    mem._indexer.linger = 3600.0  # an hour: only a waiter can cut it short
+    seqs = mem.add([{"role": "user", "content": "The spare key is under the blue flowerpot."}], session="s")
+    mem.flush(timeout=30)  # raises TimedOut if it waited for the linger
+    assert mem._indexer.waiting_chunks == 0 and mem.store.pending_chunk_ids().size == 0
+    assert "dense" in mem.search("where is the spare key?", k=1)[0].scores
+    assert [h.seq for h in mem.search("where is the spare key?", k=1)] == seqs
+
+
 def test_sync_index_writes_embed_before_the_commit(open_memory: Callable[..., Memory]) -> None:
     mem = open_memory("sync", index_writes="sync")
     mem.add([FACT], session="s")
