@@ -40,7 +40,7 @@ from indexers.base import Index, LiveIndex
 from memory import identity
 from memory.assemble import AssembleConfig, assemble
 from memory.chunking import Chunker
-from memory.embedders import Embedder, default_embedder
+from memory.embedders import BatchingEmbedder, Embedder, default_embedder
 from memory.errors import Conflict, IndexingFailed, InvalidArgument, InvalidMessage, InvalidTransition, TimedOut
 from memory.index_sync import IndexSync
 from memory.indexing import INDEX_WRITES, IndexWorker, embed_pending, embed_text
@@ -116,6 +116,9 @@ class Memory:
         self.index_writes = index_writes
         self.store = store
         self.embedder = embedder
+        # The indexer embeds around a batching wrapper (a server's BatchingEmbedder): a context's query
+        # must not queue behind a batch of long answers; the two run side by side, the indexer niced.
+        self._index_embedder: Embedder = embedder.inner if isinstance(embedder, BatchingEmbedder) else embedder
         self.counter = counter
         self.chunker = chunker or Chunker(counter)
         self.config = config or AssembleConfig()
@@ -363,7 +366,7 @@ class Memory:
 
     def _index_chunks(self, ids: list[int]) -> None:
         """The indexer's step: embed these chunks, store their vectors, bring the index up to date."""
-        if embed_pending(self.store, self.embedder, ids):
+        if embed_pending(self.store, self._index_embedder, ids):
             self._catch_up()
 
     def flush(self, timeout: float | None = None) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from memory import Memory
-from memory.embedders import Embedder
+from memory.embedders import BatchingEmbedder, Embedder
 from memory.errors import IndexingFailed
 from memory.summaries import RollingSummary
 from retrievers.base import Candidates, Query
@@ -98,6 +98,34 @@ def test_a_caller_waiting_for_vectors_does_not_wait_out_the_indexers_linger(mem:
     assert mem._indexer.waiting_chunks == 0 and mem.store.pending_chunk_ids().size == 0
     assert "dense" in mem.search("where is the spare key?", k=1)[0].scores
     assert [h.seq for h in mem.search("where is the spare key?", k=1)] == seqs
+
+
+def test_a_query_does_not_queue_behind_background_indexing(
+    open_memory: Callable[..., Memory], embedder: Embedder
+) -> None:
+    """Behind a server's BatchingEmbedder (one forward pass at a time), the indexer embeds around
+    the batcher: a context's query is embedded while a long answer's chunks still are."""
+    entered, stuck = threading.Event(), threading.Event()
+
+    class SlowOnAnswers:  # the real embedder; a batch holding the long answer waits for the test
+        name, dim = embedder.name, embedder.dim
+
+        def embed(self, texts: Sequence[str]) -> np.ndarray:
+            if any("LONG ANSWER" in t for t in texts):
+                entered.set()
+                assert stuck.wait(timeout=60), "the test never released the answer's batch"
+            return embedder.embed(texts)
+
+    batching = BatchingEmbedder(SlowOnAnswers(), timeout=20)
+    mem = open_memory("batched", embedder=batching)
+    try:
+        mem.add([FACT], session="s", wait_indexed=True)
+        mem.add([{"role": "assistant", "content": "LONG ANSWER " + "about climbing gyms " * 200}], session="s")
+        assert entered.wait(timeout=60)  # the indexer is embedding the answer, and stays there
+        ctx = mem.assemble("what is the locker code?", session="s", budget=300)  # TimedOut if it queued
+        assert any("4471" in str(m.get("content")) for m in ctx.to_openai())
+    finally:
+        stuck.set()
 
 
 def test_sync_index_writes_embed_before_the_commit(open_memory: Callable[..., Memory]) -> None:
