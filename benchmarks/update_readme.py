@@ -148,8 +148,9 @@ def service_table(path: Path, chat: Path | None = None) -> str:
     lines.append("")
     lines.append(
         f"Loopback, {r['seconds']:.0f} s of sustained load per row, client and server on the same 2 cores. "
-        "`write`: one chat turn (at most 60 words) appended to a shared session (validated, embedded, "
-        "committed, indexed); `write-mixed`: the same with the synthetic conversation's whole mix, long tool "
+        "`write`: one chat turn (at most 60 words) appended to a shared session, counted "
+        "once committed and its vectors indexed (`wait_indexed=True`: the rate the embedder sustains; an "
+        "acknowledgement alone takes a few ms, see the add latency below); `write-mixed`: the same with the synthetic conversation's whole mix, long tool "
         "outputs (up to 1,400 words, several chunks) included; "
         f"`context`: `assemble` with the query embedded, budget {r['budget']}, on a session of "
         f"{r['seed_turns']} messages. `embedded`: the same calls on `Memory` in one thread (contexts: in 1 and "
