@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml
 	@echo "==> export the bundled MiniLM to ONNX once, from its local weights (seconds; ~/.cache/turnmem/onnx)"
 	$(BIN)/python -m memory.onnx_embedder
 	touch $(STAMP)
-	@echo "==> installed; next: make demo (about 30 s) or make test-fast / make test (see README)"
+	@echo "==> installed; next: make demo (about 15 s) or make test-fast / make test (see README)"
 
 demo: install
 	$(BIN)/turnmem demo
