@@ -53,7 +53,7 @@ def add_filler(mem: Memory, n: int, *, session: str = "s", namespace: str = "def
     for i in range(n):
         role = "user" if i % 2 == 0 else "assistant"
         msgs.append({"role": role, "content": f"{FILLER[i % len(FILLER)]} (turn {i})"})
-    mem.add(msgs, session=session, namespace=namespace)
+    mem.add(msgs, session=session, namespace=namespace, wait_indexed=True)  # vectors of all added so far
 
 
 def test_readme_example(tmp_path: Path, embedder: Embedder) -> None:
@@ -412,7 +412,7 @@ def test_namespaces_are_isolated(mem: Memory) -> None:
 
 def test_query_vector_skips_embedding(mem: Memory) -> None:
     mem.add(EXAMPLE, session="s")
-    add_filler(mem, 30)
+    add_filler(mem, 30)  # waits for every vector: both contexts below see the same index
     q = "Which hotel did we pick?"
     vec = mem.embedder.embed([q])[0]
     a = mem.assemble(q, session="s", budget=300, now=2e9)
