@@ -128,7 +128,7 @@ class Memory:
         self.retriever: Retriever = retriever or self.retriever_for(self.config)
         self.rolling_summary = rolling_summary
         self.idempotency_ttl_s = check_ttl(idempotency_ttl_s)
-        # an index that is the store's own rows is never behind the log: nothing to catch up
+        # an index that is the store's own rows needs no catch-up: the indexer writes vectors there
         self.live = isinstance(index, LiveIndex) and bool(index.live)
         self._sync = None if self.live else IndexSync(store, index, persist_every=persist_every)
         self._index = index

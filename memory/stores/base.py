@@ -57,8 +57,9 @@ class Store(Protocol):
     def set_meta(self, key: str, value: str) -> None: ...
 
     def live_index(self, dim: int) -> Index | None:
-        """The vector index that lives in the store's own rows (written in the log's transaction,
-        so never behind it), or None when vectors go to a separate, derived index."""
+        """The vector index that lives in the store's own rows (a chunk's vector is written into its
+        row by ``fill_vectors``, and every process reads it from there: no per-process catch-up),
+        or None when vectors go to a separate, derived index."""
         ...
 
     # -- log and seq ---------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The PostgreSQL store: one database (psycopg 3, psycopg_pool, pgvector) holding the log, the
-full-text index (``tsvector`` + GIN) and the vectors (pgvector), written in one transaction, so
+full-text index (``tsvector`` + GIN) and the vectors (pgvector): the log and full text are
+written in one transaction and each chunk's vector into its row right after (write-behind), so
 any number of ``turnmem serve`` replicas or processes on any number of hosts share it and see
-each other's writes at once.
+each other's writes at once (by full text at once, by vector once the writer's indexer ran).
 
 Assembled from one module per concern, as the SQLite store: ``connection`` (pool, schema,
 meta), ``log`` (append, delete: the locking is described there), ``reads``, ``search`` (full
@@ -27,7 +28,8 @@ class PostgresStore(LogWrites, LogReads, SearchRows, PendingVectors, StateBlocks
     """PostgreSQL log. Thread-safe (a connection pool); any number of processes may share the database."""
 
     def live_index(self, dim: int) -> PgVectorIndex:
-        """The pgvector index over this store's chunks: written with the log, never behind it."""
+        """The pgvector index over this store's chunks: the vectors are the chunk rows' own, read by
+        every process from the database (nothing to catch up)."""
         return PgVectorIndex(self, dim)
 
 
