@@ -165,16 +165,16 @@ def main() -> None:
                 if turn.timestamp is not None:
                     msg["timestamp"] = turn.timestamp
                 plain = {"role": msg["role"], "content": turn.text, "name": msg.get("name")}
+                wait = i % 2 == 1  # every other turn waits for its vectors, as mem0's add (which embeds first) does
 
-                def ours(msg: dict = msg, sid: str = sess.id, wait: bool = i % 2 == 1) -> tuple[float, float]:
-                    # every other turn waits for its vectors, as mem0's add (which embeds first) does
+                def ours(msg: dict = msg, sid: str = sess.id, wait: bool = wait) -> tuple[float, float]:
                     return timed_ms(lambda: mem.add([msg], session=sid, namespace=conv.id, wait_indexed=wait))
 
                 def theirs(plain: dict = plain) -> tuple[float, float]:
                     return peer_ms(peer.call("add", messages=[plain], user_id=conv.id))
 
-                turnmem_add = "turnmem_add_indexed" if i % 2 else "turnmem_add"
-                for name, fn in ((turnmem_add, ours), ("mem0_add", theirs))[:: 1 if i % 2 else -1]:
+                turnmem_add = "turnmem_add_indexed" if wait else "turnmem_add"
+                for name, fn in ((turnmem_add, ours), ("mem0_add", theirs))[:: 1 if wait else -1]:
                     wall, used = fn()
                     ms[name].append(wall)
                     cpu[name].append(used)

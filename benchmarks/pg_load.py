@@ -38,6 +38,7 @@ from eval.datasets import load_locomo
 from memory.chunking import Chunker
 from memory.models import parse_message
 from memory.stores.postgres import PgVectorIndex, PostgresStore
+from memory.stores.postgres.schema import COUNT_BM25_STATS
 from memory.tokens import count_message, get_counter
 
 LOCOMO = Path("/work/shared/data/locomo10.json")
@@ -234,12 +235,7 @@ def load(
             "INSERT INTO namespaces(namespace, last_pos, created_at) "
             "SELECT namespace, MAX(pos), MIN(ts) FROM messages GROUP BY namespace"
         )
-        # BM25's per-namespace statistics, as appends keep them (memory/stores/postgres/bm25.py)
-        conn.execute(
-            "UPDATE namespaces n SET chunks = s.chunks, chunk_tokens = s.chunk_tokens FROM "
-            "(SELECT namespace, count(*) AS chunks, sum(tokens) AS chunk_tokens FROM chunks GROUP BY namespace) s "
-            "WHERE n.namespace = s.namespace"
-        )
+        conn.execute(COUNT_BM25_STATS)  # BM25's per-namespace statistics, as appends keep them
         timings["copy_s"] = time.perf_counter() - t0
         for name, definition in tqdm(sorted(indexes, key=lambda x: "hnsw" in x[0]), desc="indexes"):
             t = time.perf_counter()

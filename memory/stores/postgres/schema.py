@@ -111,17 +111,21 @@ CREATE TABLE IF NOT EXISTS deletions (
 );
 """
 
+# BM25's statistics per namespace counted from the chunks stored (appends keep them up to date)
+COUNT_BM25_STATS = """
+UPDATE namespaces n SET chunks = s.chunks, chunk_tokens = s.chunk_tokens
+FROM (SELECT namespace, count(*) AS chunks, sum(tokens) AS chunk_tokens FROM chunks GROUP BY namespace) s
+WHERE n.namespace = s.namespace"""
+
 # steps[v] takes a database at version v to v + 1.
 STEPS: dict[int, str] = {
     1: "ALTER TABLE idempotency ADD COLUMN IF NOT EXISTS fingerprint TEXT",  # the request a key answered
     # BM25's statistics per namespace, counted once from the chunks already stored; and the
     # HNSW indexes dropped, to be rebuilt partial (vectors.hnsw_index) when a memory opens it
-    2: """
+    2: f"""
 ALTER TABLE namespaces ADD COLUMN IF NOT EXISTS chunks BIGINT NOT NULL DEFAULT 0,
     ADD COLUMN IF NOT EXISTS chunk_tokens BIGINT NOT NULL DEFAULT 0;
-UPDATE namespaces n SET chunks = s.chunks, chunk_tokens = s.chunk_tokens
-FROM (SELECT namespace, count(*) AS chunks, sum(tokens) AS chunk_tokens FROM chunks GROUP BY namespace) s
-WHERE n.namespace = s.namespace;
+{COUNT_BM25_STATS};
 DO $$ DECLARE i record; BEGIN  -- HNSW indexes become partial by dimension; the next open builds them
     FOR i IN SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'chunks'
              AND indexname LIKE 'chunks\\_hnsw\\_%' LOOP
