@@ -126,20 +126,13 @@ class LogReads(PgBase):
         """``(call_id, call_seq, result_seq)`` rows for calls made at these seqs or with these ids."""
         out: list[ToolLink] = []
         with self._read() as conn:
-            cs = [int(c) for c in call_seqs]
-            if cs:
-                out += conn.execute(
-                    "SELECT call_id, call_seq, result_seq FROM tool_calls WHERE namespace=%s AND session=%s "
-                    "AND call_seq = ANY(%s)",
-                    (namespace, session, cs),
-                ).fetchall()
-            ci = list(call_ids)
-            if ci:
-                out += conn.execute(
-                    "SELECT call_id, call_seq, result_seq FROM tool_calls WHERE namespace=%s AND session=%s "
-                    "AND call_id = ANY(%s)",
-                    (namespace, session, ci),
-                ).fetchall()
+            for column, values in (("call_seq", [int(c) for c in call_seqs]), ("call_id", list(call_ids))):
+                if values:
+                    out += conn.execute(
+                        "SELECT call_id, call_seq, result_seq FROM tool_calls WHERE namespace=%s AND session=%s "
+                        f"AND {column} = ANY(%s)",
+                        (namespace, session, values),
+                    ).fetchall()
         return out
 
     def session_tool_links(self, namespace: str, session: str) -> list[ToolLink]:

@@ -133,20 +133,13 @@ class LogReads(SQLiteBase):
         """``(call_id, call_seq, result_seq)`` rows for calls made at these seqs or with these ids."""
         out: list[ToolLink] = []
         conn = self._conn()
-        cs = list(call_seqs)
-        if cs:
-            sql = (
-                "SELECT call_id, call_seq, result_seq FROM tool_calls WHERE namespace=? AND session=? "
-                f"AND call_seq IN ({','.join('?' * len(cs))})"
-            )
-            out.extend(conn.execute(sql, (namespace, session, *cs)).fetchall())
-        ci = list(call_ids)
-        if ci:
-            sql = (
-                "SELECT call_id, call_seq, result_seq FROM tool_calls WHERE namespace=? AND session=? "
-                f"AND call_id IN ({','.join('?' * len(ci))})"
-            )
-            out.extend(conn.execute(sql, (namespace, session, *ci)).fetchall())
+        for column, values in (("call_seq", list(call_seqs)), ("call_id", list(call_ids))):
+            if values:
+                sql = (
+                    "SELECT call_id, call_seq, result_seq FROM tool_calls WHERE namespace=? AND session=? "
+                    f"AND {column} IN ({','.join('?' * len(values))})"
+                )
+                out.extend(conn.execute(sql, (namespace, session, *values)).fetchall())
         return out
 
     def session_tool_links(self, namespace: str, session: str) -> list[ToolLink]:
