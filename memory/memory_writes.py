@@ -4,7 +4,9 @@
 one store transaction appends them with their chunks, full text and tool-call links, honouring the
 idempotency key and ``base_seq``; the write is acknowledged there. The new chunks go to the
 background indexer (write-behind: :mod:`memory.indexing`), or were embedded before the commit with
-``index_writes="sync"``. ``flush`` waits for the indexer; ``delete`` forgets a namespace or session.
+``index_writes="sync"``; a rolling summary that falls due is queued there too
+(:mod:`memory.memory_summaries`). ``flush`` waits for the indexer; ``delete`` forgets a namespace
+or session.
 """
 
 from __future__ import annotations
