@@ -14,6 +14,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from memory.cli import main
 from memory.models import parse_message
 from memory.stores.postgres import PgVectorIndex, PostgresStore
 from memory.stores.postgres.ns_indexes import LOCK_CLASS, index_name
@@ -196,5 +197,25 @@ def test_reembedding_to_another_dimension_drops_the_old_dimensions_indexes(pg_ds
         finally:
             index.close()
         assert [(r.dim, r.state, r.valid) for r in store.namespace_indexes()] == [(16, "ready", True)]
+    finally:
+        store.close()
+
+
+def test_the_cli_sets_the_size_builds_lists_and_drops(pg_dsn: str, capsys: pytest.CaptureFixture[str]) -> None:
+    store = PostgresStore(pg_dsn)
+    try:
+        rng = np.random.default_rng(2)
+        vecs = rng.normal(size=(30, DIM)).astype(np.float32)
+        fill(store, "cli", vecs / np.linalg.norm(vecs, axis=1, keepdims=True))
+        fill(store, "tiny", vecs[:5] / np.linalg.norm(vecs[:5], axis=1, keepdims=True))
+        store.set_meta("dim", str(DIM))  # as the embedder's identity records it
+        assert main(["namespace-indexes", "--data", pg_dsn, "--min-chunks", "20", "--build-due"]) == 0
+        assert "cli: built" in capsys.readouterr().out
+        assert store.namespace_index_min_chunks() == 20  # every replica reads it from the database
+        assert [(r.namespace, r.state) for r in store.namespace_indexes()] == [("cli", "ready")]
+        assert main(["namespace-indexes", "--data", pg_dsn, "--drop", "cli"]) == 0
+        assert store.namespace_indexes() == []
+        assert main(["namespace-indexes", "--data", pg_dsn, "--min-chunks", "-1"]) == 2
+        assert "min_chunks: give an int >= 0" in capsys.readouterr().err
     finally:
         store.close()
