@@ -43,7 +43,12 @@ from psycopg import sql
 
 from indexers.base import EMPTY_RESULT, check_ids, check_query, check_vectors
 from memory.errors import InvalidArgument
-from memory.stores.postgres.ns_indexes import NamespaceIndexBuilder, NamespaceIndexes
+from memory.stores.postgres.ns_indexes import (
+    META_KEY,
+    NAMESPACE_INDEX_MIN_CHUNKS,
+    NamespaceIndexBuilder,
+    NamespaceIndexes,
+)
 from memory.stores.postgres.schema import SCHEMA_LOCK
 
 HNSW_MIN_ROWS = 5_000
@@ -81,10 +86,9 @@ class PgVectorIndex:
         self.store = store
         self.dim = dim
         self.hnsw_min_rows = hnsw_min_rows
-        #: a namespace of at least this many chunks gets its own index (0: never; None: the store's setting)
-        self.own_index_min_chunks = (
-            store.namespace_index_min_chunks() if own_index_min_chunks is None else own_index_min_chunks
-        )
+        #: a namespace of at least this many chunks gets its own index (0: never; None: the database's
+        #: setting, read with every search so that a change reaches every replica at once)
+        self.own_index_min_chunks = own_index_min_chunks
         self.builder = NamespaceIndexBuilder(store, dim)
         self._cast = f"embedding::vector({dim})"
         self._own_sql = sql.SQL(
@@ -139,13 +143,16 @@ class PgVectorIndex:
             row = conn.execute(
                 "SELECT n.last_pos, n.chunks, (SELECT GREATEST(reltuples, 0) FROM pg_class WHERE oid = "
                 "'chunks'::regclass), (SELECT state FROM namespace_indexes r WHERE r.namespace = n.namespace "
-                "AND r.dim = %s) FROM namespaces n WHERE n.namespace=%s",
-                (self.dim, namespace),
+                "AND r.dim = %s), (SELECT value FROM meta WHERE key = %s) FROM namespaces n WHERE n.namespace=%s",
+                (self.dim, META_KEY, namespace),
             ).fetchone()
             if row is None:
                 return EMPTY_RESULT
             size, chunks, total, own = int(row[0]), int(row[1]), float(row[2] or 0), row[3]
-            if own != "ready" and 0 < self.own_index_min_chunks <= chunks:
+            low = self.own_index_min_chunks
+            if low is None:
+                low = NAMESPACE_INDEX_MIN_CHUNKS if row[4] is None else int(row[4])
+            if own != "ready" and 0 < low <= chunks:
                 self.builder.request(namespace)  # in the background; another replica may be building it
             rows: list[tuple[int, float]] = []
             if sessions is None and own == "ready" and k <= EF_MAX:

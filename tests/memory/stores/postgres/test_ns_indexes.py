@@ -217,5 +217,39 @@ def test_the_cli_sets_the_size_builds_lists_and_drops(pg_dsn: str, capsys: pytes
         assert store.namespace_indexes() == []
         assert main(["namespace-indexes", "--data", pg_dsn, "--min-chunks", "-1"]) == 2
         assert "min_chunks: give an int >= 0" in capsys.readouterr().err
+        index = PgVectorIndex(store, DIM)  # the size set above, read from the database by search
+        try:
+            index.search(vecs[0], 5, namespace="tiny")
+            index.search(vecs[0], 5, namespace="cli")
+            assert index.builder.wait(timeout=60)
+        finally:
+            index.close()
+        assert [r.namespace for r in store.namespace_indexes()] == ["cli"]
     finally:
+        store.close()
+
+
+def test_closing_cancels_a_build_and_leaves_nothing_behind(pg_dsn: str) -> None:
+    store = PostgresStore(pg_dsn)
+    index = PgVectorIndex(store, DIM, own_index_min_chunks=10)
+    try:
+        rng = np.random.default_rng(4)
+        vecs = rng.normal(size=(20, DIM)).astype(np.float32)
+        fill(store, "n", vecs / np.linalg.norm(vecs, axis=1, keepdims=True))
+        with psycopg.connect(pg_dsn) as blocker:  # a transaction that holds the build up (a SHARE lock)
+            blocker.execute("LOCK TABLE chunks IN SHARE MODE")
+            index.search(vecs[0], 5, namespace="n")
+            deadline = time.monotonic() + 30
+            with psycopg.connect(pg_dsn, autocommit=True) as watch:
+                while not watch.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'CREATE INDEX%'"
+                ).fetchone():
+                    assert time.monotonic() < deadline, "the build never started"
+                    time.sleep(0.05)
+            index.close()  # cancels it, while it still waits
+            assert index.builder.wait(timeout=10) and store.namespace_indexes() == []
+        with store._read() as conn:
+            assert conn.execute("SELECT to_regclass(%s)", (index_name("n", DIM),)).fetchone() == (None,)
+    finally:
+        index.close()
         store.close()
