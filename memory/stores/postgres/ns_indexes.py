@@ -10,6 +10,12 @@ vector_dims(embedding) = dim`` (:func:`index_ddl`), and its search walks a graph
 (:mod:`memory.stores.postgres.vectors`, with the namespace as a literal: the planner matches a
 partial index's predicate only against constants).
 
+When: the first search that finds a namespace at the size without a ready index asks its
+process's :class:`NamespaceIndexBuilder` (one background thread) to build it, and searches stay
+exact until it is ready; or at once, with ``turnmem namespace-indexes --build NS`` (or
+:meth:`NamespaceIndexes.build_namespace_index`). Search is where the need shows, and it already reads
+the namespace's size in its first round trip: writes pay nothing for it.
+
 How, with any number of replicas:
 
 - ``CREATE INDEX CONCURRENTLY``: writers of the table are not blocked while it builds; it runs on a
@@ -97,6 +103,14 @@ def _valid(conn: psycopg.Connection, name: str) -> bool | None:
     return None if row is None else bool(row[0])
 
 
+def _cancel(conn: psycopg.Connection) -> None:
+    """Cancel the statement running on ``conn`` (from another thread); nothing if it has ended."""
+    try:
+        conn.cancel_safe(timeout=5.0)
+    except psycopg.Error as exc:  # pragma: no cover - the connection closed meanwhile
+        log.info("cancelling a namespace index build: %s", exc)
+
+
 def _drop(conn: psycopg.Connection, name: str) -> None:
     conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(name)))
 
@@ -144,7 +158,7 @@ class NamespaceIndexes(PgBase):
 
         Returns ``"built"``, ``"ready"`` (it was already), ``"busy"`` (another process builds it) or
         ``"no-namespace"``. ``connected`` receives the build's connection (to cancel it from another
-        thread: ``conn.cancel()``). An interrupted build leaves no registry row in ``building`` that
+        thread). An interrupted build leaves no registry row in ``building`` that
         the next caller cannot take over: the lock goes with the connection."""
         name = index_name(namespace, dim)
         with psycopg.connect(self.dsn, autocommit=True) as conn:
@@ -292,7 +306,7 @@ class NamespaceIndexBuilder:
         with self._cond:
             self._conn = conn
             if self._closed:
-                conn.cancel()
+                _cancel(conn)
 
     def _run(self) -> None:
         while True:
@@ -319,7 +333,7 @@ class NamespaceIndexBuilder:
             self._closed = True
             self._queue[1:] = []
             if self._conn is not None:
-                self._conn.cancel()
+                _cancel(self._conn)
             self._cond.notify_all()
             thread = self._thread
         if thread is not None:
