@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import psycopg
@@ -253,3 +254,18 @@ def test_closing_cancels_a_build_and_leaves_nothing_behind(pg_dsn: str) -> None:
     finally:
         index.close()
         store.close()
+
+
+def test_replicas_asking_at_once_build_it_once(pg_dsn: str) -> None:
+    stores = [PostgresStore(pg_dsn) for _ in range(3)]  # three processes' stores on one database
+    try:
+        rng = np.random.default_rng(5)
+        vecs = rng.normal(size=(400, DIM)).astype(np.float32)
+        fill(stores[0], "shared", vecs / np.linalg.norm(vecs, axis=1, keepdims=True), batch=200)
+        with ThreadPoolExecutor(3) as pool:
+            outcomes = list(pool.map(lambda s: s.build_namespace_index("shared", DIM), stores))
+        assert outcomes.count("built") == 1 and set(outcomes) <= {"built", "busy", "ready"}, outcomes
+        assert [(r.namespace, r.state, r.valid) for r in stores[1].namespace_indexes()] == [("shared", "ready", True)]
+    finally:
+        for s in stores:
+            s.close()
