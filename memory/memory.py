@@ -43,7 +43,17 @@ from memory.chunking import Chunker
 from memory.embedders import BatchingEmbedder, Embedder, default_embedder
 from memory.errors import Conflict, IndexingFailed, InvalidArgument, InvalidMessage, InvalidTransition, TimedOut
 from memory.index_sync import IndexSync
-from memory.indexing import INDEX_WRITES, IndexWorker, embed_pending, embed_text
+from memory.indexing import (
+    INDEX_WRITES,
+    MAX_PENDING,
+    PENDING_TIMEOUT_S,
+    IndexWorker,
+    drain_pending,
+    embed_pending,
+    embed_text,
+    indexer_id,
+    settle,
+)
 from memory.models import Context, Hit, Message, MessageInput, StoredMessage, ToolCallState, parse_message
 from memory.state import STAGE, StateBlock, StateMachine, block_from_row, check_block_name, encode_value
 from memory.state import render as render_state
@@ -107,6 +117,8 @@ class Memory:
         rolling_summary: RollingSummary | None = None,
         idempotency_ttl_s: float | None = None,
         index_writes: str = "background",
+        max_pending: int = MAX_PENDING,
+        pending_timeout_s: float = PENDING_TIMEOUT_S,
     ) -> None:
         if index_writes not in INDEX_WRITES:
             raise InvalidArgument(
@@ -133,13 +145,18 @@ class Memory:
         self._sync = None if self.live else IndexSync(store, index, persist_every=persist_every)
         self._index = index
         self._lock = self._sync.lock if self._sync is not None else threading.RLock()
-        self._indexer = IndexWorker(self._index_chunks, name=f"turnmem-indexer-{id(self):x}")
+        self._owner = indexer_id()  # this memory's name in claims on chunks (a store shared by replicas)
+        self.pending_timeout_s = pending_timeout_s
+        sweep = self._drain_pending if store.claims_pending else None  # chunks a killed replica left
+        self._indexer = IndexWorker(
+            self._index_chunks, name=f"turnmem-indexer-{id(self):x}", max_pending=max_pending, idle=sweep
+        )
         self._check_models()
         self.reconcile()
         left = self.store.pending_chunk_ids()  # stored, never embedded: a writer ended after its commit
         if left.size:
             log.info("indexing %d chunks stored without vectors (a writer ended before indexing them)", left.size)
-            self._indexer.submit(left.tolist())
+            self._indexer.submit(self._drain_pending)
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -156,6 +173,8 @@ class Memory:
         rolling_summary: RollingSummary | None = None,
         idempotency_ttl_s: float | None = None,
         index_writes: str = "background",
+        max_pending: int = MAX_PENDING,
+        pending_timeout_s: float = PENDING_TIMEOUT_S,
     ) -> Memory:
         """Open (or create) a memory at ``path``, with the bundled MiniLM by default.
 
@@ -169,7 +188,9 @@ class Memory:
         ``idempotency_ttl_s``: how long an idempotency key is remembered (None: forever).
         ``index_writes``: ``"background"`` (default) acknowledges a write once the log commits and
         embeds its chunks right after on a background thread; ``"sync"`` embeds them before the
-        commit (``add`` returns with the vectors indexed).
+        commit (``add`` returns with the vectors indexed). ``max_pending``: the most chunks the
+        background indexer may have queued; an ``add`` past it waits for room up to
+        ``pending_timeout_s`` seconds, then raises :class:`TimedOut` and stores nothing.
         """
         where = parse_location(path)
         emb = embedder or default_embedder()
@@ -201,6 +222,8 @@ class Memory:
                 rolling_summary=rolling_summary,
                 idempotency_ttl_s=idempotency_ttl_s,
                 index_writes=index_writes,
+                max_pending=max_pending,
+                pending_timeout_s=pending_timeout_s,
             )
         except BaseException:
             store.close()
@@ -324,7 +347,9 @@ class Memory:
         """Store what :meth:`prepare` made (``add`` in two steps: the REST service prepares outside its lock)."""
         self.check_write(session, namespace, idempotency_key, base_seq)
         self._indexer.raise_failed()  # an earlier write's indexing failed: say so before storing more
-        seqs, ticket = self._store(prepared, session, namespace, idempotency_key=idempotency_key, base_seq=base_seq)
+        behind = sum(len(pm.chunks) for pm in prepared) if self.index_writes == "background" else 0
+        with self._indexer.room(behind, self.pending_timeout_s):  # backpressure: the queue stays bounded
+            seqs, ticket = self._store(prepared, session, namespace, idempotency_key=idempotency_key, base_seq=base_seq)
         if wait_indexed:  # this write's chunks (a replay or a write without new chunks: all queued)
             self._indexer.wait(ticket)
             self._indexer.raise_failed()
@@ -366,17 +391,37 @@ class Memory:
 
     def _index_chunks(self, ids: list[int]) -> None:
         """The indexer's step: embed these chunks, store their vectors, bring the index up to date."""
-        if embed_pending(self.store, self._index_embedder, ids):
+        if embed_pending(self.store, self._index_embedder, ids, owner=self._owner):
             self._catch_up()
 
-    def flush(self, timeout: float | None = None) -> None:
+    def _drain_pending(self) -> None:
+        """Embed the chunks the log holds without a vector that no indexer holds (on open, and the
+        idle sweep of a shared store)."""
+        if drain_pending(self.store, self._index_embedder, owner=self._owner, batch=self._indexer.batch):
+            self._catch_up()
+
+    def flush(self, timeout: float | None = None, *, namespace: str | None = None) -> None:
         """Wait until every write of this memory so far is embedded and indexed (and its rolling
-        summaries are stored). Raises :class:`TimedOut` after ``timeout`` seconds, and
-        :class:`IndexingFailed` if background work failed (its chunks are queued again)."""
+        summaries are stored). With ``namespace``, on a store shared by replicas (PostgreSQL), also
+        until every chunk of that namespace committed before the call by any process has its vector.
+        Raises :class:`TimedOut` after ``timeout`` seconds, and :class:`IndexingFailed` if
+        background work failed (its chunks are queued again)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         if not self._indexer.wait(timeout=timeout):
             waiting = self._indexer.waiting_chunks
             raise TimedOut(f"flush: {waiting} chunks still waiting for their vectors after {timeout} s")
         self._indexer.raise_failed()
+        if namespace is not None and self.store.claims_pending:
+            try:
+                settle(
+                    self.store,
+                    self._index_embedder,
+                    owner=f"{self._owner}/flush",
+                    namespace=namespace,
+                    deadline=deadline,
+                )
+            except TimedOut as exc:
+                raise TimedOut(f"flush: after {timeout} s, {exc}") from None
 
     def _roll_summary(self, namespace: str, session: str, last_seq: int) -> None:
         policy = self.rolling_summary
