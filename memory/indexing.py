@@ -157,7 +157,7 @@ class IndexWorker:
         name: str = "",
         max_pending: int = MAX_PENDING,
         idle: Callable[[], object] | None = None,
-        idle_s: float = SWEEP_S,
+        idle_s: float | None = None,
     ) -> None:
         if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
             raise InvalidArgument(
@@ -170,7 +170,7 @@ class IndexWorker:
         self.name = name or "turnmem-indexer"
         self.max_pending = max_pending
         self._idle = idle  # run when the queue stayed empty for idle_s (a sweep of the log)
-        self.idle_s = idle_s
+        self.idle_s = SWEEP_S if idle_s is None else idle_s
         self._cond = threading.Condition()
         self._queue: deque[tuple[int, Job]] = deque()
         self._submitted = 0
