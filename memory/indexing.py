@@ -177,7 +177,7 @@ class IndexWorker:
         self._done = 0
         self._waiting_chunks = 0
         self._reserved = 0  # chunks of writes admitted by room() and not queued yet
-        self.peak_chunks = 0  # the most chunks ever queued (and reserved) at once
+        self.peak_chunks = 0  # the most chunks ever queued at once
         self._waiters = 0  # callers in wait() or room(): the worker starts at once instead of lingering
         self._failed: list[tuple[BaseException, list[int]]] = []
         self._thread: threading.Thread | None = None
@@ -197,7 +197,7 @@ class IndexWorker:
             self._queue.append((self._submitted, job))
             if isinstance(job, list):
                 self._waiting_chunks += len(job)
-                self.peak_chunks = max(self.peak_chunks, self._waiting_chunks + self._reserved)
+                self.peak_chunks = max(self.peak_chunks, self._waiting_chunks)
             self._start()
             self._cond.notify_all()
             return self._submitted
