@@ -19,7 +19,9 @@ success with ``deleted == 0``, since the first attempt did the deleting.
 Errors come back as the same classes ``Memory`` raises (:class:`InvalidMessage`,
 :class:`Conflict` with ``current_seq``, ...; a 413 for a body over the server's limit as
 :class:`InvalidArgument` naming ``body``), plus :class:`PermissionDenied` for a refused key
-and :class:`ServiceError` when the service stays unreachable.
+and :class:`ServiceError` when the service stays unreachable. ``flush`` (``POST
+/v1/namespaces/{ns}/flush``) raises :class:`TimedOut` when the service answers 504, and is not
+retried on it: it already waited its ``timeout``.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from memory.errors import (
     NotFound,
     PermissionDenied,
     ServiceError,
+    TimedOut,
     TurnmemError,
     UpstreamError,
 )
@@ -77,6 +80,7 @@ class _Call:
     json: Any = None
     params: dict[str, Any] = field(default_factory=dict)
     idempotent: bool = False
+    timeout: float | None = None  # seconds for this request, when it may take longer than the client's timeout
 
     @property
     def safe_to_repeat(self) -> bool:
@@ -136,6 +140,8 @@ def _raise_for(resp: httpx.Response) -> None:
         raise InvalidArgument(text, field=fld)
     if status == 502:
         raise UpstreamError(text)
+    if status == 504 and kind == "TimedOut":  # a flush that ran out of time (the writes are stored)
+        raise TimedOut(text)
     raise ServiceError(f"turnmem service answered {status}: {text}", status=status)
 
 
@@ -162,6 +168,9 @@ class _Api:
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
+
+    def _timeout_of(self, call: _Call) -> float | httpx.Timeout:
+        return self.timeout if call.timeout is None else call.timeout
 
     def _delay(self, attempt: int) -> float:
         return self.backoff * (2**attempt) * (0.5 + random.random())
@@ -246,6 +255,13 @@ class _Api:
             else f"/v1/namespaces/{_seg(namespace, 'namespace')}"
         )
         return _Call("POST", path + "/context", json=body, idempotent=True)  # a read
+
+    @staticmethod
+    def _flush(namespace: str, timeout: float) -> _Call:
+        # not retried on a 5xx: a 504 already waited `timeout` seconds; call flush again to wait more
+        path = f"/v1/namespaces/{_seg(namespace, 'namespace')}/flush"
+        wait = timeout + 10.0 if isinstance(timeout, (int, float)) else None  # the server checks the value
+        return _Call("POST", path, params={"timeout": timeout}, timeout=wait)
 
     @staticmethod
     def _since(session: str, seq: int, namespace: str, limit: int | None) -> _Call:
@@ -344,7 +360,9 @@ class Client(_Api):
                 time.sleep(self._delay(attempt - 1))
             resp, exc = None, None
             try:
-                resp = self._http.request(call.method, call.path, json=call.json, params=call.params or None)
+                resp = self._http.request(
+                    call.method, call.path, json=call.json, params=call.params or None, timeout=self._timeout_of(call)
+                )
             except httpx.TransportError as e:
                 exc = e
             if not self._retryable(call, resp, exc):
@@ -451,6 +469,12 @@ class Client(_Api):
         data = self._send(_Call("GET", _session_path(namespace, session) + "/tool-calls"))
         return [ToolCallState.model_validate(t) for t in data]
 
+    def flush(self, timeout: float = 30.0, *, namespace: str = DEFAULT_NAMESPACE) -> None:
+        """Wait until every write the service acknowledged before the call is embedded and indexed
+        (on replicas sharing PostgreSQL: every write to ``namespace``, whichever replica took it).
+        Raises :class:`TimedOut` after ``timeout`` seconds (at most 300); the writes stay stored."""
+        self._send(self._flush(namespace, timeout))
+
     def health(self) -> dict[str, Any]:
         return dict(self._send(_Call("GET", "/healthz")))
 
@@ -493,7 +517,9 @@ class AsyncClient(_Api):
                 await asyncio.sleep(self._delay(attempt - 1))
             resp, exc = None, None
             try:
-                resp = await self._http.request(call.method, call.path, json=call.json, params=call.params or None)
+                resp = await self._http.request(
+                    call.method, call.path, json=call.json, params=call.params or None, timeout=self._timeout_of(call)
+                )
             except httpx.TransportError as e:
                 exc = e
             if not self._retryable(call, resp, exc):
@@ -595,6 +621,10 @@ class AsyncClient(_Api):
     async def tool_calls(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> list[ToolCallState]:
         data = await self._send(_Call("GET", _session_path(namespace, session) + "/tool-calls"))
         return [ToolCallState.model_validate(t) for t in data]
+
+    async def flush(self, timeout: float = 30.0, *, namespace: str = DEFAULT_NAMESPACE) -> None:
+        """Wait until every write the service acknowledged before the call is indexed (:meth:`Client.flush`)."""
+        await self._send(self._flush(namespace, timeout))
 
     async def health(self) -> dict[str, Any]:
         return dict(await self._send(_Call("GET", "/healthz")))
