@@ -118,11 +118,18 @@ def embed_pending(
 
 
 def drain_pending(
-    store: Store, embedder: Embedder, *, owner: str, batch: int = BATCH_CHUNKS, namespace: str | None = None
+    store: Store,
+    embedder: Embedder,
+    *,
+    owner: str,
+    batch: int = BATCH_CHUNKS,
+    namespace: str | None = None,
+    stop: Callable[[], bool] = lambda: False,
 ) -> list[int]:
     """Embed every chunk the log holds without a vector that no other indexer holds (in
-    ``namespace`` if given), a page of ``batch`` at a time in id order; returns the ids written.
-    Run on open (a writer ended after its commit) and by the idle sweep on a shared store."""
+    ``namespace`` if given), a page of ``batch`` at a time in id order, until ``stop()``; returns
+    the ids written. Run on open (a writer ended after its commit) and by the idle sweep on a
+    shared store."""
     written: list[int] = []
     after = 0
     while rows := store.claim_pending(
@@ -130,6 +137,8 @@ def drain_pending(
     ).rows:
         written += _fill(store, embedder, rows)
         after = rows[-1][0]
+        if stop():
+            break
     return written
 
 
@@ -182,9 +191,7 @@ class IndexWorker:
         self._failed: list[tuple[BaseException, list[int]]] = []
         self._thread: threading.Thread | None = None
         self._closed = False
-        if idle is not None:
-            with self._cond:
-                self._start()
+        self.closing = False  # close() has begun: a sweep stops after its current page
 
     # -- submitting ----------------------------------------------------------------------------
 
@@ -201,6 +208,12 @@ class IndexWorker:
             self._start()
             self._cond.notify_all()
             return self._submitted
+
+    def start_sweeping(self) -> None:
+        """Start the thread now if there is an idle task (it sweeps before any write comes)."""
+        if self._idle is not None:
+            with self._cond:
+                self._start()
 
     def _start(self) -> None:
         if self._thread is None:
@@ -345,6 +358,7 @@ class IndexWorker:
 
     def close(self, timeout: float | None = None) -> None:
         """Finish what is queued (up to ``timeout`` seconds), then stop the thread."""
+        self.closing = True
         self.wait(timeout=timeout)
         with self._cond:
             self._closed = True

@@ -157,6 +157,7 @@ class Memory:
         if left.size:
             log.info("indexing %d chunks stored without vectors (a writer ended before indexing them)", left.size)
             self._indexer.submit(self._drain_pending)
+        self._indexer.start_sweeping()
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -397,7 +398,10 @@ class Memory:
     def _drain_pending(self) -> None:
         """Embed the chunks the log holds without a vector that no indexer holds (on open, and the
         idle sweep of a shared store)."""
-        if drain_pending(self.store, self._index_embedder, owner=self._owner, batch=self._indexer.batch):
+        worker = self._indexer
+        if drain_pending(
+            self.store, self._index_embedder, owner=self._owner, batch=worker.batch, stop=lambda: worker.closing
+        ):
             self._catch_up()
 
     def flush(self, timeout: float | None = None, *, namespace: str | None = None) -> None:
