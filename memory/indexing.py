@@ -123,18 +123,15 @@ def drain_pending(
     *,
     owner: str,
     batch: int = BATCH_CHUNKS,
-    namespace: str | None = None,
     stop: Callable[[], bool] = lambda: False,
 ) -> list[int]:
-    """Embed every chunk the log holds without a vector that no other indexer holds (in
-    ``namespace`` if given), a page of ``batch`` at a time in id order, until ``stop()``; returns
+    """Embed every chunk the log holds without a vector that no other indexer holds, a page of
+    ``batch`` at a time in id order, until ``stop()``; returns
     the ids written. Run on open (a writer ended after its commit) and by the idle sweep on a
     shared store."""
     written: list[int] = []
     after = 0
-    while rows := store.claim_pending(
-        owner, None, limit=batch, after_id=after, namespace=namespace, lease_s=CLAIM_LEASE_S
-    ).rows:
+    while rows := store.claim_pending(owner, None, limit=batch, after_id=after, lease_s=CLAIM_LEASE_S).rows:
         written += _fill(store, embedder, rows)
         after = rows[-1][0]
         if stop():
