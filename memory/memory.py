@@ -118,7 +118,7 @@ class Memory:
         idempotency_ttl_s: float | None = None,
         index_writes: str = "background",
         max_pending: int = MAX_PENDING,
-        pending_timeout_s: float = PENDING_TIMEOUT_S,
+        pending_timeout_s: float | None = PENDING_TIMEOUT_S,
     ) -> None:
         if index_writes not in INDEX_WRITES:
             raise InvalidArgument(
@@ -175,7 +175,7 @@ class Memory:
         idempotency_ttl_s: float | None = None,
         index_writes: str = "background",
         max_pending: int = MAX_PENDING,
-        pending_timeout_s: float = PENDING_TIMEOUT_S,
+        pending_timeout_s: float | None = PENDING_TIMEOUT_S,
     ) -> Memory:
         """Open (or create) a memory at ``path``, with the bundled MiniLM by default.
 
