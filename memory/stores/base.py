@@ -11,6 +11,8 @@ Promises every store keeps:
   without one (write-behind indexing: ``Memory`` embeds it right after the commit and
   ``fill_vectors`` writes it); until then it is left out of every read of vectors
   (``vectors``, ``chunk_vectors``, dense search, session centroids) but is in full-text search;
+  an indexer takes such chunks with ``claim_pending``, which on a store shared by processes
+  (``claims_pending``) gives each chunk to one live indexer at a time;
 - ``seq`` is per session and ``pos`` per namespace, both gap-free from 1 in commit order,
   whatever the number of concurrent writers;
 - an idempotency key, or a message ``id``, seen before stores nothing twice (a key reused for
