@@ -3,10 +3,12 @@ runs. :mod:`memory.server` and :mod:`memory.inspect_routes` both build their rou
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends
 from fastapi import Path as PathParam
+from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -20,6 +22,8 @@ NAME_PATTERN = r"^[^\x00-\x1f]*[^\x00-\x1f\s][^\x00-\x1f]*$"  # what check_name 
 NAME = Annotated[str, PathParam(min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN)]
 _bearer = HTTPBearer(auto_error=False, description="an API key from the server's key file")
 Creds = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+KeyPatterns = Callable[[HTTPAuthorizationCredentials | None], list[str]]  # a request's key -> its namespace patterns
+Authorize = Callable[[str, HTTPAuthorizationCredentials | None], None]  # raises unless the key may use the namespace
 
 
 def no_surrogates(value: str | None, field: str) -> str | None:
@@ -74,4 +78,22 @@ def build_context(mem: Memory, ns: str, session: str | None, body: ContextReques
         raise
 
 
-__all__ = ["NAME", "NAME_PATTERN", "ConfigOverrides", "ContextRequest", "Creds", "build_context", "no_surrogates"]
+def context_response(mem: Memory, ns: str, session: str | None, body: ContextRequest) -> Response:
+    """The context as the routes answer it: already a validated model, so serialized once instead
+    of FastAPI's validate-then-encode."""
+    ctx = build_context(mem, ns, session, body)
+    return Response(ctx.model_dump_json(), media_type="application/json")
+
+
+__all__ = [
+    "Authorize",
+    "KeyPatterns",
+    "NAME",
+    "NAME_PATTERN",
+    "ConfigOverrides",
+    "ContextRequest",
+    "Creds",
+    "build_context",
+    "context_response",
+    "no_surrogates",
+]

@@ -346,7 +346,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     keys = KeyRing.load(args.keys) if args.keys else KeyRing.load()
     limits = ServiceLimits(
-        max_request_bytes=args.max_request_bytes, embed_timeout=args.embed_timeout, embed_batch=args.embed_batch
+        max_request_bytes=args.max_request_bytes,
+        embed_timeout=args.embed_timeout,
+        embed_batch=args.embed_batch,
+        **({} if args.max_pending is None else {"max_pending": args.max_pending}),
     )
     serve(
         args.data,
@@ -494,6 +497,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sv.add_argument(
         "--embed-batch", type=int, default=128, help="most texts in one forward pass of the embedder (default: 128)"
+    )
+    sv.add_argument(
+        "--max-pending",
+        type=int,
+        default=None,
+        help="most chunks waiting for their vectors; a write past it waits for the indexer, up to "
+        "--embed-timeout, then 503 (default: 10000)",
     )
     sv.add_argument(
         "--eval-dir",

@@ -20,7 +20,9 @@ success with ``deleted == 0``, since the first attempt did the deleting.
 Errors come back as the same classes ``Memory`` raises (:class:`InvalidMessage`,
 :class:`Conflict` with ``current_seq``, ...; a 413 for a body over the server's limit as
 :class:`InvalidArgument` naming ``body``), plus :class:`PermissionDenied` for a refused key
-and :class:`ServiceError` when the service stays unreachable.
+and :class:`ServiceError` when the service stays unreachable. ``flush`` (``POST
+/v1/namespaces/{ns}/flush``) raises :class:`TimedOut` when the service answers 504, and is not
+retried on it: it already waited its ``timeout``.
 """
 
 from __future__ import annotations
@@ -71,7 +73,9 @@ class Client(Transport):
             if delay is not None:
                 time.sleep(delay)
             try:
-                resp = self._http.request(call.method, call.path, json=call.json, params=call.params or None)
+                resp = self._http.request(
+                    call.method, call.path, json=call.json, params=call.params or None, timeout=self._timeout_of(call)
+                )
                 tries.answered(resp)
             except httpx.TransportError as e:
                 tries.failed(e)
@@ -165,6 +169,12 @@ class Client(Transport):
     def tool_calls(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> list[ToolCallState]:
         return self._send(req.tool_calls(session, namespace))
 
+    def flush(self, timeout: float = 30.0, *, namespace: str = DEFAULT_NAMESPACE) -> None:
+        """Wait until every write the service acknowledged before the call is embedded and indexed
+        (on replicas sharing PostgreSQL: every write to ``namespace``, whichever replica took it).
+        Raises :class:`TimedOut` after ``timeout`` seconds (at most 300); the writes stay stored."""
+        self._send(req.flush(namespace, timeout))
+
     def health(self) -> dict[str, Any]:
         return self._send(req.health())
 
@@ -203,7 +213,9 @@ class AsyncClient(Transport):
             if delay is not None:
                 await asyncio.sleep(delay)
             try:
-                resp = await self._http.request(call.method, call.path, json=call.json, params=call.params or None)
+                resp = await self._http.request(
+                    call.method, call.path, json=call.json, params=call.params or None, timeout=self._timeout_of(call)
+                )
                 tries.answered(resp)
             except httpx.TransportError as e:
                 tries.failed(e)
@@ -293,6 +305,10 @@ class AsyncClient(Transport):
 
     async def tool_calls(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> list[ToolCallState]:
         return await self._send(req.tool_calls(session, namespace))
+
+    async def flush(self, timeout: float = 30.0, *, namespace: str = DEFAULT_NAMESPACE) -> None:
+        """Wait until every write the service acknowledged before the call is indexed (:meth:`Client.flush`)."""
+        await self._send(req.flush(namespace, timeout))
 
     async def health(self) -> dict[str, Any]:
         return await self._send(req.health())

@@ -206,5 +206,12 @@ def tool_calls(session: str, namespace: str) -> Call[list[ToolCallState]]:
     )
 
 
+def flush(namespace: str, timeout: float) -> Call[None]:
+    # not retried on a 5xx (a POST): a 504 already waited `timeout` seconds; call flush again to wait more
+    path = f"{_namespace_path(namespace)}/flush"
+    wait = timeout + 10.0 if isinstance(timeout, (int, float)) else None  # the server checks the value
+    return Call("POST", path, params={"timeout": timeout}, timeout=wait, read=lambda data: None)
+
+
 def health() -> Call[dict[str, Any]]:
     return Call("GET", "/healthz", read=dict)

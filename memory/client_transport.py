@@ -27,6 +27,7 @@ from memory.errors import (
     NotFound,
     PermissionDenied,
     ServiceError,
+    TimedOut,
     UpstreamError,
 )
 
@@ -60,6 +61,7 @@ class Call(Generic[T]):
     json: Any = None
     params: dict[str, Any] = field(default_factory=dict)
     idempotent: bool = False
+    timeout: float | None = None  # seconds for this request, when it may take longer than the client's timeout
     read: Callable[[Any], T] = _as_is
     remap: Callable[[InvalidArgument], InvalidArgument] | None = None
 
@@ -100,6 +102,8 @@ def raise_for(resp: httpx.Response) -> None:
         raise InvalidArgument(text, field=fld)
     if status == 502:
         raise UpstreamError(text)
+    if status == 504 and kind == "TimedOut":  # a flush that ran out of time (the writes are stored)
+        raise TimedOut(text)
     raise ServiceError(f"turnmem service answered {status}: {text}", status=status)
 
 
@@ -196,6 +200,9 @@ class Transport:
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
+
+    def _timeout_of(self, call: Call[T]) -> float | httpx.Timeout:
+        return self.timeout if call.timeout is None else call.timeout
 
     def _attempts(self, call: Call[T]) -> Attempts[T]:
         return Attempts(call, self.retries, self.backoff)

@@ -13,10 +13,25 @@ the vectors to the log in one transaction, then lets the memory index them (a de
 Chroma index catches up from the log; pgvector is the log itself). Rolling summaries run on the
 same thread, after the write that made them due.
 
-Durability: the queue is in memory, the truth is in the log. A crash between the commit and the
-indexing leaves chunks without vectors; the next ``Memory`` to open the store queues them again
-(:meth:`memory.memory.Memory` on open). A batch that fails is logged, kept, and raised once by the
-next :meth:`IndexWorker.raise_failed` (the next ``add``, ``flush``), which queues it again.
+Durability: the queue holds chunk ids only, the truth is in the log. A crash between the commit
+and the indexing leaves chunks without vectors; the next ``Memory`` to open the store embeds them
+(:func:`drain_pending`, a page of the log at a time, not a list of every id). A batch that fails is
+logged, kept, and raised once by the next :meth:`IndexWorker.raise_failed` (the next ``add``,
+``flush``), which queues it again.
+
+Backpressure: a writer faster than the embedder would grow the queue without end, so it holds at
+most ``max_pending`` chunks (default :data:`MAX_PENDING`); an ``add`` that would go past it waits
+for the indexer to make room, up to ``pending_timeout_s`` (:data:`PENDING_TIMEOUT_S`), and then
+raises :class:`memory.errors.TimedOut` having stored nothing (the service answers 503 with
+``Retry-After``, which the client retries under the same idempotency key). Waiting is what a chat
+app expects: a burst is absorbed, a sustained overload slows writers to the embedder's pace, and
+only an indexer that makes no progress at all turns into an error.
+
+Replicas (stores with ``claims_pending``, PostgreSQL): every indexer claims chunks before it
+embeds them (a lease, :mod:`memory.stores.postgres.pending`), so a replica that opens, or sweeps
+while idle (every :data:`SWEEP_S`), takes only chunks no live indexer holds; one that finds its
+own chunks held by another waits for their vectors rather than embedding them again; a killed
+replica's claims run out after :data:`CLAIM_LEASE_S` and are taken over.
 """
 
 from __future__ import annotations
@@ -24,13 +39,17 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import socket
 import threading
+import time
+import uuid
 import weakref
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from memory.embedders import Embedder
-from memory.errors import IndexingFailed
+from memory.errors import IndexingFailed, InvalidArgument, TimedOut
 from memory.stores.base import Store
 
 log = logging.getLogger("turnmem.indexing")
@@ -40,6 +59,11 @@ BATCH_CHUNKS = 64  # chunks per embedder call: several writes' chunks at once, a
 LINGER_S = 0.005  # the worker waits this long after waking: the writer's add returns first (and more writes join)
 EXIT_WAIT_S = 30.0  # at interpreter exit, how long a worker may finish what is queued
 NICENESS = 10  # the indexer thread's CPU priority below the threads that build contexts (Linux: per thread)
+MAX_PENDING = 10_000  # chunks queued at most; an add beyond it waits for room (MiniLM: ~10 min of embedding)
+PENDING_TIMEOUT_S = 60.0  # how long an add waits for room before TimedOut (the service's embed timeout too)
+CLAIM_LEASE_S = 60.0  # a claim on chunks being embedded (one batch: seconds) outlives a slow batch by far
+SWEEP_S = 30.0  # an idle indexer on a shared store looks for chunks nobody holds this often
+POLL_S = (0.02, 0.5)  # waiting for chunks another indexer holds: first and longest pause between looks
 
 _RUNNING: weakref.WeakSet[IndexWorker] = weakref.WeakSet()
 
@@ -57,14 +81,71 @@ def embed_text(name: str | None, text: str) -> str:
     return f"{name}: {text}" if name else text
 
 
-def embed_pending(store: Store, embedder: Embedder, ids: Sequence[int]) -> list[int]:
-    """Embed those of ``ids`` still without a vector and store their vectors; returns the ids written
-    (chunks deleted meanwhile, or already embedded by another process, are skipped)."""
-    rows = store.pending_chunks(ids)
+def indexer_id() -> str:
+    """A name for one memory's indexer in claims: host, process and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _fill(store: Store, embedder: Embedder, rows: Sequence[tuple[int, str, str | None]]) -> list[int]:
     if not rows:
         return []
     vectors = embedder.embed([embed_text(name, text) for _, text, name in rows])
     return store.fill_vectors([(cid, vec) for (cid, _, _), vec in zip(rows, vectors)])
+
+
+def embed_pending(
+    store: Store, embedder: Embedder, ids: Sequence[int], *, owner: str = "", deadline: float | None = None
+) -> list[int]:
+    """Claim those of ``ids`` still without a vector, embed them and store their vectors; returns
+    the ids written (chunks deleted meanwhile, or embedded by another process, are skipped). Chunks
+    another indexer holds are waited for (their vectors, or its claim running out: then they are
+    claimed here); past ``deadline`` (``time.monotonic()``) raises :class:`TimedOut`."""
+    written: list[int] = []
+    wanted: Sequence[int] = ids
+    pause = POLL_S[0]
+    while wanted:
+        claim = store.claim_pending(owner, wanted, lease_s=CLAIM_LEASE_S)
+        written += _fill(store, embedder, claim.rows)
+        wanted = claim.busy
+        if wanted:
+            if deadline is not None and time.monotonic() + pause > deadline:
+                raise TimedOut(
+                    f"{len(wanted)} chunks still held by another indexer (their vectors are not written yet)"
+                )
+            time.sleep(pause)
+            pause = min(2 * pause, POLL_S[1])
+    return written
+
+
+def drain_pending(
+    store: Store,
+    embedder: Embedder,
+    *,
+    owner: str,
+    batch: int = BATCH_CHUNKS,
+    stop: Callable[[], bool] = lambda: False,
+) -> list[int]:
+    """Embed every chunk the log holds without a vector that no other indexer holds, a page of
+    ``batch`` at a time in id order, until ``stop()``; returns
+    the ids written. Run on open (a writer ended after its commit) and by the idle sweep on a
+    shared store."""
+    written: list[int] = []
+    after = 0
+    while rows := store.claim_pending(owner, None, limit=batch, after_id=after, lease_s=CLAIM_LEASE_S).rows:
+        written += _fill(store, embedder, rows)
+        after = rows[-1][0]
+        if stop():
+            break
+    return written
+
+
+def settle(store: Store, embedder: Embedder, *, owner: str, namespace: str, deadline: float | None) -> None:
+    """Return once every chunk of ``namespace`` committed before the call has its vector, whichever
+    process stored it: embed those nobody holds, wait for the others (a store shared by replicas)."""
+    top = store.max_chunk_id()
+    left = [i for i in store.pending_chunk_ids(namespace=namespace).tolist() if i <= top]
+    for start in range(0, len(left), BATCH_CHUNKS):
+        embed_pending(store, embedder, left[start : start + BATCH_CHUNKS], owner=owner, deadline=deadline)
 
 
 Job = list[int] | Callable[[], object]  # chunk ids to index, or a task (a rolling summary)
@@ -74,20 +155,40 @@ class IndexWorker:
     """One background thread that runs ``index(ids)`` on queued chunk ids, in batches, and queued
     tasks, in submission order. Each submission gets a ticket; :meth:`wait` waits for one."""
 
-    def __init__(self, index: Callable[[list[int]], object], *, batch: int = BATCH_CHUNKS, name: str = "") -> None:
+    def __init__(
+        self,
+        index: Callable[[list[int]], object],
+        *,
+        batch: int = BATCH_CHUNKS,
+        name: str = "",
+        max_pending: int = MAX_PENDING,
+        idle: Callable[[], object] | None = None,
+        idle_s: float | None = None,
+    ) -> None:
+        if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
+            raise InvalidArgument(
+                f"max_pending: give the most chunks the indexer may queue, an int >= 1 (got {max_pending!r})",
+                field="max_pending",
+            )
         self._index = index
         self.batch = batch
         self.linger = LINGER_S
         self.name = name or "turnmem-indexer"
+        self.max_pending = max_pending
+        self._idle = idle  # run when the queue stayed empty for idle_s (a sweep of the log)
+        self.idle_s = SWEEP_S if idle_s is None else idle_s
         self._cond = threading.Condition()
         self._queue: deque[tuple[int, Job]] = deque()
         self._submitted = 0
         self._done = 0
         self._waiting_chunks = 0
-        self._waiters = 0  # callers in wait(): the worker starts at once instead of lingering
+        self._reserved = 0  # chunks of writes admitted by room() and not queued yet
+        self.peak_chunks = 0  # the most chunks ever queued at once
+        self._waiters = 0  # callers in wait() or room(): the worker starts at once instead of lingering
         self._failed: list[tuple[BaseException, list[int]]] = []
         self._thread: threading.Thread | None = None
         self._closed = False
+        self.closing = False  # close() has begun: a sweep stops after its current page
 
     # -- submitting ----------------------------------------------------------------------------
 
@@ -100,12 +201,52 @@ class IndexWorker:
             self._queue.append((self._submitted, job))
             if isinstance(job, list):
                 self._waiting_chunks += len(job)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-                self._thread.start()
-                _RUNNING.add(self)
+                self.peak_chunks = max(self.peak_chunks, self._waiting_chunks)
+            self._start()
             self._cond.notify_all()
             return self._submitted
+
+    def start_sweeping(self) -> None:
+        """Start the thread now if there is an idle task (it sweeps before any write comes)."""
+        if self._idle is not None:
+            with self._cond:
+                self._start()
+
+    def _start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+            self._thread.start()
+            _RUNNING.add(self)
+
+    @contextmanager
+    def room(self, chunks: int, timeout: float | None) -> Iterator[None]:
+        """Admit a write of ``chunks`` chunks: wait until the queue has room for them under
+        ``max_pending`` (a write larger than the bound waits for an empty queue), for up to
+        ``timeout`` seconds, else raise :class:`TimedOut`. Inside, the write stores and submits
+        its chunks; its room is given back on exit (the queue holds them by then)."""
+        if chunks <= 0:
+            yield
+            return
+        with self._cond:
+            self._waiters += 1
+            self._cond.notify_all()
+            try:
+                busy = lambda: self._waiting_chunks + self._reserved  # noqa: E731
+                if not self._cond.wait_for(lambda: busy() == 0 or busy() + chunks <= self.max_pending, timeout):
+                    raise TimedOut(
+                        f"add: the background indexer still has {busy()} chunks to embed (max_pending="
+                        f"{self.max_pending}) and made no room for this write's {chunks} in {timeout} s; "
+                        "nothing was stored: retry later, or give the embedder more capacity"
+                    )
+            finally:
+                self._waiters -= 1
+            self._reserved += chunks
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._reserved -= chunks
+                self._cond.notify_all()
 
     @property
     def waiting_chunks(self) -> int:
@@ -141,7 +282,7 @@ class IndexWorker:
         if ids:
             self.submit(ids)
         first = failed[0][0]
-        what = f"indexing {len(ids)} stored chunks" if ids else "a rolling summary"
+        what = f"indexing {len(ids)} stored chunks" if ids else "a background task (a rolling summary, or a sweep)"
         raise IndexingFailed(
             f"{what} in the background failed ({type(first).__name__}: {first}); the turns are stored and "
             "found by full text; their chunks are queued again (and indexed on the next open if this process ends)",
@@ -151,9 +292,13 @@ class IndexWorker:
     # -- the thread ----------------------------------------------------------------------------
 
     def _take(self) -> tuple[int, Job] | None:
-        """The next job: consecutive chunk jobs merged up to ``batch`` chunks; None when closed and empty."""
+        """The next job: consecutive chunk jobs merged up to ``batch`` chunks; None when closed and
+        empty; the idle task (ticket 0) when the queue stayed empty for ``idle_s``."""
         with self._cond:
-            self._cond.wait_for(lambda: self._queue or self._closed)
+            idle_s = self.idle_s if self._idle is not None else None
+            if not self._cond.wait_for(lambda: self._queue or self._closed, idle_s):
+                assert self._idle is not None
+                return 0, self._idle
             # Woken by a write, do not take the GIL from the writer while its add returns: Python
             # hands the GIL to a woken thread within 5 ms, which put that much on every add. Unless
             # a caller already waits for the vectors (wait_indexed, flush): then it is all it waits for.
@@ -176,6 +321,13 @@ class IndexWorker:
             pass
         while (item := self._take()) is not None:
             ticket, job = item
+            if ticket == 0:  # the idle sweep: nobody waits for it, and the next one retries it
+                try:
+                    if self._idle is not None:
+                        self._idle()
+                except Exception as exc:  # noqa: BLE001 - logged; the log keeps the chunks
+                    log.warning("background sweep for chunks without vectors failed: %s", exc, exc_info=exc)
+                continue
             try:
                 if isinstance(job, list):
                     for start in range(0, len(job), self.batch):
@@ -184,7 +336,7 @@ class IndexWorker:
                     self._step(job)
             finally:
                 with self._cond:
-                    self._done = ticket
+                    self._done = max(self._done, ticket)
                     if isinstance(job, list):
                         self._waiting_chunks -= len(job)
                     self._cond.notify_all()
@@ -197,12 +349,13 @@ class IndexWorker:
                 job()
         except Exception as exc:  # kept and raised to a caller: a background failure is never silent
             ids = list(job) if isinstance(job, list) else []
-            log.error("background %s failed: %s", "indexing" if ids else "summary", exc, exc_info=exc)
+            log.error("background %s failed: %s", "indexing" if ids else "task", exc, exc_info=exc)
             with self._cond:
                 self._failed.append((exc, ids))
 
     def close(self, timeout: float | None = None) -> None:
         """Finish what is queued (up to ``timeout`` seconds), then stop the thread."""
+        self.closing = True
         self.wait(timeout=timeout)
         with self._cond:
             self._closed = True

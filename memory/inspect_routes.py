@@ -17,19 +17,17 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import Response
-from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.types import Scope
 
-from memory.api_common import NAME, ContextRequest, Creds, build_context
+from memory.api_common import NAME, Authorize, ContextRequest, Creds, KeyPatterns, build_context
 from memory.errors import InvalidArgument, NotFound
 from memory.memory import Memory
 from memory.models import Context, StoredMessage
@@ -39,8 +37,6 @@ from memory.stores.rows import SUMMARY_SUFFIX
 from memory.tokens import REPLY_PRIMING, count_message
 
 UI_DIR = Path(__file__).resolve().parent / "ui" / "static"
-KeyPatterns = Callable[[HTTPAuthorizationCredentials | None], list[str]]
-Authorize = Callable[[str, HTTPAuthorizationCredentials | None], None]
 MAX_RESULTS_BYTES = 64 * 1024 * 1024
 # The page renders stored text as text; the policy keeps it from loading code or fonts from anywhere.
 _CSP = (

@@ -43,7 +43,7 @@ from memory.chunking import Chunker
 from memory.embedders import BatchingEmbedder, Embedder, default_embedder
 from memory.errors import IndexingFailed, InvalidArgument
 from memory.index_sync import IndexSync
-from memory.indexing import INDEX_WRITES, IndexWorker, embed_text
+from memory.indexing import INDEX_WRITES, MAX_PENDING, PENDING_TIMEOUT_S, IndexWorker, embed_text, indexer_id
 from memory.memory_reads import Reads
 from memory.memory_state import SessionState
 from memory.memory_summaries import Summaries
@@ -97,6 +97,8 @@ class Memory(Writes, Summaries, Reads, SessionState):
         rolling_summary: RollingSummary | None = None,
         idempotency_ttl_s: float | None = None,
         index_writes: str = "background",
+        max_pending: int = MAX_PENDING,
+        pending_timeout_s: float | None = PENDING_TIMEOUT_S,
     ) -> None:
         if index_writes not in INDEX_WRITES:
             raise InvalidArgument(
@@ -123,13 +125,19 @@ class Memory(Writes, Summaries, Reads, SessionState):
         self._sync = None if self.live else IndexSync(store, index, persist_every=persist_every)
         self._index = index
         self._lock = self._sync.lock if self._sync is not None else threading.RLock()
-        self._indexer = IndexWorker(self._index_chunks, name=f"turnmem-indexer-{id(self):x}")
+        self._owner = indexer_id()  # this memory's name in claims on chunks (a store shared by replicas)
+        self.pending_timeout_s = pending_timeout_s
+        sweep = self._drain_pending if store.claims_pending else None  # chunks a killed replica left
+        self._indexer = IndexWorker(
+            self._index_chunks, name=f"turnmem-indexer-{id(self):x}", max_pending=max_pending, idle=sweep
+        )
         self._check_models()
         self.reconcile()
         left = self.store.pending_chunk_ids()  # stored, never embedded: a writer ended after its commit
         if left.size:
             log.info("indexing %d chunks stored without vectors (a writer ended before indexing them)", left.size)
-            self._indexer.submit(left.tolist())
+            self._indexer.submit(self._drain_pending)
+        self._indexer.start_sweeping()
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -146,6 +154,8 @@ class Memory(Writes, Summaries, Reads, SessionState):
         rolling_summary: RollingSummary | None = None,
         idempotency_ttl_s: float | None = None,
         index_writes: str = "background",
+        max_pending: int = MAX_PENDING,
+        pending_timeout_s: float | None = PENDING_TIMEOUT_S,
     ) -> Memory:
         """Open (or create) a memory at ``path``, with the bundled MiniLM by default.
 
@@ -159,7 +169,9 @@ class Memory(Writes, Summaries, Reads, SessionState):
         ``idempotency_ttl_s``: how long an idempotency key is remembered (None: forever).
         ``index_writes``: ``"background"`` (default) acknowledges a write once the log commits and
         embeds its chunks right after on a background thread; ``"sync"`` embeds them before the
-        commit (``add`` returns with the vectors indexed).
+        commit (``add`` returns with the vectors indexed). ``max_pending``: the most chunks the
+        background indexer may have queued; an ``add`` past it waits for room up to
+        ``pending_timeout_s`` seconds, then raises :class:`TimedOut` and stores nothing.
         """
         where = parse_location(path)
         emb = embedder or default_embedder()
@@ -189,6 +201,8 @@ class Memory(Writes, Summaries, Reads, SessionState):
                 rolling_summary=rolling_summary,
                 idempotency_ttl_s=idempotency_ttl_s,
                 index_writes=index_writes,
+                max_pending=max_pending,
+                pending_timeout_s=pending_timeout_s,
             )
         except BaseException:
             store.close()

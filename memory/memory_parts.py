@@ -48,6 +48,8 @@ class MemoryParts:
     _index: Index
     _lock: threading.RLock
     _indexer: IndexWorker
+    _owner: str  # this memory's name in claims on chunks (a store shared by replicas)
+    pending_timeout_s: float | None
 
     @property
     def index(self) -> Index:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from memory.errors import InvalidMessage, TimedOut
-from memory.indexing import embed_pending, embed_text
+from memory.indexing import drain_pending, embed_pending, embed_text, settle
 from memory.memory_parts import MemoryParts
 from memory.models import Message, MessageInput, parse_message
 from memory.store import PreparedChunk, PreparedMessage, check_name
@@ -118,7 +118,9 @@ class Writes(MemoryParts):
         """Store what :meth:`prepare` made (``add`` in two steps: the REST service prepares outside its lock)."""
         self.check_write(session, namespace, idempotency_key, base_seq)
         self._indexer.raise_failed()  # an earlier write's indexing failed: say so before storing more
-        seqs, ticket = self._store(prepared, session, namespace, idempotency_key=idempotency_key, base_seq=base_seq)
+        behind = sum(len(pm.chunks) for pm in prepared) if self.index_writes == "background" else 0
+        with self._indexer.room(behind, self.pending_timeout_s):  # backpressure: the queue stays bounded
+            seqs, ticket = self._store(prepared, session, namespace, idempotency_key=idempotency_key, base_seq=base_seq)
         if wait_indexed:  # this write's chunks (a replay or a write without new chunks: all queued)
             self._indexer.wait(ticket)
             self._indexer.raise_failed()
@@ -160,17 +162,40 @@ class Writes(MemoryParts):
 
     def _index_chunks(self, ids: list[int]) -> None:
         """The indexer's step: embed these chunks, store their vectors, bring the index up to date."""
-        if embed_pending(self.store, self._index_embedder, ids):
+        if embed_pending(self.store, self._index_embedder, ids, owner=self._owner):
             self._catch_up()
 
-    def flush(self, timeout: float | None = None) -> None:
+    def _drain_pending(self) -> None:
+        """Embed the chunks the log holds without a vector that no indexer holds (on open, and the
+        idle sweep of a shared store)."""
+        worker = self._indexer
+        if drain_pending(
+            self.store, self._index_embedder, owner=self._owner, batch=worker.batch, stop=lambda: worker.closing
+        ):
+            self._catch_up()
+
+    def flush(self, timeout: float | None = None, *, namespace: str | None = None) -> None:
         """Wait until every write of this memory so far is embedded and indexed (and its rolling
-        summaries are stored). Raises :class:`TimedOut` after ``timeout`` seconds, and
-        :class:`IndexingFailed` if background work failed (its chunks are queued again)."""
+        summaries are stored). With ``namespace``, on a store shared by replicas (PostgreSQL), also
+        until every chunk of that namespace committed before the call by any process has its vector.
+        Raises :class:`TimedOut` after ``timeout`` seconds, and :class:`IndexingFailed` if
+        background work failed (its chunks are queued again)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         if not self._indexer.wait(timeout=timeout):
             waiting = self._indexer.waiting_chunks
             raise TimedOut(f"flush: {waiting} chunks still waiting for their vectors after {timeout} s")
         self._indexer.raise_failed()
+        if namespace is not None and self.store.claims_pending:
+            try:
+                settle(
+                    self.store,
+                    self._index_embedder,
+                    owner=f"{self._owner}/flush",
+                    namespace=namespace,
+                    deadline=deadline,
+                )
+            except TimedOut as exc:
+                raise TimedOut(f"flush: after {timeout} s, {exc}") from None
 
     @staticmethod
     def check_write(session: str, namespace: str, idempotency_key: str | None, base_seq: int | None) -> None:

@@ -38,31 +38,18 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 import memory
-from memory.api_common import NAME, NAME_PATTERN, ContextRequest, Creds, build_context, no_surrogates
-from memory.assemble import AssembleConfig
+from memory.api_common import NAME, NAME_PATTERN, ContextRequest, Creds, context_response
 from memory.embedders import BatchingEmbedder, default_embedder
-from memory.errors import (
-    BudgetTooSmall,
-    Conflict,
-    IdempotencyConflict,
-    IndexingFailed,
-    InvalidArgument,
-    InvalidMessage,
-    InvalidTransition,
-    NotFound,
-    PermissionDenied,
-    TimedOut,
-    TurnmemError,
-    UpstreamError,
-)
+from memory.errors import InvalidArgument, PermissionDenied, TurnmemError
 from memory.inspect_routes import eval_folder, install_inspector
 from memory.memory import Memory
-from memory.models import Context, Hit, Message, StoredMessage, ToolCallState, dotted_path, parse_message
-from memory.service_limits import MAX_BATCH, MAX_PAGE, BodySizeLimit, ServiceLimits
+from memory.models import Context, Message, StoredMessage, ToolCallState
+from memory.namespace_routes import DeleteResponse, SessionInfo, namespace_router
+from memory.service_errors import BUSY, ERRORS, ErrorBody, error_body, validation_body
+from memory.service_limits import MAX_BATCH, BodySizeLimit, ServiceLimits
 from memory.state import StateBlock, StateMachine
 from memory.store import MAX_NAME
 from memory.stores import parse_location
-from memory.validation import request_error
 
 KEYS_ENV = "TURNMEM_API_KEYS"
 log = logging.getLogger("turnmem.server")
@@ -181,145 +168,9 @@ class StateRequest(BaseModel):
     )
 
 
-class NamespaceMessages(BaseModel):
-    messages: list[StoredMessage]
-    next_after: int | None = Field(
-        None, description="the cursor of the next page (pass it as `after`); null on the last page"
-    )
-    has_more: bool = Field(False, description="true when more messages follow: ask again with after=next_after")
-
-
-class SearchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    query: str
-    k: int = Field(10, ge=1, le=1000, strict=True)
-    sessions: list[Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN)]] | None = Field(
-        None, max_length=MAX_BATCH
-    )
-
-    @field_validator("query")
-    @classmethod
-    def _text(cls, value: str) -> str:
-        return no_surrogates(value, "query") or ""
-
-
-class SearchResponse(BaseModel):
-    hits: list[Hit]
-
-
-class DeleteResponse(BaseModel):
-    deleted: int = Field(description="messages removed (with their chunks and vectors)")
-
-
-class SessionInfo(BaseModel):
-    session: str
-    last_seq: int
-
-
-class ErrorBody(BaseModel):
-    """Every error answer: what went wrong and how to fix it, the field at fault, the class to catch."""
-
-    detail: str
-    error: str = Field(description="the memory.errors class the clients raise: InvalidMessage, Conflict, ...")
-    field: str | None = Field(None, description="dotted path of the field at fault, e.g. messages[1].role")
-    current_seq: int | None = Field(
-        None, description="Conflict only (409, or 422 IdempotencyConflict): the session's seq now"
-    )
-    budget: int | None = None
-    required: int | None = None
-    current: str | None = Field(None, description="InvalidTransition only: the session's stage")
-    allowed: list[str] | None = Field(None, description="InvalidTransition only: the stages it may move to")
-
-
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorBody, "description": "no key, or an unknown key"},
-    403: {"model": ErrorBody, "description": "the key may not use this namespace"},
-    413: {"model": ErrorBody, "description": "the request body is over the server's byte limit (`field`: body)"},
-    422: {"model": ErrorBody, "description": "bad input; `field` names it"},
-}
-_BUSY: dict[int | str, dict[str, Any]] = {
-    503: {"model": ErrorBody, "description": "the embedder is saturated (TimedOut); retry after `Retry-After` s"},
-}
-
-
 class Health(BaseModel):
     status: str
     version: str
-
-
-# -- errors ------------------------------------------------------------------------------
-
-_STATUS: list[tuple[type[Exception], int]] = [
-    (IdempotencyConflict, 422),  # a key reused for another request (IETF Idempotency-Key draft)
-    (Conflict, 409),  # stale base_seq, or a state block past its expected version
-    (PermissionDenied, 403),
-    (NotFound, 404),
-    (InvalidTransition, 422),
-    (InvalidMessage, 422),
-    (InvalidArgument, 422),
-    (BudgetTooSmall, 422),
-    (UpstreamError, 502),
-    (TimedOut, 503),
-    (IndexingFailed, 503),  # a stored turn's background indexing failed; retried, safe to retry
-]
-
-
-def error_body(exc: TurnmemError) -> tuple[int, dict[str, Any]]:
-    status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 500)
-    if isinstance(exc, PermissionDenied):
-        status = exc.status
-    body: dict[str, Any] = {"detail": str(exc), "error": type(exc).__name__}
-    field = getattr(exc, "field", None)
-    if field is None and isinstance(exc, BudgetTooSmall):
-        field = "budget"
-    if field is not None:
-        body["field"] = field
-    if isinstance(exc, Conflict):
-        body["current_seq"] = exc.current_seq
-    if isinstance(exc, BudgetTooSmall):
-        body.update(budget=exc.budget, required=exc.required)
-    if isinstance(exc, InvalidTransition):
-        body.update(current=exc.current, allowed=exc.allowed)
-    return status, body
-
-
-def _validation_body(exc: RequestValidationError, path: str = "") -> dict[str, Any]:
-    """FastAPI's 422, reshaped like ours: the first error, with its field as a dotted path.
-
-    A bad message is validated again by :func:`parse_message`, and a bad argument by the
-    check ``Memory`` runs on it, so both read as they do embedded.
-    """
-    errors = exc.errors()
-    err = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-    loc = tuple(err.get("loc", ()))
-    if err.get("type") != "missing" and "input" in err:  # the words Memory uses for the same value
-        mapped = request_error(loc, err["input"], search=path.endswith("/search"), config=AssembleConfig())
-        if mapped is not None:
-            return error_body(mapped)[1]
-    where = loc[1:] if loc and loc[0] in ("body", "query", "path") else loc
-    body = getattr(exc, "body", None)
-    if len(where) >= 2 and where[0] == "messages" and isinstance(where[1], int) and isinstance(body, dict):
-        items = body.get("messages")
-        if isinstance(items, list) and where[1] < len(items):
-            try:
-                parse_message(items[where[1]], index=where[1])
-            except InvalidMessage as bad:
-                return {"detail": str(bad), "error": "InvalidMessage", "field": bad.field}
-    field = dotted_path(where) or "body"
-    msg = str(err.get("msg", "invalid"))
-    kind = "InvalidMessage" if field.startswith("messages") else "InvalidArgument"
-    if err.get("type") == "extra_forbidden":
-        msg = "unknown field; remove it (see the OpenAPI schema at /docs)"
-    elif err.get("type") == "missing":
-        msg = "required; add it"
-    elif err.get("type") == "value_error":
-        msg = msg.removeprefix("Value error, ")
-        name = msg.split(":", 1)[0]
-        if ":" in msg and name.isidentifier():  # a model-level check names its field: config.candidates
-            field = f"{field}.{name}" if field != "body" else name
-            msg = msg.split(":", 1)[1].strip()
-    return {"detail": f"{field}: {msg}", "error": kind, "field": field}
 
 
 # -- the app -----------------------------------------------------------------------------
@@ -350,7 +201,7 @@ def create_app(
 
     app = FastAPI(
         title="turnmem",
-        responses=_ERRORS,
+        responses=ERRORS,
         version=memory.__version__,
         description="Conversation memory for LLM chat apps: an append-only log per session with gap-free seqs, "
         "idempotent and conditional writes, deltas, and budgeted context assembly.",
@@ -393,62 +244,13 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(_validation_body(exc, request.url.path), status_code=422)
+        return JSONResponse(validation_body(exc, request.url.path), status_code=422)
 
     @app.get("/healthz", response_model=Health, tags=["service"])
     def healthz() -> Health:
         return Health(status="ok", version=memory.__version__)
 
-    @app.get("/v1/namespaces", response_model=list[str], tags=["namespaces"])
-    def list_namespaces(creds: Creds) -> list[str]:
-        patterns = key_patterns(creds)
-        return [n for n in mem.namespaces() if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
-
-    @app.delete(
-        "/v1/namespaces/{ns}",
-        response_model=DeleteResponse,
-        tags=["namespaces"],
-        responses={404: {"model": ErrorBody, "description": "no such namespace"}},
-    )
-    def delete_namespace(ns: NAME, creds: Creds) -> DeleteResponse:
-        authorize(ns, creds)
-        with write_lock:
-            return DeleteResponse(deleted=mem.delete(ns))
-
-    @app.get("/v1/namespaces/{ns}/sessions", response_model=list[SessionInfo], tags=["namespaces"])
-    def list_sessions(ns: NAME, creds: Creds) -> list[SessionInfo]:
-        authorize(ns, creds)
-        return [SessionInfo(session=s["session"], last_seq=s["last_seq"]) for s in mem.sessions(ns)]
-
-    @app.get(
-        "/v1/namespaces/{ns}/messages",
-        response_model=NamespaceMessages,
-        response_model_exclude_none=True,
-        tags=["namespaces"],
-    )
-    def namespace_messages(
-        ns: NAME,
-        creds: Creds,
-        after: Annotated[
-            int, Query(ge=0, description="the cursor `next_after` of the page before; 0: from the start")
-        ] = 0,
-        limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="messages per page")] = MAX_PAGE,
-    ) -> NamespaceMessages:
-        """The namespace's messages in the order they were stored, a page at a time."""
-        authorize(ns, creds)
-        msgs, cursor = mem.messages_page(namespace=ns, after=after, limit=limit)
-        return NamespaceMessages(messages=msgs, next_after=cursor, has_more=cursor is not None)
-
-    @app.post("/v1/namespaces/{ns}/context", response_model=Context, tags=["read"], responses=_BUSY)
-    def namespace_context(ns: NAME, body: ContextRequest, creds: Creds) -> Response:
-        """A context over the whole namespace (no session: the window is the namespace's timeline)."""
-        authorize(ns, creds)
-        return _context(ns, None, body)
-
-    @app.post("/v1/namespaces/{ns}/search", response_model=SearchResponse, tags=["read"], responses=_BUSY)
-    def search(ns: NAME, body: SearchRequest, creds: Creds) -> SearchResponse:
-        authorize(ns, creds)
-        return SearchResponse(hits=mem.search(body.query, namespace=ns, k=body.k, sessions=body.sessions))
+    app.include_router(namespace_router(mem, key_patterns, authorize, write_lock))
 
     @app.get("/v1/namespaces/{ns}/sessions/{session}", response_model=SessionInfo, tags=["sessions"])
     def session_info(ns: NAME, session: NAME, creds: Creds) -> SessionInfo:
@@ -473,7 +275,7 @@ def create_app(
         responses={
             409: {"model": ErrorBody, "description": "stale base_seq; `current_seq` is the session's seq"},
             422: {"model": ErrorBody, "description": "bad input, or idempotency_key reused with another body"},
-            **_BUSY,
+            **BUSY,
         },
     )
     def append(ns: NAME, session: NAME, body: AppendRequest, creds: Creds) -> AppendResponse:
@@ -541,16 +343,11 @@ def create_app(
         authorize(ns, creds)
         return mem.tool_calls(session, namespace=ns)
 
-    @app.post("/v1/namespaces/{ns}/sessions/{session}/context", response_model=Context, tags=["read"], responses=_BUSY)
+    @app.post("/v1/namespaces/{ns}/sessions/{session}/context", response_model=Context, tags=["read"], responses=BUSY)
     def session_context(ns: NAME, session: NAME, body: ContextRequest, creds: Creds) -> Response:
         """The context for the session's next model call, within ``budget`` tokens."""
         authorize(ns, creds)
-        return _context(ns, session, body)
-
-    def _context(ns: str, session: str | None, body: ContextRequest) -> Response:
-        ctx = build_context(mem, ns, session, body)
-        # already a validated model: serialize once instead of FastAPI's validate-then-encode
-        return Response(ctx.model_dump_json(), media_type="application/json")
+        return context_response(mem, ns, session, body)
 
     install_inspector(app, mem, key_patterns, authorize, eval_dir=eval_dir)
     return app
@@ -583,7 +380,9 @@ def serve(
     limits = limits or ServiceLimits()
     embedder = BatchingEmbedder(default_embedder(), max_batch=limits.embed_batch, timeout=limits.embed_timeout)
     embedder.inner.embed(["warm-up"])  # load the model now (no timeout): /healthz answers only when writes are fast
-    mem = Memory.open(data, index=index, embedder=embedder)  # (checks the embedder's fingerprint: one embed)
+    mem = Memory.open(  # (checks the embedder's fingerprint: one embed)
+        data, index=index, embedder=embedder, max_pending=limits.max_pending, pending_timeout_s=limits.embed_timeout
+    )
     app = create_app(mem, ring, close_on_shutdown=True, limits=limits, eval_dir=folder)
     uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=_log_config(log_level))
 

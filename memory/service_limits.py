@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from memory.assemble import AssembleConfig
+from memory.indexing import MAX_PENDING
 
 MAX_BATCH = 1000  # messages per write, sessions per search
 MAX_PAGE = 1000  # messages per page of a namespace listing
@@ -36,6 +37,12 @@ class ServiceLimits(BaseModel):
         60.0, gt=0, description="seconds a write may wait for the embedder (queue and model) before a 503"
     )
     embed_batch: int = Field(128, ge=1, le=4096, description="most texts in one forward pass of the embedder")
+    max_pending: int = Field(
+        MAX_PENDING,
+        ge=1,
+        description="most chunks waiting for their vectors; a write past it waits for the indexer "
+        "(up to embed_timeout, then a 503)",
+    )
 
 
 # The AssembleConfig options a client may set per request, each with the bounds the service

@@ -188,3 +188,15 @@ def test_demo_explains_its_figures(locomo_memory_dir: Path) -> None:
     assert "recall_all: the share of questions whose context holds all of their evidence" in text
     assert re.search(r"│ full +│.*\n│ \(ignores the budget\) +│", text)
     assert "ingest locomo" not in text  # the folder holds it all: no progress bar, neither time
+
+
+def test_serve_passes_max_pending_to_the_service(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import memory.server
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(memory.server, "serve", lambda data, **kw: seen.update(kw))
+    assert main(["serve", "--data", str(tmp_path / "d"), "--max-pending", "500", "--embed-timeout", "7"]) == 0
+    limits = seen["limits"]
+    assert limits.max_pending == 500 and limits.embed_timeout == 7  # type: ignore[attr-defined]
+    assert main(["serve", "--data", str(tmp_path / "d")]) == 0
+    assert seen["limits"].max_pending == 10_000  # type: ignore[attr-defined]

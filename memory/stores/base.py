@@ -11,6 +11,8 @@ Promises every store keeps:
   without one (write-behind indexing: ``Memory`` embeds it right after the commit and
   ``fill_vectors`` writes it); until then it is left out of every read of vectors
   (``vectors``, ``chunk_vectors``, dense search, session centroids) but is in full-text search;
+  an indexer takes such chunks with ``claim_pending``, which on a store shared by processes
+  (``claims_pending``) gives each chunk to one live indexer at a time;
 - ``seq`` is per session and ``pos`` per namespace, both gap-free from 1 in commit order,
   whatever the number of concurrent writers;
 - an idempotency key, or a message ``id``, seen before stores nothing twice (a key reused for
@@ -33,6 +35,7 @@ from memory.stores.rows import (
     AppendResult,
     ChunkRow,
     MessageRow,
+    PendingClaim,
     PreparedMessage,
     StateCheck,
     StateRow,
@@ -169,12 +172,28 @@ class Store(Protocol):
         identity, and no reader sees a mix of models. Returns the chunks re-embedded."""
         ...
 
-    def pending_chunk_ids(self, after_id: int = 0) -> np.ndarray:
-        """Ids (ascending) of the chunks with id > ``after_id`` stored without a vector yet."""
+    def pending_chunk_ids(self, after_id: int = 0, *, namespace: str | None = None) -> np.ndarray:
+        """Ids (ascending) of the chunks with id > ``after_id`` (in ``namespace`` if given) stored
+        without a vector yet."""
         ...
 
-    def pending_chunks(self, ids: Sequence[int]) -> list[tuple[int, str, str | None]]:
-        """``(id, text, speaker name)`` of those of ``ids`` still without a vector, in id order."""
+    claims_pending: bool
+    """True when several processes share the pending chunks and ``claim_pending`` records a claim
+    (PostgreSQL: a lease per chunk); False when it only reads them (SQLite: one writing process)."""
+
+    def claim_pending(
+        self,
+        owner: str,
+        ids: Sequence[int] | None = None,
+        *,
+        limit: int = 64,
+        after_id: int = 0,
+        namespace: str | None = None,
+        lease_s: float = 60.0,
+    ) -> PendingClaim:
+        """Take chunks still without a vector to embed: those of ``ids``, or (None) the first
+        ``limit`` above ``after_id`` (in ``namespace`` if given), skipping any another indexer holds
+        (``busy`` lists those of ``ids``). The claim lasts ``lease_s`` seconds or until ``fill_vectors``."""
         ...
 
     def fill_vectors(self, items: Sequence[tuple[int, np.ndarray]]) -> list[int]:

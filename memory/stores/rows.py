@@ -65,6 +65,15 @@ class AppendResult:
 
 
 @dataclass
+class PendingClaim:
+    """Chunks without a vector that one indexer now holds (``rows``: ``(id, text, speaker name)`` in
+    id order) and, of the ids it asked for, those another process holds (``busy``: wait for them)."""
+
+    rows: list[tuple[int, str, str | None]]
+    busy: list[int]
+
+
+@dataclass
 class ChunkRow:
     id: int
     message_id: int

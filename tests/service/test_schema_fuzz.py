@@ -18,6 +18,7 @@ OPERATIONS = [
     "GET /v1/namespaces/{ns}/messages",
     "POST /v1/namespaces/{ns}/context",
     "POST /v1/namespaces/{ns}/search",
+    "POST /v1/namespaces/{ns}/flush",
     "GET /v1/namespaces/{ns}/sessions/{session}",
     "DELETE /v1/namespaces/{ns}/sessions/{session}",
     "POST /v1/namespaces/{ns}/sessions/{session}/messages",

@@ -7,14 +7,16 @@ needs (:mod:`memory.stores.postgres.bm25`). The HNSW index on the embeddings nee
 dimension, so it is an expression index created for the embedder's dimension when a memory opens
 the store (:mod:`memory.stores.postgres.vectors`).
 A chunk's ``embedding`` is NULL from its append until write-behind indexing fills it in,
-right after the commit (the partial index ``chunks_pending`` finds such chunks).
+right after the commit (the partial index ``chunks_pending`` finds such chunks); the indexer
+embedding it holds a lease on it meanwhile (``claimed_by``, ``claimed_until``: see
+:mod:`memory.stores.postgres.pending`), so replicas sharing the database embed it once.
 A large namespace gets an HNSW index of its own, recorded in ``namespace_indexes``
 (:mod:`memory.stores.postgres.ns_indexes`).
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # Serializes concurrent first opens: CREATE ... IF NOT EXISTS is not safe against a racing twin.
 SCHEMA_LOCK = 0x7475726E6D656D  # "turnmem"
@@ -87,6 +89,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     text TEXT NOT NULL,
     tokens INTEGER NOT NULL,
     embedding vector,
+    claimed_by TEXT,
+    claimed_until DOUBLE PRECISION,
     tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', text)) STORED
 );
 CREATE INDEX IF NOT EXISTS chunks_by_ns ON chunks (namespace, id);
@@ -153,4 +157,8 @@ END $$;
     3: "ALTER TABLE chunks ALTER COLUMN embedding DROP NOT NULL; "
     "CREATE INDEX IF NOT EXISTS chunks_pending ON chunks (namespace, id) WHERE embedding IS NULL",
     4: NAMESPACE_INDEXES,  # large namespaces' own HNSW indexes
+    # an indexer claims the chunks it embeds (a lease), so replicas do not embed one chunk twice;
+    # nullable columns without a default: no table rewrite, however many chunks are stored
+    5: "ALTER TABLE chunks ADD COLUMN IF NOT EXISTS claimed_by TEXT, "
+    "ADD COLUMN IF NOT EXISTS claimed_until DOUBLE PRECISION",
 }

@@ -109,11 +109,12 @@ def test_a_postgres_database_of_the_previous_schema_is_migrated(pg_dsn: str) -> 
         conn.execute("DROP INDEX chunks_pending")  # and every chunk with its vector
         conn.execute("ALTER TABLE chunks ALTER COLUMN embedding SET NOT NULL")
         conn.execute("DROP TABLE namespace_indexes")  # and no namespace with an index of its own
+        conn.execute("ALTER TABLE chunks DROP COLUMN claimed_by, DROP COLUMN claimed_until")  # and no claims
         conn.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
     pg.close()
     pg = PostgresStore(pg_dsn)
     try:
-        assert pg.get_meta("schema_version") == str(PG_VERSION) == "5"
+        assert pg.get_meta("schema_version") == str(PG_VERSION) == "6"
         with pg._read() as conn:
             cols = {
                 r[0]
@@ -130,7 +131,33 @@ def test_a_postgres_database_of_the_previous_schema_is_migrated(pg_dsn: str) -> 
             ).fetchone()
             assert nullable is not None and nullable[0] == "YES"
             assert conn.execute("SELECT to_regclass('chunks_pending') IS NOT NULL").fetchone() == (True,)
+            claims = conn.execute(  # version 6: an indexer claims the chunks it embeds
+                "SELECT column_name FROM information_schema.columns WHERE table_name='chunks' "
+                "AND column_name LIKE 'claimed%%' AND table_schema=current_schema() ORDER BY 1"
+            ).fetchall()
+            assert claims == [("claimed_by",), ("claimed_until",)]
         assert pg.namespace_indexes() == []  # version 5: the registry of large namespaces' own indexes
+    finally:
+        pg.close()
+
+
+def test_a_postgres_database_of_version_5_keeps_its_waiting_chunks_and_claims_them(
+    pg_dsn: str, counter: TokenCounter
+) -> None:
+    pg = PostgresStore(pg_dsn)
+    pg.append("n", "s", prepared(counter, [user("coffee with Ana"), user("a trip to Zanzibar")]))
+    with pg._write() as conn:  # as version 5 left it: no claim columns, one chunk still waiting for its vector
+        conn.execute("UPDATE chunks SET embedding = NULL WHERE id = 2")
+        conn.execute("ALTER TABLE chunks DROP COLUMN claimed_by, DROP COLUMN claimed_until")
+        conn.execute("UPDATE meta SET value='5' WHERE key='schema_version'")
+    pg.close()
+    pg = PostgresStore(pg_dsn)
+    try:
+        assert pg.get_meta("schema_version") == "6" and pg.pending_chunk_ids().tolist() == [2]
+        claim = pg.claim_pending("replica-a", None, namespace="n")
+        assert [r[:2] for r in claim.rows] == [(2, "a trip to Zanzibar")]
+        assert pg.claim_pending("replica-b", [2]).busy == [2]  # held by replica-a
+        assert pg.fill_vectors([(2, pg.vectors([1])[1])]) == [2] and pg.pending_chunk_ids().size == 0
     finally:
         pg.close()
 
