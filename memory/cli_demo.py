@@ -14,7 +14,6 @@ from rich.table import Table
 from eval.datasets import load_locomo
 from eval.report import TABLE_LEGEND
 from eval.runner import ingest, run
-from eval.synthetic import generate
 from memory.assemble import REPLY_PRIMING
 from memory.cli_common import default_locomo, int_list, make_console
 from memory.memory import Memory
@@ -45,6 +44,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         dataset = dataset.select(conversations=[conv_id], categories=["1", "2", "3", "4"])
         origin = f"LoCoMo {conv_id} ({path}; CC BY-NC 4.0, Maharana et al. 2024)"
     else:
+        # Imported only here: the generator's word tables add ~0.05 s to every command's start-up.
+        from eval.synthetic import generate
+
         dataset = generate(turns=600, seed=7)
         origin = "the seeded synthetic conversation (LoCoMo not found; pass --data PATH/locomo10.json)"
     conv = dataset.conversations[0]
