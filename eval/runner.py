@@ -2,11 +2,11 @@
 
 ``run`` is what ``turnmem eval`` calls and what notebooks import (``from eval import run``).
 
-1. Ingest: every conversation becomes a namespace of one :class:`memory.Memory` (each
-   session a session, each turn a message carrying ``metadata["turn_id"]``). Embeddings
-   are computed once here and reused by every strategy and budget. A kept ``memory_dir``
-   holds one folder per :func:`ingest_key` (code version, embedder identity, counter), and a
-   folder that already holds the conversation is reused as is.
+1. Ingest (:mod:`eval.ingest`): every conversation becomes a namespace of one
+   :class:`memory.Memory` (each session a session, each turn a message carrying
+   ``metadata["turn_id"]``). Embeddings are computed once here and reused by every strategy
+   and budget. A kept ``memory_dir`` holds one folder per :func:`ingest_key` (code version,
+   embedder identity, counter), and a folder that already holds the conversation is reused as is.
 2. Queries: all questions are embedded in one batch; strategies get the vector, so the
    latency reported is the context build alone (query embedding excluded, the same for
    every strategy).
@@ -16,43 +16,32 @@
 4. Answers (only with ``answers=AnswerConfig(...)``): a separate stage over the records and
    the contexts built in step 3 (:mod:`eval.answers`): an answer model answers, a judge grades,
    each record gains ``record.answer``; the summaries gain the ``answer_*`` columns.
-5. Output (when ``out`` is given): ``results.json`` (config, versions, model, summary and
-   every per-question record), ``summary.csv``, ``summary_by_category.csv``,
-   ``recall_vs_budget.png`` and ``recall_by_category.png`` (and ``answer_j_vs_tokens.png``).
+5. Output (when ``out`` is given; :func:`eval.run_result.write_outputs`): ``results.json``
+   (config, versions, model, summary and every per-question record), ``summary.csv``,
+   ``summary_by_category.csv``, ``recall_vs_budget.png`` and ``recall_by_category.png`` (and
+   ``answer_j_vs_tokens.png``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import platform
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from eval.answers import AnswerConfig, AnswerStage
 from eval.datasets import Conversation, Dataset
+from eval.ingest import INGEST_VERSION, ingest, ingest_key, versions
 from eval.metrics import QuestionRecord, make_record
-from eval.report import (
-    ANSWER_COLUMNS,
-    SUMMARY_COLUMNS,
-    HtmlTable,
-    category_figure,
-    markdown_table,
-    plot_by_category,
-    plot_j_vs_tokens,
-    plot_recall_vs_tokens,
-    recall_figure,
-    render_table,
-    summary_rows,
-    write_csv,
-)
+from eval.report import summary_rows
+from eval.run_result import RunResult, write_outputs
 from eval.strategies import Ranker, Strategy, StrategyInput, available, get_strategy
 from memory.embedders import Embedder, default_embedder
 from memory.errors import InvalidArgument
@@ -62,164 +51,16 @@ from memory.tokens import TokenCounter
 DEFAULT_STRATEGIES: tuple[str, ...] = ("full", "window", "summary", "dense", "bm25", "turnmem")
 DEFAULT_BUDGETS: tuple[int, ...] = (256, 512, 1024, 2048, 4096)
 
-
-@dataclass
-class RunResult:
-    records: list[QuestionRecord]
-    summary: list[dict[str, Any]]
-    by_category: list[dict[str, Any]]
-    config: dict[str, Any]
-    timings: dict[str, float] = field(default_factory=dict)
-    out: Path | None = None
-
-    def table(self) -> Any:
-        unbudgeted = [
-            s for s in self.config.get("strategies", []) if s in available() and not get_strategy(s).uses_budget
-        ]
-        return render_table(self.summary, title=self.config.get("dataset", ""), unbudgeted=unbudgeted)
-
-    def markdown(self) -> str:
-        return markdown_table(self.summary)
-
-    def frame(self) -> Any:
-        """The per-question records as a pandas DataFrame (if pandas is installed)."""
-        import pandas as pd
-
-        return pd.DataFrame([{**r.model_dump(exclude={"ranking"}), **r.ranking} for r in self.records])
-
-    def plot(self, by: str = "tokens") -> Any:
-        """Recall vs tokens per strategy (``by="tokens"``) or per question category (``by="category"``)."""
-        if by == "category":
-            return category_figure(self.by_category, title=self.config.get("dataset", ""))
-        if by != "tokens":
-            raise InvalidArgument(f"by: use 'tokens' or 'category' (got {by!r})", field="by")
-        return recall_figure(self.summary, title=self.config.get("dataset", ""))
-
-    def misses(self, strategy: str = "turnmem", budget: int | None = None, *, limit: int | None = 20) -> HtmlTable:
-        """Questions whose evidence ``strategy`` left out at ``budget`` (default: the smallest), worst
-        first, with the rank each evidence turn had in the strategy's own ranking (None: not in its top k)."""
-        budgets = sorted({r.budget for r in self.records if r.strategy == strategy})
-        if not budgets:
-            raise InvalidArgument(
-                f"strategy: {strategy!r} is not in this run; use one of {', '.join(self.config['strategies'])}",
-                field="strategy",
-            )
-        b = budget if budget is not None else budgets[0]
-        if b not in budgets:
-            raise InvalidArgument(f"budget: {b} is not in this run; use one of {budgets}", field="budget")
-        missed = [r for r in self.records if r.strategy == strategy and r.budget == b and r.recall < 1.0]
-        missed.sort(key=lambda r: (r.recall, r.category, r.question_id))
-        rows = [
-            {
-                "question": r.question,
-                "category": r.category,
-                "recall": r.recall,
-                "missed evidence (rank)": ", ".join(
-                    f"{e} ({r.ranks.get(e) if r.ranks.get(e) is not None else '>k'})"
-                    for e in r.evidence
-                    if e not in r.found
-                ),
-                "tokens": r.tokens,
-            }
-            for r in missed[:limit]
-        ]
-        return HtmlTable(rows, title=f"{strategy} at {b} tokens: {len(missed)} questions missed evidence")
-
-    def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{r['strategy']}</td><td>{r['budget']}</td><td>{r['questions']}</td>"
-            f"<td>{r['recall']:.3f}</td><td>{r['recall_all']:.3f}</td><td>{r['recall_any']:.3f}</td>"
-            f"<td>{r['tokens_mean']:.0f}</td><td>{r['latency_p95_ms']:.2f}</td></tr>"
-            for r in self.summary
-        )
-        head = "".join(
-            f"<th>{c}</th>"
-            for c in ("strategy", "budget", "questions", "recall", "recall_all", "recall_any", "tokens_mean", "p95 ms")
-        )
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": platform.python_version()}
-    for pkg in ("turnmem", "sentence-transformers", "torch", "faiss-cpu", "chromadb", "bm25s", "bpe-openai", "numpy"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            pass
-    return out
-
-
-def ingest(
-    memory: Memory,
-    dataset: Dataset,
-    *,
-    progress: bool = True,
-    batch_sessions: int = 1,
-) -> dict[str, float]:
-    """Store every conversation of ``dataset`` in ``memory`` (skipping sessions already there)."""
-    from rich.progress import Progress
-
-    total = sum(len(s.turns) for c in dataset.conversations for s in c.sessions)
-    stored = sum(
-        min(memory.last_seq(s.id, namespace=c.id), len(s.turns)) for c in dataset.conversations for s in c.sessions
-    )
-    memory.embedder.embed(["warm-up"])  # load the model outside the timed part
-    t0 = time.perf_counter()
-    added = 0
-    with Progress(disable=not progress or stored == total, transient=False) as bar:  # no bar when all is stored
-        task = bar.add_task(f"ingest {dataset.name}", total=total)
-        for conv in dataset.conversations:
-            for sess in conv.sessions:
-                n = len(sess.turns)
-                if n == 0:
-                    continue
-                if memory.last_seq(sess.id, namespace=conv.id) >= n:
-                    bar.advance(task, n)
-                    continue
-                messages = []
-                for t in sess.turns:
-                    msg = dict(t.message)
-                    meta = dict(msg.get("metadata") or {})
-                    meta["turn_id"] = t.id
-                    msg["metadata"] = meta
-                    if t.timestamp is not None:
-                        msg["timestamp"] = t.timestamp
-                    messages.append(msg)
-                memory.add(messages, session=sess.id, namespace=conv.id, idempotency_key=f"ingest:{conv.id}:{sess.id}")
-                added += n
-                bar.advance(task, n)
-    memory.flush()  # every vector indexed (write-behind): the eval searches right after, and the time counts it
-    memory.index.persist()
-    secs = time.perf_counter() - t0
-    return {
-        "ingest_s": secs,
-        "ingested_messages": float(added),
-        "messages_per_s": added / secs if secs and added else 0.0,
-    }
-
-
-# Bump when what ingest stores changes outside the files hashed below (e.g. what gets embedded).
-INGEST_VERSION = 2
-_INGEST_SOURCES = ("memory/chunking.py", "memory/models.py", "memory/tokens.py", "memory/images.py")
-
-
-def ingest_key(embedder: Embedder, counter: TokenCounter | str) -> str:
-    """A short hash of what an ingested memory depends on: the turnmem version, the code that
-    turns a conversation into stored chunks, the embedder's identity (name, dimension and its
-    vector for a fixed text) and the token counter. A kept ``memory_dir`` holds one folder
-    per key, so an eval never reuses an ingest made by other code or another model."""
-    h = hashlib.sha256()
-    h.update(_versions().get("turnmem", "unversioned").encode())
-    h.update(str(INGEST_VERSION).encode())
-    root = Path(__file__).resolve().parents[1]
-    for rel in _INGEST_SOURCES:
-        h.update((root / rel).read_bytes())
-    h.update(f"{embedder.name}:{embedder.dim}".encode())
-    h.update(np.round(embedder.embed(["turnmem ingest key"])[0], 4).astype(np.float32).tobytes())
-    h.update((counter if isinstance(counter, str) else getattr(counter, "name", type(counter).__name__)).encode())
-    return h.hexdigest()[:12]
+__all__ = [
+    "DEFAULT_BUDGETS",
+    "DEFAULT_STRATEGIES",
+    "INGEST_VERSION",
+    "RunResult",
+    "ingest",
+    "ingest_key",
+    "run",
+    "write_outputs",
+]
 
 
 def _turn_map(memory: Memory, conv: Conversation) -> tuple[dict[tuple[str, int], str], dict[str, str]]:
@@ -279,9 +120,6 @@ def run(
     ``memory_dir`` (default: a temporary folder, removed afterwards). ``answers`` adds the
     answer-accuracy stage (an answer model and a judge on an OpenAI-compatible endpoint).
     """
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     budgets = sorted({int(b) for b in budgets})
     if not budgets or budgets[0] <= 0:
         raise InvalidArgument("budgets: give positive token budgets, e.g. 256,512,1024", field="budgets")
@@ -402,7 +240,7 @@ def run(
             "assemble_config": memory.config.model_dump()
             if hasattr(memory.config, "model_dump")
             else vars(memory.config),
-            "versions": _versions(),
+            "versions": versions(),
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine()},
         }
@@ -423,28 +261,3 @@ def run(
             memory.close()
         if tmp is not None:
             tmp.cleanup()
-
-
-def write_outputs(result: RunResult, out: str | Path) -> Path:
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    payload = {
-        "config": result.config,
-        "timings": result.timings,
-        "summary": result.summary,
-        "by_category": result.by_category,
-        "records": [r.model_dump() for r in result.records],
-    }
-    (folder / "results.json").write_text(json.dumps(payload, indent=1, default=str), encoding="utf-8")
-    answered = any("answer_j" in r for r in result.summary)
-    columns = (*SUMMARY_COLUMNS, *ANSWER_COLUMNS) if answered else SUMMARY_COLUMNS
-    write_csv(result.summary, folder / "summary.csv", columns)
-    write_csv(result.by_category, folder / "summary_by_category.csv", (*columns[:2], "category", *columns[2:]))
-    title = f"{result.config['dataset']}: {result.config['questions']} questions"
-    plot_recall_vs_tokens(result.summary, folder / "recall_vs_budget.png", title=title)
-    if result.by_category:
-        plot_by_category(result.by_category, folder / "recall_by_category.png", title=title)
-    if answered:
-        plot_j_vs_tokens(result.summary, folder / "answer_j_vs_tokens.png", title=title)
-    (folder / "summary.md").write_text(markdown_table(result.summary) + "\n", encoding="utf-8")
-    return folder

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from eval import SUMMARY_COLUMNS, load_locomo, run, runner
+from eval import ingest as ingest_module
 from eval.datasets import Conversation, Dataset, Question, Session, Turn, load_longmemeval
 from memory.embedders import Embedder
 from memory.errors import InvalidArgument
@@ -186,7 +187,7 @@ def test_kept_ingest_is_keyed_on_code_and_embedder(
     kw: dict[str, Any] = {"strategies": ["dense"], "budgets": [64], "embedder": embedder, "progress": False}
     assert run(ds, memory_dir=tmp_path / "m", **kw).timings["ingested_messages"] == 5
     # Other ingest code (a bumped INGEST_VERSION, or a changed chunker) gets a folder of its own.
-    monkeypatch.setattr(runner, "INGEST_VERSION", runner.INGEST_VERSION + 1)
+    monkeypatch.setattr(ingest_module, "INGEST_VERSION", ingest_module.INGEST_VERSION + 1)
     assert run(ds, memory_dir=tmp_path / "m", **kw).timings["ingested_messages"] == 5
     monkeypatch.undo()
     assert run(ds, memory_dir=tmp_path / "m", **kw).timings["ingested_messages"] == 0
