@@ -284,3 +284,37 @@ def test_bm25_cannot_ace_it(tmp_path: Path, embedder: Embedder) -> None:
     assert "latest_value" in rows[0]
     for row in rows:  # defined only where questions have stale evidence (updates)
         assert (row["latest_value"] != "") == (row["category"] == "update"), row
+
+
+def test_the_default_set_has_the_sizes_docs_chatset_md_gives() -> None:
+    """docs/chatset.md, "Shape" and "Abilities": the seed-7 default set, number by number."""
+    from memory.tokens import get_counter
+
+    full = generate(seed=7)
+    turns = [t for conv in full.conversations for t in conv.turns]
+    assert len(full.conversations) == 4 and sum(len(c.sessions) for c in full.conversations) == 120
+    assert len(turns) == 1430 and len(full.questions) == 200
+    per_ability = {c: sum(q.category == c for q in full.questions) for c in CATEGORIES}
+    # the "per user (30 sessions)" column times four users
+    assert per_ability == {
+        "user_fact": 48,
+        "assistant_fact": 40,
+        "preference": 24,
+        "update": 24,
+        "aggregation": 24,
+        "temporal": 40,
+    }
+    tokens = sum(get_counter("o200k_base").count(t.text) for t in turns)
+    assert 450_000 <= tokens <= 550_000  # "about 500k o200k tokens"
+    answers = [len(t.text.split()) for t in turns if t.message["role"] == "assistant"]  # type: ignore[attr-defined]
+    assert 300 <= min(answers) and max(answers) <= 1000 and 540 <= sum(answers) / len(answers) <= 600
+    overlap = []
+    for conv in full.conversations:
+        by_id = _by_id(conv)
+        for q in conv.questions:
+            for turn in (by_id[e] for e in q.evidence):
+                if turn.message["role"] == "user":  # type: ignore[attr-defined]
+                    a, b = _content_words(q.question), _content_words(turn.text)  # type: ignore[attr-defined]
+                    overlap.append(len(a & b) / len(a | b))
+    assert round(sum(overlap) / len(overlap), 3) == 0.017  # "mean Jaccard overlap ... 0.017"
+    assert round(100 * sum(s == 0 for s in overlap) / len(overlap)) == 82  # "82% of the pairs share no content word"
