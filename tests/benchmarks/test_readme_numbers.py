@@ -44,8 +44,10 @@ RENDERED = {
     "postgres-bench": lambda: ur.postgres_table(RESULTS / "postgres.json"),
     "scale-chat-bench": lambda: scale_chat_table(RESULTS / "scale-chat.json"),
     "mem0-bench": lambda: mem0_table(RESULTS / "mem0.json"),
-    **{name: (lambda n=name: ur.retrieval_blocks(RESULTS / "retrieval.json")[n]) for name in ("retrieval-headline",
-       "retrieval-tuning", "retrieval-categories")},
+    **{
+        name: (lambda n=name: ur.retrieval_blocks(RESULTS / "retrieval.json")[n])
+        for name in ("retrieval-headline", "retrieval-tuning", "retrieval-categories")
+    },
 }
 
 
@@ -107,7 +109,8 @@ def test_the_prose_under_the_tables_quotes_the_same_runs() -> None:
     text = f"{small['text_search_ms']['p95_ms']:.1f} ms p95 against {small['text_search_gin_ms']['p95_ms']:.1f} ms"
     assert text in PROSE
     a, g = small["assemble_ms"], small["assemble_gin_ms"]
-    assert f"`assemble` {a['p50_ms']:.1f} / {a['p95_ms']:.1f} ms p50 / p95 against {g['p50_ms']:.1f} / {g['p95_ms']:.1f} ms" in PROSE
+    pairs = f"{a['p50_ms']:.1f} / {a['p95_ms']:.1f} ms p50 / p95 against {g['p50_ms']:.1f} / {g['p95_ms']:.1f} ms"
+    assert f"`assemble` {pairs}" in PROSE
     writes = sorted((x["clients"], x["per_s"]) for x in pg["service"] if x["kind"] == "write" and x["replicas"] == 1)
     assert f"one replica goes from {writes[0][1]:.1f} to {writes[-1][1]:.1f} writes/s" in PROSE
     v = small["vector_search_ms"]
