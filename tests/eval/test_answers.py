@@ -496,3 +496,25 @@ def test_docs_show_the_prompts_verbatim() -> None:
     docs = (Path(__file__).resolve().parents[2] / "docs" / "answers.md").read_text(encoding="utf-8")
     for path in sorted(PROMPTS_DIR.glob("*.txt")):
         assert path.read_text(encoding="utf-8").strip() in docs, path.name
+
+
+def test_the_key_and_the_cache_come_from_where_docs_answers_md_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/answers.md: no key is sent while OPENAI_API_KEY is unset; the cache file is
+    $TURNMEM_CACHE_DIR/answers.sqlite3, else under $XDG_CACHE_HOME, else ~/.cache/turnmem/."""
+    from eval.answer_cache import default_cache_path
+
+    cfg = AnswerConfig(answer_model="m", judge_model="m")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert cfg.api_key() == ""  # and http_client sends no Authorization without one (test_openai_summarizer)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
+    assert cfg.api_key() == "sk-env"
+    monkeypatch.setenv("TURNMEM_CACHE_DIR", str(tmp_path / "c"))
+    assert default_cache_path() == tmp_path / "c" / "answers.sqlite3"
+    monkeypatch.delenv("TURNMEM_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
+    assert default_cache_path() == tmp_path / "x" / "turnmem" / "answers.sqlite3"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_cache_path() == tmp_path / "home" / ".cache" / "turnmem" / "answers.sqlite3"
