@@ -282,3 +282,49 @@ def test_the_write_path_constants_the_docs_quote_are_the_codes() -> None:
     assert IndexSync.__init__.__kwdefaults__["persist_every"] == 5000 and "every 5,000 chunks" in arch
     assert Chunker.__init__.__defaults__[0] == 200 and "`max_tokens` (200)" in arch
     assert NICENESS == 10 and "(niceness 10)" in readme
+
+
+def test_the_postgres_thresholds_the_readme_quotes_are_the_codes() -> None:
+    from memory.stores import parse_location
+    from memory.stores.postgres.bm25 import SCAN_BELOW
+    from memory.stores.postgres.vectors import HNSW_MIN_ROWS
+
+    prose = re.sub(r"\s+", " ", doc_text(ROOT / "README.md"))
+    assert HNSW_MIN_ROWS == 5000 and "searched exactly within a namespace below 5,000 messages" in prose
+    assert SCAN_BELOW == 50_000 and "under 50,000 chunks" in prose and "hence the 50,000 threshold" in prose
+    # `Memory.open("postgresql://...")  # or postgres://`; a folder path stays the embedded store
+    assert parse_location("postgres://u@h/db").kind == parse_location("postgresql://u@h/db").kind == "postgres"
+    assert parse_location("./memdata").kind == "sqlite"
+
+
+def requirement_names(values: list[str]) -> set[str]:
+    return {re.split(r"[<>=\[ ]", v, maxsplit=1)[0].lower() for v in values}
+
+
+def test_why_each_dependency_names_exactly_the_distributions_pyproject_lists() -> None:
+    import tomllib
+
+    project = tomllib.loads(doc_text(ROOT / "pyproject.toml"))["project"]
+    declared = requirement_names(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        declared |= requirement_names(extra)
+    readme = doc_text(ROOT / "README.md")
+    table = readme.split("## Why each dependency\n", 1)[1].split("\n## ", 1)[0]
+    named: set[str] = set()
+    for row in re.findall(r"^\| ([^|]+) \|", table, flags=re.M)[1:]:  # after the header
+        names = re.sub(r"\([^)]*\)", "", row).replace("`", "")
+        named |= {re.sub(r"\[.*\]", "", n).strip().lower() for n in names.split(",") if n.strip()}
+    assert declared - named == set(), "in pyproject.toml, not explained in the README"
+    assert named - declared == set(), "explained in the README, not in pyproject.toml"
+
+
+def test_the_inspector_page_loads_nothing_from_another_host() -> None:
+    """README, "Inspector": no build step, no CDN, no web fonts, so it works offline."""
+    static = ROOT / "memory" / "ui" / "static"
+    files = sorted(static.iterdir())
+    assert {f.suffix for f in files} == {".html", ".css", ".js"}
+    for f in files:
+        text = f.read_text(encoding="utf-8")
+        assert not re.search(r"(?:src|href)\s*=\s*[\"'](?:https?:)?//", text), f.name
+        assert not re.search(r"""(?:import|from)\s*\(?\s*["'](?:https?:)?//""", text), f.name
+        assert "@font-face" not in text and "@import url(" not in text.replace(" ", ""), f.name
