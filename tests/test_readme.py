@@ -67,13 +67,21 @@ def test_the_state_example_runs_after_the_ten_lines_and_does_what_its_bullets_sa
 ) -> None:
     """ "Conversation state beyond turns", as written, on the memory the ten lines made (in this
     process: the default embedder is the one the session already loaded)."""
-    from memory.errors import Conflict, InvalidTransition
+    from memory.errors import Conflict, InvalidMessage, InvalidTransition
 
     monkeypatch.chdir(tmp_path)
     scope: dict[str, object] = {}
     exec(compile(readme_example() + readme_block("Conversation state beyond turns"), "README.md", "exec"), scope)
     mem = scope["mem"]
     try:
+        # "without the key, a second run would try to store the four turns again and be refused,
+        # since the tool-call id `call_1` is already used in the session"
+        call = {"id": "call_1", "type": "function", "function": {"name": "search_hotels", "arguments": "{}"}}
+        with pytest.raises(InvalidMessage) as err:
+            mem.add(  # type: ignore[attr-defined]
+                [{"role": "assistant", "content": None, "tool_calls": [call]}], session="trip-42", namespace="alice"
+            )
+        assert err.value.field == "messages[0].tool_calls" and "call_1" in str(err.value)
         calls = mem.tool_calls("trip-42", namespace="alice")  # type: ignore[attr-defined]
         assert [(c.id, c.status) for c in calls] == [("call_1", "completed")]
         with pytest.raises(InvalidTransition):  # "book" has no next stage
