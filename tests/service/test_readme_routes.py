@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from memory.embedders import Embedder
 from memory.memory import Memory
@@ -21,9 +23,24 @@ SESSION_LEVEL = ("state", "state-machine", "tool-calls", "summaries")
 
 
 @pytest.fixture(scope="module")
-def schema(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[dict[str, Any]]:
+def app(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[FastAPI]:
     with Memory.open(tmp_path_factory.mktemp("routes") / "m", embedder=embedder) as mem:
-        yield create_app(mem).openapi()
+        yield create_app(mem)
+
+
+@pytest.fixture(scope="module")
+def schema(app: FastAPI) -> dict[str, Any]:
+    return app.openapi()
+
+
+def test_the_try_it_page_and_the_inspector_are_served(app: FastAPI) -> None:
+    """ "OpenAPI schema and a try-it page at `/docs`"; the inspector at `/ui/`."""
+    assert "a try-it page at `/docs`" in README and "http://127.0.0.1:8080/ui/" in README
+    client = TestClient(app)
+    assert "swagger" in client.get("/docs").text.lower()
+    assert client.get("/openapi.json").json()["paths"]
+    page = client.get("/ui/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
 
 
 def expand(path: str) -> str:
