@@ -182,3 +182,13 @@ def test_once_exported_the_default_embedder_never_imports_torch(offline_cache: P
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split() == ["OnnxEmbedder", "[]"]
+
+
+def test_the_environment_picks_the_backend_of_a_memory_given_no_embedder(
+    torch_model: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README: `TURNMEM_EMBEDDER=all-MiniLM-L6-v2:torch` is "read by every memory, the service and
+    the CLI that is given no embedder" (all three open their memory through `default_embedder`)."""
+    monkeypatch.setenv("TURNMEM_EMBEDDER", f"{DEFAULT_MODEL}:torch")
+    with Memory.open(tmp_path / "m") as mem:
+        assert mem.embedder is torch_model
