@@ -328,3 +328,14 @@ def test_the_inspector_page_loads_nothing_from_another_host() -> None:
         assert not re.search(r"(?:src|href)\s*=\s*[\"'](?:https?:)?//", text), f.name
         assert not re.search(r"""(?:import|from)\s*\(?\s*["'](?:https?:)?//""", text), f.name
         assert "@font-face" not in text and "@import url(" not in text.replace(" ", ""), f.name
+
+
+def test_the_inspector_keeps_the_key_in_the_tab_and_never_writes_html() -> None:
+    """README, "Inspector": the key is kept "in that tab only, in `sessionStorage`", and "the page
+    sets stored text as text (never as HTML)"."""
+    scripts = {f.name: f.read_text(encoding="utf-8") for f in (ROOT / "memory" / "ui" / "static").glob("*.js")}
+    code = "\n".join(scripts.values())
+    assert "sessionStorage.setItem(KEY" in code
+    for sink in ("localStorage", "document.cookie", "indexedDB", "innerHTML", "outerHTML", "insertAdjacentHTML",
+                 "document.write"):  # fmt: skip
+        assert sink not in code, sink
