@@ -339,3 +339,21 @@ def test_the_inspector_keeps_the_key_in_the_tab_and_never_writes_html() -> None:
     for sink in ("localStorage", "document.cookie", "indexedDB", "innerHTML", "outerHTML", "insertAdjacentHTML",
                  "document.write"):  # fmt: skip
         assert sink not in code, sink
+
+
+def test_the_eval_defaults_the_docs_quote_are_the_parsers() -> None:
+    from eval.answers import AnswerConfig
+
+    ev = build_parser().parse_args(["eval", "chat"])
+    answers, chatset = doc_text(ROOT / "docs" / "answers.md"), doc_text(ROOT / "docs" / "chatset.md")
+    assert ev.concurrency == 8 and "| `--concurrency 8` |" in answers
+    assert ev.retries == 4 and "(`--retries`, default 4)" in answers and "| `--retries 4` |" in answers
+    assert (ev.answer_prompt, ev.judge_prompt) == ("answer_v1", "judge_v1")
+    assert ev.images == "caption" and "LoCoMo's default `--images caption`" in answers
+    assert ev.base_url == "https://api.openai.com/v1" and ev.api_key_env == "OPENAI_API_KEY"
+    assert (ev.seed, ev.users, ev.sessions) == (7, 4, 30)
+    assert "default 4" in chatset and "default 30 per user" in chatset
+    assert ev.turns == 2000  # `turnmem eval synthetic --turns 2000` is the default spelled out
+    cfg = AnswerConfig(answer_model="m", judge_model="m")
+    assert cfg.answer_max_tokens == 100 and "(`max_tokens` 100)" in answers
+    assert cfg.refusal_prompt == "judge_refusal_v1" and "eval/prompts/judge_refusal_v1.txt" in answers
