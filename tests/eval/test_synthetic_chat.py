@@ -304,6 +304,13 @@ def test_the_default_set_has_the_sizes_docs_chatset_md_gives() -> None:
         "aggregation": 24,
         "temporal": 40,
     }
+    for conv in full.conversations:  # "dates 2-9 days apart, about five months in all, started between 07:00 and 22:00"
+        gaps = [(b.date.date() - a.date.date()).days for a, b in zip(conv.sessions, conv.sessions[1:])]
+        assert 2 <= min(gaps) and max(gaps) <= 9
+        assert timedelta(days=135) <= conv.sessions[-1].date - conv.sessions[0].date <= timedelta(days=170)
+        assert all(7 <= s.date.hour < 22 for s in conv.sessions)
+        last = conv.sessions[-1].turns[-1].timestamp
+        assert all(timedelta(hours=6) <= q.date - last <= timedelta(hours=96) for q in conv.questions)  # type: ignore[operator]
     tokens = sum(get_counter("o200k_base").count(t.text) for t in turns)
     assert 450_000 <= tokens <= 550_000  # "about 500k o200k tokens"
     answers = [len(t.text.split()) for t in turns if t.message["role"] == "assistant"]  # type: ignore[attr-defined]
