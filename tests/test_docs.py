@@ -286,11 +286,12 @@ def test_the_write_path_constants_the_docs_quote_are_the_codes() -> None:
 
 def test_the_postgres_thresholds_the_readme_quotes_are_the_codes() -> None:
     from memory.stores import parse_location
-    from memory.stores.postgres.bm25 import SCAN_BELOW
+    from memory.stores.postgres.bm25 import B, K1, SCAN_BELOW
     from memory.stores.postgres.vectors import HNSW_MIN_ROWS
 
     prose = re.sub(r"\s+", " ", doc_text(ROOT / "README.md"))
     assert HNSW_MIN_ROWS == 5000 and "searched exactly within a namespace below 5,000 messages" in prose
+    assert (K1, B) == (1.2, 0.75) and "the same BM25 (k1 1.2, b 0.75" in prose
     assert SCAN_BELOW == 50_000 and "under 50,000 chunks" in prose and "hence the 50,000 threshold" in prose
     # `Memory.open("postgresql://...")  # or postgres://`; a folder path stays the embedded store
     assert parse_location("postgres://u@h/db").kind == parse_location("postgresql://u@h/db").kind == "postgres"
