@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from memory.errors import Conflict, InvalidMessage, InvalidTransition
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -67,8 +69,6 @@ def test_the_state_example_runs_after_the_ten_lines_and_does_what_its_bullets_sa
 ) -> None:
     """ "Conversation state beyond turns", as written, on the memory the ten lines made (in this
     process: the default embedder is the one the session already loaded)."""
-    from memory.errors import Conflict, InvalidMessage, InvalidTransition
-
     monkeypatch.chdir(tmp_path)
     scope: dict[str, object] = {}
     exec(compile(readme_example() + readme_block("Conversation state beyond turns"), "README.md", "exec"), scope)

@@ -21,7 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from eval import run
-from eval.answer_cache import AnswerCache
+from eval.answer_cache import AnswerCache, default_cache_path
 from eval.answers import AnswerConfig, graded_on_refusing, load_prompt, parse_verdict, render_context
 from eval.datasets import Conversation, Dataset, Question, Session, Turn
 from eval.metrics import exact_match, is_refusal, normalize_answer, token_f1
@@ -503,8 +503,6 @@ def test_the_key_and_the_cache_come_from_where_docs_answers_md_says(
 ) -> None:
     """docs/answers.md: no key is sent while OPENAI_API_KEY is unset; the cache file is
     $TURNMEM_CACHE_DIR/answers.sqlite3, else under $XDG_CACHE_HOME, else ~/.cache/turnmem/."""
-    from eval.answer_cache import default_cache_path
-
     cfg = AnswerConfig(answer_model="m", judge_model="m")
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     assert cfg.api_key() == ""  # and http_client sends no Authorization without one (test_openai_summarizer)

@@ -19,6 +19,7 @@ from eval.runner import run
 from eval.synthetic_chat import CATEGORIES, GENERATOR_VERSION, generate
 from memory.embedders import Embedder
 from memory.errors import InvalidArgument
+from memory.tokens import get_counter
 
 ROOT = Path(__file__).resolve().parents[2]
 STOP = set(
@@ -288,8 +289,6 @@ def test_bm25_cannot_ace_it(tmp_path: Path, embedder: Embedder) -> None:
 
 def test_the_default_set_has_the_sizes_docs_chatset_md_gives() -> None:
     """docs/chatset.md, "Shape" and "Abilities": the seed-7 default set, number by number."""
-    from memory.tokens import get_counter
-
     full = generate(seed=7)
     turns = [t for conv in full.conversations for t in conv.turns]
     assert len(full.conversations) == 4 and sum(len(c.sessions) for c in full.conversations) == 120
