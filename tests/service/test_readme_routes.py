@@ -19,6 +19,7 @@ from memory.server import create_app
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+VERB = f"(?:{'|'.join(METHODS)})"
 SESSION_LEVEL = ("state", "state-machine", "tool-calls", "summaries")
 
 
@@ -54,29 +55,24 @@ def expand(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "{}", path)
 
 
-def readme_routes() -> list[tuple[str, str, str]]:
-    """(method, path, the README line) for every route in backticks; a path without a method takes
-    the last method named before it on the same line."""
+def readme_routes_of(line: str) -> list[tuple[str, str, str]]:
+    """(method, path, the line) for every route in backticks on ``line``; a path without a method
+    takes the last method named before it on the line."""
     found = []
-    for line in README.splitlines():
-        method = None
-        for span in re.findall(r"`([^`]+)`", line):
-            m = re.fullmatch(
-                rf"((?:{'|'.join(METHODS)})(?:/(?:{'|'.join(METHODS)}))?) (/v1\S*|/healthz|\.\.\./\S+)", span
-            )
-            if m:
-                method = m.group(1)
-                path = m.group(2)
-            elif method and re.fullmatch(r"(/v1\S*|\.\.\./\S+)", span):
-                path = span
-            else:
-                continue
-            for each in method.split("/"):
-                found.append((each, expand(path), line.strip()[:80]))
+    method = None
+    for span in re.findall(r"`([^`]+)`", line):
+        m = re.fullmatch(rf"({VERB}(?:/{VERB})?) (/v1\S*|/healthz|\.\.\./\S+)", span)
+        if m:
+            method, path = m.group(1), m.group(2)
+        elif method and re.fullmatch(r"(/v1\S*|\.\.\./\S+)", span):
+            path = span
+        else:
+            continue
+        found += [(each, expand(path), line.strip()[:80]) for each in method.split("/")]
     return found
 
 
-ROUTES = readme_routes()
+ROUTES = [route for line in README.splitlines() for route in readme_routes_of(line)]
 
 
 def test_the_readme_names_the_routes_this_test_reads() -> None:
@@ -113,15 +109,17 @@ def table_rows() -> list[tuple[str, str, set[str], set[str]]]:
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) < 2 or not re.match(rf"`(?:{'|'.join(METHODS)}) ", cells[0]):
             continue
-        method, path = re.match(r"`(\w+) ([^`]+)`", cells[0]).groups()  # type: ignore[union-attr]
+        # several routes in one row: the fields shown are the last one's (`.../context`, `.../search` |
+        # ... `{"query", "k"}` | `Context`; `{"hits"}`), which takes the last method named before it
+        method, path = readme_routes_of(cells[0])[-1][:2]
 
-        def names(cell: str) -> set[str]:
-            block = re.match(r"`\{([^`]*)\}`", cell)
-            keys = re.sub(r':\s*"[^"]*"', "", block.group(1)) if block else ""  # `{"status": "ok"}`: a key and a value
+        def names(cell: str, which: int) -> set[str]:
+            blocks = re.findall(r"`\{([^`]*)\}`", cell)
+            keys = re.sub(r':\s*"[^"]*"', "", blocks[which]) if blocks else ""  # `{"status": "ok"}`: a key, a value
             return set(re.findall(r'"(\w+)"', keys))
 
-        body = names(cells[1]) if len(cells) == 3 else set()
-        rows.append((method, expand(path), body, names(cells[-1])))
+        body = names(cells[1], 0) if len(cells) == 3 else set()
+        rows.append((method, path, body, names(cells[-1], -1)))
     return rows
 
 
