@@ -15,6 +15,7 @@ import pytest
 import tomllib
 
 from eval.answers import AnswerConfig
+from eval.report import ANSWER_COLUMNS, SUMMARY_COLUMNS
 from memory.assemble_config import AssembleConfig
 from memory.chunking import Chunker
 from memory.cli import build_parser
@@ -356,3 +357,12 @@ def test_the_eval_defaults_the_docs_quote_are_the_parsers() -> None:
     cfg = AnswerConfig(answer_model="m", judge_model="m")
     assert cfg.answer_max_tokens == 100 and "(`max_tokens` 100)" in answers
     assert cfg.refusal_prompt == "judge_refusal_v1" and "eval/prompts/judge_refusal_v1.txt" in answers
+
+
+def test_the_csv_columns_the_docs_list_are_the_reports() -> None:
+    readme, answers = doc_text(ROOT / "README.md"), doc_text(ROOT / "docs" / "answers.md")
+    assert f"(`{','.join(SUMMARY_COLUMNS)}`,\nplus ranking metrics)" in readme
+    listed = re.findall(r"`(answer_\w+)`", readme.split("### Answer accuracy", 1)[1].split("\n## ", 1)[0])
+    assert tuple(dict.fromkeys(c for c in listed if c != "answer_j_vs_tokens")) == ANSWER_COLUMNS
+    table = answers.split("## Outputs", 1)[1].split("\n## ", 1)[0]
+    assert tuple(re.findall(r"^\| `(\w+)` \|", table, flags=re.M)) == ANSWER_COLUMNS
