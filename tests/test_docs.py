@@ -6,6 +6,7 @@ defaults the text quotes are the code's. The audit these checks belong to is doc
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
 import re
 import shlex
@@ -366,3 +367,38 @@ def test_the_csv_columns_the_docs_list_are_the_reports() -> None:
     assert tuple(dict.fromkeys(c for c in listed if c != "answer_j_vs_tokens")) == ANSWER_COLUMNS
     table = answers.split("## Outputs", 1)[1].split("\n## ", 1)[0]
     assert tuple(re.findall(r"^\| `(\w+)` \|", table, flags=re.M)) == ANSWER_COLUMNS
+
+
+def imports_of(package: str) -> set[tuple[str, str]]:
+    """(module file, imported module) for every import in ``package``, function-level ones included."""
+    found = set()
+    for path in (ROOT / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found |= {(str(path.relative_to(ROOT)), a.name) for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add((str(path.relative_to(ROOT)), node.module))
+    return found
+
+
+def test_dependencies_point_one_way() -> None:
+    """docs/architecture.md: `eval -> memory -> retrievers -> indexers`; `memory.models` and
+    `memory.errors` everywhere; nothing in indexers/ or retrievers/ knows SQLite, HTTP or the eval."""
+    shared = ("memory.errors", "memory.models")
+    ours = ("memory", "indexers", "retrievers", "eval", "benchmarks", "tests")
+    allowed = {
+        "indexers": ("indexers",),
+        "retrievers": ("retrievers", "indexers"),
+        "memory": ("memory", "indexers", "retrievers"),
+    }
+    bad = []
+    for package, may in allowed.items():
+        for where, mod in imports_of(package):
+            top = mod.split(".")[0]
+            cli_runs_the_eval = where == "memory/cli.py" and top == "eval"  # `turnmem eval` / `demo`
+            if top in ours and top not in may and mod not in shared and not cli_runs_the_eval:
+                bad.append((where, mod))
+            outside = top in ("sqlite3", "httpx", "fastapi", "psycopg") or mod.startswith("memory.stores")
+            if package != "memory" and outside:
+                bad.append((where, mod))
+    assert not bad, bad
