@@ -17,6 +17,7 @@ import tomllib
 
 from eval.answers import AnswerConfig
 from eval.report import ANSWER_COLUMNS, SUMMARY_COLUMNS
+from eval.strategies import get_strategy
 from memory.assemble_config import AssembleConfig
 from memory.chunking import Chunker
 from memory.cli import build_parser
@@ -402,3 +403,11 @@ def test_dependencies_point_one_way() -> None:
             if package != "memory" and outside:
                 bad.append((where, mod))
     assert not bad, bad
+
+
+def test_turnmem_generic_is_the_default_without_the_locomo_shaped_priors() -> None:
+    """README, "Retrieval results": `turnmem-generic` is the default "without the speaker prior,
+    without taking names out of the lexical query and without the "when" prior"."""
+    generic = get_strategy("turnmem-generic")
+    assert generic.overrides == {"speaker_weight": 0.0, "lexical_names": True, "answer_type_weight": 0.0}
+    assert "`turnmem without LoCoMo-shaped priors` (`turnmem-generic`)" in doc_text(ROOT / "README.md")
