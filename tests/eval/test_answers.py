@@ -375,6 +375,10 @@ def test_cache_is_keyed_on_the_model_and_identical_prompts_are_asked_once(tmp_pa
             answers=config(url, tmp_path))  # fmt: skip
         # `full` ignores the budget: 4 prompts answered once each, though it has a record per budget
         assert sum(not is_judge(b) for b in fake.requests) == 4
+        # docs/answers.md: one user message at temperature 0, `max_tokens` 100 for an answer
+        asked = [b for b in fake.requests if not is_judge(b)]
+        assert all(b["temperature"] == 0 and len(b["messages"]) == 1 for b in fake.requests)
+        assert {b["max_tokens"] for b in asked} == {100} and asked[0]["messages"][0]["role"] == "user"
         n = len(fake.requests)
         run(ds, strategies=["full"], budgets=[60], embedder=embedder, progress=False,
             answers=config(url, tmp_path, answer_model="other"))  # fmt: skip
