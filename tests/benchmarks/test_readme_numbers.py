@@ -139,3 +139,13 @@ def test_the_embedder_and_scale_prose_quotes_their_runs() -> None:
     assert f"{long_p50[0]:.1f}-{long_p50[-1]:.1f} ms p50 at every size" in PROSE
     flat_1m = next(r for r in load("scale-1m.json")["sizes"][0]["reads"] if r["backend"] == "faiss (flat)")
     assert f"a flat search alone takes {flat_1m['search_ms']['p50']:.0f} ms" in PROSE
+
+
+def test_the_scale_runs_settings_are_the_ones_the_readme_gives() -> None:
+    cfg, run = load("scale.json")["config"], load("scale.json")
+    assert (cfg["sizes"], cfg["ef_search"], cfg["hnsw_m"]) == ("1000,10000,100000", 256, 32)
+    assert "`python benchmarks/bench_scale.py --sizes 1000,10000,100000 --ef-search 256`" in README
+    assert "FAISS HNSW (M=32, ef 256)" in PROSE and "FAISS HNSW (M=32)" in PROSE
+    assert cfg["real_max"] == 10_000 and "Up to 10k chunks the vectors are real MiniLM embeddings" in PROSE
+    assert run["synthesis_check"] and "the JSON holds a real-vs-synthesized neighbour check" in PROSE
+    assert (cfg["budget"], cfg["queries"]) == (2048, 100)
