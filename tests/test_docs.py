@@ -225,6 +225,28 @@ NAMED_OBJECTS = [
     "eval.metrics.is_refusal",
     "eval.synthetic_chat.generate",
     "eval.synthetic_chat.GENERATOR_VERSION",
+    # docs/architecture.md's module table
+    "memory.tokens.count_message",
+    "memory.chunking.Chunker",
+    "memory.stores.base.Store",
+    "memory.stores.postgres.PgVectorIndex",
+    "memory.index_sync.IndexSync",
+    "memory.api_common.NAME",
+    "memory.api_common.Creds",
+    "memory.api_common.ContextRequest",
+    "memory.api_common.build_context",
+    "memory.validation.check_budget",
+    "memory.validation.check_query",
+    "memory.validation.check_name",
+    "memory.validation.apply_overrides",
+    "memory.state.StateBlock",
+    "memory.embedders.default_embedder",
+    "retrievers.DenseRetriever",
+    "retrievers.FTSRetriever",
+    "retrievers.BM25sRetriever",
+    "retrievers.HybridRetriever",
+    "retrievers.RecencyScorer",
+    "retrievers.base.TextSearcher",
 ]
 
 
