@@ -433,3 +433,10 @@ def test_turnmem_generic_is_the_default_without_the_locomo_shaped_priors() -> No
     generic = get_strategy("turnmem-generic")
     assert generic.overrides == {"speaker_weight": 0.0, "lexical_names": True, "answer_type_weight": 0.0}
     assert "`turnmem without LoCoMo-shaped priors` (`turnmem-generic`)" in doc_text(ROOT / "README.md")
+
+
+def test_every_extra_the_docs_install_is_in_pyproject() -> None:
+    extras = set(tomllib.loads(doc_text(ROOT / "pyproject.toml"))["project"]["optional-dependencies"])
+    named = {e for p in DOCS for e in re.findall(r"turnmem\[(\w+)\]", doc_text(p))}
+    named |= set(re.findall(r"`(\w+)` extras?", doc_text(ROOT / "README.md")))
+    assert {"postgres", "langchain"} <= named and named <= extras, named - extras
