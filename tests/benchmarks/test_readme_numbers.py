@@ -149,3 +149,12 @@ def test_the_scale_runs_settings_are_the_ones_the_readme_gives() -> None:
     assert cfg["real_max"] == 10_000 and "Up to 10k chunks the vectors are real MiniLM embeddings" in PROSE
     assert run["synthesis_check"] and "the JSON holds a real-vs-synthesized neighbour check" in PROSE
     assert (cfg["budget"], cfg["queries"]) == (2048, 100)
+
+
+def test_chatset_md_quotes_the_chat_sets_current_numbers() -> None:
+    page = flat((ROOT / "docs" / "chatset.md").read_text(encoding="utf-8"))
+    d = load("retrieval.json")["sets"]["chat"]
+    cell = {(r["strategy"], int(r["budget"])): float(r["recall"]) for r in d["summary"]}
+    turnmem, dense = (" / ".join(fmt(cell[(st, b)]) for b in d["budgets"]) for st in ("turnmem", "dense"))
+    assert f"(turnmem {turnmem} against dense {dense} at 1024 / 2048 / 4096 tokens)" in page
+    assert d["budgets"] == [1024, 2048, 4096]
