@@ -21,7 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from eval import run
-from eval.answer_cache import AnswerCache
+from eval.answer_cache import AnswerCache, default_cache_path
 from eval.answers import AnswerConfig, graded_on_refusing, load_prompt, parse_verdict, render_context
 from eval.datasets import Conversation, Dataset, Question, Session, Turn
 from eval.metrics import exact_match, is_refusal, normalize_answer, token_f1
@@ -375,6 +375,10 @@ def test_cache_is_keyed_on_the_model_and_identical_prompts_are_asked_once(tmp_pa
             answers=config(url, tmp_path))  # fmt: skip
         # `full` ignores the budget: 4 prompts answered once each, though it has a record per budget
         assert sum(not is_judge(b) for b in fake.requests) == 4
+        # docs/answers.md: one user message at temperature 0, `max_tokens` 100 for an answer
+        asked = [b for b in fake.requests if not is_judge(b)]
+        assert all(b["temperature"] == 0 and len(b["messages"]) == 1 for b in fake.requests)
+        assert {b["max_tokens"] for b in asked} == {100} and asked[0]["messages"][0]["role"] == "user"
         n = len(fake.requests)
         run(ds, strategies=["full"], budgets=[60], embedder=embedder, progress=False,
             answers=config(url, tmp_path, answer_model="other"))  # fmt: skip
@@ -496,3 +500,23 @@ def test_docs_show_the_prompts_verbatim() -> None:
     docs = (Path(__file__).resolve().parents[2] / "docs" / "answers.md").read_text(encoding="utf-8")
     for path in sorted(PROMPTS_DIR.glob("*.txt")):
         assert path.read_text(encoding="utf-8").strip() in docs, path.name
+
+
+def test_the_key_and_the_cache_come_from_where_docs_answers_md_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/answers.md: no key is sent while OPENAI_API_KEY is unset; the cache file is
+    $TURNMEM_CACHE_DIR/answers.sqlite3, else under $XDG_CACHE_HOME, else ~/.cache/turnmem/."""
+    cfg = AnswerConfig(answer_model="m", judge_model="m")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert cfg.api_key() == ""  # and http_client sends no Authorization without one (test_openai_summarizer)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
+    assert cfg.api_key() == "sk-env"
+    monkeypatch.setenv("TURNMEM_CACHE_DIR", str(tmp_path / "c"))
+    assert default_cache_path() == tmp_path / "c" / "answers.sqlite3"
+    monkeypatch.delenv("TURNMEM_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
+    assert default_cache_path() == tmp_path / "x" / "turnmem" / "answers.sqlite3"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_cache_path() == tmp_path / "home" / ".cache" / "turnmem" / "answers.sqlite3"

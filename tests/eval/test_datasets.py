@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -352,3 +353,19 @@ def test_models_by_hand() -> None:
     ds = Dataset(name="x", conversations=[conv])
     assert len(conv.turns) == 3 and ds.questions[0].category == "all"
     assert ds.select(limit_questions=0).questions == []
+
+
+def test_the_speaker_prior_rests_on_what_docs_ablation_md_counts(locomo: Dataset) -> None:
+    """docs/ablation.md, "Speaker prior": 89 % of the category 1-4 questions name exactly one of the
+    two participants, and 96 % of their evidence turns were said by that participant."""
+    one, said, evidence = [], 0, 0
+    for conv in locomo.conversations:
+        turns = {t.id: t for s in conv.sessions for t in s.turns}
+        speakers = {t.message["name"] for t in turns.values()}  # type: ignore[index]
+        for q in (q for q in conv.questions if q.category in ("1", "2", "3", "4")):
+            named = [p for p in speakers if re.search(rf"\b{re.escape(p)}\b", q.question)]
+            one.append(len(named) == 1)
+            if len(named) == 1:
+                by = [turns[e].message["name"] == named[0] for e in q.evidence]  # type: ignore[index]
+                said, evidence = said + sum(by), evidence + len(by)
+    assert round(100 * sum(one) / len(one)) == 89 and round(100 * said / evidence) == 96

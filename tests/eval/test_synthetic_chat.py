@@ -19,6 +19,7 @@ from eval.runner import run
 from eval.synthetic_chat import CATEGORIES, GENERATOR_VERSION, generate
 from memory.embedders import Embedder
 from memory.errors import InvalidArgument
+from memory.tokens import get_counter
 
 ROOT = Path(__file__).resolve().parents[2]
 STOP = set(
@@ -284,3 +285,42 @@ def test_bm25_cannot_ace_it(tmp_path: Path, embedder: Embedder) -> None:
     assert "latest_value" in rows[0]
     for row in rows:  # defined only where questions have stale evidence (updates)
         assert (row["latest_value"] != "") == (row["category"] == "update"), row
+
+
+def test_the_default_set_has_the_sizes_docs_chatset_md_gives() -> None:
+    """docs/chatset.md, "Shape" and "Abilities": the seed-7 default set, number by number."""
+    full = generate(seed=7)
+    turns = [t for conv in full.conversations for t in conv.turns]
+    assert len(full.conversations) == 4 and sum(len(c.sessions) for c in full.conversations) == 120
+    assert len(turns) == 1430 and len(full.questions) == 200
+    per_ability = {c: sum(q.category == c for q in full.questions) for c in CATEGORIES}
+    # the "per user (30 sessions)" column times four users
+    assert per_ability == {
+        "user_fact": 48,
+        "assistant_fact": 40,
+        "preference": 24,
+        "update": 24,
+        "aggregation": 24,
+        "temporal": 40,
+    }
+    for conv in full.conversations:  # "dates 2-9 days apart, about five months in all, started between 07:00 and 22:00"
+        gaps = [(b.date.date() - a.date.date()).days for a, b in zip(conv.sessions, conv.sessions[1:])]
+        assert 2 <= min(gaps) and max(gaps) <= 9
+        assert timedelta(days=135) <= conv.sessions[-1].date - conv.sessions[0].date <= timedelta(days=170)
+        assert all(7 <= s.date.hour < 22 for s in conv.sessions)
+        last = conv.sessions[-1].turns[-1].timestamp
+        assert all(timedelta(hours=6) <= q.date - last <= timedelta(hours=96) for q in conv.questions)  # type: ignore[operator]
+    tokens = sum(get_counter("o200k_base").count(t.text) for t in turns)
+    assert 450_000 <= tokens <= 550_000  # "about 500k o200k tokens"
+    answers = [len(t.text.split()) for t in turns if t.message["role"] == "assistant"]  # type: ignore[attr-defined]
+    assert 300 <= min(answers) and max(answers) <= 1000 and 540 <= sum(answers) / len(answers) <= 600
+    overlap = []
+    for conv in full.conversations:
+        by_id = _by_id(conv)
+        for q in conv.questions:
+            for turn in (by_id[e] for e in q.evidence):
+                if turn.message["role"] == "user":  # type: ignore[attr-defined]
+                    a, b = _content_words(q.question), _content_words(turn.text)  # type: ignore[attr-defined]
+                    overlap.append(len(a & b) / len(a | b))
+    assert round(sum(overlap) / len(overlap), 3) == 0.017  # "mean Jaccard overlap ... 0.017"
+    assert round(100 * sum(s == 0 for s in overlap) / len(overlap)) == 82  # "82% of the pairs share no content word"

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -159,3 +161,34 @@ def test_identity_tolerates_backends_of_the_same_model_only(
                 check(store, _Tilted(embedder, name, cosine))
     finally:
         store.close()
+
+
+def test_once_exported_the_default_embedder_never_imports_torch(offline_cache: Path, tmp_path: Path) -> None:
+    """README: the ONNX default needs "no torch, transformers or sentence-transformers import at
+    run time once the export exists" (a fresh process: add, index, assemble)."""
+    code = (
+        "import sys\n"
+        "from memory import Memory\n"
+        "with Memory.open('m') as mem:\n"
+        "    mem.add([{'role': 'user', 'content': 'My locker code is 4471.'}], session='s', wait_indexed=True)\n"
+        "    assert '4471' in str(mem.assemble('locker code?', session='s', budget=300).messages)\n"
+        "    print(type(mem.embedder).__name__)\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "TURNMEM_CACHE": str(offline_cache), "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
+    env.pop("TURNMEM_EMBEDDER", None)
+    cmd = [sys.executable, "-c", code]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["OnnxEmbedder", "[]"]
+
+
+def test_the_environment_picks_the_backend_of_a_memory_given_no_embedder(
+    torch_model: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README: `TURNMEM_EMBEDDER=all-MiniLM-L6-v2:torch` is "read by every memory, the service and
+    the CLI that is given no embedder" (all three open their memory through `default_embedder`)."""
+    monkeypatch.setenv("TURNMEM_EMBEDDER", f"{DEFAULT_MODEL}:torch")
+    with Memory.open(tmp_path / "m") as mem:
+        assert mem.embedder is torch_model

@@ -375,3 +375,14 @@ def test_session_topic_prefers_the_turn_from_the_sessions_about_it(mem: Memory) 
     assert on and on[0].session == "kitchen" and on[0].scores["session"] > 0.5
     # Without the prior the two identical turns score the same: nothing tells them apart.
     assert len(off) == 2 and off[0].scores["final"] == pytest.approx(off[1].scores["final"])
+
+
+def test_a_query_with_a_time_asks_for_twice_the_candidates(mem: Memory) -> None:
+    """docs/architecture.md: "at least `candidates` (64), more for a big budget, twice as many for
+    a query with a time" (the right time may rank lower)."""
+    add_filler(mem, 60, session="s")
+    narrow = {"budget": 4000, "window_share": 0.0, "fill_window": False, "neighbors": 0.0}
+    narrow |= {"candidates": 10, "candidates_per_token": 0.0}
+    plain = mem.assemble("anything about the weather", session="s", **narrow)
+    timed = mem.assemble("anything about the weather last week", session="s", **narrow)
+    assert len(plain.hits) == 10 and len(timed.hits) == 20

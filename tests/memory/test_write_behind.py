@@ -343,3 +343,22 @@ def test_on_postgres_another_instance_sees_the_turn_by_text_at_once_and_by_vecto
         emb.gate.set()
         writer.close()
         reader.close()
+
+
+def test_the_indexer_thread_runs_at_niceness_10(open_memory: Callable[..., Memory], embedder: Embedder) -> None:
+    """README, "Contexts in parallel": the indexer runs at a lower CPU priority (niceness 10) than
+    the threads that build contexts."""
+    seen: list[tuple[int, int]] = []
+
+    class Recording(GatedEmbedder):
+        def embed(self, texts: Sequence[str]) -> np.ndarray:
+            if on_indexer():
+                seen.append((os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), threading.get_native_id()))
+            return self.inner.embed(texts)
+
+    mem = open_memory("nice", embedder=Recording(embedder))
+    mem.add([FACT], session="s", wait_indexed=True)
+    caller = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert seen and seen[0][1] != threading.get_native_id()
+    assert seen[0][0] == max(10, caller)  # 10, unless the whole process already runs nicer
+    assert caller < 10 or caller == seen[0][0]  # the caller's own priority is left alone

@@ -4,6 +4,7 @@ against a real ``turnmem serve``; and a server without keys says once that it ch
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +18,8 @@ from memory.embedders import Embedder
 from memory.errors import TurnmemError
 from memory.memory import Memory
 from tests.service.helpers import ADMIN_KEY, ServerProcess
+
+ROOT = Path(__file__).resolve().parents[2]
 
 TURN = [{"role": "user", "content": "My locker code is 4471."}]
 NS = "error-parity"
@@ -117,6 +120,15 @@ def test_a_server_without_keys_warns_once_that_keys_are_not_checked(tmp_path: Pa
         assert httpx.get(open_server.url + "/v1/namespaces").status_code == 200  # no key: no warning
         for _ in range(3):
             assert httpx.get(open_server.url + "/v1/namespaces", headers=headers).status_code == 200
+        # the README's "As a service" snippet, as written but for the port, on this server: its
+        # `api_key="sk-..."` is one more key the server does not check
+        section = (ROOT / "README.md").read_text().split("\n## As a service\n", 1)[1].split("\n## ", 1)[0]
+        snippet = re.findall(r"```python\n(.*?)```", section, flags=re.S)[0]
+        assert 'Client("http://127.0.0.1:8080", api_key="sk-...")' in snippet
+        scope: dict[str, Any] = {}
+        exec(snippet.replace("http://127.0.0.1:8080", open_server.url), scope)
+        assert "4471" in str(scope["ctx"].messages) and scope["ctx"].tokens <= 1000
+        scope["mem"].close()
         warning = "keys are not checked"
         log = Path(open_server.log)
         deadline = time.monotonic() + 10
