@@ -22,7 +22,8 @@ from retrievers.query import QueryAnalysis, analyze, is_follow_up
 from retrievers.scorers import AnswerType, CandidateView, Person, Recency, Scorer, SessionTopic, Speaker, Time, combine
 
 MMR_HEAD = 256  # candidates MMR re-orders (the rest keep their score order after them)
-ROWS_AHEAD = 32  # neighbours' rows read in one query when packing reaches one of them
+UNIT_KINDS = ("tool_call", "tool_result")  # chunks of messages that travel in a unit (call + results)
+ROWS_AHEAD = 32  # the fewest message rows read in one query when packing reaches one not read yet
 
 
 def conversation_query(
@@ -47,8 +48,8 @@ def conversation_query(
     if session is None or config.query_turns == 0 or not query or not is_follow_up(query):
         return query, query_vector
     rows = [r for r in store.tail(namespace, session, limit=config.query_turns + 1) if r.role in ("user", "assistant")]
-    first = store.first_chunks(namespace, [(r.session, r.seq) for r in rows])
-    turns = [first[(r.session, r.seq)] for r in rows if (r.session, r.seq) in first]
+    first = store.first_candidates(namespace, [(r.session, r.seq) for r in rows])
+    turns = [first[(r.session, r.seq)].chunk for r in rows if (r.session, r.seq) in first]
     turns = [c for c in turns if c.text.strip() != query.strip()][: config.query_turns]  # newest first
     if not turns:
         return query, query_vector
@@ -114,25 +115,26 @@ def retrieve(
     cands = retriever.retrieve(Query(text, ns, sessions, query_vector), k)
     if len(cands) == 0:
         return []
-    chunk_rows = store.chunks(cands.ids.tolist())
-    keep = [i for i, cid in enumerate(cands.ids.tolist()) if cid in chunk_rows]
+    # scoring reads each candidate's position, time, role (and speaker, when the query names one):
+    # one read without the messages' bodies; packing reads the rows of the few it reaches
+    cand_rows = store.candidates(cands.ids.tolist(), names=bool(qa.named) and config.speaker_weight > 0)
+    keep = [i for i, cid in enumerate(cands.ids.tolist()) if cid in cand_rows]
     if not keep:
         return []
     ids = cands.ids[keep]
     rel = cands.scores[keep].astype(np.float64)
     lo, hi = float(rel.min()), float(rel.max())
     rel_n = (rel - lo) / (hi - lo) if hi > lo else np.ones_like(rel)
-    chunks = [chunk_rows[int(i)] for i in ids]
-    rows_by_key = packer.rows_for([(c.session, c.seq) for c in chunks])
-    rows = [rows_by_key.get((c.session, c.seq)) for c in chunks]
+    metas = [cand_rows[int(i)] for i in ids]
+    chunks = [m.chunk for m in metas]
     view = CandidateView(
         relevance=rel_n,
-        pos=np.array([r.pos if r is not None else last_pos for r in rows]),
-        ts=np.array([r.ts if r is not None else ref_time for r in rows]),
+        pos=np.array([m.pos for m in metas]),
+        ts=np.array([m.ts for m in metas]),
         last_pos=last_pos,
         ref_time=ref_time,
-        roles=[r.role if r is not None else "" for r in rows],
-        speakers=[_speaker(r) for r in rows],
+        roles=[m.role for m in metas],
+        speakers=[m.name for m in metas],
         texts=[c.text for c in chunks],
         session_prior=_session_prior(store, ns, query_vector, chunks) if config.session_weight > 0 else None,
     )
@@ -149,12 +151,13 @@ def retrieve(
             for nb in ((c.session, c.seq - 1), (c.session, c.seq + 1)):
                 if nb[1] >= 1 and nb not in have:
                     best[nb] = max(best.get(nb, 0.0), float(final[j]) * config.neighbors)
-        extra = store.first_chunks(ns, list(best))
+        extra = store.first_candidates(ns, list(best))
         if config.neighbor_tokens is not None:
-            extra = {k: c for k, c in extra.items() if c.tokens <= config.neighbor_tokens}
+            extra = {k: c for k, c in extra.items() if c.chunk.tokens <= config.neighbor_tokens}
         if extra:
             keys = list(extra)  # their rows are read when packing reaches them (most never are)
-            chunks = chunks + [extra[k] for k in keys]
+            metas = metas + [extra[k] for k in keys]
+            chunks = chunks + [extra[k].chunk for k in keys]
             final = np.concatenate([final, [best[k] for k in keys]])
             zeros = np.zeros(len(keys))
             rel_n = np.concatenate([rel_n, zeros])
@@ -180,35 +183,36 @@ def retrieve(
 
     components = {n: v[keep] for n, v in cands.components.items()}
 
-    def hit(j: int, c: ChunkRow, row: MessageRow, reason: str) -> Hit:
+    def hit(j: int, c: ChunkRow, role: str, reason: str) -> Hit:
         scores = {}
         if j < n_direct:
             scores = {n: float(v[j]) for n, v in components.items() if not np.isnan(v[j])}
             scores.update({n: float(v[j]) for n, v in extra_scores.items()})
         scores.update({"relevance": float(rel_n[j]), "recency": float(recency[j]), "final": float(final[j])})
-        return c.hit(role=row.role, rank=len(hits) + 1, scores=scores, reason=reason)
+        return c.hit(role=role, rank=len(hits) + 1, scores=scores, reason=reason)
 
     order_list = order.tolist()
-    unread = {(c.session, c.seq) for c in chunks[n_direct:]} - rows_by_key.keys()
+    rows_by_key: dict[tuple[str, int], MessageRow] = {}
+    asked: set[tuple[str, int]] = set()
     for at, j in enumerate(order_list):
         c = chunks[j]
         key = (c.session, c.seq)
         existing = packer.items.get(key)
         if existing is not None and (not existing.partial or c.part in existing.parts):
             # Already in the context (recent window, or brought by an earlier hit's unit).
-            row = rows_by_key.get(key)
-            if reasons[j] != "neighbor" and row is not None:
-                hits.append(hit(j, c, row, f"retrieved; already in context ({existing.origin})"))
+            if reasons[j] != "neighbor":
+                hits.append(hit(j, c, existing.row.role, f"retrieved; already in context ({existing.origin})"))
             continue
         if packer.used >= room:
             break
         if existing is None and c.tokens > room - packer.used:
             continue  # its own text alone cannot fit: skip building its unit (tool links, rendering, counts)
-        if key in unread:  # a neighbour's row: read it with the next ones packing will reach
-            ahead = [(chunks[i].session, chunks[i].seq) for i in order_list[at : at + ROWS_AHEAD]]
-            ahead = [k for k in ahead if k in unread]
+        if c.parts == 1 and c.kind not in UNIT_KINDS and metas[j].tokens > room - packer.used:
+            continue  # a plain whole message that cannot fit, known before its row is read
+        if key not in asked:  # read this row with the next ones packing will reach
+            ahead = _ahead(chunks, order_list, at, asked, 2 * (room - packer.used))
             rows_by_key.update(packer.rows_for(ahead))
-            unread.difference_update(ahead)
+            asked.update(ahead)
         row = rows_by_key.get(key)
         if row is None:
             continue
@@ -220,12 +224,28 @@ def retrieve(
         if not packer.try_add(items, room):
             continue
         shown_parts.setdefault(key, []).append(c)
-        hits.append(hit(j, c, row, reasons[j]))
+        hits.append(hit(j, c, row.role, reasons[j]))
     return hits
 
 
-def _speaker(row: MessageRow | None) -> str | None:
-    return None if row is None else row.data.get("name")
+def _ahead(
+    chunks: Sequence[ChunkRow], order: Sequence[int], at: int, asked: set[tuple[str, int]], tokens: int
+) -> list[tuple[str, int]]:
+    """The messages packing is about to reach from ``order[at]``, not read yet: at least
+    ``ROWS_AHEAD`` and until their chunks add up to ``tokens`` (twice the room left: about what
+    packing will get through before the budget is full), so that most contexts read their
+    candidates' rows in one or two queries."""
+    keys: dict[tuple[str, int], None] = {}
+    for i in order[at:]:
+        c = chunks[i]
+        key = (c.session, c.seq)
+        if key in asked or key in keys:
+            continue
+        keys[key] = None
+        tokens -= c.tokens
+        if tokens <= 0 and len(keys) >= ROWS_AHEAD:
+            break
+    return list(keys)
 
 
 def _session_prior(
