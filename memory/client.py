@@ -5,7 +5,8 @@ A chatbot moves from the embedded memory to the service by changing one line::
     mem = Memory.open("data")                                   # embedded
     mem = Client("http://127.0.0.1:8080", api_key="sk-...")     # service
 
-Both clients share the request building and response parsing below; only the I/O differs.
+Both clients share the request building and response parsing (:mod:`memory.client_requests`)
+and the retry decisions and error mapping (:mod:`memory.client_transport`); only the I/O differs.
 
 Retries (timeouts, dropped connections, 502/503/504, with backoff) go only where repeating
 the request is safe: reads (GETs, ``assemble``, ``search``), writes that carry their
@@ -25,296 +26,26 @@ and :class:`ServiceError` when the service stays unreachable.
 from __future__ import annotations
 
 import asyncio
-import os
-import random
 import time
-import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
-from urllib.parse import quote
+from typing import Any, TypeVar
 
 import httpx
 
-from memory.errors import (
-    BudgetTooSmall,
-    Conflict,
-    IdempotencyConflict,
-    InvalidArgument,
-    InvalidMessage,
-    InvalidTransition,
-    NotFound,
-    PermissionDenied,
-    ServiceError,
-    TurnmemError,
-    UpstreamError,
-)
-from memory.models import Context, Hit, Message, MessageInput, StoredMessage, ToolCallState
+from memory import client_requests as req
+from memory.client_transport import DEFAULT_URL, Call, Transport
+from memory.client_transport import IDEMPOTENT_METHODS as IDEMPOTENT_METHODS
+from memory.client_transport import KEY_ENV as KEY_ENV
+from memory.client_transport import RETRY_STATUS as RETRY_STATUS
+from memory.errors import TurnmemError
+from memory.models import Context, Hit, MessageInput, StoredMessage, ToolCallState
 from memory.state import StateBlock, StateMachine
-from memory.validation import check_limit, check_name, check_seq
+from memory.validation import DEFAULT_NAMESPACE
 
-DEFAULT_URL = "http://127.0.0.1:8080"
-DEFAULT_NAMESPACE = "default"
-KEY_ENV = "TURNMEM_API_KEY"
-RETRY_STATUS = frozenset({502, 503, 504})
-# Methods whose repetition has the effect of one request (RFC 9110, 9.2.2).
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-# Transport errors raised before the request left: any request may be sent again.
-_UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+T = TypeVar("T")
 
 
-@dataclass
-class _Call:
-    """One HTTP request, and how to read its answer.
-
-    ``idempotent`` marks a POST that may be repeated: a read (context, search) or a write
-    carrying its idempotency key; methods in :data:`IDEMPOTENT_METHODS` are so by definition.
-    """
-
-    method: str
-    path: str
-    json: Any = None
-    params: dict[str, Any] = field(default_factory=dict)
-    idempotent: bool = False
-
-    @property
-    def safe_to_repeat(self) -> bool:
-        return self.idempotent or self.method in IDEMPOTENT_METHODS
-
-
-def _seg(value: str, name: str) -> str:
-    """A namespace or session as a URL segment, checked as ``Memory`` checks it (a URL cannot carry a non-string)."""
-    return quote(check_name(value, name), safe="")
-
-
-def _session_path(namespace: str, session: str) -> str:
-    return f"/v1/namespaces/{_seg(namespace, 'namespace')}/sessions/{_seg(session, 'session')}"
-
-
-def _json_time(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
-
-
-def _message_json(msg: MessageInput) -> Any:
-    if isinstance(msg, StoredMessage):
-        return msg.model_dump(mode="json", exclude_none=True, exclude={"namespace", "session", "seq"})
-    if isinstance(msg, Message):
-        return msg.model_dump(mode="json", exclude_none=True)
-    return msg
-
-
-def _raise_for(resp: httpx.Response) -> None:
-    """Turn an error answer into the exception ``Memory`` would have raised."""
-    if resp.status_code < 400:
-        return
-    try:
-        body = resp.json()
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
-    detail = body.get("detail")
-    text = detail if isinstance(detail, str) else resp.text[:500] or resp.reason_phrase
-    kind, fld = body.get("error"), body.get("field")
-    status = resp.status_code
-    if status in (401, 403):
-        raise PermissionDenied(text, status=status)
-    if status == 409:
-        raise Conflict(text, current_seq=int(body.get("current_seq", -1)))
-    if status == 404:
-        raise NotFound(text)
-    if status in (413, 422):  # 413: the body is over the server's byte limit (field: body)
-        if kind == "IdempotencyConflict":
-            raise IdempotencyConflict(text, current_seq=int(body.get("current_seq", -1)))
-        if kind == "InvalidTransition":
-            raise InvalidTransition(text, current=body.get("current"), allowed=list(body.get("allowed") or []))
-        if kind == "BudgetTooSmall":
-            raise BudgetTooSmall(text, budget=int(body.get("budget", 0)), required=int(body.get("required", 0)))
-        if kind == "InvalidMessage" or (isinstance(fld, str) and fld.startswith("messages")):
-            raise InvalidMessage(text, field=fld)
-        raise InvalidArgument(text, field=fld)
-    if status == 502:
-        raise UpstreamError(text)
-    raise ServiceError(f"turnmem service answered {status}: {text}", status=status)
-
-
-class _Api:
-    """Request building and response parsing shared by both clients (no I/O here)."""
-
-    def __init__(
-        self,
-        base_url: str = DEFAULT_URL,
-        *,
-        api_key: str | None = None,
-        timeout: float | httpx.Timeout = 30.0,
-        retries: int = 3,
-        backoff: float = 0.2,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        if not isinstance(retries, int) or retries < 0:
-            raise InvalidArgument(f"retries: give an int >= 0 (got {retries!r})", field="retries")
-        self.base_url = base_url.rstrip("/")
-        key = api_key if api_key is not None else os.environ.get(KEY_ENV)
-        self.headers = {"User-Agent": "turnmem-client", **(headers or {})}
-        if key:
-            self.headers["Authorization"] = f"Bearer {key}"
-        self.timeout = timeout
-        self.retries = retries
-        self.backoff = backoff
-
-    def _delay(self, attempt: int) -> float:
-        return self.backoff * (2**attempt) * (0.5 + random.random())
-
-    @staticmethod
-    def _retryable(call: _Call, resp: httpx.Response | None, exc: Exception | None) -> bool:
-        """Whether to send ``call`` again after this outcome (see the module docstring)."""
-        if isinstance(exc, _UNSENT):
-            return True  # it never reached the server
-        if not call.safe_to_repeat:
-            return False
-        return isinstance(exc, httpx.TransportError) or (resp is not None and resp.status_code in RETRY_STATUS)
-
-    @staticmethod
-    def _maybe_done(exc: Exception | None, resp: httpx.Response | None) -> bool:
-        """Whether a failed attempt may still have been carried out by the server."""
-        if exc is not None:
-            return not isinstance(exc, _UNSENT)
-        return resp is not None and resp.status_code in RETRY_STATUS  # a proxy may have forwarded it
-
-    @staticmethod
-    def _deleted_before(call: _Call, resp: httpx.Response | None, maybe_done: bool) -> bool:
-        """A DELETE retried after an attempt that may have gone through, now finding nothing:
-        the earlier attempt deleted it, so the call succeeded."""
-        return call.method == "DELETE" and maybe_done and resp is not None and resp.status_code == 404
-
-    @staticmethod
-    def _give_up(call: _Call, exc: Exception | None, resp: httpx.Response | None) -> None:
-        if resp is not None:
-            _raise_for(resp)
-        raise ServiceError(f"{call.method} {call.path}: the turnmem service is unreachable ({exc!r})") from exc
-
-    # -- requests ----------------------------------------------------------------------------
-
-    @staticmethod
-    def _add(
-        messages: Iterable[MessageInput],
-        session: str,
-        namespace: str,
-        timestamp: Any,
-        idempotency_key: str | None,
-        base_seq: int | None,
-        wait_indexed: bool = False,
-    ) -> _Call:
-        if isinstance(messages, (dict, Message)):
-            raise InvalidMessage("messages: pass a list of messages (wrap a single message in [...])", field="messages")
-        body: dict[str, Any] = {
-            "messages": [_message_json(m) for m in messages],
-            "idempotency_key": uuid.uuid4().hex if idempotency_key is None else idempotency_key,
-        }
-        if base_seq is not None:
-            body["base_seq"] = base_seq
-        if timestamp is not None:
-            body["timestamp"] = _json_time(timestamp)
-        if wait_indexed:
-            body["wait_indexed"] = True
-        return _Call("POST", _session_path(namespace, session) + "/messages", json=body, idempotent=True)
-
-    @staticmethod
-    def _assemble(
-        query: str | None,
-        session: str | None,
-        namespace: str,
-        budget: int,
-        system: str | None,
-        now: Any,
-        overrides: dict[str, Any],
-        timezone: str | None = None,
-    ) -> _Call:
-        body: dict[str, Any] = {"query": query, "budget": budget}
-        if system is not None:
-            body["system"] = system
-        if timezone is not None:
-            body["timezone"] = timezone
-        if now is not None:
-            body["now"] = _json_time(now)
-        if overrides:
-            body["config"] = overrides
-        path = (
-            _session_path(namespace, session)
-            if session is not None
-            else f"/v1/namespaces/{_seg(namespace, 'namespace')}"
-        )
-        return _Call("POST", path + "/context", json=body, idempotent=True)  # a read
-
-    @staticmethod
-    def _since(session: str, seq: int, namespace: str, limit: int | None) -> _Call:
-        params: dict[str, Any] = {"since": check_seq(seq)}  # checked here: a query string drops the type
-        check_limit(limit)
-        if limit is not None:
-            params["limit"] = limit
-        return _Call("GET", _session_path(namespace, session) + "/messages", params=params)
-
-    @staticmethod
-    def _search(query: str, namespace: str, k: int, sessions: Sequence[str] | None) -> _Call:
-        body: dict[str, Any] = {"query": query, "k": k}
-        if sessions is not None:
-            body["sessions"] = list(sessions)
-        return _Call("POST", f"/v1/namespaces/{_seg(namespace, 'namespace')}/search", json=body, idempotent=True)
-
-    @staticmethod
-    def _delete(namespace: str, session: str | None) -> _Call:
-        path = (
-            _session_path(namespace, session)
-            if session is not None
-            else f"/v1/namespaces/{_seg(namespace, 'namespace')}"
-        )
-        return _Call("DELETE", path)
-
-    @staticmethod
-    def _messages(namespace: str, session: str | None, after: int = 0) -> _Call:
-        """Every message of a session; or one page of a namespace's (the caller follows ``next_after``)."""
-        if session is not None:
-            return _Call("GET", _session_path(namespace, session) + "/messages", params={"since": 0})
-        return _Call("GET", f"/v1/namespaces/{_seg(namespace, 'namespace')}/messages", params={"after": after})
-
-    @staticmethod
-    def _set_state(session: str, blocks: dict[str, Any], namespace: str, expected: dict[str, int] | None) -> _Call:
-        body: dict[str, Any] = {"blocks": blocks}
-        if expected is not None:
-            body["expected"] = expected
-        return _Call("PATCH", _session_path(namespace, session) + "/state", json=body)
-
-    @staticmethod
-    def _machine(session: str, machine: StateMachine | dict[str, Any], namespace: str) -> _Call:
-        spec = machine.model_dump() if isinstance(machine, StateMachine) else machine
-        return _Call("PUT", _session_path(namespace, session) + "/state-machine", json=spec)
-
-    # -- answers -----------------------------------------------------------------------------
-
-    @staticmethod
-    def _blocks(data: Any) -> dict[str, StateBlock]:
-        return {k: StateBlock.model_validate(v) for k, v in data.items()}
-
-    @staticmethod
-    def _as_override_error(exc: InvalidArgument) -> InvalidArgument:
-        """The service names a bad override ``config.X``; ``assemble(X=...)`` names it ``X`` as Memory does."""
-        if exc.field and exc.field.startswith("config."):
-            name = exc.field[len("config.") :]
-            text = str(exc)
-            return InvalidArgument(text[len("config.") :] if text.startswith("config.") else text, field=name)
-        return exc
-
-    @staticmethod
-    def _seqs(data: Any) -> list[int]:
-        return [int(s) for s in data["seqs"]]
-
-    @staticmethod
-    def _stored(data: Any) -> list[StoredMessage]:
-        return [StoredMessage.model_validate(m) for m in data["messages"]]
-
-
-class Client(_Api):
+class Client(Transport):
     """Synchronous client of ``turnmem serve`` (httpx), with the methods of :class:`memory.Memory`.
 
     ``transport`` is any ``httpx.BaseTransport`` (tests use it to inject failures).
@@ -334,27 +65,17 @@ class Client(_Api):
         super().__init__(base_url, api_key=api_key, timeout=timeout, retries=retries, backoff=backoff, headers=headers)
         self._http = httpx.Client(base_url=self.base_url, headers=self.headers, timeout=timeout, transport=transport)
 
-    def _send(self, call: _Call) -> Any:
-        resp: httpx.Response | None = None
-        exc: Exception | None = None
-        maybe_done = False  # an earlier attempt may have been carried out
-        for attempt in range(self.retries + 1):
-            if attempt:
-                maybe_done = maybe_done or self._maybe_done(exc, resp)
-                time.sleep(self._delay(attempt - 1))
-            resp, exc = None, None
+    def _send(self, call: Call[T]) -> T:
+        tries = self._attempts(call)
+        for delay in tries:
+            if delay is not None:
+                time.sleep(delay)
             try:
                 resp = self._http.request(call.method, call.path, json=call.json, params=call.params or None)
+                tries.answered(resp)
             except httpx.TransportError as e:
-                exc = e
-            if not self._retryable(call, resp, exc):
-                break
-        if self._deleted_before(call, resp, maybe_done):
-            return {"deleted": 0}
-        if resp is None or resp.status_code >= 400:
-            self._give_up(call, exc, resp)
-        assert resp is not None
-        return resp.json()
+                tries.failed(e)
+        return tries.result()
 
     def add(
         self,
@@ -368,8 +89,7 @@ class Client(_Api):
         wait_indexed: bool = False,
     ) -> list[int]:
         """Append messages to a session; returns the seq of each (see :meth:`Memory.add`)."""
-        call = self._add(messages, session, namespace, timestamp, idempotency_key, base_seq, wait_indexed)
-        return self._seqs(self._send(call))
+        return self._send(req.add(messages, session, namespace, timestamp, idempotency_key, base_seq, wait_indexed))
 
     def assemble(
         self,
@@ -384,47 +104,43 @@ class Client(_Api):
         **overrides: Any,
     ) -> Context:
         """The context for the next model call, within ``budget`` tokens (see :meth:`Memory.assemble`)."""
-        try:
-            data = self._send(self._assemble(query, session, namespace, budget, system, now, overrides, timezone))
-        except InvalidArgument as exc:
-            raise self._as_override_error(exc) from None
-        return Context.model_validate(data)
+        return self._send(req.assemble(query, session, namespace, budget, system, now, overrides, timezone))
 
     def search(
         self, query: str, *, namespace: str = DEFAULT_NAMESPACE, k: int = 10, sessions: Sequence[str] | None = None
     ) -> list[Hit]:
-        return [Hit.model_validate(h) for h in self._send(self._search(query, namespace, k, sessions))["hits"]]
+        return self._send(req.search(query, namespace, k, sessions))
 
     def since(
         self, session: str, seq: int = 0, *, namespace: str = DEFAULT_NAMESPACE, limit: int | None = None
     ) -> list[StoredMessage]:
         """The messages of a session after ``seq``: what a client that saw ``seq`` missed."""
-        return self._stored(self._send(self._since(session, seq, namespace, limit)))
+        return self._send(req.since(session, seq, namespace, limit))
 
     def messages(self, *, namespace: str = DEFAULT_NAMESPACE, session: str | None = None) -> list[StoredMessage]:
         """Every stored message of a session, or of a namespace in order (following its pages)."""
-        data = self._send(self._messages(namespace, session))
-        out = self._stored(data)
+        data = self._send(req.messages(namespace, session))
+        out = req.stored(data)
         while session is None and data.get("next_after") is not None:
-            data = self._send(self._messages(namespace, None, data["next_after"]))
-            out += self._stored(data)
+            data = self._send(req.messages(namespace, None, data["next_after"]))
+            out += req.stored(data)
         return out
 
     def last_seq(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> int:
-        return int(self._send(_Call("GET", _session_path(namespace, session)))["last_seq"])
+        return self._send(req.last_seq(session, namespace))
 
     def namespaces(self) -> list[str]:
-        return list(self._send(_Call("GET", "/v1/namespaces")))
+        return self._send(req.namespaces())
 
     def sessions(self, namespace: str = DEFAULT_NAMESPACE) -> list[dict[str, Any]]:
-        return list(self._send(_Call("GET", f"/v1/namespaces/{_seg(namespace, 'namespace')}/sessions")))
+        return self._send(req.sessions(namespace))
 
     def delete(self, namespace: str, session: str | None = None) -> int:
         """Forget a namespace, or one session of it: log rows, chunks and vectors."""
-        return int(self._send(self._delete(namespace, session))["deleted"])
+        return self._send(req.delete(namespace, session))
 
     def state(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> dict[str, StateBlock]:
-        return self._blocks(self._send(_Call("GET", _session_path(namespace, session) + "/state")))
+        return self._send(req.state(session, namespace))
 
     def set_state(
         self,
@@ -434,25 +150,23 @@ class Client(_Api):
         namespace: str = DEFAULT_NAMESPACE,
         expected: dict[str, int] | None = None,
     ) -> dict[str, StateBlock]:
-        return self._blocks(self._send(self._set_state(session, blocks, namespace, expected)))
+        return self._send(req.set_state(session, blocks, namespace, expected))
 
     def transition(
         self, session: str, stage: str, *, namespace: str = DEFAULT_NAMESPACE, expected_version: int | None = None
     ) -> StateBlock:
-        expected = None if expected_version is None else {"stage": expected_version}
-        return self.set_state(session, {"stage": stage}, namespace=namespace, expected=expected)["stage"]
+        return self._send(req.transition(session, stage, namespace, expected_version))
 
     def set_state_machine(
         self, session: str, machine: StateMachine | dict[str, Any], *, namespace: str = DEFAULT_NAMESPACE
     ) -> None:
-        self._send(self._machine(session, machine, namespace))
+        self._send(req.set_state_machine(session, machine, namespace))
 
     def tool_calls(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> list[ToolCallState]:
-        data = self._send(_Call("GET", _session_path(namespace, session) + "/tool-calls"))
-        return [ToolCallState.model_validate(t) for t in data]
+        return self._send(req.tool_calls(session, namespace))
 
     def health(self) -> dict[str, Any]:
-        return dict(self._send(_Call("GET", "/healthz")))
+        return self._send(req.health())
 
     def close(self) -> None:
         self._http.close()
@@ -464,7 +178,7 @@ class Client(_Api):
         self.close()
 
 
-class AsyncClient(_Api):
+class AsyncClient(Transport):
     """The asyncio twin of :class:`Client`: the same methods, awaited."""
 
     def __init__(
@@ -483,27 +197,17 @@ class AsyncClient(_Api):
             base_url=self.base_url, headers=self.headers, timeout=timeout, transport=transport
         )
 
-    async def _send(self, call: _Call) -> Any:
-        resp: httpx.Response | None = None
-        exc: Exception | None = None
-        maybe_done = False  # an earlier attempt may have been carried out
-        for attempt in range(self.retries + 1):
-            if attempt:
-                maybe_done = maybe_done or self._maybe_done(exc, resp)
-                await asyncio.sleep(self._delay(attempt - 1))
-            resp, exc = None, None
+    async def _send(self, call: Call[T]) -> T:
+        tries = self._attempts(call)
+        for delay in tries:
+            if delay is not None:
+                await asyncio.sleep(delay)
             try:
                 resp = await self._http.request(call.method, call.path, json=call.json, params=call.params or None)
+                tries.answered(resp)
             except httpx.TransportError as e:
-                exc = e
-            if not self._retryable(call, resp, exc):
-                break
-        if self._deleted_before(call, resp, maybe_done):
-            return {"deleted": 0}
-        if resp is None or resp.status_code >= 400:
-            self._give_up(call, exc, resp)
-        assert resp is not None
-        return resp.json()
+                tries.failed(e)
+        return tries.result()
 
     async def add(
         self,
@@ -516,8 +220,9 @@ class AsyncClient(_Api):
         base_seq: int | None = None,
         wait_indexed: bool = False,
     ) -> list[int]:
-        call = self._add(messages, session, namespace, timestamp, idempotency_key, base_seq, wait_indexed)
-        return self._seqs(await self._send(call))
+        return await self._send(
+            req.add(messages, session, namespace, timestamp, idempotency_key, base_seq, wait_indexed)
+        )
 
     async def assemble(
         self,
@@ -531,45 +236,40 @@ class AsyncClient(_Api):
         timezone: str | None = None,
         **overrides: Any,
     ) -> Context:
-        try:
-            data = await self._send(self._assemble(query, session, namespace, budget, system, now, overrides, timezone))
-        except InvalidArgument as exc:
-            raise self._as_override_error(exc) from None
-        return Context.model_validate(data)
+        return await self._send(req.assemble(query, session, namespace, budget, system, now, overrides, timezone))
 
     async def search(
         self, query: str, *, namespace: str = DEFAULT_NAMESPACE, k: int = 10, sessions: Sequence[str] | None = None
     ) -> list[Hit]:
-        data = await self._send(self._search(query, namespace, k, sessions))
-        return [Hit.model_validate(h) for h in data["hits"]]
+        return await self._send(req.search(query, namespace, k, sessions))
 
     async def since(
         self, session: str, seq: int = 0, *, namespace: str = DEFAULT_NAMESPACE, limit: int | None = None
     ) -> list[StoredMessage]:
-        return self._stored(await self._send(self._since(session, seq, namespace, limit)))
+        return await self._send(req.since(session, seq, namespace, limit))
 
     async def messages(self, *, namespace: str = DEFAULT_NAMESPACE, session: str | None = None) -> list[StoredMessage]:
-        data = await self._send(self._messages(namespace, session))
-        out = self._stored(data)
+        data = await self._send(req.messages(namespace, session))
+        out = req.stored(data)
         while session is None and data.get("next_after") is not None:
-            data = await self._send(self._messages(namespace, None, data["next_after"]))
-            out += self._stored(data)
+            data = await self._send(req.messages(namespace, None, data["next_after"]))
+            out += req.stored(data)
         return out
 
     async def last_seq(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> int:
-        return int((await self._send(_Call("GET", _session_path(namespace, session))))["last_seq"])
+        return await self._send(req.last_seq(session, namespace))
 
     async def namespaces(self) -> list[str]:
-        return list(await self._send(_Call("GET", "/v1/namespaces")))
+        return await self._send(req.namespaces())
 
     async def sessions(self, namespace: str = DEFAULT_NAMESPACE) -> list[dict[str, Any]]:
-        return list(await self._send(_Call("GET", f"/v1/namespaces/{_seg(namespace, 'namespace')}/sessions")))
+        return await self._send(req.sessions(namespace))
 
     async def delete(self, namespace: str, session: str | None = None) -> int:
-        return int((await self._send(self._delete(namespace, session)))["deleted"])
+        return await self._send(req.delete(namespace, session))
 
     async def state(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> dict[str, StateBlock]:
-        return self._blocks(await self._send(_Call("GET", _session_path(namespace, session) + "/state")))
+        return await self._send(req.state(session, namespace))
 
     async def set_state(
         self,
@@ -579,25 +279,23 @@ class AsyncClient(_Api):
         namespace: str = DEFAULT_NAMESPACE,
         expected: dict[str, int] | None = None,
     ) -> dict[str, StateBlock]:
-        return self._blocks(await self._send(self._set_state(session, blocks, namespace, expected)))
+        return await self._send(req.set_state(session, blocks, namespace, expected))
 
     async def transition(
         self, session: str, stage: str, *, namespace: str = DEFAULT_NAMESPACE, expected_version: int | None = None
     ) -> StateBlock:
-        expected = None if expected_version is None else {"stage": expected_version}
-        return (await self.set_state(session, {"stage": stage}, namespace=namespace, expected=expected))["stage"]
+        return await self._send(req.transition(session, stage, namespace, expected_version))
 
     async def set_state_machine(
         self, session: str, machine: StateMachine | dict[str, Any], *, namespace: str = DEFAULT_NAMESPACE
     ) -> None:
-        await self._send(self._machine(session, machine, namespace))
+        await self._send(req.set_state_machine(session, machine, namespace))
 
     async def tool_calls(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> list[ToolCallState]:
-        data = await self._send(_Call("GET", _session_path(namespace, session) + "/tool-calls"))
-        return [ToolCallState.model_validate(t) for t in data]
+        return await self._send(req.tool_calls(session, namespace))
 
     async def health(self) -> dict[str, Any]:
-        return dict(await self._send(_Call("GET", "/healthz")))
+        return await self._send(req.health())
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -20,6 +20,8 @@ from memory.store import MAX_NAME, check_name
 
 M = TypeVar("M", bound=BaseModel)
 
+DEFAULT_NAMESPACE = "default"  # the namespace of a call that names none (Memory, Client, the CLI)
+
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
