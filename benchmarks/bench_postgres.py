@@ -61,13 +61,26 @@ VECTOR_SQL = "SELECT id, -(embedding <#> %s) FROM chunks WHERE namespace=%s ORDE
 HNSW_SQL = "SELECT id FROM chunks WHERE namespace=%s ORDER BY embedding::vector(384) <#> %s::vector(384) LIMIT %s"
 
 
+def buffers_mb(size: str) -> int:
+    """``shared_buffers`` in MB from ``"25%"`` (of this machine's memory) or ``"6GB"``/``"512MB"``."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(%|GB|MB)\s*", size, re.IGNORECASE)
+    if m is None:
+        raise SystemExit(f"--shared-buffers: give a share of memory like 25% or a size like 6GB or 512MB, not {size!r}")
+    value, unit = float(m.group(1)), m.group(2).upper()
+    if unit == "%":
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * value / 100 / 2**20)
+    return int(value * (1024 if unit == "GB" else 1))
+
+
 @contextmanager
-def postgres(pgdata: Path | None, dsn: str | None) -> Iterator[str]:
-    """A server URI: ``dsn`` as given, or a ``pgserver`` PostgreSQL in ``pgdata`` (a temp folder if None)."""
+def postgres(pgdata: Path | None, dsn: str | None, shared_buffers: str | None = None) -> Iterator[str]:
+    """A server URI: ``dsn`` as given, or a ``pgserver`` PostgreSQL in ``pgdata`` (a temp folder if None),
+    restarted with ``shared_buffers`` (:func:`buffers_mb`) when that differs from its setting."""
     if dsn:
         yield dsn
         return
     import pgserver
+    from pgserver._commands import pg_ctl
 
     folder = Path(pgdata or tempfile.mkdtemp(prefix="turnmem-pgbench-"))
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -76,6 +89,16 @@ def postgres(pgdata: Path | None, dsn: str | None) -> Iterator[str]:
     uri = server.get_uri()
     with psycopg.connect(uri, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        mb = buffers_mb(shared_buffers) if shared_buffers else None
+        restart = (
+            mb is not None
+            and conn.execute("SELECT setting::int / 128 FROM pg_settings WHERE name = 'shared_buffers'").fetchone()[0]
+            != mb
+        )  # type: ignore[index]
+        if restart:
+            conn.execute(f"ALTER SYSTEM SET shared_buffers = '{mb}MB'")
+    if restart:  # pg_ctl restart keeps the options pgserver started it with (postmaster.opts)
+        pg_ctl(["-w", "-m", "fast", "restart"], pgdata=folder, user=server.system_user, timeout=120)
     try:
         yield uri
     finally:
@@ -340,6 +363,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--schema", default="turnmem_bench")
     ap.add_argument("--reuse", action="store_true", help="keep a load of the same sizes found in --schema")
     ap.add_argument("--maintenance-mem", default="4GB", help="maintenance_work_mem for the index builds")
+    ap.add_argument(
+        "--shared-buffers",
+        default="25%",
+        help="shared_buffers of the pgserver PostgreSQL (a share of memory, as managed PostgreSQL sets it, or a size)",
+    )
     ap.add_argument("--out", default=str(HERE / "results" / "postgres.json"))
     args = ap.parse_args(argv)
     args.clients = [int(c) for c in args.clients.split(",") if c]
@@ -356,7 +384,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "budget": args.budget,
         "seconds": args.seconds,
     }
-    with postgres(Path(args.pgdata) if args.pgdata else None, args.dsn) as uri:
+    with postgres(Path(args.pgdata) if args.pgdata else None, args.dsn, args.shared_buffers) as uri:
         reuse = args.reuse and loaded_as(schema_dsn(uri, args.schema, fresh=False)) == sizes
         dsn = schema_dsn(uri, args.schema, fresh=not reuse)
         if reuse:
@@ -370,6 +398,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             Path(args.out).write_text(json.dumps(result, indent=2))  # the load's timings, should a later step fail
         with psycopg.connect(dsn, autocommit=True) as conn:
             result["database_bytes"] = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]  # type: ignore[index]
+            result["shared_buffers"] = conn.execute("SHOW shared_buffers").fetchone()[0]  # type: ignore[index]
         result["reads"] = reads(
             dsn,
             topics,
