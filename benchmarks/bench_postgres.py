@@ -11,9 +11,11 @@ database, and per-namespace ``assemble`` latency with many namespaces in the dat
    With ``--gin-baseline``, every ``assemble`` and full-text call also runs with the GIN plan for every
    namespace (the plan before small namespaces were read first), interleaved call by call.
 3. Service: ``--replicas`` × ``--clients`` rows of ``--seconds`` each, clients spread
-   round-robin over the replicas (``memory.client.Client``): ``write`` (a short chat turn, embedded
-   by the replica) and ``context`` (``assemble`` with the query embedded by the replica, on a
-   loaded namespace).
+   round-robin over the replicas (``memory.client.Client``): ``write`` (a short chat turn, counted
+   when acknowledged: committed to the log, embedded by the replica's background indexer after),
+   ``write, indexed`` (the same with ``wait_indexed``: counted once its vector is written) and
+   ``context`` (``assemble`` with the query embedded by the replica, on a loaded namespace). Each
+   row also reports the machine's busy CPU share while it ran (``cpu_busy``).
 
 PostgreSQL is the ``pgserver`` package's (16.2, pgvector 0.6.2) in ``--pgdata``, or ``--dsn``.
 Prints tables and writes ``benchmarks/results/postgres.json``. Not a timed test.
@@ -312,11 +314,12 @@ def service(
         )
     names = sorted(sessions)
 
-    def write(h: Any, i: int) -> None:
+    def write(h: Any, i: int, *, wait_indexed: bool = False) -> None:
         h.add(
             [{"role": "user", "content": f"{texts[i % len(texts)]} (note {i})"}],
             session=f"chat-{i % 16}",
             namespace=f"writes-{i % 8}",
+            wait_indexed=wait_indexed,
         )
 
     def context(h: Any, i: int) -> None:
@@ -334,10 +337,15 @@ def service(
 
             sustained(max(args.clients), 3.0, make, write)  # warm-up: models, pools, first batches
             sustained(max(args.clients), 3.0, make, context)
-            for kind, work in (("write", write), ("context", context)):
+            kinds = (("write", write), ("write, indexed", partial(write, wait_indexed=True)), ("context", context))
+            for kind, work in kinds:
                 for n in args.clients:
                     console.print(f"{kind}: {n} client(s) on {r} replica(s) for {args.seconds:.0f} s ...")
                     rows.append({"kind": kind, "replicas": r, "clients": n, **sustained(n, args.seconds, make, work)})
+                    if kind == "write":  # acknowledged writes leave a backlog of vectors: let each replica catch up
+                        drain = make()
+                        for i in range(r):
+                            write(drain, -1 - i, wait_indexed=True)
             for h in handles:
                 h.close()
     return rows
