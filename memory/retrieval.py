@@ -8,14 +8,14 @@ this step sits in the whole algorithm.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from memory.assemble_config import AssembleConfig
 from memory.models import Hit
 from memory.packing import Packer, unit_items
-from memory.store import ChunkRow, MessageRow, Store
+from memory.store import CandidateRow, ChunkRow, MessageRow, Store
 from retrievers.base import Query, Retriever
 from retrievers.diversity import mmr_order, session_scores
 from retrievers.query import QueryAnalysis, analyze, is_follow_up
@@ -23,6 +23,7 @@ from retrievers.scorers import AnswerType, CandidateView, Person, Recency, Score
 
 MMR_HEAD = 256  # candidates MMR re-orders (the rest keep their score order after them)
 UNIT_KINDS = ("tool_call", "tool_result")  # chunks of messages that travel in a unit (call + results)
+NEIGHBORS_AHEAD = 64  # neighbours' first chunks read in one query when packing reaches one
 ROWS_AHEAD = 32  # the fewest message rows read in one query when packing reaches one not read yet
 
 
@@ -142,39 +143,42 @@ def retrieve(
     recency = extra_scores.pop("recency", np.zeros(len(chunks)))
     n_direct = len(chunks)
     reasons = ["retrieved"] * n_direct
+    keys = [(c.session, c.seq) for c in chunks]
+    cands_or_none: list[CandidateRow | None] = list(metas)
     if config.neighbors > 0:
         # A hit's adjacent turns (the question before an answer, the answer after a
         # question) join the candidates with a share of its score.
-        have = {(c.session, c.seq) for c in chunks}
+        have = set(keys)
         best: dict[tuple[str, int], float] = {}
         for j, c in enumerate(chunks):
             for nb in ((c.session, c.seq - 1), (c.session, c.seq + 1)):
                 if nb[1] >= 1 and nb not in have:
                     best[nb] = max(best.get(nb, 0.0), float(final[j]) * config.neighbors)
-        extra = store.first_candidates(ns, list(best))
-        if config.neighbor_tokens is not None:
-            extra = {k: c for k, c in extra.items() if c.chunk.tokens <= config.neighbor_tokens}
-        if extra:
-            keys = list(extra)  # their rows are read when packing reaches them (most never are)
-            metas = metas + [extra[k] for k in keys]
-            chunks = chunks + [extra[k].chunk for k in keys]
-            final = np.concatenate([final, [best[k] for k in keys]])
-            zeros = np.zeros(len(keys))
-            rel_n = np.concatenate([rel_n, zeros])
-            recency = np.concatenate([recency, zeros])
-            reasons += ["neighbor"] * len(keys)
+        nb_keys = list(best)
+        keys += nb_keys
+        cands_or_none += [None] * len(nb_keys)  # read when packing reaches them (most never are)
+        final = np.concatenate([final, [best[k] for k in nb_keys]])
+        zeros = np.zeros(len(nb_keys))
+        rel_n = np.concatenate([rel_n, zeros])
+        recency = np.concatenate([recency, zeros])
+        reasons += ["neighbor"] * len(nb_keys)
+    pool = _Pool(store, ns, keys, cands_or_none, config.neighbor_tokens)
+    if config.pack == "density" or config.mmr_lambda is not None:
+        pool.fill(range(n_direct, len(keys)))  # both orders read every candidate's chunk
     if config.pack == "density":
-        tok = np.array([max(c.tokens, 1) for c in chunks], dtype=np.float64)
+        tok = np.array([max(m.chunk.tokens, 1) if m else 1 for m in pool.cands], dtype=np.float64)
         order = np.argsort(-(final / np.sqrt(tok)), kind="stable")
     else:
         order = np.argsort(-final, kind="stable")
+    order = np.array([j for j in order.tolist() if pool.exists(j)], dtype=np.int64)  # drops missing neighbours
     if config.mmr_lambda is not None and len(order) > 1:
         # MMR re-orders the best MMR_HEAD only: its similarity matrix is n x n, and a big
         # budget's pool (candidates_per_token) must not make it quadratic in the budget.
         head, tail = order[:MMR_HEAD], order[MMR_HEAD:]
-        vecs = store.vectors([chunks[j].id for j in head])  # a chunk not embedded yet has none: zeros
+        ids = [pool.cands[j].chunk.id for j in head]  # type: ignore[union-attr]
+        vecs = store.vectors(ids)  # a chunk not embedded yet has none: zeros
         dim = next(iter(vecs.values())).shape[0] if vecs else 1
-        mat = np.stack([vecs.get(chunks[j].id, np.zeros(dim, dtype=np.float32)) for j in head]).astype(np.float64)
+        mat = np.stack([vecs.get(i, np.zeros(dim, dtype=np.float32)) for i in ids]).astype(np.float64)
         picked = mmr_order(final[head], mat, lam=config.mmr_lambda)
         order = np.concatenate([head[picked], tail])
 
@@ -195,8 +199,13 @@ def retrieve(
     rows_by_key: dict[tuple[str, int], MessageRow] = {}
     asked: set[tuple[str, int]] = set()
     for at, j in enumerate(order_list):
-        c = chunks[j]
-        key = (c.session, c.seq)
+        if not pool.fetched[j]:  # a neighbour: read its first chunk with the next ones packing reaches
+            pool.fill([i for i in order_list[at:] if not pool.fetched[i]][:NEIGHBORS_AHEAD])
+        meta = pool.cands[j]
+        if meta is None:
+            continue  # a neighbour that does not exist, or over neighbor_tokens
+        c = meta.chunk
+        key = keys[j]
         existing = packer.items.get(key)
         if existing is not None and (not existing.partial or c.part in existing.parts):
             # Already in the context (recent window, or brought by an earlier hit's unit).
@@ -207,10 +216,10 @@ def retrieve(
             break
         if existing is None and c.tokens > room - packer.used:
             continue  # its own text alone cannot fit: skip building its unit (tool links, rendering, counts)
-        if c.parts == 1 and c.kind not in UNIT_KINDS and metas[j].tokens > room - packer.used:
+        if c.parts == 1 and c.kind not in UNIT_KINDS and meta.tokens > room - packer.used:
             continue  # a plain whole message that cannot fit, known before its row is read
         if key not in asked:  # read this row with the next ones packing will reach
-            ahead = _ahead(chunks, order_list, at, asked, 2 * (room - packer.used))
+            ahead = _ahead(pool, order_list, at, asked, 2 * (room - packer.used))
             rows_by_key.update(packer.rows_for(ahead))
             asked.update(ahead)
         row = rows_by_key.get(key)
@@ -228,21 +237,54 @@ def retrieve(
     return hits
 
 
+class _Pool:
+    """Retrieval's candidates by index: their keys, and each one's chunk and message meta once read
+    (a direct candidate's at once; a neighbour's when packing reaches it, :meth:`fill`)."""
+
+    def __init__(
+        self,
+        store: Store,
+        namespace: str,
+        keys: list[tuple[str, int]],
+        cands: list[CandidateRow | None],
+        max_tokens: int | None,
+    ) -> None:
+        self.store, self.namespace, self.keys, self.cands, self.max_tokens = store, namespace, keys, cands, max_tokens
+        self.fetched = [c is not None for c in cands]
+
+    def fill(self, indices: Iterable[int]) -> None:
+        """Read the first chunks of these (neighbour) entries; one that does not exist, or is over
+        ``neighbor_tokens``, stays None."""
+        todo = [i for i in indices if not self.fetched[i]]
+        if not todo:
+            return
+        got = self.store.first_candidates(self.namespace, [self.keys[i] for i in todo])
+        for i in todo:
+            c = got.get(self.keys[i])
+            over = c is not None and self.max_tokens is not None and c.chunk.tokens > self.max_tokens
+            self.cands[i] = None if over else c
+            self.fetched[i] = True
+
+    def exists(self, i: int) -> bool:
+        """False once entry ``i`` is known to have no chunk (a neighbour that was read and is not there)."""
+        return not self.fetched[i] or self.cands[i] is not None
+
+
 def _ahead(
-    chunks: Sequence[ChunkRow], order: Sequence[int], at: int, asked: set[tuple[str, int]], tokens: int
+    pool: _Pool, order: Sequence[int], at: int, asked: set[tuple[str, int]], tokens: int
 ) -> list[tuple[str, int]]:
     """The messages packing is about to reach from ``order[at]``, not read yet: at least
     ``ROWS_AHEAD`` and until their chunks add up to ``tokens`` (twice the room left: about what
     packing will get through before the budget is full), so that most contexts read their
-    candidates' rows in one or two queries."""
+    candidates' rows in one or two queries. A neighbour not read yet counts no tokens."""
     keys: dict[tuple[str, int], None] = {}
     for i in order[at:]:
-        c = chunks[i]
-        key = (c.session, c.seq)
-        if key in asked or key in keys:
+        key = pool.keys[i]
+        if key in asked or key in keys or not pool.exists(i):
             continue
         keys[key] = None
-        tokens -= c.tokens
+        c = pool.cands[i]
+        tokens -= c.chunk.tokens if c is not None else 0
         if tokens <= 0 and len(keys) >= ROWS_AHEAD:
             break
     return list(keys)
