@@ -23,7 +23,7 @@ from retrievers.scorers import AnswerType, CandidateView, Person, Recency, Score
 
 MMR_HEAD = 256  # candidates MMR re-orders (the rest keep their score order after them)
 UNIT_KINDS = ("tool_call", "tool_result")  # chunks of messages that travel in a unit (call + results)
-NEIGHBORS_AHEAD = 64  # neighbours' first chunks read in one query when packing reaches one
+NEIGHBORS_AHEAD = 64  # neighbours' first chunks read in the first query when packing reaches one
 ROWS_AHEAD = 32  # the fewest message rows read in one query when packing reaches one not read yet
 
 
@@ -200,7 +200,10 @@ def retrieve(
     asked: set[tuple[str, int]] = set()
     for at, j in enumerate(order_list):
         if not pool.fetched[j]:  # a neighbour: read its first chunk with the next ones packing reaches
-            pool.fill([i for i in order_list[at:] if not pool.fetched[i]][:NEIGHBORS_AHEAD])
+            # (the next NEIGHBORS_AHEAD the first time; all the others the second: packing that gets
+            # this far usually runs to the end of the list, looking for something small enough)
+            ahead = [i for i in order_list[at:] if not pool.fetched[i]]
+            pool.fill(ahead if pool.fills else ahead[:NEIGHBORS_AHEAD])
         meta = pool.cands[j]
         if meta is None:
             continue  # a neighbour that does not exist, or over neighbor_tokens
@@ -251,6 +254,7 @@ class _Pool:
     ) -> None:
         self.store, self.namespace, self.keys, self.cands, self.max_tokens = store, namespace, keys, cands, max_tokens
         self.fetched = [c is not None for c in cands]
+        self.fills = 0  # first_candidates reads so far
 
     def fill(self, indices: Iterable[int]) -> None:
         """Read the first chunks of these (neighbour) entries; one that does not exist, or is over
@@ -259,6 +263,7 @@ class _Pool:
         if not todo:
             return
         got = self.store.first_candidates(self.namespace, [self.keys[i] for i in todo])
+        self.fills += 1
         for i in todo:
             c = got.get(self.keys[i])
             over = c is not None and self.max_tokens is not None and c.chunk.tokens > self.max_tokens
