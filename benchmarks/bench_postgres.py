@@ -10,6 +10,10 @@ database, and per-namespace ``assemble`` latency with many namespaces in the dat
    and full-text search of the same namespace; ``EXPLAIN ANALYZE`` of both (full text: both of its plans).
    With ``--gin-baseline``, every ``assemble`` and full-text call also runs with the GIN plan for every
    namespace (the plan before small namespaces were read first), interleaved call by call.
+   With ``--namespace-index``, the big namespace's own HNSW index is built first (timed; its
+   recall@k against the exact scan and its search time measured); without it, the automatic builds
+   are turned off for the run (meta ``namespace_index_min_chunks`` = 0), so the big namespace is
+   searched as before: the table-wide HNSW index, or exactly.
 3. Service: ``--replicas`` × ``--clients`` rows of ``--seconds`` each, clients spread
    round-robin over the replicas (``memory.client.Client``): ``write`` (a short chat turn, counted
    when acknowledged: committed to the log, embedded by the replica's background indexer after),
@@ -22,6 +26,7 @@ Prints tables and writes ``benchmarks/results/postgres.json``. Not a timed test.
 
     python benchmarks/bench_postgres.py [--namespaces 1000 --chunks-per-ns 1000 --big 100000]
         [--seconds 10] [--clients 1,4,8] [--replicas 1,3] [--pgdata DIR --reuse] [--gin-baseline]
+        [--namespace-index]
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ from urllib.parse import quote
 import numpy as np
 import psycopg
 from chatloop import rate_stats, sustained
-from pg_load import Spec, Topics, load, locomo, namespace_specs
+from pg_load import DIM, Spec, Topics, load, locomo, namespace_specs
 from pgvector.psycopg import register_vector
 from rich.console import Console
 from update_readme import postgres_table
@@ -53,7 +58,9 @@ from memory.client import Client
 from memory.embedders import Embedder
 from memory.memory import Memory
 from memory.server_process import ServerProcess
+from memory.stores.postgres import PgVectorIndex, PostgresStore
 from memory.stores.postgres.bm25 import bm25_query
+from memory.stores.postgres.ns_indexes import META_KEY
 from retrievers.lexical import query_terms
 
 HERE = Path(__file__).resolve().parent
@@ -157,6 +164,41 @@ def hnsw_probe(dsn: str, queries: np.ndarray, namespace: str, k: int, ef: int = 
         "recall": float(np.mean(rec)),
         **rate_stats(lat, sum(lat)),
     }
+
+
+def own_index(dsn: str, topics: Topics, spec: Spec, *, queries: int = 20) -> dict[str, Any]:
+    """Build ``spec``'s own HNSW index (timed) and measure it: recall@k against the exact scan and the
+    search's time, for k = 64 and 512, and EXPLAIN ANALYZE of its statement."""
+    store = PostgresStore(dsn)
+    try:
+        with store._read() as conn:  # the default size again (a run without --namespace-index set 0)
+            conn.execute("DELETE FROM meta WHERE key = %s", (META_KEY,))
+        t0 = time.perf_counter()
+        outcome = store.build_namespace_index(spec.name, DIM)
+        out: dict[str, Any] = {"outcome": outcome, "build_s": time.perf_counter() - t0}
+        [row] = [r for r in store.namespace_indexes() if r.namespace == spec.name and r.dim == DIM]
+        index = PgVectorIndex(store, DIM, own_index_min_chunks=0)
+        qs = topics.draw(spec.topics, queries)
+        with store._read() as conn:
+            out["index_bytes"] = conn.execute("SELECT pg_relation_size(to_regclass(%s))", (row.name,)).fetchone()[0]  # type: ignore[index]
+            for k in (64, 512):
+                lat, rec = [], []
+                for q in qs:
+                    exact = {r[0] for r in conn.execute(VECTOR_SQL, (q, spec.name, q, k))}
+                    t = time.perf_counter()
+                    got = index.own_index_rows(conn, q, spec.name, k)
+                    lat.append(time.perf_counter() - t)
+                    rec.append(len(exact & {r[0] for r in got}) / max(1, len(exact)))
+                out[f"k{k}"] = {
+                    "recall": float(np.mean(rec)),
+                    "recall_min": float(np.min(rec)),
+                    **rate_stats(lat, sum(lat)),
+                }
+            plan = index.own_index_rows(conn, qs[0], spec.name, 512, explain="EXPLAIN (ANALYZE, BUFFERS) ")
+        out["explain"] = [re.sub(r"'\[[^']*\]'", "'[...]'", r[0]) for r in plan]
+        return out
+    finally:
+        store.close()
 
 
 def timed(calls: list[Callable[[], Any]]) -> dict[str, float]:
@@ -362,6 +404,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument(
         "--gin-baseline", action="store_true", help="also time assemble and full text with the GIN plan everywhere"
     )
+    ap.add_argument(
+        "--namespace-index", action="store_true", help="build the big namespace's own HNSW index first (timed)"
+    )
     ap.add_argument("--budget", type=int, default=2048)
     ap.add_argument("--seconds", type=float, default=10.0, help="length of each service row")
     ap.add_argument("--clients", default="1,4,8")
@@ -404,6 +449,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 conn.execute("INSERT INTO meta(key, value) VALUES ('bench_load', %s)", (json.dumps(sizes),))
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             Path(args.out).write_text(json.dumps(result, indent=2))  # the load's timings, should a later step fail
+        big = [s for s in specs if s.name == "big"]
+        if args.namespace_index and big:
+            result["namespace_index"] = own_index(dsn, topics, big[0])
+            console.print(f"the big namespace's own index: {result['namespace_index']}")
+        elif not args.namespace_index:  # the big namespace searched as before: no index of its own
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute(
+                    "INSERT INTO meta(key, value) VALUES (%s, '0') ON CONFLICT (key) DO UPDATE SET value = '0'",
+                    (META_KEY,),
+                )
         with psycopg.connect(dsn, autocommit=True) as conn:
             result["database_bytes"] = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]  # type: ignore[index]
             result["shared_buffers"] = conn.execute("SHOW shared_buffers").fetchone()[0]  # type: ignore[index]

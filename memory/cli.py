@@ -1,4 +1,5 @@
-"""The ``turnmem`` command line: ``demo``, ``eval``, ``reindex`` (``turnmem --help``)."""
+"""The ``turnmem`` command line: ``demo``, ``eval``, ``reindex``, ``serve``, ``namespace-indexes``
+(``turnmem --help``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from memory.cli_indexes import add_parser as add_namespace_indexes
 from memory.errors import InvalidArgument, TurnmemError
 
 
@@ -499,6 +501,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="a folder of `turnmem eval --out` results the inspector at /ui lists (itself and two levels below)",
     )
     sv.set_defaults(func=cmd_serve)
+
+    add_namespace_indexes(sub)
     return parser
 
 

@@ -8,16 +8,31 @@ dimension, so it is an expression index created for the embedder's dimension whe
 the store (:mod:`memory.stores.postgres.vectors`).
 A chunk's ``embedding`` is NULL from its append until write-behind indexing fills it in,
 right after the commit (the partial index ``chunks_pending`` finds such chunks).
+A large namespace gets an HNSW index of its own, recorded in ``namespace_indexes``
+(:mod:`memory.stores.postgres.ns_indexes`).
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Serializes concurrent first opens: CREATE ... IF NOT EXISTS is not safe against a racing twin.
 SCHEMA_LOCK = 0x7475726E6D656D  # "turnmem"
 
-SCHEMA = """
+# the registry of namespaces' own HNSW indexes: one builder per row, search uses it once 'ready'
+NAMESPACE_INDEXES = """
+CREATE TABLE IF NOT EXISTS namespace_indexes (
+    namespace TEXT NOT NULL,
+    dim INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('building', 'ready')),
+    chunks BIGINT NOT NULL,
+    started_at DOUBLE PRECISION NOT NULL,
+    build_s DOUBLE PRECISION,
+    PRIMARY KEY (namespace, dim)
+);"""
+
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS namespaces (
     namespace TEXT PRIMARY KEY,
@@ -103,6 +118,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
     fingerprint TEXT,
     PRIMARY KEY (namespace, session, key)
 );
+{NAMESPACE_INDEXES}
 CREATE TABLE IF NOT EXISTS deletions (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     namespace TEXT NOT NULL,
@@ -136,4 +152,5 @@ END $$;
     # chunks are stored before their vector (write-behind indexing)
     3: "ALTER TABLE chunks ALTER COLUMN embedding DROP NOT NULL; "
     "CREATE INDEX IF NOT EXISTS chunks_pending ON chunks (namespace, id) WHERE embedding IS NULL",
+    4: NAMESPACE_INDEXES,  # large namespaces' own HNSW indexes
 }

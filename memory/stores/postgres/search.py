@@ -158,7 +158,8 @@ class SearchRows(PgBase):
         Writers of chunks wait for it (``SHARE`` lock), so no chunk escapes the new model; readers
         see the old vectors until it commits. The ``embedding`` column has no fixed dimension; the
         HNSW index has one, so the new dimension's index is built before commit and the others are
-        dropped (they are partial, :func:`hnsw_index`: rows of the new dimension never touch them)."""
+        dropped (they are partial, :func:`hnsw_index`: rows of the new dimension never touch them), and so
+        are namespaces' own indexes of another dimension (:mod:`memory.stores.postgres.ns_indexes`)."""
         n, last, dim = 0, 0, None
         with self._write() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))  # against a racing hnsw_index()
@@ -183,6 +184,12 @@ class SearchRows(PgBase):
                     (f"chunks_hnsw_{dim}",),
                 ).fetchall():
                     conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+                # namespaces' own indexes of another dimension: their searches are exact until the
+                # next search asks for one of this dimension (ns_indexes); this one's stay, kept up to date
+                for (name,) in conn.execute(
+                    "DELETE FROM namespace_indexes WHERE dim <> %s RETURNING name", (dim,)
+                ).fetchall():
+                    conn.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(name)))
             conn.execute(
                 "INSERT INTO meta(key, value) VALUES ('vectors_version', '1') ON CONFLICT (key) "
                 "DO UPDATE SET value = (meta.value::bigint + 1)::text"

@@ -108,11 +108,12 @@ def test_a_postgres_database_of_the_previous_schema_is_migrated(pg_dsn: str) -> 
         conn.execute("ALTER TABLE idempotency DROP COLUMN fingerprint")
         conn.execute("DROP INDEX chunks_pending")  # and every chunk with its vector
         conn.execute("ALTER TABLE chunks ALTER COLUMN embedding SET NOT NULL")
+        conn.execute("DROP TABLE namespace_indexes")  # and no namespace with an index of its own
         conn.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
     pg.close()
     pg = PostgresStore(pg_dsn)
     try:
-        assert pg.get_meta("schema_version") == str(PG_VERSION) == "4"
+        assert pg.get_meta("schema_version") == str(PG_VERSION) == "5"
         with pg._read() as conn:
             cols = {
                 r[0]
@@ -129,6 +130,7 @@ def test_a_postgres_database_of_the_previous_schema_is_migrated(pg_dsn: str) -> 
             ).fetchone()
             assert nullable is not None and nullable[0] == "YES"
             assert conn.execute("SELECT to_regclass('chunks_pending') IS NOT NULL").fetchone() == (True,)
+        assert pg.namespace_indexes() == []  # version 5: the registry of large namespaces' own indexes
     finally:
         pg.close()
 
