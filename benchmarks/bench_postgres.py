@@ -15,9 +15,11 @@ database, and per-namespace ``assemble`` latency with many namespaces in the dat
    are turned off for the run (meta ``namespace_index_min_chunks`` = 0), so the big namespace is
    searched as before: the table-wide HNSW index, or exactly.
 3. Service: ``--replicas`` × ``--clients`` rows of ``--seconds`` each, clients spread
-   round-robin over the replicas (``memory.client.Client``): ``write`` (a short chat turn, embedded
-   by the replica) and ``context`` (``assemble`` with the query embedded by the replica, on a
-   loaded namespace).
+   round-robin over the replicas (``memory.client.Client``): ``write`` (a short chat turn, counted
+   when acknowledged: committed to the log, embedded by the replica's background indexer after),
+   ``write, indexed`` (the same with ``wait_indexed``: counted once its vector is written) and
+   ``context`` (``assemble`` with the query embedded by the replica, on a loaded namespace). Each
+   row also reports the machine's busy CPU share while it ran (``cpu_busy``).
 
 PostgreSQL is the ``pgserver`` package's (16.2, pgvector 0.6.2) in ``--pgdata``, or ``--dsn``.
 Prints tables and writes ``benchmarks/results/postgres.json``. Not a timed test.
@@ -68,13 +70,26 @@ VECTOR_SQL = "SELECT id, -(embedding <#> %s) FROM chunks WHERE namespace=%s ORDE
 HNSW_SQL = "SELECT id FROM chunks WHERE namespace=%s ORDER BY embedding::vector(384) <#> %s::vector(384) LIMIT %s"
 
 
+def buffers_mb(size: str) -> int:
+    """``shared_buffers`` in MB from ``"25%"`` (of this machine's memory) or ``"6GB"``/``"512MB"``."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(%|GB|MB)\s*", size, re.IGNORECASE)
+    if m is None:
+        raise SystemExit(f"--shared-buffers: give a share of memory like 25% or a size like 6GB or 512MB, not {size!r}")
+    value, unit = float(m.group(1)), m.group(2).upper()
+    if unit == "%":
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * value / 100 / 2**20)
+    return int(value * (1024 if unit == "GB" else 1))
+
+
 @contextmanager
-def postgres(pgdata: Path | None, dsn: str | None) -> Iterator[str]:
-    """A server URI: ``dsn`` as given, or a ``pgserver`` PostgreSQL in ``pgdata`` (a temp folder if None)."""
+def postgres(pgdata: Path | None, dsn: str | None, shared_buffers: str | None = None) -> Iterator[str]:
+    """A server URI: ``dsn`` as given, or a ``pgserver`` PostgreSQL in ``pgdata`` (a temp folder if None),
+    restarted with ``shared_buffers`` (:func:`buffers_mb`) when that differs from its setting."""
     if dsn:
         yield dsn
         return
     import pgserver
+    from pgserver._commands import pg_ctl
 
     folder = Path(pgdata or tempfile.mkdtemp(prefix="turnmem-pgbench-"))
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -83,6 +98,16 @@ def postgres(pgdata: Path | None, dsn: str | None) -> Iterator[str]:
     uri = server.get_uri()
     with psycopg.connect(uri, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        mb = buffers_mb(shared_buffers) if shared_buffers else None
+        restart = (
+            mb is not None
+            and conn.execute("SELECT setting::int / 128 FROM pg_settings WHERE name = 'shared_buffers'").fetchone()[0]
+            != mb
+        )  # type: ignore[index]
+        if restart:
+            conn.execute(f"ALTER SYSTEM SET shared_buffers = '{mb}MB'")
+    if restart:  # pg_ctl restart keeps the options pgserver started it with (postmaster.opts)
+        pg_ctl(["-w", "-m", "fast", "restart"], pgdata=folder, user=server.system_user, timeout=120)
     try:
         yield uri
     finally:
@@ -331,11 +356,12 @@ def service(
         )
     names = sorted(sessions)
 
-    def write(h: Any, i: int) -> None:
+    def write(h: Any, i: int, *, wait_indexed: bool = False) -> None:
         h.add(
             [{"role": "user", "content": f"{texts[i % len(texts)]} (note {i})"}],
             session=f"chat-{i % 16}",
             namespace=f"writes-{i % 8}",
+            wait_indexed=wait_indexed,
         )
 
     def context(h: Any, i: int) -> None:
@@ -353,10 +379,15 @@ def service(
 
             sustained(max(args.clients), 3.0, make, write)  # warm-up: models, pools, first batches
             sustained(max(args.clients), 3.0, make, context)
-            for kind, work in (("write", write), ("context", context)):
+            kinds = (("write", write), ("write, indexed", partial(write, wait_indexed=True)), ("context", context))
+            for kind, work in kinds:
                 for n in args.clients:
                     console.print(f"{kind}: {n} client(s) on {r} replica(s) for {args.seconds:.0f} s ...")
                     rows.append({"kind": kind, "replicas": r, "clients": n, **sustained(n, args.seconds, make, work)})
+                    if kind == "write":  # acknowledged writes leave a backlog of vectors: let each replica catch up
+                        drain = make()
+                        for i in range(r):
+                            write(drain, -1 - i, wait_indexed=True)
             for h in handles:
                 h.close()
     return rows
@@ -385,6 +416,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--schema", default="turnmem_bench")
     ap.add_argument("--reuse", action="store_true", help="keep a load of the same sizes found in --schema")
     ap.add_argument("--maintenance-mem", default="4GB", help="maintenance_work_mem for the index builds")
+    ap.add_argument(
+        "--shared-buffers",
+        default="25%",
+        help="shared_buffers of the pgserver PostgreSQL (a share of memory, as managed PostgreSQL sets it, or a size)",
+    )
     ap.add_argument("--out", default=str(HERE / "results" / "postgres.json"))
     args = ap.parse_args(argv)
     args.clients = [int(c) for c in args.clients.split(",") if c]
@@ -401,7 +437,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "budget": args.budget,
         "seconds": args.seconds,
     }
-    with postgres(Path(args.pgdata) if args.pgdata else None, args.dsn) as uri:
+    with postgres(Path(args.pgdata) if args.pgdata else None, args.dsn, args.shared_buffers) as uri:
         reuse = args.reuse and loaded_as(schema_dsn(uri, args.schema, fresh=False)) == sizes
         dsn = schema_dsn(uri, args.schema, fresh=not reuse)
         if reuse:
@@ -425,6 +461,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 )
         with psycopg.connect(dsn, autocommit=True) as conn:
             result["database_bytes"] = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]  # type: ignore[index]
+            result["shared_buffers"] = conn.execute("SHOW shared_buffers").fetchone()[0]  # type: ignore[index]
         result["reads"] = reads(
             dsn,
             topics,

@@ -118,10 +118,11 @@ def chat_loop(
 
 def sustained(
     clients: int, seconds: float, make: Callable[[], Any], work: Callable[[Any, int], None]
-) -> dict[str, float]:
+) -> dict[str, float | None]:
     """``clients`` threads each call ``work(handle, i)`` in a loop for ``seconds`` (each thread
-    makes its own ``handle``): calls per second and latency. With 2 threads on 2 cores both
-    cores are busy; a lock held for a whole call shows as 2 threads giving no more than 1."""
+    makes its own ``handle``): calls per second, latency, and the machine's busy CPU share meanwhile
+    (``cpu_busy``, :func:`busy_share`). With 2 threads on 2 cores both cores are busy; a lock held
+    for a whole call shows as 2 threads giving no more than 1."""
     lat: list[float] = []
     lock = threading.Lock()
     counter = itertools.count()
@@ -146,11 +147,31 @@ def sustained(
     for t in threads:
         t.start()
     stop_at[0] = time.perf_counter() + seconds
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), cpu_times()
     start.wait()
     for t in threads:
         t.join()
-    return rate_stats(lat, time.perf_counter() - t0)
+    return {**rate_stats(lat, time.perf_counter() - t0), "cpu_busy": busy_share(cpu0, cpu_times())}
+
+
+def cpu_times() -> tuple[float, float] | None:
+    """(busy, total) CPU time of the whole machine so far, in clock ticks (``/proc/stat``; None
+    where there is none): the share of the cores a row kept busy, whoever the process was
+    (server replicas, PostgreSQL, the clients)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = [float(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_share(before: tuple[float, float] | None, after: tuple[float, float] | None) -> float | None:
+    """The machine's busy share of CPU time between two :func:`cpu_times` (1.0: every core busy)."""
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
 
 
 def rate_stats(lat: Sequence[float], elapsed: float) -> dict[str, float]:

@@ -60,7 +60,8 @@ class ExtractiveSummarizer:
         if cached is not None and cached[0] == version:
             return cached[1]
         rows = memory.store.all_messages(namespace)
-        firsts = memory.store.first_chunks(namespace, [(r.session, r.seq) for r in rows])
+        cands = memory.store.first_candidates(namespace, [(r.session, r.seq) for r in rows])
+        firsts = {k: c.chunk for k, c in cands.items()}
         vecs = memory.store.vectors([c.id for c in firsts.values()])
         first_vec = {key: vecs[c.id] for key, c in firsts.items() if c.id in vecs}
         by_session: dict[str, list[tuple[float, MessageRow]]] = {}

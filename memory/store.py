@@ -8,6 +8,7 @@ from memory.stores.base import Store
 from memory.stores.rows import (
     MAX_NAME,
     AppendResult,
+    CandidateRow,
     ChunkRow,
     MessageRow,
     PreparedChunk,
@@ -20,6 +21,7 @@ __all__ = [
     "MAX_NAME",
     "SCHEMA_VERSION",
     "AppendResult",
+    "CandidateRow",
     "ChunkRow",
     "MessageRow",
     "PreparedChunk",

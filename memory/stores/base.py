@@ -33,6 +33,7 @@ import numpy as np
 from indexers.base import Index
 from memory.stores.rows import (
     AppendResult,
+    CandidateRow,
     ChunkRow,
     MessageRow,
     PendingClaim,
@@ -132,10 +133,16 @@ class Store(Protocol):
 
     def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRow]: ...
 
+    def candidates(self, ids: Sequence[int], *, names: bool = False) -> dict[int, CandidateRow]:
+        """Chunks by id with their message's position, time and role (and speaker ``name`` if
+        ``names``), in one read that leaves the messages' bodies where they are."""
+        ...
+
     def chunks_of_message(self, message_id: int) -> list[ChunkRow]: ...
 
-    def first_chunks(self, namespace: str, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], ChunkRow]:
-        """The first chunk (part 0) of each (session, seq) message that exists."""
+    def first_candidates(self, namespace: str, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], CandidateRow]:
+        """The first chunk (part 0) of each (session, seq) message that exists, with its message's
+        position, time, role and tokens (as :meth:`candidates`, without the name)."""
         ...
 
     def vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]: ...

@@ -104,6 +104,20 @@ class ChunkRow:
 
 
 @dataclass
+class CandidateRow:
+    """A retrieval candidate: its chunk and what scoring and packing read of its message (position,
+    time, role, token cost, and the speaker's ``name`` when asked for), in one query without the
+    message's body."""
+
+    chunk: ChunkRow
+    pos: int
+    ts: float
+    role: str
+    tokens: int
+    name: str | None = None
+
+
+@dataclass
 class MessageRow:
     id: int
     namespace: str

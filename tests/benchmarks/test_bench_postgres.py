@@ -5,9 +5,11 @@ exact scan through a b-tree on ``namespace``."""
 
 from __future__ import annotations
 
+import os
+
 import psycopg
 import pytest
-from bench_postgres import reads
+from bench_postgres import buffers_mb, reads
 from pg_load import Topics, load, locomo, namespace_specs
 
 from memory.embedders import Embedder
@@ -122,3 +124,11 @@ def test_reads_time_every_measure_and_the_vector_plan_filters_by_namespace(
         assert f"namespace = '{specs[0].name if label != 'big' else 'big'}'" in plan or "namespace = 'ns-" in plan
         assert "[...]" in plan  # vector literals shortened
     assert out["big"]["hnsw_at_max_ef"]["recall"] > 0
+
+
+def test_shared_buffers_sizes_read_as_a_share_of_memory_or_a_size() -> None:
+    assert buffers_mb("6GB") == 6144 and buffers_mb("512mb") == 512
+    total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
+    assert abs(buffers_mb("25%") - total_mb / 4) <= 1
+    with pytest.raises(SystemExit, match="--shared-buffers"):
+        buffers_mb("lots")

@@ -7,13 +7,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from memory.stores.base import EmbedFn
-from memory.stores.rows import REEMBED_BATCH, ChunkRow, embedded
+from memory.stores.rows import REEMBED_BATCH, CandidateRow, ChunkRow, embedded
 from memory.stores.sqlite.connection import SQLiteBase
 from memory.stores.sqlite.log import scope_token
 from memory.stores.sqlite.schema import PENDING
 
 CHUNK_COLS = "id, message_id, namespace, session, seq, part, parts, kind, text, tokens"
-_FIRST_CHUNK_COLS = ", ".join("c." + c.strip() for c in CHUNK_COLS.split(","))
+_CHUNK_COLS_C = ", ".join("c." + c.strip() for c in CHUNK_COLS.split(","))
 
 
 class SearchRows(SQLiteBase):
@@ -30,6 +30,21 @@ class SearchRows(SQLiteBase):
                 out[r[0]] = ChunkRow(*r)
         return out
 
+    def candidates(self, ids: Sequence[int], *, names: bool = False) -> dict[int, CandidateRow]:
+        out: dict[int, CandidateRow] = {}
+        conn = self._conn()
+        ids = [int(i) for i in ids]
+        name = "json_extract(m.data, '$.name')" if names else "NULL"
+        for start in range(0, len(ids), 500):
+            batch = ids[start : start + 500]
+            sql = (
+                f"SELECT {_CHUNK_COLS_C}, m.pos, m.ts, m.role, m.tokens, {name} FROM chunks c "
+                f"JOIN messages m ON m.id = c.message_id WHERE c.id IN ({','.join('?' * len(batch))})"
+            )
+            for r in conn.execute(sql, batch):
+                out[r[0]] = CandidateRow(ChunkRow(*r[:10]), *r[10:])
+        return out
+
     def vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
         """Stored vectors of these chunk ids (chunks not embedded yet are left out)."""
         out: dict[int, np.ndarray] = {}
@@ -42,9 +57,9 @@ class SearchRows(SQLiteBase):
                 out[int(cid)] = np.frombuffer(blob, dtype=np.float32)
         return out
 
-    def first_chunks(self, namespace: str, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], ChunkRow]:
-        """The first chunk (part 0) of each (session, seq) message that exists."""
-        out: dict[tuple[str, int], ChunkRow] = {}
+    def first_candidates(self, namespace: str, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], CandidateRow]:
+        """The first chunk (part 0) of each (session, seq) message that exists, as a candidate."""
+        out: dict[tuple[str, int], CandidateRow] = {}
         conn = self._conn()
         keys = list(keys)
         for start in range(0, len(keys), 400):
@@ -57,13 +72,13 @@ class SearchRows(SQLiteBase):
             # keys first, then the (namespace, session, seq) unique index and chunks_by_message:
             # O(keys · log n), where filtering the namespace's chunks would scan all of them
             sql = (
-                f"WITH k(session, seq) AS (VALUES {values}) SELECT {_FIRST_CHUNK_COLS} FROM k "
+                f"WITH k(session, seq) AS (VALUES {values}) "
+                f"SELECT {_CHUNK_COLS_C}, m.pos, m.ts, m.role, m.tokens FROM k "
                 "CROSS JOIN messages m ON m.namespace=? AND m.session=k.session AND m.seq=k.seq "
                 "CROSS JOIN chunks c ON c.message_id=m.id AND c.part=0"
             )
             for r in conn.execute(sql, params):
-                row = ChunkRow(*r)
-                out[(row.session, row.seq)] = row
+                out[(r[3], r[4])] = CandidateRow(ChunkRow(*r[:10]), *r[10:])
         return out
 
     def chunks_of_message(self, message_id: int) -> list[ChunkRow]:

@@ -440,8 +440,17 @@ def test_search_rows_vectors_and_full_text(store: Store, counter: TokenCounter) 
     )
     store.append("ns", "b", prepared(counter, [user("she pays every invoice late", name="Bo")], seed=1))
     store.append("other", "a", prepared(counter, [user("invoice from another namespace")], seed=2))
-    first = store.first_chunks("ns", [("a", 1), ("a", 2), ("a", 3)])
-    assert set(first) == {("a", 1), ("a", 2)} and first[("a", 1)].id == res.new_chunk_ids[0]
+    first = store.first_candidates("ns", [("a", 1), ("a", 2), ("a", 3)])
+    assert set(first) == {("a", 1), ("a", 2)} and first[("a", 1)].chunk.id == res.new_chunk_ids[0]
+    msgs = store.messages_by_keys("ns", [("a", 1), ("a", 2)])
+    for key, cand in first.items():  # the message's meta, as its row has it
+        row = msgs[key]
+        assert (cand.pos, cand.ts, cand.role, cand.tokens, cand.name) == (row.pos, row.ts, row.role, row.tokens, None)
+    by_id = store.candidates([*res.new_chunk_ids, 10**9], names=True)
+    assert set(by_id) == set(res.new_chunk_ids)  # an unknown id is left out
+    assert [by_id[i].name for i in res.new_chunk_ids] == ["Ana", None]
+    assert by_id[res.new_chunk_ids[0]].chunk == store.chunks([res.new_chunk_ids[0]])[res.new_chunk_ids[0]]
+    assert store.candidates(res.new_chunk_ids)[res.new_chunk_ids[0]].name is None  # names only when asked
     vecs = store.vectors(res.new_chunk_ids)
     np.testing.assert_allclose(np.stack([vecs[i] for i in res.new_chunk_ids]), res.new_vectors, rtol=1e-6)
     ids, texts, sessions = store.chunk_texts("ns")
