@@ -120,10 +120,12 @@ def sustained(
     clients: int, seconds: float, make: Callable[[], Any], work: Callable[[Any, int], None]
 ) -> dict[str, float | None]:
     """``clients`` threads each call ``work(handle, i)`` in a loop for ``seconds`` (each thread
-    makes its own ``handle``): calls per second, latency, and the machine's busy CPU share meanwhile
-    (``cpu_busy``, :func:`busy_share`). With 2 threads on 2 cores both cores are busy; a lock held
+    makes its own ``handle``): calls per second and latency of the calls that succeeded, how many
+    raised (``failed``: counted, not timed), and the machine's busy CPU share meanwhile (``cpu_busy``,
+    :func:`busy_share`). With 2 threads on 2 cores both cores are busy; a lock held
     for a whole call shows as 2 threads giving no more than 1."""
     lat: list[float] = []
+    failed: list[str] = []
     lock = threading.Lock()
     counter = itertools.count()
     start = threading.Barrier(clients + 1)
@@ -136,7 +138,12 @@ def sustained(
         while time.perf_counter() < stop_at[0]:
             i = next(counter)
             t0 = time.perf_counter()
-            work(handle, i)
+            try:
+                work(handle, i)
+            except Exception as exc:  # counted, not timed: a row says how many calls failed
+                with lock:
+                    failed.append(type(exc).__name__)
+                continue
             mine.append(time.perf_counter() - t0)
         with lock:
             lat.extend(mine)
@@ -151,7 +158,8 @@ def sustained(
     start.wait()
     for t in threads:
         t.join()
-    return {**rate_stats(lat, time.perf_counter() - t0), "cpu_busy": busy_share(cpu0, cpu_times())}
+    stats = rate_stats(lat, time.perf_counter() - t0)
+    return {**stats, "failed": len(failed), "cpu_busy": busy_share(cpu0, cpu_times())}
 
 
 def cpu_times() -> tuple[float, float] | None:
@@ -180,6 +188,6 @@ def rate_stats(lat: Sequence[float], elapsed: float) -> dict[str, float]:
     return {
         "requests": len(lat),
         "per_s": len(lat) / elapsed,
-        "p50_ms": float(np.percentile(arr, 50)),
-        "p95_ms": float(np.percentile(arr, 95)),
+        "p50_ms": pct(arr, 50),
+        "p95_ms": pct(arr, 95),
     }

@@ -45,7 +45,9 @@ def test_the_try_it_page_and_the_inspector_are_served(app: FastAPI) -> None:
 
 
 def expand(path: str) -> str:
-    """A README path with `...` for the prefix, as the schema spells it, parameters as ``{}``."""
+    """A README path with `...` for the prefix, as the schema spells it, parameters as ``{}`` (a query
+    string, as in ``/flush?timeout=30``, is not part of the route)."""
+    path = path.split("?", 1)[0]
     if path.startswith(".../"):
         rest = path[4:]
         head = "/v1/namespaces/{ns}/"
