@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -58,17 +57,8 @@ def weighted_fusion(lists: Sequence[Candidates], *, weights: Sequence[float] | N
     return _fuse(lists, weights, _minmax)
 
 
-#: Threads that run a hybrid retriever's other sources while the calling thread runs the first. The
-#: sources wait on I/O or native code that releases the GIL (a PostgreSQL round trip, FAISS, SQLite
-#: FTS5), so a dense and a lexical search overlap instead of adding up.
-_SOURCES = ThreadPoolExecutor(max_workers=4, thread_name_prefix="turnmem-retrieve")
-
-
 class HybridRetriever:
-    """Runs several retrievers and fuses their rankings (``rrf`` or ``weighted``).
-
-    With ``parallel`` (the default) the sources run at once, the first in the calling thread and the
-    others on a small shared thread pool; the fused result is the same either way."""
+    """Runs several retrievers and fuses their rankings (``rrf`` or ``weighted``)."""
 
     name = "hybrid"
 
@@ -80,7 +70,6 @@ class HybridRetriever:
         weights: Sequence[float] | None = None,
         rrf_k: float = 60.0,
         depth: int | None = None,
-        parallel: bool = True,
     ) -> None:
         if method not in ("rrf", "weighted"):
             raise ValueError(f"method: use 'rrf' or 'weighted', not {method!r}")
@@ -89,15 +78,10 @@ class HybridRetriever:
         self.weights = weights
         self.rrf_k = rrf_k
         self.depth = depth
-        self.parallel = parallel
 
     def retrieve(self, query: Query, k: int) -> Candidates:
         depth = self.depth or k
-        if self.parallel and len(self.retrievers) > 1:
-            rest = [_SOURCES.submit(r.retrieve, query, depth) for r in self.retrievers[1:]]
-            lists = [self.retrievers[0].retrieve(query, depth), *(f.result() for f in rest)]
-        else:
-            lists = [r.retrieve(query, depth) for r in self.retrievers]
+        lists = [r.retrieve(query, depth) for r in self.retrievers]
         if self.method == "rrf":
             fused = reciprocal_rank_fusion(lists, weights=self.weights, k=self.rrf_k)
         else:
