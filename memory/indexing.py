@@ -206,6 +206,12 @@ class IndexWorker:
             self._cond.notify_all()
             return self._submitted
 
+    def mark(self) -> int:
+        """The ticket of the last job queued so far: :meth:`wait` on it waits for everything queued
+        up to now, and not for what is queued later."""
+        with self._cond:
+            return self._submitted
+
     def start_sweeping(self) -> None:
         """Start the thread now if there is an idle task (it sweeps before any write comes)."""
         if self._idle is not None:

@@ -160,6 +160,18 @@ class Writes(MemoryParts):
                     self._roll_summary(namespace, session, last)
         return result.seqs, ticket
 
+    def write_mark(self) -> int:
+        """A mark for the writes stored so far (:meth:`wait_indexed`)."""
+        return self._indexer.mark()
+
+    def wait_indexed(self, mark: int, timeout: float | None = None) -> None:
+        """Wait until the writes stored before :meth:`write_mark` gave ``mark`` are embedded and
+        indexed, not those stored after (a service's ``wait_indexed`` write waits for its own write and
+        the ones before it while other clients keep writing; :meth:`flush` waits until nothing is left)."""
+        if not self._indexer.wait(mark, timeout=timeout):
+            raise TimedOut(f"wait_indexed: the write's chunks still wait for their vectors after {timeout} s")
+        self._indexer.raise_failed()
+
     def _index_chunks(self, ids: list[int]) -> None:
         """The indexer's step: embed these chunks, store their vectors, bring the index up to date."""
         if embed_pending(self.store, self._index_embedder, ids, owner=self._owner):

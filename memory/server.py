@@ -287,8 +287,9 @@ def create_app(
             seqs = mem.add_prepared(
                 prepared, session=session, namespace=ns, idempotency_key=body.idempotency_key, base_seq=body.base_seq
             )
+            mark = mem.write_mark()
         if body.wait_indexed:
-            mem.flush()  # outside the lock: this batch and those before it, embedded and indexed
+            mem.wait_indexed(mark)  # outside the lock: this batch and those before it, not the later ones
         return AppendResponse(first_seq=seqs[0], last_seq=seqs[-1], seqs=seqs)
 
     @app.get(

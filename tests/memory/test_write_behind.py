@@ -21,6 +21,7 @@ import pytest
 from memory import Memory
 from memory.embedders import BatchingEmbedder, Embedder
 from memory.errors import IndexingFailed
+from memory.indexing import IndexWorker
 from memory.summaries import RollingSummary
 from retrievers.base import Candidates, Query
 
@@ -362,3 +363,29 @@ def test_the_indexer_thread_runs_at_niceness_10(open_memory: Callable[..., Memor
     assert seen and seen[0][1] != threading.get_native_id()
     assert seen[0][0] == max(10, caller)  # 10, unless the whole process already runs nicer
     assert caller < 10 or caller == seen[0][0]  # the caller's own priority is left alone
+
+
+def test_waiting_for_a_mark_does_not_wait_for_later_writes() -> None:
+    """A service write with ``wait_indexed`` waits for its own write and those before it: a later
+    write still being embedded (here: held) does not keep it waiting, while a flush would."""
+    release = threading.Event()
+    done: list[list[int]] = []
+
+    def index(ids: list[int]) -> None:
+        if 2 in ids:
+            release.wait(10)
+        done.append(ids)
+
+    worker = IndexWorker(index, batch=1)
+    try:
+        first = worker.submit([1])
+        mark = worker.mark()
+        assert mark == first
+        worker.submit([2])  # a later write, still being indexed when the first one's caller waits
+        assert worker.wait(mark, timeout=5) and [1] in done
+        assert not worker.wait(None, timeout=0.2)  # flush: everything queued, held by the later write
+        release.set()
+        assert worker.wait(None, timeout=5) and [2] in done
+    finally:
+        release.set()
+        worker.close()

@@ -96,9 +96,16 @@ class PgBase:
             yield conn
 
     @contextmanager
-    def _write(self) -> Iterator[psycopg.Connection]:
-        """One transaction (READ COMMITTED); the write methods take their row locks in it."""
+    def _write(self, *, derived: bool = False) -> Iterator[psycopg.Connection]:
+        """One transaction (READ COMMITTED); the write methods take their row locks in it.
+
+        ``derived``: the transaction writes only what the log can give again (a vector, a claim on a
+        chunk to embed), so its commit does not wait for the WAL to reach the disk
+        (``synchronous_commit = off``; others see it at once all the same). A crash of the database
+        may lose the last such commits: their chunks are without a vector again, and embedded again."""
         with self.pool.connection() as conn, conn.transaction():
+            if derived:
+                conn.execute("SET LOCAL synchronous_commit = off")
             yield conn
 
     def close(self) -> None:

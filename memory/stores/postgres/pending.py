@@ -70,7 +70,7 @@ class PendingVectors(PgBase):
         else:
             where = "c.id > %(after)s" + (" AND c.namespace = %(ns)s" if namespace is not None else "")
             args.update(after=int(after_id), ns=namespace)
-        with self._write() as conn:
+        with self._write(derived=True) as conn:
             rows = conn.execute(
                 f"WITH picked AS (SELECT c.id FROM chunks c WHERE c.embedding IS NULL AND {where} AND {_FREE} "
                 "ORDER BY c.id LIMIT %(limit)s FOR UPDATE SKIP LOCKED) "
@@ -98,7 +98,7 @@ class PendingVectors(PgBase):
         as it is). Every process sees them once this commits."""
         if not items:
             return []
-        with self._write() as conn:
+        with self._write(derived=True) as conn:
             rows = conn.execute(
                 "UPDATE chunks c SET embedding = v.e, claimed_by = NULL, claimed_until = NULL "
                 "FROM unnest(%s::bigint[], %s::vector[]) AS v(id, e) "
