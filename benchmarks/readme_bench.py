@@ -125,11 +125,17 @@ def postgres_table(path: Path) -> str:
     r = json.loads(path.read_text(encoding="utf-8"))
     cell = {(x["kind"], x["clients"], x["replicas"]): x for x in r["service"]}
     reps = sorted({x["replicas"] for x in r["service"]})
-    lines = ["| request | clients | " + " | ".join(f"{n} replica{'s' * (n > 1)}: req/s | p50 / p95 ms" for n in reps)]
-    lines = [lines[0] + " |", "|---|---:" + "|---:|---:" * len(reps) + "|"]
+    cpu = all(x.get("cpu_busy") is not None for x in r["service"])  # the machine's busy share (runs since it)
+    head = " | ".join(f"{n} replica{'s' * (n > 1)}: req/s | p50 / p95 ms" + (" | CPU" if cpu else "") for n in reps)
+    lines = [f"| request | clients | {head} |", "|---|---:" + ("|---:|---:" + "|---:" * cpu) * len(reps) + "|"]
     for kind, clients in dict.fromkeys((x["kind"], x["clients"]) for x in r["service"]):
         vals = [cell.get((kind, clients, n)) for n in reps]
-        fmt = [f"{v['per_s']:.1f} | {v['p50_ms']:.0f} / {v['p95_ms']:.0f}" if v else " | " for v in vals]
+        fmt = [
+            (f"{v['per_s']:.1f} | {v['p50_ms']:.0f} / {v['p95_ms']:.0f}" + (f" | {v['cpu_busy']:.0%}" if cpu else ""))
+            if v
+            else " | " + " | " * cpu
+            for v in vals
+        ]
         lines.append(f"| {kind} | {clients} | " + " | ".join(fmt) + " |")
     k, sz, ld = r["reads"]["k_search"], r["sizes"], r["load"] or {}
     lines += [
@@ -152,6 +158,14 @@ def postgres_table(path: Path) -> str:
                 f"| the same, full text through the GIN (the plan before) | | {g['p50_ms']:.1f} / {g['p95_ms']:.1f} "
                 f"| | {x['text_search_gin_ms']['p95_ms']:.1f} |"
             )
+    own = r.get("namespace_index")
+    if own and own.get("build_s") is not None:
+        built = f"built in {own['build_s']:.0f} s" if own["outcome"] == "built" else "built by an earlier run"
+        lines.append(
+            f"\nThe namespace of {sz['big']:,} chunks searched through its own HNSW index ({built}, "
+            f"{own['index_bytes'] / 2**20:.0f} MB): recall@64 {own['k64']['recall']:.3f}, "
+            f"recall@512 {own['k512']['recall']:.3f} against the exact scan."
+        )
     hnsw = sum(t for name, t in ld.get("index_build_s", {}).items() if "hnsw" in name)
     lines.append(
         f"\n{sz['namespaces']:,} namespaces × {sz['chunks_per_ns']:,} chunks + one of {sz['big']:,}: "
