@@ -220,7 +220,7 @@ def retrieve(
         if existing is None and c.tokens > room - packer.used:
             continue  # its own text alone cannot fit: skip building its unit (tool links, rendering, counts)
         if c.parts == 1 and c.kind not in UNIT_KINDS and meta.tokens > room - packer.used:
-            continue  # a plain whole message that cannot fit, known before its row is read
+            continue  # a plain whole message that cannot fit (its token count is in its meta): no row read
         if key not in asked:  # read this row with the next ones packing will reach
             ahead = _ahead(pool, order_list, at, asked, 2 * (room - packer.used))
             rows_by_key.update(packer.rows_for(ahead))
@@ -228,8 +228,6 @@ def retrieve(
         row = rows_by_key.get(key)
         if row is None:
             continue
-        if c.parts == 1 and row.role != "tool" and not row.data.get("tool_calls") and row.tokens > room - packer.used:
-            continue  # a plain whole message that cannot fit: passed over before it is rendered
         items = unit_items(packer, row, c, shown_parts)
         if items is None:
             continue

@@ -103,6 +103,11 @@ class ChunkRow:
         )
 
 
+CHUNK_COLS = "id, message_id, namespace, session, seq, part, parts, kind, text, tokens"  # ChunkRow's fields
+#: a candidate's columns (:class:`CandidateRow` without the name), from ``chunks c`` joined to ``messages m``
+CANDIDATE_COLS = ", ".join("c." + c.strip() for c in CHUNK_COLS.split(",")) + ", m.pos, m.ts, m.role, m.tokens"
+
+
 @dataclass
 class CandidateRow:
     """A retrieval candidate: its chunk and what scoring and packing read of its message (position,
@@ -115,6 +120,11 @@ class CandidateRow:
     role: str
     tokens: int
     name: str | None = None
+
+    @classmethod
+    def of(cls, r: Sequence[Any]) -> CandidateRow:
+        """From a row of :data:`CANDIDATE_COLS` (and the name, if selected)."""
+        return cls(ChunkRow(*r[:10]), *r[10:])
 
 
 @dataclass

@@ -19,10 +19,7 @@ from memory.stores.postgres.bm25 import SCAN_BELOW, bm25_query
 from memory.stores.postgres.connection import PgBase, bigint_array, text_array
 from memory.stores.postgres.schema import SCHEMA_LOCK
 from memory.stores.postgres.vectors import hnsw_index
-from memory.stores.rows import REEMBED_BATCH, CandidateRow, ChunkRow, embedded
-
-CHUNK_COLS = "id, message_id, namespace, session, seq, part, parts, kind, text, tokens"
-_CHUNK_COLS_C = ", ".join("c." + c.strip() for c in CHUNK_COLS.split(","))
+from memory.stores.rows import CANDIDATE_COLS, CHUNK_COLS, REEMBED_BATCH, CandidateRow, ChunkRow, embedded
 
 
 def chunk_row(r: Sequence[Any]) -> ChunkRow:
@@ -53,11 +50,11 @@ class SearchRows(PgBase):
         name = "(m.data::jsonb)->>'name'" if names else "NULL"
         with self._read() as conn:
             rows = conn.execute(
-                f"SELECT {_CHUNK_COLS_C}, m.pos, m.ts, m.role, m.tokens, {name} FROM chunks c "
+                f"SELECT {CANDIDATE_COLS}, {name} FROM chunks c "
                 "JOIN messages m ON m.id = c.message_id WHERE c.id = ANY(%s::bigint[])",
                 (bigint_array(ids),),
             ).fetchall()
-        return {r[0]: CandidateRow(ChunkRow(*r[:10]), *r[10:]) for r in rows}
+        return {r[0]: CandidateRow.of(r) for r in rows}
 
     def chunks_of_message(self, message_id: int) -> list[ChunkRow]:
         with self._read() as conn:
@@ -68,12 +65,12 @@ class SearchRows(PgBase):
         """The first chunk (part 0) of each (session, seq) message that exists, as a candidate."""
         with self._read() as conn:
             rows = conn.execute(
-                f"SELECT {_CHUNK_COLS_C}, m.pos, m.ts, m.role, m.tokens FROM unnest(%s::text[], %s::bigint[]) "
+                f"SELECT {CANDIDATE_COLS} FROM unnest(%s::text[], %s::bigint[]) "
                 "AS k(session, seq) JOIN messages m ON m.namespace=%s AND m.session=k.session AND m.seq=k.seq "
                 "JOIN chunks c ON c.message_id=m.id AND c.part=0",
                 (text_array(k[0] for k in keys), bigint_array(k[1] for k in keys), namespace),
             ).fetchall()
-        return {(r[3], r[4]): CandidateRow(ChunkRow(*r[:10]), *r[10:]) for r in rows}
+        return {(r[3], r[4]): CandidateRow.of(r) for r in rows}
 
     def vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
         with self._read() as conn:

@@ -7,13 +7,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from memory.stores.base import EmbedFn
-from memory.stores.rows import REEMBED_BATCH, CandidateRow, ChunkRow, embedded
+from memory.stores.rows import CANDIDATE_COLS, CHUNK_COLS, REEMBED_BATCH, CandidateRow, ChunkRow, embedded
 from memory.stores.sqlite.connection import SQLiteBase
 from memory.stores.sqlite.log import scope_token
 from memory.stores.sqlite.schema import PENDING
-
-CHUNK_COLS = "id, message_id, namespace, session, seq, part, parts, kind, text, tokens"
-_CHUNK_COLS_C = ", ".join("c." + c.strip() for c in CHUNK_COLS.split(","))
 
 
 class SearchRows(SQLiteBase):
@@ -38,11 +35,11 @@ class SearchRows(SQLiteBase):
         for start in range(0, len(ids), 500):
             batch = ids[start : start + 500]
             sql = (
-                f"SELECT {_CHUNK_COLS_C}, m.pos, m.ts, m.role, m.tokens, {name} FROM chunks c "
+                f"SELECT {CANDIDATE_COLS}, {name} FROM chunks c "
                 f"JOIN messages m ON m.id = c.message_id WHERE c.id IN ({','.join('?' * len(batch))})"
             )
             for r in conn.execute(sql, batch):
-                out[r[0]] = CandidateRow(ChunkRow(*r[:10]), *r[10:])
+                out[r[0]] = CandidateRow.of(r)
         return out
 
     def vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
@@ -73,12 +70,12 @@ class SearchRows(SQLiteBase):
             # O(keys · log n), where filtering the namespace's chunks would scan all of them
             sql = (
                 f"WITH k(session, seq) AS (VALUES {values}) "
-                f"SELECT {_CHUNK_COLS_C}, m.pos, m.ts, m.role, m.tokens FROM k "
+                f"SELECT {CANDIDATE_COLS} FROM k "
                 "CROSS JOIN messages m ON m.namespace=? AND m.session=k.session AND m.seq=k.seq "
                 "CROSS JOIN chunks c ON c.message_id=m.id AND c.part=0"
             )
             for r in conn.execute(sql, params):
-                out[(r[3], r[4])] = CandidateRow(ChunkRow(*r[:10]), *r[10:])
+                out[(r[3], r[4])] = CandidateRow.of(r)
         return out
 
     def chunks_of_message(self, message_id: int) -> list[ChunkRow]:
