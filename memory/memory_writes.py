@@ -121,9 +121,8 @@ class Writes(MemoryParts):
         behind = sum(len(pm.chunks) for pm in prepared) if self.index_writes == "background" else 0
         with self._indexer.room(behind, self.pending_timeout_s):  # backpressure: the queue stays bounded
             seqs, ticket = self._store(prepared, session, namespace, idempotency_key=idempotency_key, base_seq=base_seq)
-        if wait_indexed:  # this write's chunks (a replay or a write without new chunks: all queued)
-            self._indexer.wait(ticket)
-            self._indexer.raise_failed()
+        if wait_indexed:  # this write's chunks (a replay or a write without new chunks: all queued so far)
+            self.wait_indexed(ticket if ticket is not None else self.write_mark())
         return seqs
 
     def _store(
