@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml
 	@echo "    FastAPI, Jupyter kernel, ...): most of the time; pip lists each package as it goes"
 	$(EDITABLE_NOTE) $(BIN)/pip install -e '.[dev]'
 	@echo "==> export the bundled MiniLM to ONNX once, from its local weights (seconds; ~/.cache/turnmem/onnx)"
-	$(BIN)/python -m memory.onnx_embedder
+	$(BIN)/python -m memory.embedders.onnx
 	touch $(STAMP)
 	@echo "==> installed; next: make demo (about 15 s) or make test-fast / make test (see README)"
 

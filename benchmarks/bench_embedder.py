@@ -4,7 +4,7 @@
 
 Backends: ``torch-fp32`` (sentence-transformers, the plain model), ``torch-int8`` (torch dynamic
 quantization of every Linear, per-channel weight scales), ``onnx-fp32`` and ``onnx-int8``
-(:mod:`memory.onnx_embedder`: a local export of the same weights; int8 is onnxruntime's dynamic
+(:mod:`memory.embedders.onnx`: a local export of the same weights; int8 is onnxruntime's dynamic
 quantization, per-channel). The machine is shared, so every speed figure is measured with the
 backends interleaved in one run (rep by rep) and reported as a ratio to ``torch-fp32`` of the
 same rep (median over reps). ``--part recall`` runs turnmem's LoCoMo eval (categories 1-4,
@@ -30,8 +30,8 @@ import numpy as np
 from eval.datasets import load_locomo
 from eval.runner import run
 from memory.embedders import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder, bundled_model_path
-from memory.identity import probe
-from memory.onnx_embedder import OnnxEmbedder
+from memory.embedders.identity import probe
+from memory.embedders.onnx import OnnxEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "embedder.json"

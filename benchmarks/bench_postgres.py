@@ -57,7 +57,7 @@ from update_readme import postgres_table
 from memory.client import Client
 from memory.embedders import Embedder
 from memory.memory import Memory
-from memory.server_process import ServerProcess
+from memory.service.process import ServerProcess
 from memory.stores.postgres import PgVectorIndex, PostgresStore
 from memory.stores.postgres.bm25 import bm25_query
 from memory.stores.postgres.ns_indexes import META_KEY

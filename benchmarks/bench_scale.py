@@ -61,11 +61,11 @@ from scale_probes import ChromaServer, dir_bytes, neighbour_stats, recall, rss, 
 from scale_reads import measure_indexes, measure_reads, profile_assemble
 
 from indexers import FaissIndex
-from memory.chunking import Chunker
 from memory.embedders import default_embedder
 from memory.memory import Memory
 from memory.stores.sqlite import SQLiteStore as Store
 from memory.tokens import get_counter
+from memory.write.chunking import Chunker
 
 HERE = Path(__file__).resolve().parent
 

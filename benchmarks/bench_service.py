@@ -30,7 +30,7 @@ from rich.table import Table
 from eval.synthetic import generate
 from memory.client import Client
 from memory.memory import Memory
-from memory.server_process import ServerProcess
+from memory.service.process import ServerProcess
 
 HERE = Path(__file__).resolve().parent
 NS = "bench"

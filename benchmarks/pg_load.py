@@ -35,11 +35,11 @@ from pgvector.psycopg import register_vector
 from tqdm import tqdm
 
 from eval.datasets import load_locomo
-from memory.chunking import Chunker
 from memory.models import parse_message
 from memory.stores.postgres import PgVectorIndex, PostgresStore
 from memory.stores.postgres.schema import COUNT_BM25_STATS
 from memory.tokens import count_message, get_counter
+from memory.write.chunking import Chunker
 
 LOCOMO = Path("/work/shared/data/locomo10.json")
 DIM = 384

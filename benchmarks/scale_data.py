@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 
 from eval.synthetic import generate
-from memory.chunking import Chunker
 from memory.memory import _embed_text
 from memory.models import parse_message
+from memory.write.chunking import Chunker
 
 NS = "bench"
 DIM = 384

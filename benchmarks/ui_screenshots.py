@@ -22,7 +22,7 @@ from eval.datasets import load_locomo  # noqa: E402
 from eval.runner import run  # noqa: E402
 from memory.client import Client  # noqa: E402
 from memory.memory import Memory  # noqa: E402
-from memory.server_process import ServerProcess  # noqa: E402
+from memory.service.process import ServerProcess  # noqa: E402
 from tests.service.browser import launch_chromium  # noqa: E402
 from tests.service.inspector_seed import seed  # noqa: E402
 

@@ -11,7 +11,7 @@ Token F1 and exact match against the gold answer come from :mod:`eval.metrics`.
 
 Cost control: identical prompts are asked once per run; answers and verdicts are cached on
 disk keyed on (model, prompt version, content hash) (:mod:`eval.answer_cache`); calls run on
-``concurrency`` threads through the project's one chat client (:mod:`memory.chat`), with
+``concurrency`` threads through the project's one chat client (:mod:`memory.llm`), with
 retries and backoff on 429/5xx; a cost estimate is printed before the first call. A question
 whose call still fails is marked failed (``AnswerRecord.error``), the run goes on.
 """
@@ -31,8 +31,8 @@ from eval.answer_cache import AnswerCache, content_hash, default_cache_path
 from eval.datasets import Question
 from eval.metrics import AnswerRecord, QuestionRecord, exact_match, is_refusal, token_f1
 from eval.prompting import PROMPTS_DIR, Prompt, graded_on_refusing, load_prompt, parse_verdict, render_context
-from memory.chat import ChatReply, chat_reply, http_client
 from memory.errors import InvalidArgument, UpstreamError
+from memory.llm import ChatReply, chat_reply, http_client
 from memory.tokens import TokenCounter
 
 

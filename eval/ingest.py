@@ -83,11 +83,11 @@ def ingest(
 # Bump when what ingest stores changes outside the files hashed below (e.g. what gets embedded).
 INGEST_VERSION = 2
 _INGEST_SOURCES = (
-    "memory/chunking.py",
-    "memory/models_messages.py",
-    "memory/models_parse.py",
+    "memory/write/chunking.py",
+    "memory/models/messages.py",
+    "memory/models/parse.py",
     "memory/tokens.py",
-    "memory/images.py",
+    "memory/models/images.py",
 )
 
 

@@ -16,9 +16,9 @@ import numpy as np
 import Stemmer
 
 from eval.summarize import history_version
-from memory.assemble import AssembleConfig, assemble
 from memory.memory import Memory
 from memory.models import Context, MessageRef
+from memory.read.assemble import AssembleConfig, assemble
 from memory.tokens import count_message, count_messages
 from retrievers.base import Query, Retriever
 from retrievers.lexical import BM25sRetriever

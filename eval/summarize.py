@@ -16,8 +16,8 @@ import numpy as np
 
 from memory.memory import Memory
 from memory.models import MessageRef
-from memory.store import MessageRow
-from memory.summaries import ChatSummarizer
+from memory.session.summaries import ChatSummarizer
+from memory.stores.rows import MessageRow
 
 OVERHEAD = 8  # the summary message's role and framing tokens, counted generously
 

@@ -34,18 +34,18 @@ from memory.models import (
     ToolCall,
     ToolCallState,
 )
-from memory.state import Stage, StateBlock, StateMachine
+from memory.session.state import Stage, StateBlock, StateMachine
 
 __version__ = "0.1.0"
 
 _LAZY = {
     "Memory": "memory.memory",
-    "AssembleConfig": "memory.assemble",
+    "AssembleConfig": "memory.read.assemble",
     "Client": "memory.client",
     "AsyncClient": "memory.client",
-    "RollingSummary": "memory.summaries",
-    "ChatSummarizer": "memory.summaries",
-    "ExtractiveSummarizer": "memory.summaries",
+    "RollingSummary": "memory.session.summaries",
+    "ChatSummarizer": "memory.session.summaries",
+    "ExtractiveSummarizer": "memory.session.summaries",
 }
 
 

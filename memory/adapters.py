@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from memory.chat_formats import anthropic_messages, openai_messages
 from memory.errors import InvalidArgument
 from memory.models import Context
+from memory.models.formats import anthropic_messages, openai_messages
 
 
 def _messages(ctx: Context | list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -34,7 +34,7 @@ def to_openai(ctx: Context | list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def to_anthropic(ctx: Context | list[dict[str, Any]]) -> tuple[str | None, list[dict[str, Any]]]:
     """``(system, messages)`` for Anthropic's Messages API (how each message maps:
-    :func:`memory.chat_formats.anthropic_messages`)."""
+    :func:`memory.models.formats.anthropic_messages`)."""
     return anthropic_messages(_messages(ctx))
 
 

@@ -3,18 +3,18 @@
 A thin object on purpose: each part lives in its own module and can be replaced. This module
 opens a memory (store by location, index, identity checks of the embedder and token counter),
 rebuilds its index and closes it; the methods of each concern come from a mixin:
-:mod:`memory.memory_writes` (``add``, ``flush``, ``delete``), :mod:`memory.memory_summaries`,
-:mod:`memory.memory_reads` (``assemble``, ``search``, history) and :mod:`memory.memory_state`
-(pinned state, stage machine), over the parts named in :mod:`memory.memory_parts`.
+:mod:`memory.write.writes` (``add``, ``flush``, ``delete``), :mod:`memory.session.rolling`,
+:mod:`memory.read.reads` (``assemble``, ``search``, history) and :mod:`memory.session.states`
+(pinned state, stage machine), over the parts named in :mod:`memory.parts`.
 
 Write path (``add``): validate and chunk, then one store transaction stores the messages,
 chunks, full-text rows and tool-call links; the write is acknowledged there. Its chunks are
-embedded and indexed right after on the memory's background indexer (:mod:`memory.indexing`;
+embedded and indexed right after on the memory's background indexer (:mod:`memory.write.indexer`;
 ``index_writes="sync"`` embeds before the commit instead, as turnmem first did), and so are
 rolling summaries. A context built before that still sees the turns: the recent window reads the
 log and full-text search has them. ``add(wait_indexed=True)`` and :meth:`Memory.flush` wait for
 the vectors. Read path (``assemble``): catch the index up with anything other writers (threads or
-processes) committed, then run :func:`memory.assemble.assemble` without the memory's lock:
+processes) committed, then run :func:`memory.read.assemble.assemble` without the memory's lock:
 contexts build concurrently with each other and with writes (each thread reads SQLite on its own
 WAL connection, PostgreSQL through the pool; the index and the store's caches guard their own state).
 
@@ -37,24 +37,23 @@ from rich.progress import Progress
 
 from indexers import open_index
 from indexers.base import Index, LiveIndex
-from memory import identity
-from memory.assemble import AssembleConfig
-from memory.chunking import Chunker
-from memory.embedders import BatchingEmbedder, Embedder, default_embedder
+from memory.embedders import BatchingEmbedder, Embedder, default_embedder, identity
 from memory.errors import IndexingFailed, InvalidArgument
-from memory.index_sync import IndexSync
-from memory.indexing import INDEX_WRITES, MAX_PENDING, PENDING_TIMEOUT_S, IndexWorker, embed_text, indexer_id
-from memory.memory_reads import Reads
-from memory.memory_state import SessionState
-from memory.memory_summaries import Summaries
-from memory.memory_writes import Writes
 from memory.models import Message
-from memory.store import Store
+from memory.read.assemble import AssembleConfig
+from memory.read.reads import Reads
+from memory.session.rolling import Summaries
+from memory.session.states import SessionState
+from memory.session.summaries import RollingSummary
 from memory.stores import open_store, parse_location
-from memory.summaries import RollingSummary
+from memory.stores.base import Store
 from memory.tokens import TokenCounter, count_message, counting_id, get_counter
 from memory.validation import DEFAULT_NAMESPACE as DEFAULT_NAMESPACE  # where callers import it from
 from memory.validation import check_ttl
+from memory.write.chunking import Chunker
+from memory.write.index_sync import IndexSync
+from memory.write.indexer import INDEX_WRITES, MAX_PENDING, PENDING_TIMEOUT_S, IndexWorker, embed_text, indexer_id
+from memory.write.writes import Writes
 from retrievers.base import Retriever
 from retrievers.dense import DenseRetriever
 from retrievers.lexical import FTSRetriever
@@ -210,7 +209,7 @@ class Memory(Writes, Summaries, Reads, SessionState):
 
     def _check_models(self) -> None:
         """The log remembers which embedder made its vectors (name, dim, fingerprint: see
-        :mod:`memory.identity`) and which counter its counts."""
+        :mod:`memory.embedders.identity`) and which counter its counts."""
         identity.check(self.store, self.embedder)
         counted_by = self.store.get_meta("counter")  # counter name and counting rules' version
         if counted_by != counting_id(self.counter):
@@ -277,5 +276,5 @@ class Memory(Writes, Summaries, Reads, SessionState):
 
 
 def _embed_text(msg: Message, text: str) -> str:
-    """Kept for callers of the old private name (benchmarks): :func:`memory.indexing.embed_text`."""
+    """Kept for callers of the old private name (benchmarks): :func:`memory.write.indexer.embed_text`."""
     return embed_text(msg.name, text)

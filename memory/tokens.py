@@ -18,7 +18,7 @@ is sent:
 - each field's value is encoded and counted: ``role``, the text ``content``, ``name``
   (plus 1 token when a ``name`` is present);
 - content parts: text parts are counted as text; an image by OpenAI's rule for its
-  ``detail`` and size (:mod:`memory.images`: 85 tokens at ``low``, 85 + 170 per 512 px tile
+  ``detail`` and size (:mod:`memory.models.images`: 85 tokens at ``low``, 85 + 170 per 512 px tile
   otherwise), the size read from the part's ``width``/``height`` or its data URL, else the
   stated upper bound of 1445 tokens; a file part costs its text surrogate (an inline text
   file's decoded text, or the caller's ``text``), or 85 tokens without one (a PDF sent without
@@ -47,8 +47,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from memory.embedders.base import bundled_model_path
 from memory.errors import InvalidArgument
-from memory.images import image_part_tokens
+from memory.models.images import image_part_tokens
 
 TOKENS_PER_MESSAGE = 3
 TOKENS_PER_NAME = 1
@@ -165,8 +166,6 @@ class HFTokenizerCounter:
         from tokenizers import Tokenizer
 
         if path is None:
-            from memory.embedders import bundled_model_path
-
             path = bundled_model_path() / "tokenizer.json"
             name = name or "minilm"
         p = Path(path)

@@ -16,9 +16,23 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from memory.errors import InvalidArgument, TurnmemError
-from memory.store import MAX_NAME, check_name
 
 M = TypeVar("M", bound=BaseModel)
+
+MAX_NAME = 256  # characters in a namespace, session or idempotency key
+
+
+def check_name(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgument(f"{field}: give a non-empty string (got {value!r})", field=field)
+    if len(value) > MAX_NAME:
+        raise InvalidArgument(f"{field}: at most {MAX_NAME} characters (got {len(value)})", field=field)
+    if any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in value):
+        raise InvalidArgument(
+            f"{field}: control characters and lone surrogates are not allowed in {value!r}", field=field
+        )
+    return value
+
 
 DEFAULT_NAMESPACE = "default"  # the namespace of a call that names none (Memory, Client, the CLI)
 

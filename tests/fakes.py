@@ -14,7 +14,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from memory.server_process import free_port
+from memory.service.process import free_port
 
 
 class FakeOpenAI:

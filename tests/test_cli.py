@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from memory.cli import main
+from eval.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCOMO = ROOT.parent / "shared" / "data" / "locomo10.json"
@@ -191,10 +191,10 @@ def test_demo_explains_its_figures(locomo_memory_dir: Path) -> None:
 
 
 def test_serve_passes_max_pending_to_the_service(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import memory.server
+    import memory.service.app
 
     seen: dict[str, object] = {}
-    monkeypatch.setattr(memory.server, "serve", lambda data, **kw: seen.update(kw))
+    monkeypatch.setattr(memory.service.app, "serve", lambda data, **kw: seen.update(kw))
     assert main(["serve", "--data", str(tmp_path / "d"), "--max-pending", "500", "--embed-timeout", "7"]) == 0
     limits = seen["limits"]
     assert limits.max_pending == 500 and limits.embed_timeout == 7  # type: ignore[attr-defined]

@@ -15,24 +15,10 @@ import numpy as np
 from memory.errors import Conflict, IdempotencyConflict, InvalidArgument, InvalidMessage, NotFound
 from memory.models import Hit, Message, StoredMessage
 
-MAX_NAME = 256
-
 # (call_id, call_seq, result_seq): one tool call and where its result is, if it came
 ToolLink = tuple[str, int, "int | None"]
 # name -> (version, JSON value or None when removed, updated_at)
 StateRow = tuple[int, "str | None", float]
-
-
-def check_name(value: Any, field: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidArgument(f"{field}: give a non-empty string (got {value!r})", field=field)
-    if len(value) > MAX_NAME:
-        raise InvalidArgument(f"{field}: at most {MAX_NAME} characters (got {len(value)})", field=field)
-    if any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in value):
-        raise InvalidArgument(
-            f"{field}: control characters and lone surrogates are not allowed in {value!r}", field=field
-        )
-    return value
 
 
 @dataclass

@@ -23,15 +23,15 @@ from fastapi.responses import JSONResponse
 from eval import run
 from eval.answer_cache import AnswerCache, default_cache_path
 from eval.answers import AnswerConfig, graded_on_refusing, load_prompt, parse_verdict, render_context
+from eval.cli import main
 from eval.datasets import Conversation, Dataset, Question, Session, Turn
 from eval.metrics import exact_match, is_refusal, normalize_answer, token_f1
 from eval.report import ANSWER_COLUMNS, SUMMARY_COLUMNS
 from eval.sampling import allocate, sample_questions
 from eval.synthetic import generate
-from memory.chat import chat_reply, http_client
-from memory.cli import main
 from memory.embedders import Embedder
 from memory.errors import InvalidArgument, UpstreamError
+from memory.llm import chat_reply, http_client
 from tests.fakes import FakeOpenAI, free_port, serve
 
 REFUSAL = "Not mentioned in the conversation."

@@ -312,8 +312,8 @@ def test_plain_rag_baselines_use_none_of_turnmems_pieces(memory: Memory) -> None
 def test_plain_rag_has_none_of_turnmems_pieces() -> None:
     # Every prior and piece of the default pipeline is off in the dense/bm25 baselines; a new
     # `*_weight` field with a non-zero default fails here until plain_config turns it off.
-    from memory.assemble import AssembleConfig
-    from memory.retrieval import _scorers
+    from memory.read.assemble import AssembleConfig
+    from memory.read.retrieval import _scorers
 
     config = plain_config(1024)
     skip = {"lexical_weight", "query_turns_weight"}  # fusion itself; follow-ups are off (query_turns=0)

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from memory.server_process import free_port
+from memory.service.process import free_port
 
 
 def chroma_executable() -> str:

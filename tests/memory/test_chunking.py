@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from memory.chunking import Chunker
 from memory.models import parse_message
 from memory.tokens import TokenCounter, get_counter
+from memory.write.chunking import Chunker
 
 COUNTER = get_counter("o200k_base")
 

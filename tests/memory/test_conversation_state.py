@@ -12,7 +12,7 @@ import pytest
 
 from memory.errors import UpstreamError
 from memory.memory import Memory
-from memory.summaries import ChatSummarizer, RollingSummary
+from memory.session.summaries import ChatSummarizer, RollingSummary
 from tests.fakes import FakeOpenAI, serve
 from tests.memory.helpers import assert_valid_chat
 

@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from memory.cli import main
+from eval.cli import main
 from memory.embedders import Embedder, OpenAIEmbedder
 from memory.errors import IndexMismatch
 from memory.memory import LOG_FILE, Memory

@@ -1,4 +1,4 @@
-"""Images are priced by OpenAI's rule for their detail and size (memory.images)."""
+"""Images are priced by OpenAI's rule for their detail and size (memory.models.images)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import io
 import pytest
 from PIL import Image
 
-from memory.images import IMAGE_TOKENS_MAX, data_url_size, image_part_tokens, image_tokens
 from memory.models import parse_message
+from memory.models.images import IMAGE_TOKENS_MAX, data_url_size, image_part_tokens, image_tokens
 from memory.tokens import TokenCounter, count_message
 
 

@@ -23,10 +23,10 @@ from memory.embedders import (
     default_embedder,
     embedder_named,
 )
+from memory.embedders.identity import check, record
+from memory.embedders.onnx import OnnxEmbedder, cache_root, exported_model, model_hash
 from memory.errors import IndexMismatch, InvalidArgument
-from memory.identity import check, record
 from memory.memory import Memory
-from memory.onnx_embedder import OnnxEmbedder, cache_root, exported_model, model_hash
 from memory.stores.sqlite import SQLiteStore
 
 TEXTS = [

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import memory.indexing
+import memory.write.indexer
 from memory import Memory
 from memory.embedders import Embedder
 from memory.errors import TimedOut
@@ -120,10 +120,10 @@ def test_flush_of_a_namespace_waits_for_chunks_another_replica_stored(pg_dsn: st
 
 CHILD = """
 import sys, time
-import memory.identity, memory.indexing
+import memory.embedders.identity, memory.write.indexer
 from memory import Memory
 
-memory.indexing.CLAIM_LEASE_S = float(sys.argv[4])  # this replica's claims run out fast
+memory.write.indexer.CLAIM_LEASE_S = float(sys.argv[4])  # this replica's claims run out fast
 
 
 class Hangs:  # claimed, then stuck in the embedder until killed
@@ -134,7 +134,7 @@ class Hangs:  # claimed, then stuck in the embedder until killed
         time.sleep(3600)
 
 
-memory.identity.check = lambda store, embedder: None  # the parent made the database with the real model
+memory.embedders.identity.check = lambda store, embedder: None  # the parent made the database with the real model
 mem = Memory.open(sys.argv[1], embedder=Hangs())
 mem.add([{"role": "user", "content": "The locker code at the climbing gym is 4471."}], session="s")
 time.sleep(3600)
@@ -145,7 +145,7 @@ def test_the_chunks_of_a_replica_killed_mid_embedding_are_taken_over_by_a_live_o
     pg_dsn: str, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lease = 2.0
-    monkeypatch.setattr(memory.indexing, "SWEEP_S", 0.3)  # the live replica's idle sweep (30 s by default)
+    monkeypatch.setattr(memory.write.indexer, "SWEEP_S", 0.3)  # the live replica's idle sweep (30 s by default)
     live_emb = Recording(embedder)
     live = Memory.open(pg_dsn, embedder=live_emb)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}

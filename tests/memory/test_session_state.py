@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from memory.errors import BudgetTooSmall, Conflict, InvalidArgument, InvalidTransition, NotFound
 from memory.memory import Memory
-from memory.state import Stage, StateMachine
+from memory.session.state import Stage, StateMachine
 
 FLOW = StateMachine(
     initial="intake",

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from memory.assemble import AssembleConfig
 from memory.errors import InvalidArgument
+from memory.read.assemble import AssembleConfig
 from memory.validation import apply_overrides, check_budget, check_query, request_error
 
 

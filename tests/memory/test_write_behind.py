@@ -21,8 +21,8 @@ import pytest
 from memory import Memory
 from memory.embedders import BatchingEmbedder, Embedder
 from memory.errors import IndexingFailed
-from memory.indexing import IndexWorker
-from memory.summaries import RollingSummary
+from memory.session.summaries import RollingSummary
+from memory.write.indexer import IndexWorker
 from retrievers.base import Candidates, Query
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,7 +183,7 @@ def test_an_index_catches_up_with_chunks_another_writer_embedded_out_of_order(
 
 CHILD = """
 import os, sys
-import memory.identity, memory.memory_writes
+import memory.embedders.identity, memory.write.writes
 from memory import Memory
 
 
@@ -191,8 +191,8 @@ class Unused:  # never called: the identity check is skipped and the indexer nev
     name, dim = sys.argv[2], int(sys.argv[3])
 
 
-memory.identity.check = lambda store, embedder: None  # the parent made the log with the real model
-memory.memory_writes.embed_pending = lambda *args, **kwargs: __import__("time").sleep(3600)
+memory.embedders.identity.check = lambda store, embedder: None  # the parent made the log with the real model
+memory.write.writes.embed_pending = lambda *args, **kwargs: __import__("time").sleep(3600)
 mem = Memory.open(sys.argv[1], embedder=Unused())
 [seq] = mem.add([{"role": "user", "content": "The locker code at the climbing gym is 4471."}], session="s")
 print(seq, flush=True)

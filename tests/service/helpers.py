@@ -1,8 +1,8 @@
-"""Keys of the shared test server; the server itself is :class:`memory.server_process.ServerProcess`."""
+"""Keys of the shared test server; the server itself is :class:`memory.service.process.ServerProcess`."""
 
 from __future__ import annotations
 
-from memory.server_process import ROOT, ServerProcess
+from memory.service.process import ROOT, ServerProcess
 
 ALPHA_KEY = "sk-test-alpha-0123456789"
 BETA_KEY = "sk-test-beta-0123456789"

@@ -13,7 +13,7 @@ import pytest
 
 from memory.client import Client
 from memory.errors import InvalidArgument, PermissionDenied
-from memory.server import KeyRing, is_loopback
+from memory.service.app import KeyRing, is_loopback
 from tests.service.helpers import ALPHA_KEY, BETA_KEY, ROOT, ServerProcess
 
 ROUTES = [
@@ -77,7 +77,7 @@ def test_server_refuses_a_non_loopback_host_without_keys(tmp_path: Path) -> None
     env = {k: v for k, v in os.environ.items() if k != "TURNMEM_API_KEYS"}
     env["PYTHONPATH"] = str(ROOT)
     out = subprocess.run(
-        [sys.executable, "-m", "memory.cli", "serve", "--data", str(tmp_path / "d"), "--host", "0.0.0.0"],
+        [sys.executable, "-m", "eval.cli", "serve", "--data", str(tmp_path / "d"), "--host", "0.0.0.0"],
         capture_output=True,
         text=True,
         env=env,

@@ -15,7 +15,7 @@ from memory import Memory
 from memory.client import AsyncClient, Client
 from memory.embedders import Embedder
 from memory.errors import InvalidArgument, PermissionDenied, TimedOut
-from memory.server import create_app
+from memory.service.app import create_app
 from tests.fakes import serve
 from tests.memory.test_write_behind import FACT, GatedEmbedder
 from tests.service.helpers import ServerProcess

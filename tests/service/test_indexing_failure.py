@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from memory.embedders import Embedder
 from memory.memory import Memory
-from memory.server import create_app
+from memory.service.app import create_app
 from tests.memory.test_write_behind import GatedEmbedder
 
 

@@ -11,11 +11,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from memory.cli import main
+from eval.cli import main
 from memory.errors import InvalidArgument
-from memory.inspect_routes import eval_folder
 from memory.memory import Memory
-from memory.server import KeyRing, create_app
+from memory.service.app import KeyRing, create_app
+from memory.service.inspect_routes import eval_folder
 from memory.tokens import REPLY_PRIMING
 from tests.service.helpers import ALPHA_KEY, ServerProcess
 from tests.service.inspector_seed import NS, OTHER, SECRET

@@ -14,7 +14,7 @@ import pytest
 
 from memory.client import Client
 from memory.errors import InvalidArgument, InvalidMessage, ServiceError
-from memory.service_limits import MAX_CANDIDATES, MAX_MMR_CANDIDATES, MAX_REQUEST_BYTES, SERVICE_OVERRIDES
+from memory.service.limits import MAX_CANDIDATES, MAX_MMR_CANDIDATES, MAX_REQUEST_BYTES, SERVICE_OVERRIDES
 from tests.service.helpers import ADMIN_KEY, ALPHA_KEY, ServerProcess
 
 AUTH = {"Authorization": f"Bearer {ALPHA_KEY}"}

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from memory.embedders import Embedder
 from memory.memory import Memory
-from memory.server import create_app
+from memory.service.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

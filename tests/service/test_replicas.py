@@ -19,7 +19,7 @@ from memory.client import Client
 from memory.embedders import Embedder
 from memory.errors import ServiceError
 from memory.memory import Memory
-from memory.server_process import ServerProcess
+from memory.service.process import ServerProcess
 from tests.conftest import schema_dsn
 from tests.service.test_client_parity import scenario
 from tests.service.test_sync import LossyTransport

@@ -28,7 +28,7 @@ OPERATIONS = [
     "PATCH /v1/namespaces/{ns}/sessions/{session}/state",
     "PUT /v1/namespaces/{ns}/sessions/{session}/state-machine",
     "GET /v1/namespaces/{ns}/sessions/{session}/tool-calls",
-    # the inspector's read routes (memory/inspect_routes.py)
+    # the inspector's read routes (memory/service/inspect_routes.py)
     "GET /v1/namespaces/{ns}/session-activity",
     "GET /v1/namespaces/{ns}/sessions/{session}/summaries",
     "GET /v1/namespaces/{ns}/sessions/{session}/state/history",

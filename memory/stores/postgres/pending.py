@@ -7,7 +7,7 @@ opens (a replica killed between a commit and its indexing leaves some). So an in
 chunks it is about to embed: a lease on the chunk row (``claimed_by``, ``claimed_until``), taken
 in one short statement (``FOR UPDATE SKIP LOCKED`` in the statement, so two claimers never take
 the same row) and cleared by ``fill_vectors``. A chunk whose lease is live is left alone by every
-other indexer; they wait for its vector instead (:func:`memory.indexing.embed_pending`). A lease
+other indexer; they wait for its vector instead (:func:`memory.write.indexer.embed_pending`). A lease
 that ran out (its holder was killed, or hangs) can be taken by anyone: the open of any replica and
 every replica's idle sweep pick such chunks up. Leases are read on the database's clock
 (``clock_timestamp()``), so the hosts' clocks do not matter.
@@ -18,7 +18,7 @@ drops): a row lock blocks the deletes of those chunks, and a session delete hold
 and namespace rows while it waits, so every append to that namespace would wait for a batch's
 embedding (seconds). A lease blocks nothing: a delete removes a claimed chunk at once, and the
 holder's ``fill_vectors`` then finds nothing to write. Its cost is one short update per chunk
-and, when a holder dies, the lease's length (:data:`memory.indexing.CLAIM_LEASE_S`) before its
+and, when a holder dies, the lease's length (:data:`memory.write.indexer.CLAIM_LEASE_S`) before its
 chunks are taken over.
 """
 

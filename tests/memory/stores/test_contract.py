@@ -14,13 +14,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from memory.chunking import Chunker
 from memory.errors import Conflict, IdempotencyConflict, InvalidMessage, NotFound
 from memory.models import parse_message
-from memory.store import PreparedChunk, PreparedMessage, Store
+from memory.stores.base import Store
 from memory.stores.postgres import PostgresStore
+from memory.stores.rows import PreparedChunk, PreparedMessage
 from memory.stores.sqlite import SQLiteStore
 from memory.tokens import TokenCounter, count_message
+from memory.write.chunking import Chunker
 
 DIM = 8
 

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from memory.cli import main
+from eval.cli import main
 from memory.models import parse_message
 from memory.stores.postgres import PgVectorIndex, PostgresStore
 from memory.stores.postgres.ns_indexes import LOCK_CLASS, index_name

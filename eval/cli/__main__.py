@@ -1,0 +1,7 @@
+"""``python -m eval.cli`` is ``turnmem``."""
+
+import sys
+
+from eval.cli import main
+
+sys.exit(main())

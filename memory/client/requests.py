@@ -1,0 +1,217 @@
+"""The requests behind each method of ``Client`` and ``AsyncClient``, built once for both.
+
+Each function checks what a URL cannot carry as ``Memory`` checks it, and returns a
+:class:`memory.client.transport.Call`: the route, the body, whether a retry is safe, and how to
+read the answer into the method's result. No I/O here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from memory.client.transport import Call
+from memory.errors import InvalidArgument, InvalidMessage
+from memory.models import Context, Hit, Message, MessageInput, StoredMessage, ToolCallState
+from memory.session.state import STAGE, StateBlock, StateMachine
+from memory.validation import check_limit, check_name, check_seq
+
+
+def _seg(value: str, name: str) -> str:
+    """A namespace or session as a URL segment, checked as ``Memory`` checks it (a URL cannot carry a non-string)."""
+    return quote(check_name(value, name), safe="")
+
+
+def _namespace_path(namespace: str) -> str:
+    return f"/v1/namespaces/{_seg(namespace, 'namespace')}"
+
+
+def _session_path(namespace: str, session: str) -> str:
+    return f"{_namespace_path(namespace)}/sessions/{_seg(session, 'session')}"
+
+
+def _json_time(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _message_json(msg: MessageInput) -> Any:
+    if isinstance(msg, StoredMessage):
+        return msg.model_dump(mode="json", exclude_none=True, exclude={"namespace", "session", "seq"})
+    if isinstance(msg, Message):
+        return msg.model_dump(mode="json", exclude_none=True)
+    return msg
+
+
+# -- answers -------------------------------------------------------------------------------
+
+
+def _seqs(data: Any) -> list[int]:
+    return [int(s) for s in data["seqs"]]
+
+
+def stored(data: Any) -> list[StoredMessage]:
+    """The messages of an answer (a page of :func:`messages` too)."""
+    return [StoredMessage.model_validate(m) for m in data["messages"]]
+
+
+def _blocks(data: Any) -> dict[str, StateBlock]:
+    return {k: StateBlock.model_validate(v) for k, v in data.items()}
+
+
+def _as_override_error(exc: InvalidArgument) -> InvalidArgument:
+    """The service names a bad override ``config.X``; ``assemble(X=...)`` names it ``X`` as Memory does."""
+    if exc.field and exc.field.startswith("config."):
+        name = exc.field[len("config.") :]
+        text = str(exc)
+        return InvalidArgument(text[len("config.") :] if text.startswith("config.") else text, field=name)
+    return exc
+
+
+# -- requests ------------------------------------------------------------------------------
+
+
+def add(
+    messages: Iterable[MessageInput],
+    session: str,
+    namespace: str,
+    timestamp: Any,
+    idempotency_key: str | None,
+    base_seq: int | None,
+    wait_indexed: bool = False,
+) -> Call[list[int]]:
+    if isinstance(messages, (dict, Message)):
+        raise InvalidMessage("messages: pass a list of messages (wrap a single message in [...])", field="messages")
+    body: dict[str, Any] = {
+        "messages": [_message_json(m) for m in messages],
+        "idempotency_key": uuid.uuid4().hex if idempotency_key is None else idempotency_key,
+    }
+    if base_seq is not None:
+        body["base_seq"] = base_seq
+    if timestamp is not None:
+        body["timestamp"] = _json_time(timestamp)
+    if wait_indexed:
+        body["wait_indexed"] = True
+    return Call("POST", _session_path(namespace, session) + "/messages", json=body, idempotent=True, read=_seqs)
+
+
+def assemble(
+    query: str | None,
+    session: str | None,
+    namespace: str,
+    budget: int,
+    system: str | None,
+    now: Any,
+    overrides: dict[str, Any],
+    timezone: str | None = None,
+) -> Call[Context]:
+    body: dict[str, Any] = {"query": query, "budget": budget}
+    if system is not None:
+        body["system"] = system
+    if timezone is not None:
+        body["timezone"] = timezone
+    if now is not None:
+        body["now"] = _json_time(now)
+    if overrides:
+        body["config"] = overrides
+    path = _session_path(namespace, session) if session is not None else _namespace_path(namespace)
+    return Call(  # a read: safe to repeat
+        "POST",
+        path + "/context",
+        json=body,
+        idempotent=True,
+        read=Context.model_validate,
+        remap=_as_override_error,
+    )
+
+
+def search(query: str, namespace: str, k: int, sessions: Sequence[str] | None) -> Call[list[Hit]]:
+    body: dict[str, Any] = {"query": query, "k": k}
+    if sessions is not None:
+        body["sessions"] = list(sessions)
+    return Call(
+        "POST",
+        _namespace_path(namespace) + "/search",
+        json=body,
+        idempotent=True,
+        read=lambda data: [Hit.model_validate(h) for h in data["hits"]],
+    )
+
+
+def since(session: str, seq: int, namespace: str, limit: int | None) -> Call[list[StoredMessage]]:
+    params: dict[str, Any] = {"since": check_seq(seq)}  # checked here: a query string drops the type
+    check_limit(limit)
+    if limit is not None:
+        params["limit"] = limit
+    return Call("GET", _session_path(namespace, session) + "/messages", params=params, read=stored)
+
+
+def messages(namespace: str, session: str | None, after: int = 0) -> Call[Any]:
+    """Every message of a session; or one page of a namespace's (the caller follows ``next_after``
+    and reads each page with :func:`stored`)."""
+    if session is not None:
+        return Call("GET", _session_path(namespace, session) + "/messages", params={"since": 0})
+    return Call("GET", _namespace_path(namespace) + "/messages", params={"after": after})
+
+
+def last_seq(session: str, namespace: str) -> Call[int]:
+    return Call("GET", _session_path(namespace, session), read=lambda data: int(data["last_seq"]))
+
+
+def namespaces() -> Call[list[str]]:
+    return Call("GET", "/v1/namespaces", read=list)
+
+
+def sessions(namespace: str) -> Call[list[dict[str, Any]]]:
+    return Call("GET", _namespace_path(namespace) + "/sessions", read=list)
+
+
+def delete(namespace: str, session: str | None) -> Call[int]:
+    path = _session_path(namespace, session) if session is not None else _namespace_path(namespace)
+    return Call("DELETE", path, read=lambda data: int(data["deleted"]))
+
+
+def state(session: str, namespace: str) -> Call[dict[str, StateBlock]]:
+    return Call("GET", _session_path(namespace, session) + "/state", read=_blocks)
+
+
+def set_state(
+    session: str, blocks: dict[str, Any], namespace: str, expected: dict[str, int] | None
+) -> Call[dict[str, StateBlock]]:
+    body: dict[str, Any] = {"blocks": blocks}
+    if expected is not None:
+        body["expected"] = expected
+    return Call("PATCH", _session_path(namespace, session) + "/state", json=body, read=_blocks)
+
+
+def transition(session: str, stage: str, namespace: str, expected_version: int | None) -> Call[StateBlock]:
+    """:func:`set_state` of the ``stage`` block alone, read back as that block."""
+    expected = None if expected_version is None else {STAGE: expected_version}
+    return replace(set_state(session, {STAGE: stage}, namespace, expected), read=lambda data: _blocks(data)[STAGE])
+
+
+def set_state_machine(session: str, machine: StateMachine | dict[str, Any], namespace: str) -> Call[None]:
+    spec = machine.model_dump() if isinstance(machine, StateMachine) else machine
+    return Call("PUT", _session_path(namespace, session) + "/state-machine", json=spec, read=lambda data: None)
+
+
+def tool_calls(session: str, namespace: str) -> Call[list[ToolCallState]]:
+    return Call(
+        "GET",
+        _session_path(namespace, session) + "/tool-calls",
+        read=lambda data: [ToolCallState.model_validate(t) for t in data],
+    )
+
+
+def flush(namespace: str, timeout: float) -> Call[None]:
+    # not retried on a 5xx (a POST): a 504 already waited `timeout` seconds; call flush again to wait more
+    path = f"{_namespace_path(namespace)}/flush"
+    wait = timeout + 10.0 if isinstance(timeout, (int, float)) else None  # the server checks the value
+    return Call("POST", path, params={"timeout": timeout}, timeout=wait, read=lambda data: None)
+
+
+def health() -> Call[dict[str, Any]]:
+    return Call("GET", "/healthz", read=dict)

@@ -1,0 +1,71 @@
+"""Pydantic models at turnmem's boundaries: OpenAI chat-format messages, chunks, hits, contexts.
+
+One import path for all of them; each concern lives in its own module:
+
+- :mod:`memory.models.messages`: ``Message`` (OpenAI chat format plus turnmem's ``id``,
+  ``timestamp``, ``metadata``), content parts, tool calls, ``StoredMessage``, ``MessageRef``;
+- :mod:`memory.models.context`: what reads return: ``Chunk``, ``Hit``, ``ToolCallState``,
+  ``Source``, ``Context``;
+- :mod:`memory.models.parse`: ``parse_message``, which validates outside input and names the
+  field that is wrong.
+"""
+
+from memory.models.context import (
+    Chunk,
+    ChunkKind,
+    Context,
+    Hit,
+    Origin,
+    Source,
+    ToolCallState,
+    ToolStatus,
+)
+from memory.models.messages import (
+    MAX_EXTRACTED_CHARS,
+    ROLES,
+    TURNMEM_FIELDS,
+    ContentPart,
+    FilePart,
+    FileRef,
+    FunctionCall,
+    ImagePart,
+    ImageURL,
+    Message,
+    MessageInput,
+    MessageRef,
+    Role,
+    StoredMessage,
+    TextPart,
+    ToolCall,
+)
+from memory.models.parse import dotted_path, dumps_canonical, parse_message
+
+__all__ = [
+    "MAX_EXTRACTED_CHARS",
+    "ROLES",
+    "TURNMEM_FIELDS",
+    "Chunk",
+    "ChunkKind",
+    "ContentPart",
+    "Context",
+    "FilePart",
+    "FileRef",
+    "FunctionCall",
+    "Hit",
+    "ImagePart",
+    "ImageURL",
+    "Message",
+    "MessageInput",
+    "MessageRef",
+    "Origin",
+    "Role",
+    "Source",
+    "StoredMessage",
+    "TextPart",
+    "ToolCall",
+    "ToolCallState",
+    "ToolStatus",
+    "dotted_path",
+    "dumps_canonical",
+    "parse_message",
+]

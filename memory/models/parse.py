@@ -1,0 +1,119 @@
+"""Messages from the outside: :func:`parse_message` validates a dict or a model and raises
+:class:`InvalidMessage` naming the wrong field (``messages[2].content[0].image_url.url``);
+:func:`dumps_canonical` is the one JSON spelling of data (sorted keys, no spaces)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from memory.errors import InvalidMessage
+from memory.models.messages import ROLES, Message, MessageInput, StoredMessage
+
+
+def dotted_path(loc: tuple[Any, ...]) -> str:
+    """A pydantic error location as a field path: ``("messages", 1, "role")`` -> ``messages[1].role``."""
+    out = ""
+    for item in loc:
+        out += f"[{item}]" if isinstance(item, int) else (f".{item}" if out else str(item))
+    return out
+
+
+def _content_error(errors: list[Any], content: Any) -> tuple[str, str]:
+    """The field and message for invalid ``content``: for a list, the part that is wrong."""
+    if isinstance(content, list):
+        for err in errors:
+            loc = tuple(err.get("loc", ()))
+            if len(loc) >= 3 and loc[0] == "content" and str(loc[1]).startswith("list[") and isinstance(loc[2], int):
+                rest = list(loc[3:])
+                part = content[loc[2]] if loc[2] < len(content) else None
+                if rest and isinstance(part, dict) and rest[0] == part.get("type"):
+                    rest = rest[1:]  # the union branch name, not a field
+                field = dotted_path(("content", loc[2], *rest))
+                return field, (
+                    f"{err.get('msg', 'invalid')}; a content part is {{'type': 'text', 'text': ...}}, "
+                    "{'type': 'image_url', 'image_url': {'url': ...}} or {'type': 'file', 'file': {...}}"
+                )
+    return "content", (
+        "content must be a string, a list of content parts "
+        "({'type': 'text'|'image_url'|'file', ...}) or None for an assistant tool call; "
+        f"got {type(content).__name__}"
+    )
+
+
+def _unencodable(value: Any, path: str) -> str | None:
+    """The path of the first string that is not valid Unicode (a lone surrogate), if any."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path
+        return None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            sub = f"{path}.{k}" if path else str(k)
+            found = _unencodable(k, sub) or _unencodable(v, sub)
+            if found:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            found = _unencodable(v, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
+# Fields a StoredMessage adds to a Message; a stored message re-added elsewhere drops them.
+_STORED_FIELDS = frozenset({"namespace", "session", "seq"})
+
+
+def parse_message(value: MessageInput, *, index: int | None = None) -> Message:
+    """Validate one message (dict or model) and raise :class:`InvalidMessage` naming the field.
+
+    A :class:`Message` is validated again (it may have been changed since it was built);
+    a :class:`StoredMessage` becomes a plain message (its namespace, session and seq
+    belong to where it was stored, not to where it is added).
+    """
+    prefix = "message" if index is None else f"messages[{index}]"
+    if isinstance(value, Message):
+        value = value.model_dump(
+            exclude_none=True, exclude=set(_STORED_FIELDS) if isinstance(value, StoredMessage) else None
+        )
+    if not isinstance(value, dict):
+        raise InvalidMessage(
+            f"{prefix}: expected an OpenAI chat message dict or a memory.Message, got {type(value).__name__}",
+            field=prefix,
+        )
+    role = value.get("role")
+    if role not in ROLES:
+        raise InvalidMessage(
+            f"{prefix}.role: unknown role {role!r}; use one of {', '.join(ROLES)}",
+            field=f"{prefix}.role",
+        )
+    bad_text = _unencodable(value, "")
+    if bad_text:
+        raise InvalidMessage(
+            f"{prefix}.{bad_text}: not valid Unicode text (it holds a lone surrogate such as '\\ud800'); "
+            "decode the bytes with errors='replace' before adding",
+            field=f"{prefix}.{bad_text}",
+        )
+    try:
+        return Message.model_validate(value)
+    except ValidationError as exc:
+        errors = exc.errors()
+        err = errors[0]
+        loc = dotted_path(tuple(err.get("loc", ())))
+        msg = str(err.get("msg", "invalid"))
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        field = msg.split(":", 1)[0] if not loc and ":" in msg else loc
+        if loc.startswith("content"):
+            field, msg = _content_error(errors, value.get("content"))
+        text = f"{prefix}.{field}: {msg}" if field and not msg.startswith(f"{field}:") else f"{prefix}.{msg}"
+        raise InvalidMessage(text, field=f"{prefix}.{field}" if field else prefix) from None
+
+
+def dumps_canonical(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))

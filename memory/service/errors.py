@@ -1,0 +1,129 @@
+"""The service's errors: the JSON body every error answer has (:class:`ErrorBody`), the HTTP status
+of each :mod:`memory.errors` class, and FastAPI's validation errors reshaped to name the field the
+way ``Memory`` does. :class:`memory.client.Client` reads them back into the same classes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+
+from memory.errors import (
+    BudgetTooSmall,
+    Conflict,
+    IdempotencyConflict,
+    IndexingFailed,
+    InvalidArgument,
+    InvalidMessage,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    TimedOut,
+    TurnmemError,
+    UpstreamError,
+)
+from memory.models import dotted_path, parse_message
+from memory.read.assemble import AssembleConfig
+from memory.validation import request_error
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: what went wrong and how to fix it, the field at fault, the class to catch."""
+
+    detail: str
+    error: str = Field(description="the memory.errors class the clients raise: InvalidMessage, Conflict, ...")
+    field: str | None = Field(None, description="dotted path of the field at fault, e.g. messages[1].role")
+    current_seq: int | None = Field(
+        None, description="Conflict only (409, or 422 IdempotencyConflict): the session's seq now"
+    )
+    budget: int | None = None
+    required: int | None = None
+    current: str | None = Field(None, description="InvalidTransition only: the session's stage")
+    allowed: list[str] | None = Field(None, description="InvalidTransition only: the stages it may move to")
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "no key, or an unknown key"},
+    403: {"model": ErrorBody, "description": "the key may not use this namespace"},
+    413: {"model": ErrorBody, "description": "the request body is over the server's byte limit (`field`: body)"},
+    422: {"model": ErrorBody, "description": "bad input; `field` names it"},
+}
+BUSY: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorBody, "description": "the embedder is saturated (TimedOut); retry after `Retry-After` s"},
+}
+
+
+STATUS: list[tuple[type[Exception], int]] = [
+    (IdempotencyConflict, 422),  # a key reused for another request (IETF Idempotency-Key draft)
+    (Conflict, 409),  # stale base_seq, or a state block past its expected version
+    (PermissionDenied, 403),
+    (NotFound, 404),
+    (InvalidTransition, 422),
+    (InvalidMessage, 422),
+    (InvalidArgument, 422),
+    (BudgetTooSmall, 422),
+    (UpstreamError, 502),
+    (TimedOut, 503),
+    (IndexingFailed, 503),  # a stored turn's background indexing failed; retried, safe to retry
+]
+
+
+def error_body(exc: TurnmemError) -> tuple[int, dict[str, Any]]:
+    status = next((code for cls, code in STATUS if isinstance(exc, cls)), 500)
+    if isinstance(exc, PermissionDenied):
+        status = exc.status
+    body: dict[str, Any] = {"detail": str(exc), "error": type(exc).__name__}
+    field = getattr(exc, "field", None)
+    if field is None and isinstance(exc, BudgetTooSmall):
+        field = "budget"
+    if field is not None:
+        body["field"] = field
+    if isinstance(exc, Conflict):
+        body["current_seq"] = exc.current_seq
+    if isinstance(exc, BudgetTooSmall):
+        body.update(budget=exc.budget, required=exc.required)
+    if isinstance(exc, InvalidTransition):
+        body.update(current=exc.current, allowed=exc.allowed)
+    return status, body
+
+
+def validation_body(exc: RequestValidationError, path: str = "") -> dict[str, Any]:
+    """FastAPI's 422, reshaped like ours: the first error, with its field as a dotted path.
+
+    A bad message is validated again by :func:`parse_message`, and a bad argument by the
+    check ``Memory`` runs on it, so both read as they do embedded.
+    """
+    errors = exc.errors()
+    err = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    loc = tuple(err.get("loc", ()))
+    if err.get("type") != "missing" and "input" in err:  # the words Memory uses for the same value
+        mapped = request_error(loc, err["input"], search=path.endswith("/search"), config=AssembleConfig())
+        if mapped is not None:
+            return error_body(mapped)[1]
+    where = loc[1:] if loc and loc[0] in ("body", "query", "path") else loc
+    body = getattr(exc, "body", None)
+    if len(where) >= 2 and where[0] == "messages" and isinstance(where[1], int) and isinstance(body, dict):
+        items = body.get("messages")
+        if isinstance(items, list) and where[1] < len(items):
+            try:
+                parse_message(items[where[1]], index=where[1])
+            except InvalidMessage as bad:
+                return {"detail": str(bad), "error": "InvalidMessage", "field": bad.field}
+    field = dotted_path(where) or "body"
+    msg = str(err.get("msg", "invalid"))
+    kind = "InvalidMessage" if field.startswith("messages") else "InvalidArgument"
+    if err.get("type") == "extra_forbidden":
+        msg = "unknown field; remove it (see the OpenAPI schema at /docs)"
+    elif err.get("type") == "missing":
+        msg = "required; add it"
+    elif err.get("type") == "value_error":
+        msg = msg.removeprefix("Value error, ")
+        name = msg.split(":", 1)[0]
+        if ":" in msg and name.isidentifier():  # a model-level check names its field: config.candidates
+            field = f"{field}.{name}" if field != "body" else name
+            msg = msg.split(":", 1)[1].strip()
+    return {"detail": f"{field}: {msg}", "error": kind, "field": field}
+
+
+__all__ = ["BUSY", "ERRORS", "STATUS", "ErrorBody", "error_body", "validation_body"]

@@ -1,0 +1,172 @@
+"""The service's limits: what a client may override, how big a request may be.
+
+- :data:`SERVICE_OVERRIDES`: the allow-list of :class:`AssembleConfig` options a request may
+  set in ``config``, with bounds tighter than the embedded API's where a value costs the
+  server (``candidates`` <= 256, and <= 128 with MMR, whose similarity matrix is n x n).
+  :func:`config_overrides_model` turns it into the request model, so the bounds are in the
+  OpenAPI schema.
+- :data:`MAX_BATCH` messages per write, :data:`MAX_PAGE` messages per page of a listing (in
+  the schema too), and :class:`BodySizeLimit`: a request body over
+  ``ServiceLimits.max_request_bytes`` gets 413 naming ``body`` before it is read whole.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+
+from memory.read.assemble import AssembleConfig
+from memory.write.indexer import MAX_PENDING
+
+MAX_BATCH = 1000  # messages per write, sessions per search
+MAX_PAGE = 1000  # messages per page of a namespace listing
+MAX_REQUEST_BYTES = 8 * 1024 * 1024
+MAX_CANDIDATES = 256  # retrieval candidates a client may ask for
+MAX_MMR_CANDIDATES = 128  # ... when MMR (an n x n similarity matrix) is on
+
+
+class ServiceLimits(BaseModel):
+    """Limits of one service process (``turnmem serve``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_request_bytes: int = Field(MAX_REQUEST_BYTES, ge=1024, description="largest request body accepted")
+    embed_timeout: float | None = Field(
+        60.0, gt=0, description="seconds a write may wait for the embedder (queue and model) before a 503"
+    )
+    embed_batch: int = Field(128, ge=1, le=4096, description="most texts in one forward pass of the embedder")
+    max_pending: int = Field(
+        MAX_PENDING,
+        ge=1,
+        description="most chunks waiting for their vectors; a write past it waits for the indexer "
+        "(up to embed_timeout, then a 503)",
+    )
+
+
+# The AssembleConfig options a client may set per request, each with the bounds the service
+# enforces on top of AssembleConfig's own (a new AssembleConfig field is not overridable until
+# it is listed here with its bounds). Everything else stays as the server was configured.
+SERVICE_OVERRIDES: dict[str, dict[str, Any]] = {
+    "window_share": {},
+    "candidates": {
+        "le": MAX_CANDIDATES,
+        "description": f"chunks asked from the retriever: at most {MAX_CANDIDATES}, "
+        f"at most {MAX_MMR_CANDIDATES} with mmr_lambda",
+    },
+    "recency_weight": {},
+    "turn_half_life": {"le": 1e9},
+    "time_half_life_days": {"le": 1e6},
+    "stub_tokens": {"le": 100_000},
+    "fill_window": {},
+    "scope": {},
+    "lexical_weight": {"le": 100.0},
+    "fusion": {},
+    "rrf_k": {"le": 100_000.0},
+    "pin_state": {},
+    "text_only": {},
+    "window_max_messages": {"le": 10_000},
+    "neighbors": {},
+    "mmr_lambda": {"description": f"MMR diversity trade-off (None: off); needs candidates <= {MAX_MMR_CANDIDATES}"},
+    "session_weight": {},
+    "pack": {},
+    "query_turns": {},
+    "query_turns_weight": {},
+    "time_weight": {},
+    "answer_type_weight": {},
+    "lexical_names": {},
+    "speaker_weight": {},
+    "person_weight": {},
+    "window_gap_hours": {"le": 1e6},
+    "neighbor_tokens": {"le": 100_000},
+}
+
+
+def config_overrides_model() -> type[BaseModel]:
+    """The allow-listed AssembleConfig fields, optional, with their constraints and the
+    service's bounds: the schema of ``config``."""
+    fields: dict[str, Any] = {}
+    for name, bounds in SERVICE_OVERRIDES.items():
+        info = AssembleConfig.model_fields[name]
+        extra = {k: v for k, v in bounds.items() if k != "description"}
+        metadata = [*info.metadata, *([Field(**extra)] if extra else [])]
+        annotation = Annotated.__class_getitem__((info.annotation, *metadata)) if metadata else info.annotation
+        fields[name] = (annotation, Field(None, description=bounds.get("description", info.description)))
+
+    def _mmr_bounded(self: BaseModel) -> BaseModel:
+        lam, cand = self.mmr_lambda, self.candidates
+        k = cand if cand is not None else AssembleConfig.model_fields["candidates"].default
+        if lam is not None and k > MAX_MMR_CANDIDATES:
+            raise ValueError(f"candidates: at most {MAX_MMR_CANDIDATES} with mmr_lambda (got {k})")
+        return self
+
+    return create_model(
+        "ConfigOverrides",
+        __config__=ConfigDict(extra="forbid"),
+        __doc__="AssembleConfig fields to override for this call (the service's allow-list, with its bounds)",
+        __validators__={"mmr_bounded": model_validator(mode="after")(_mmr_bounded)},
+        **fields,
+    )
+
+
+class BodySizeLimit:
+    """ASGI middleware: a body over ``max_bytes`` gets 413 with ``field: body``.
+
+    A declared ``Content-Length`` over the limit is refused before anything is read; a body
+    streamed without one is counted as it arrives and refused once it passes the limit.
+    """
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _body(self, size: str) -> bytes:
+        detail = (
+            f"body: the request is {size} bytes, over this server's limit of {self.max_bytes} bytes; "
+            "send fewer or smaller messages per request"
+        )
+        return json.dumps({"detail": detail, "error": "InvalidArgument", "field": "body"}).encode()
+
+    async def _refuse(self, send: Any, size: str) -> None:
+        body = self._body(size)
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or ()).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(send, declared.decode())
+            return
+        seen = 0
+        over = False
+
+        async def counted() -> Any:
+            nonlocal seen, over
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    over = True
+                    return {"type": "http.disconnect"}  # stop reading; the answer is ours
+            return message
+
+        started = False
+
+        async def guarded(message: Any) -> None:
+            nonlocal started
+            if over:
+                if not started and message["type"] == "http.response.start":
+                    started = True
+                    await self._refuse(send, f"more than {self.max_bytes}")
+                return  # whatever the app answers to a cut body is replaced by the 413
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        await self.app(scope, counted, guarded)
+        if over and not started:
+            await self._refuse(send, f"more than {self.max_bytes}")
