@@ -26,7 +26,7 @@ import numpy as np
 
 from memory.embedders import Embedder
 from memory.errors import IndexMismatch
-from memory.stores.base import Store
+from memory.stores.base import MetaStore
 
 PROBE_TEXT = "turnmem embedder fingerprint: Ana booked Casa Azul in Lisbon for 129 EUR on 14 June."
 SAME_MODEL_COSINE = 0.99
@@ -52,13 +52,13 @@ def identity(embedder: Embedder) -> dict[str, str]:
     }
 
 
-def record(store: Store, embedder: Embedder) -> None:
+def record(store: MetaStore, embedder: Embedder) -> None:
     """Remember ``embedder`` as the maker of the log's vectors."""
     for key, value in identity(embedder).items():
         store.set_meta(key, value)
 
 
-def check(store: Store, embedder: Embedder) -> None:
+def check(store: MetaStore, embedder: Embedder) -> None:
     """Refuse an embedder other than the one that made the log's vectors (a new log records it)."""
     name, dim, stored = store.get_meta("embedder"), store.get_meta("dim"), store.get_meta("embedder_probe")
     if name is None:
@@ -84,7 +84,7 @@ def _mismatch(name: str, dim: int, embedder: Embedder, why: str) -> IndexMismatc
     )
 
 
-def reembed(store: Store, embedder: Embedder, advance: Callable[[int], None] | None = None) -> int:
+def reembed(store: MetaStore, embedder: Embedder, advance: Callable[[int], None] | None = None) -> int:
     """Recompute every chunk's vector with ``embedder`` and record it as the log's embedder, in one
     transaction of the store; returns the chunks re-embedded. A derived index (FAISS, Chroma) must
     be rebuilt afterwards; a live one (pgvector) is rebuilt in that transaction."""

@@ -36,7 +36,7 @@ from memory.models import Context, Hit, MessageRef, Source
 from memory.read.config import AssembleConfig
 from memory.read.packing import Packer, unit_pos
 from memory.read.retrieval import conversation_query, retrieve
-from memory.stores.base import Store
+from memory.stores.base import ContextStore
 from memory.tokens import TokenCounter, count_message
 from memory.validation import check_budget
 from retrievers.base import Retriever
@@ -48,7 +48,7 @@ REPLY_PRIMING = 3
 
 def assemble(
     *,
-    store: Store,
+    store: ContextStore,
     retriever: Retriever | None,
     counter: TokenCounter,
     namespace: str,

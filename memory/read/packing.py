@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from memory.models import MessageRef
 from memory.read.config import AssembleConfig
-from memory.stores.base import Store
+from memory.stores.base import ContextStore
 from memory.stores.rows import ChunkRow, MessageRow
 from memory.tokens import TokenCounter, count_message
 
@@ -36,7 +36,7 @@ class Item:
 class Packer:
     """State of one assembly: what is in, what it cost, and how to add a unit."""
 
-    def __init__(self, store: Store, counter: TokenCounter, namespace: str, config: AssembleConfig) -> None:
+    def __init__(self, store: ContextStore, counter: TokenCounter, namespace: str, config: AssembleConfig) -> None:
         self.store = store
         self.counter = counter
         self.namespace = namespace

@@ -15,7 +15,7 @@ import numpy as np
 from memory.models import Hit
 from memory.read.config import AssembleConfig
 from memory.read.packing import Packer, unit_items
-from memory.stores.base import Store
+from memory.stores.base import ChunkReader, ContextStore, NamespaceCaches
 from memory.stores.rows import CandidateRow, ChunkRow, MessageRow
 from retrievers.base import Query, Retriever
 from retrievers.diversity import mmr_order, session_scores
@@ -29,7 +29,7 @@ ROWS_AHEAD = 32  # the fewest message rows read in one query when packing reache
 
 
 def conversation_query(
-    store: Store,
+    store: ContextStore,
     namespace: str,
     session: str | None,
     query: str | None,
@@ -80,7 +80,9 @@ def _scorers(config: AssembleConfig) -> list[Scorer]:
     ]
 
 
-def _analyze(store: Store, namespace: str, query: str | None, ref_time: float, config: AssembleConfig) -> QueryAnalysis:
+def _analyze(
+    store: NamespaceCaches, namespace: str, query: str | None, ref_time: float, config: AssembleConfig
+) -> QueryAnalysis:
     speakers = store.speakers(namespace) if (config.speaker_weight > 0 and query) else None
     return analyze(
         query,
@@ -245,7 +247,7 @@ class _Pool:
 
     def __init__(
         self,
-        store: Store,
+        store: ChunkReader,
         namespace: str,
         keys: list[tuple[str, int]],
         cands: list[CandidateRow | None],
@@ -295,7 +297,7 @@ def _ahead(
 
 
 def _session_prior(
-    store: Store, namespace: str, query_vector: np.ndarray | None, chunks: Sequence[ChunkRow]
+    store: NamespaceCaches, namespace: str, query_vector: np.ndarray | None, chunks: Sequence[ChunkRow]
 ) -> np.ndarray | None:
     """Each candidate's session's cosine to the query, min-max normalized over sessions."""
     if query_vector is None:

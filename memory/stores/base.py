@@ -1,8 +1,32 @@
-"""The ``Store`` protocol: what ``Memory``, ``assemble``, the REST service, the eval harness and the
-summaries code ask of the durable log. Two implementations pass one conformance suite
-(``tests/memory/stores/test_contract.py``): :class:`memory.stores.sqlite.SQLiteStore` (embedded
-default, one file) and :class:`memory.stores.postgres.PostgresStore` (one database shared by
-any number of processes and hosts).
+"""The store protocols: what ``Memory``, ``assemble``, the indexer, the index sync, the embedder
+identity checks, the REST service and the eval harness ask of the durable log, split into named
+capabilities so that each consumer takes only the part it uses (as LangGraph's checkpointers take
+one small base protocol). ``Store`` is their union: what a store implements, and what ``Memory``
+takes. Two stores implement it and pass one conformance suite (``tests/memory/stores/conformance.py``,
+run on each by ``tests/memory/stores/sqlite/`` and ``tests/memory/stores/postgres/``):
+:class:`memory.stores.sqlite.SQLiteStore` (embedded default, one file) and
+:class:`memory.stores.postgres.PostgresStore` (one database shared by any number of processes and hosts).
+
+The capabilities (each method is declared in exactly one of them), and who takes each:
+
+- :class:`Lifecycle`: ``close``, ``live_index`` (``Memory``);
+- :class:`MetaStore`: ``get_meta``, ``set_meta``, ``reembed`` (:mod:`memory.embedders.identity`);
+- :class:`LogWriter`: ``append`` (idempotency keys, ``base_seq``), ``delete``,
+  ``update_message_tokens`` (the writer; ``Memory`` recounting under a new counter);
+- :class:`LogReader`: messages by seq, position and key, since, tail, all of them, tool-call links,
+  the listings of namespaces and sessions (the reads, the packer, the rolling summaries);
+- :class:`ChunkReader`: the search rows: chunks, candidates and first candidates, their vectors,
+  the corpus for bm25s, full-text search (retrieval; :class:`retrievers.lexical.FTSRetriever`
+  takes its ``search_text`` alone, as a :class:`retrievers.base.TextSearcher`);
+- :class:`PendingChunks`: the chunks stored before their vector and the writes that fill them in
+  (:mod:`memory.write.indexer`);
+- :class:`IndexSource`: what a derived vector index is built and caught up from;
+- :class:`StateStore`: versioned state blocks and the stage machine (the session state part);
+- :class:`NamespaceCaches`: the speakers and session centroids retrieval's priors read.
+
+Two intersections name what one consumer reads across capabilities: :class:`ContextStore`
+(:func:`memory.read.assemble.assemble`, :class:`memory.read.packing.Packer`, retrieval) and
+:class:`IndexSyncStore` (:class:`memory.write.index_sync.IndexSync`).
 
 Promises every store keeps:
 
@@ -42,23 +66,17 @@ from memory.stores.rows import (
     StateRow,
     ToolLink,
 )
+from retrievers.base import TextSearcher
 
 EmbedFn = Callable[[list[str]], np.ndarray]
 
 
 @runtime_checkable
-class Store(Protocol):
-    """The durable log of namespaces, sessions, messages, chunks, tool calls and state."""
-
-    # -- lifecycle and meta ------------------------------------------------------------------
+class Lifecycle(Protocol):
+    """Closing a store, and the vector index that lives in its rows, if it has one (opening is the
+    class's own: a file, a DSN)."""
 
     def close(self) -> None: ...
-
-    def get_meta(self, key: str) -> str | None:
-        """A value the memory keeps about itself (embedder, dim, counter), or None."""
-        ...
-
-    def set_meta(self, key: str, value: str) -> None: ...
 
     def live_index(self, dim: int) -> Index | None:
         """The vector index that lives in the store's own rows (a chunk's vector is written into its
@@ -66,7 +84,28 @@ class Store(Protocol):
         or None when vectors go to a separate, derived index."""
         ...
 
-    # -- log and seq ---------------------------------------------------------------------------
+
+@runtime_checkable
+class MetaStore(Protocol):
+    """What a memory records about itself (embedder, dim, counter, deployment), and the re-embedding
+    that changes the embedder together with every vector."""
+
+    def get_meta(self, key: str) -> str | None:
+        """A value the memory keeps about itself (embedder, dim, counter), or None."""
+        ...
+
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    def reembed(self, embed: EmbedFn, meta: Mapping[str, str], advance: Callable[[int], None] | None = None) -> int:
+        """Replace every chunk's vector with ``embed(texts)`` (any one dimension) and write ``meta``
+        (the new embedder's identity), in one transaction: a failure leaves the old vectors and
+        identity, and no reader sees a mix of models. Returns the chunks re-embedded."""
+        ...
+
+
+@runtime_checkable
+class LogWriter(Protocol):
+    """The log's writes: appends (with their idempotency keys and ``base_seq``), deletes, recounts."""
 
     def append(
         self,
@@ -90,6 +129,14 @@ class Store(Protocol):
         machine, in one transaction; records a deletion per session removed (the session's last).
         Returns the messages removed (NotFound if there was nothing)."""
         ...
+
+    def update_message_tokens(self, tokens: dict[int, int]) -> None: ...
+
+
+@runtime_checkable
+class LogReader(Protocol):
+    """The log's messages (by seq, position or key; since a seq; newest first), tool-call links,
+    and the listings of namespaces and sessions."""
 
     def last_seq(self, namespace: str, session: str) -> int: ...
 
@@ -121,15 +168,18 @@ class Store(Protocol):
 
     def iter_message_rows(self) -> Iterator[MessageRow]: ...
 
-    def update_message_tokens(self, tokens: dict[int, int]) -> None: ...
-
     def tool_links(
         self, namespace: str, session: str, *, call_seqs: Iterable[int] = (), call_ids: Iterable[str] = ()
     ) -> list[ToolLink]: ...
 
     def session_tool_links(self, namespace: str, session: str) -> list[ToolLink]: ...
 
-    # -- search rows ---------------------------------------------------------------------------
+
+@runtime_checkable
+class ChunkReader(TextSearcher, Protocol):
+    """The search rows: chunks by id with their message's meta, their vectors, a namespace's corpus,
+    and full-text search over chunk text within a namespace (``search_text``, declared by
+    :class:`retrievers.base.TextSearcher`: ``(ids, scores)``, higher is better)."""
 
     def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRow]: ...
 
@@ -151,33 +201,15 @@ class Store(Protocol):
         """``(ids, texts, sessions)`` of a namespace's chunks in id order (a corpus for bm25s)."""
         ...
 
-    def chunk_vectors(
-        self, *, after_id: int = 0, namespace: str | None = None, batch: int = 4096
-    ) -> Iterator[tuple[str, np.ndarray, list[str], np.ndarray]]:
-        """Stream ``(namespace, ids, sessions, vectors)`` batches of chunks with id > after_id."""
-        ...
-
-    def chunk_ids(self, namespace: str) -> np.ndarray: ...
-
-    def max_chunk_id(self) -> int: ...
-
     def chunk_count(self, namespace: str | None = None) -> int: ...
 
-    def deletions_after(self, after_id: int) -> list[tuple[int, str, str | None]]: ...
 
-    def max_deletion_id(self) -> int: ...
+@runtime_checkable
+class PendingChunks(Protocol):
+    """The chunks committed before their vector (write-behind indexing): finding them, taking them
+    to embed, and writing their vectors."""
 
-    def search_text(
-        self, query_terms: Sequence[str], namespace: str, k: int, sessions: Sequence[str] | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Full-text search over chunk text within a namespace: ``(ids, scores)``, higher is better."""
-        ...
-
-    def reembed(self, embed: EmbedFn, meta: Mapping[str, str], advance: Callable[[int], None] | None = None) -> int:
-        """Replace every chunk's vector with ``embed(texts)`` (any one dimension) and write ``meta``
-        (the new embedder's identity), in one transaction: a failure leaves the old vectors and
-        identity, and no reader sees a mix of models. Returns the chunks re-embedded."""
-        ...
+    def max_chunk_id(self) -> int: ...
 
     def pending_chunk_ids(self, after_id: int = 0, *, namespace: str | None = None) -> np.ndarray:
         """Ids (ascending) of the chunks with id > ``after_id`` (in ``namespace`` if given) stored
@@ -207,22 +239,28 @@ class Store(Protocol):
         """Write the vectors of chunks still without one, in one transaction; returns the ids written."""
         ...
 
-    # -- caches --------------------------------------------------------------------------------
 
-    def speakers(self, namespace: str) -> dict[str, str]:
-        """The participants' ``name`` values, keyed by lowercased name."""
+@runtime_checkable
+class IndexSource(Protocol):
+    """What a derived vector index (FAISS, Chroma) is built from and caught up with: each namespace's
+    chunk ids, the vectors in id order, and the deletions since a mark."""
+
+    def chunk_ids(self, namespace: str) -> np.ndarray: ...
+
+    def chunk_vectors(
+        self, *, after_id: int = 0, namespace: str | None = None, batch: int = 4096
+    ) -> Iterator[tuple[str, np.ndarray, list[str], np.ndarray]]:
+        """Stream ``(namespace, ids, sessions, vectors)`` batches of chunks with id > after_id."""
         ...
 
-    def session_centroids(self, namespace: str) -> tuple[list[str], np.ndarray]:
-        """Each session's mean chunk vector, sessions in name order."""
-        ...
+    def deletions_after(self, after_id: int) -> list[tuple[int, str, str | None]]: ...
 
-    def cache_rows_read(self) -> int:
-        """Rows the two caches above have read since the store opened: a diagnostic (after an
-        append they read the new rows only, :mod:`memory.stores.cache`)."""
-        ...
+    def max_deletion_id(self) -> int: ...
 
-    # -- state ---------------------------------------------------------------------------------
+
+@runtime_checkable
+class StateStore(Protocol):
+    """A session's versioned state blocks, written conditionally, and its stage machine."""
 
     def state(self, namespace: str, session: str) -> dict[str, StateRow]: ...
 
@@ -243,3 +281,63 @@ class Store(Protocol):
     def state_machine(self, namespace: str, session: str) -> str | None: ...
 
     def set_state_machine(self, namespace: str, session: str, spec: str | None, initial_stage: str | None) -> None: ...
+
+
+@runtime_checkable
+class NamespaceCaches(Protocol):
+    """Per-namespace values folded forward from the log (:mod:`memory.stores.cache`)."""
+
+    def speakers(self, namespace: str) -> dict[str, str]:
+        """The participants' ``name`` values, keyed by lowercased name."""
+        ...
+
+    def session_centroids(self, namespace: str) -> tuple[list[str], np.ndarray]:
+        """Each session's mean chunk vector, sessions in name order."""
+        ...
+
+    def cache_rows_read(self) -> int:
+        """Rows the two caches above have read since the store opened: a diagnostic (after an
+        append they read the new rows only, :mod:`memory.stores.cache`)."""
+        ...
+
+
+@runtime_checkable
+class ContextStore(LogReader, ChunkReader, NamespaceCaches, Protocol):
+    """What assembling a context reads: the window's messages and tool-call units, the candidates
+    with their neighbours and vectors, and the caches behind the speaker and session priors."""
+
+
+@runtime_checkable
+class IndexSyncStore(LogReader, IndexSource, PendingChunks, Protocol):
+    """What keeping a derived index equal to the log reads: the namespaces, their chunks and vectors,
+    the deletions, and the chunks still waiting for a vector (the index's watermark stops below them)."""
+
+
+@runtime_checkable
+class Store(
+    Lifecycle,
+    MetaStore,
+    LogWriter,
+    LogReader,
+    ChunkReader,
+    PendingChunks,
+    IndexSource,
+    StateStore,
+    NamespaceCaches,
+    Protocol,
+):
+    """The durable log of namespaces, sessions, messages, chunks, tool calls and state: every capability."""
+
+
+CAPABILITIES: tuple[type, ...] = (
+    Lifecycle,
+    MetaStore,
+    LogWriter,
+    LogReader,
+    ChunkReader,
+    PendingChunks,
+    IndexSource,
+    StateStore,
+    NamespaceCaches,
+)
+"""The capability protocols ``Store`` is the union of, each method declared in exactly one."""

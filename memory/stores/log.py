@@ -274,8 +274,8 @@ def delete_scopes(conn: Connection, d: LogDialect, namespace: str, session: str 
 
 
 class SessionLog:
-    """The ``Store`` protocol's ``append`` and ``delete``, written once; a store's mixin names its
-    dialect (``log_dialect``) and how to get a connection in a write transaction."""
+    """:class:`~memory.stores.base.LogWriter`'s ``append`` and ``delete``, written once; a store's
+    mixin names its dialect (``log_dialect``) and how to get a connection in a write transaction."""
 
     log_dialect: LogDialect
 

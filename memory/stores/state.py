@@ -124,8 +124,8 @@ def write_state_machine(
 
 
 class SessionState:
-    """The ``Store`` protocol's state methods, written once; a store's mixin names its dialect
-    (``state_dialect``) and how to get a connection to read with and one in a write transaction."""
+    """The :class:`~memory.stores.base.StateStore` protocol, written once; a store's mixin names its
+    dialect (``state_dialect``) and how to get a connection to read with and one in a write transaction."""
 
     state_dialect: StateDialect
 

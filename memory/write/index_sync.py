@@ -21,13 +21,13 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from indexers.base import Index
-from memory.stores.base import Store
+from memory.stores.base import IndexSyncStore
 
 
 class IndexSync:
     """Catches ``index`` up with ``store``'s log; every change to the index happens under ``lock``."""
 
-    def __init__(self, store: Store, index: Index, *, persist_every: int = 5000) -> None:
+    def __init__(self, store: IndexSyncStore, index: Index, *, persist_every: int = 5000) -> None:
         self.store = store
         self.index = index
         self.persist_every = persist_every

@@ -50,7 +50,7 @@ from contextlib import contextmanager
 
 from memory.embedders import Embedder
 from memory.errors import IndexingFailed, InvalidArgument, TimedOut
-from memory.stores.base import Store
+from memory.stores.base import PendingChunks
 
 log = logging.getLogger("turnmem.indexing")
 
@@ -86,7 +86,7 @@ def indexer_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _fill(store: Store, embedder: Embedder, rows: Sequence[tuple[int, str, str | None]]) -> list[int]:
+def _fill(store: PendingChunks, embedder: Embedder, rows: Sequence[tuple[int, str, str | None]]) -> list[int]:
     if not rows:
         return []
     vectors = embedder.embed([embed_text(name, text) for _, text, name in rows])
@@ -94,7 +94,7 @@ def _fill(store: Store, embedder: Embedder, rows: Sequence[tuple[int, str, str |
 
 
 def embed_pending(
-    store: Store, embedder: Embedder, ids: Sequence[int], *, owner: str = "", deadline: float | None = None
+    store: PendingChunks, embedder: Embedder, ids: Sequence[int], *, owner: str = "", deadline: float | None = None
 ) -> list[int]:
     """Claim those of ``ids`` still without a vector, embed them and store their vectors; returns
     the ids written (chunks deleted meanwhile, or embedded by another process, are skipped). Chunks
@@ -118,7 +118,7 @@ def embed_pending(
 
 
 def drain_pending(
-    store: Store,
+    store: PendingChunks,
     embedder: Embedder,
     *,
     owner: str,
@@ -139,7 +139,7 @@ def drain_pending(
     return written
 
 
-def settle(store: Store, embedder: Embedder, *, owner: str, namespace: str, deadline: float | None) -> None:
+def settle(store: PendingChunks, embedder: Embedder, *, owner: str, namespace: str, deadline: float | None) -> None:
     """Return once every chunk of ``namespace`` committed before the call has its vector, whichever
     process stored it: embed those nobody holds, wait for the others (a store shared by replicas)."""
     top = store.max_chunk_id()

@@ -89,12 +89,13 @@ class SearchRows(PgBase):
     def chunk_vectors(
         self, *, after_id: int = 0, namespace: str | None = None, batch: int = 4096
     ) -> Iterator[tuple[str, np.ndarray, list[str], np.ndarray]]:
-        """Stream ``(namespace, ids, sessions, vectors)`` batches of chunks with id > after_id."""
+        """Stream ``(namespace, ids, sessions, vectors)`` batches of chunks with id > after_id
+        (chunks not embedded yet are left out)."""
         last = after_id
         while True:
             with self._read() as conn:
                 rows = conn.execute(
-                    "SELECT id, namespace, session, embedding FROM chunks WHERE id>%s "
+                    "SELECT id, namespace, session, embedding FROM chunks WHERE id>%s AND embedding IS NOT NULL "
                     "AND (%s::text IS NULL OR namespace=%s) ORDER BY id LIMIT %s",
                     (last, namespace, namespace, batch),
                 ).fetchall()

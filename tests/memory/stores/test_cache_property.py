@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from memory.stores.sqlite import SQLiteStore
 from memory.tokens import TokenCounter
-from tests.memory.stores.test_contract import prepared, recomputed, user
+from tests.memory.stores.conformance import recomputed
+from tests.memory.stores.test_contract import prepared, user
 
 NAMESPACES = ["n1", "n2"]
 SESSIONS = ["a", "b", "c", "d"]
