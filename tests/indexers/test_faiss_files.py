@@ -144,6 +144,7 @@ def _saver(path: str, namespace: str, rounds: int, seed: int) -> None:
         index.persist()
 
 
+@pytest.mark.needs("process")
 def test_two_processes_saving_one_folder_never_leave_damaged_files(tmp_path: Path) -> None:
     """Without the folder lock the two interleave their files, temporary names and clean-ups."""
     ctx = mp.get_context("spawn")

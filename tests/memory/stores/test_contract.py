@@ -79,7 +79,10 @@ def snapshot(store: Store) -> tuple[Any, ...]:
 Opener = Callable[[], Store]
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+POSTGRES = pytest.param("postgres", marks=pytest.mark.needs("postgres"))  # the unit tier runs sqlite only
+
+
+@pytest.fixture(params=["sqlite", POSTGRES])
 def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
     """Opens another handle on one store (a new connection, as another process would)."""
     if request.param == "sqlite":
@@ -380,7 +383,8 @@ def _process_writer(kind: str, target: str, w: int, barrier: Any, out: Any) -> N
 
 
 @pytest.mark.slow  # ~25 s: four spawned interpreters import turnmem on a busy 2-core machine
-@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+@pytest.mark.needs("process")
+@pytest.mark.parametrize("kind", ["sqlite", POSTGRES])
 def test_processes_writing_one_session_get_seqs_one_to_n(
     kind: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
