@@ -24,6 +24,7 @@ infrastructure is a collection error.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Generator, Iterable
 from typing import Any, TypeVar
@@ -57,6 +58,8 @@ PROCESS_EVENTS = {
     "os.exec",
     "os.system",
 }
+# commands that are no infrastructure: `platform.processor()` asks `uname -p` (the eval's run record)
+HARMLESS_COMMANDS = {"uname"}
 _ATTR = "__turnmem_starts__"
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -274,11 +277,19 @@ class _Guard:
             return
         if event in PROCESS_EVENTS:
             shown = args[1] if event == "subprocess.Popen" and len(args) > 1 else args[:1]
+            if event == "subprocess.Popen" and _command(shown) in HARMLESS_COMMANDS:
+                return
             self.note(f"starts a process ({event} {str(shown)[:160]})", stop=True)
         elif event == "import" and args and str(args[0]).partition(".")[0] in HEAVY_MODULES:
             top = str(args[0]).partition(".")[0]
             if str(args[0]) == top:
                 self.note(f"imports {top} ({NEEDS[HEAVY_MODULES[top]]})")
+
+
+def _command(args: Any) -> str:
+    """The program's name in a ``Popen`` argument list (or command string)."""
+    first = args if isinstance(args, (str, bytes, os.PathLike)) else next(iter(args or ()), "")
+    return os.path.basename(os.fsdecode(first)).split(" ", 1)[0]
 
 
 _GUARD = _Guard()

@@ -78,6 +78,7 @@ DAMAGES: dict[str, Callable[[Path], None]] = {
 }
 
 
+@pytest.mark.fake_embedder  # the files, not the model
 @pytest.mark.parametrize("damage", sorted(DAMAGES))
 def test_a_damaged_index_file_is_rebuilt_from_the_log_with_a_warning(
     open_memory: Callable[..., Memory], tmp_path: Path, damage: str
