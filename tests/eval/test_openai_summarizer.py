@@ -22,8 +22,9 @@ PRIYA = "My sister Priya moved to Porto in 2019 and she loves the river."
 
 
 @pytest.fixture(scope="module")
-def memory(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Memory]:
-    mem = Memory.open(tmp_path_factory.mktemp("summ"), embedder=embedder)
+def memory(tmp_path_factory: pytest.TempPathFactory, fake_embedder: Embedder) -> Iterator[Memory]:
+    """On the fake embedder: the summarizer's requests and cuts do not depend on the model."""
+    mem = Memory.open(tmp_path_factory.mktemp("summ"), embedder=fake_embedder)
     mem.add(
         [{"role": "user", "content": PRIYA}, {"role": "assistant", "content": "Porto is lovely along the Douro."}],
         session="s1",
