@@ -140,7 +140,7 @@ def test_unusable_answers_are_clear_errors(memory: Memory) -> None:
         summ.summarize(memory, NS, exclude=set(), max_tokens=200)
 
 
-def test_runner_with_an_llm_summary(tmp_path: Path, embedder: Embedder) -> None:
+def test_runner_with_an_llm_summary(tmp_path: Path, fake_embedder: Embedder) -> None:
     from eval import run
 
     quoted = "I adopted a grey cat named Miso last spring."
@@ -168,7 +168,7 @@ def test_runner_with_an_llm_summary(tmp_path: Path, embedder: Embedder) -> None:
             ds,
             strategies=[get_strategy("summary", summarizer=summ), "window"],
             budgets=[120],
-            embedder=embedder,
+            embedder=fake_embedder,  # the summary's recall, not the model
             progress=False,
         )
     rows = {r["strategy"]: r for r in res.summary}
