@@ -53,6 +53,12 @@ test: install chromium
 test-fast: install chromium
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
+# The unit tier: no PostgreSQL, Chroma, Chromium, server process or model (tests/tiers.py sets
+# the `unit` mark from each test's fixtures and fails a unit test that starts one); under a minute.
+.PHONY: test-unit
+test-unit: install
+	$(BIN)/python -m pytest -m unit $(PYTEST_ARGS)
+
 eval: install
 	$(BIN)/turnmem eval locomo --data ../shared/data/locomo10.json \
 	    --strategies full,window,summary,dense,bm25,turnmem --budgets 256,512,1024,2048,4096 \

@@ -1,4 +1,6 @@
-"""Shared fixtures: the real MiniLM embedder (loaded once), the o200k counter, memories in tmp dirs."""
+"""Shared fixtures: the real MiniLM embedder (loaded once) and a fake one, the o200k counter,
+memories in tmp dirs, PostgreSQL. The tiers (``unit`` and the rest) are set in tests/tiers.py
+from the fixtures marked ``@starts(...)`` here and in the other conftest files."""
 
 from __future__ import annotations
 
@@ -14,15 +16,29 @@ from memory.embedders import Embedder, default_embedder
 from memory.memory import Memory
 from memory.tokens import TokenCounter, get_counter
 
+pytest.register_assert_rewrite("tests.tiers")  # a plugin (below), imported here first for @starts
+
+from tests.fakes import FakeEmbedder  # noqa: E402
+from tests.tiers import starts  # noqa: E402
+
+pytest_plugins = ["tests.tiers"]
+
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 LOCOMO = SHARED_DATA / "locomo10.json"
 
 
 @pytest.fixture(scope="session")
+@starts("model")
 def embedder() -> Embedder:
     emb = default_embedder()
     emb.embed(["warm up"])  # load the real all-MiniLM-L6-v2 once per test session
     return emb
+
+
+@pytest.fixture(scope="session")
+def fake_embedder() -> FakeEmbedder:
+    """A deterministic bag-of-words embedder (384-d): for tests where the model is not the point."""
+    return FakeEmbedder()
 
 
 @pytest.fixture(scope="session")
@@ -31,12 +47,22 @@ def counter() -> TokenCounter:
 
 
 @pytest.fixture
-def open_memory(tmp_path: Path, embedder: Embedder) -> Iterator[Callable[..., Memory]]:
-    """Factory: ``open_memory(name="m", **kwargs)`` opens a Memory in a tmp folder."""
+@starts("model", unless_marked="fake_embedder")
+def memory_embedder(request: pytest.FixtureRequest) -> Embedder:
+    """The embedder ``open_memory`` and ``mem`` give a memory: the real MiniLM, or the fake one
+    (tests/fakes.py) for a test marked ``fake_embedder``, where the model is not the point."""
+    if request.node.get_closest_marker("fake_embedder") is not None:
+        return request.getfixturevalue("fake_embedder")
+    return request.getfixturevalue("embedder")
+
+
+@pytest.fixture
+def open_memory(tmp_path: Path, memory_embedder: Embedder) -> Iterator[Callable[..., Memory]]:
+    """Factory: ``open_memory(name="m", **kwargs)`` opens a Memory in a tmp folder (on ``memory_embedder``)."""
     opened: list[Memory] = []
 
     def factory(name: str = "m", **kwargs: object) -> Memory:
-        kwargs.setdefault("embedder", embedder)
+        kwargs.setdefault("embedder", memory_embedder)
         mem = Memory.open(tmp_path / name, **kwargs)  # type: ignore[arg-type]
         opened.append(mem)
         return mem
@@ -66,6 +92,7 @@ def locomo_memory_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedd
 
 
 @pytest.fixture(scope="session")
+@starts("postgres", "process")
 def pg_server() -> Iterator[str]:
     """A real PostgreSQL 16 with pgvector for this test run (the ``pgserver`` package, ~3 s to start).
 

@@ -1,20 +1,56 @@
-"""A small OpenAI-compatible fake server on loopback (uvicorn in a thread), for tests that
-would otherwise call a paid LLM endpoint."""
+"""Fakes for tests: a deterministic embedder (for tests where the model is not the point) and a
+small OpenAI-compatible server on loopback (uvicorn in a thread), for tests that would otherwise
+call a paid LLM endpoint."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
 import httpx
+import numpy as np
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from memory.service.process import free_port
+
+_WORD = re.compile(r"\w+")
+
+
+@lru_cache(maxsize=65536)
+def _bucket(word: str, dim: int) -> tuple[int, float]:
+    """The word's bucket and sign, from a hash that is the same in every process and run."""
+    h = int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
+    return h % dim, (1.0 if h >> 63 else -1.0)
+
+
+class FakeEmbedder:
+    """A deterministic bag-of-words embedder: each lower-cased word is hashed to one of ``dim``
+    signed buckets and the counts are scaled to unit length (a text without words gets the first
+    axis). Texts that share words are near, others nearly orthogonal; no model, no download,
+    microseconds a text. For tests where the model is not the point (chunking, validation,
+    stores, packing, state, idempotency...); tests of retrieval quality or of the model's
+    identity keep the real MiniLM (the ``embedder`` fixture)."""
+
+    def __init__(self, dim: int = 384, name: str = "fake-bag-of-words") -> None:
+        self.dim = dim
+        self.name = name
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in _WORD.findall(text.lower()):
+                col, sign = _bucket(word, self.dim)
+                out[row, col] += sign
+        out[~out.any(axis=1), 0] = 1.0  # no words (or signs that cancel out)
+        return np.ascontiguousarray(out / np.linalg.norm(out, axis=1, keepdims=True))
 
 
 class FakeOpenAI:

@@ -24,6 +24,7 @@ def turnmem(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(TURNMEM), *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
 
 
+@pytest.mark.needs("process")  # the installed console script
 def test_help_lists_commands() -> None:
     assert TURNMEM.is_file()
     out = turnmem("--help")

@@ -292,10 +292,10 @@ def test_cli_estimate_only_calls_nothing_and_flags_are_checked(
     assert fake.requests == []
 
 
-# -- errors, retries, refusals, cache keys (through eval.run) ----------------------------------
+# -- errors, retries, refusals, cache keys (through eval.run, on the fake embedder) -------------
 
 
-def test_a_persistent_500_fails_the_question_not_the_run(tmp_path: Path, embedder: Embedder) -> None:
+def test_a_persistent_500_fails_the_question_not_the_run(tmp_path: Path, fake_embedder: Embedder) -> None:
     ds = hand_dataset()
 
     def fail(body: dict[str, Any]) -> int | None:
@@ -304,7 +304,7 @@ def test_a_persistent_500_fails_the_question_not_the_run(tmp_path: Path, embedde
 
     fake = FakeOpenAI(reply=Rules(gold_of(ds)), fail=fail)
     with serve(fake.app) as url:
-        res = run(ds, strategies=["window", "turnmem"], budgets=[60], embedder=embedder, progress=False,
+        res = run(ds, strategies=["window", "turnmem"], budgets=[60], embedder=fake_embedder, progress=False,
                   answers=config(url, tmp_path, retries=2), out=tmp_path / "out")  # fmt: skip
         tiago = [b for b in fake.requests if "What does Tiago do for work?" in b["messages"][-1]["content"]]
         # each distinct Tiago prompt was tried 1 + 2 times; the judge never saw it
@@ -321,7 +321,7 @@ def test_a_persistent_500_fails_the_question_not_the_run(tmp_path: Path, embedde
         # a failure is not cached: the next run asks again, and this time it works
         n = len(fake.requests)
         fake.fail = None
-        res2 = run(ds, strategies=["window", "turnmem"], budgets=[60], embedder=embedder, progress=False,
+        res2 = run(ds, strategies=["window", "turnmem"], budgets=[60], embedder=fake_embedder, progress=False,
                    answers=config(url, tmp_path, retries=2))  # fmt: skip
     asked = fake.requests[n:]
     assert asked and all("What does Tiago do for work?" in b["messages"][-1]["content"] for b in asked)
@@ -330,7 +330,7 @@ def test_a_persistent_500_fails_the_question_not_the_run(tmp_path: Path, embedde
     assert all(r["answer_failed"] == "1" for r in csv_rows)
 
 
-def test_429_then_success_is_retried(tmp_path: Path, embedder: Embedder) -> None:
+def test_429_then_success_is_retried(tmp_path: Path, fake_embedder: Embedder) -> None:
     ds = hand_dataset()
     seen: set[str] = set()
 
@@ -343,18 +343,18 @@ def test_429_then_success_is_retried(tmp_path: Path, embedder: Embedder) -> None
 
     fake = FakeOpenAI(reply=Rules(gold_of(ds)), fail=once)
     with serve(fake.app) as url:
-        res = run(ds, strategies=["turnmem"], budgets=[60], embedder=embedder, progress=False,
+        res = run(ds, strategies=["turnmem"], budgets=[60], embedder=fake_embedder, progress=False,
                   answers=config(url, tmp_path, retries=1, concurrency=3))  # fmt: skip
     assert all(r.answer is not None and r.answer.error is None for r in res.records)
     assert len(fake.requests) == 2 * len(seen)  # every prompt: a 429, then the answer
     assert res.timings["answer_requests"] == len(seen)
 
 
-def test_category_5_is_graded_on_refusing(tmp_path: Path, embedder: Embedder) -> None:
+def test_category_5_is_graded_on_refusing(tmp_path: Path, fake_embedder: Embedder) -> None:
     ds = hand_dataset(name="locomo")
     fake = FakeOpenAI(reply=Rules(gold_of(ds) | {"What is Tiago's cat called?": "nothing"}))
     with serve(fake.app) as url:
-        res = run(ds, strategies=["full"], budgets=[60], embedder=embedder, progress=False,
+        res = run(ds, strategies=["full"], budgets=[60], embedder=fake_embedder, progress=False,
                   answers=config(url, tmp_path))  # fmt: skip
     adv = next(r for r in res.records if r.question_id == "q-adv").answer
     assert adv is not None and adv.refusal and adv.answer == REFUSAL
@@ -367,11 +367,13 @@ def test_category_5_is_graded_on_refusing(tmp_path: Path, embedder: Embedder) ->
     assert res.summary[0]["answer_j"] == 1.0
 
 
-def test_cache_is_keyed_on_the_model_and_identical_prompts_are_asked_once(tmp_path: Path, embedder: Embedder) -> None:
+def test_cache_is_keyed_on_the_model_and_identical_prompts_are_asked_once(
+    tmp_path: Path, fake_embedder: Embedder
+) -> None:
     ds = hand_dataset()
     fake = FakeOpenAI(reply=Rules(gold_of(ds)))
     with serve(fake.app) as url:
-        run(ds, strategies=["full"], budgets=[60, 120], embedder=embedder, progress=False,
+        run(ds, strategies=["full"], budgets=[60, 120], embedder=fake_embedder, progress=False,
             answers=config(url, tmp_path))  # fmt: skip
         # `full` ignores the budget: 4 prompts answered once each, though it has a record per budget
         assert sum(not is_judge(b) for b in fake.requests) == 4
@@ -380,7 +382,7 @@ def test_cache_is_keyed_on_the_model_and_identical_prompts_are_asked_once(tmp_pa
         assert all(b["temperature"] == 0 and len(b["messages"]) == 1 for b in fake.requests)
         assert {b["max_tokens"] for b in asked} == {100} and asked[0]["messages"][0]["role"] == "user"
         n = len(fake.requests)
-        run(ds, strategies=["full"], budgets=[60], embedder=embedder, progress=False,
+        run(ds, strategies=["full"], budgets=[60], embedder=fake_embedder, progress=False,
             answers=config(url, tmp_path, answer_model="other"))  # fmt: skip
         answers = [b for b in fake.requests[n:] if not is_judge(b)]
         assert len(answers) == 4 and {b["model"] for b in answers} == {"other"}
@@ -390,7 +392,7 @@ def test_cache_is_keyed_on_the_model_and_identical_prompts_are_asked_once(tmp_pa
     cache.close()
 
 
-def test_an_unreadable_verdict_fails_that_question(tmp_path: Path, embedder: Embedder) -> None:
+def test_an_unreadable_verdict_fails_that_question(tmp_path: Path, fake_embedder: Embedder) -> None:
     ds = hand_dataset()
     rules = Rules(gold_of(ds))
 
@@ -400,7 +402,7 @@ def test_an_unreadable_verdict_fails_that_question(tmp_path: Path, embedder: Emb
 
     fake = FakeOpenAI(reply=reply)
     with serve(fake.app) as url:
-        res = run(ds, strategies=["full"], budgets=[60], embedder=embedder, progress=False,
+        res = run(ds, strategies=["full"], budgets=[60], embedder=fake_embedder, progress=False,
                   answers=config(url, tmp_path))  # fmt: skip
     bad = next(r for r in res.records if r.question_id == "q-move").answer
     assert bad is not None and bad.answer and bad.verdict is None and bad.j is None
@@ -409,7 +411,7 @@ def test_an_unreadable_verdict_fails_that_question(tmp_path: Path, embedder: Emb
     assert len(AnswerCache(tmp_path / "cache.sqlite3")) == 4 + 3  # the unreadable verdict is not cached
 
 
-def test_concurrency_is_bounded(tmp_path: Path, embedder: Embedder) -> None:
+def test_concurrency_is_bounded(tmp_path: Path, fake_embedder: Embedder) -> None:
     app = FastAPI()
     state = {"now": 0, "max": 0, "n": 0}
 
@@ -425,7 +427,7 @@ def test_concurrency_is_bounded(tmp_path: Path, embedder: Embedder) -> None:
         return JSONResponse({"choices": [{"message": {"role": "assistant", "content": content}}]})
 
     with serve(app) as url:
-        res = run(hand_dataset(), strategies=["window", "turnmem"], budgets=[60, 90], embedder=embedder,
+        res = run(hand_dataset(), strategies=["window", "turnmem"], budgets=[60, 90], embedder=fake_embedder,
                   progress=False, answers=config(url, tmp_path, concurrency=3))  # fmt: skip
     assert state["n"] >= 8 and state["max"] == 3  # several in flight, never more than the bound
     assert all(r.answer is not None and r.answer.verdict == "WRONG" for r in res.records)

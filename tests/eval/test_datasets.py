@@ -299,12 +299,12 @@ def test_longmemeval_loader(tmp_path: Path) -> None:
     assert load_dataset("longmemeval", tmp_path / "lme.json").questions == ds.questions
 
 
-def test_longmemeval_namespaces_in_memory(tmp_path: Path, embedder) -> None:  # noqa: ANN001
+def test_longmemeval_namespaces_in_memory(tmp_path: Path, fake_embedder) -> None:  # noqa: ANN001
     from eval.runner import ingest
     from memory import Memory
 
     ds = load_longmemeval(write_lme(tmp_path / "lme.json"))
-    mem = Memory.open(tmp_path / "m", embedder=embedder)
+    mem = Memory.open(tmp_path / "m", embedder=fake_embedder)  # where turns go, not what they embed to
     try:
         stats = ingest(mem, ds, progress=False)
         assert stats["ingested_messages"] == 8

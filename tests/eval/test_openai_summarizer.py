@@ -22,8 +22,9 @@ PRIYA = "My sister Priya moved to Porto in 2019 and she loves the river."
 
 
 @pytest.fixture(scope="module")
-def memory(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Memory]:
-    mem = Memory.open(tmp_path_factory.mktemp("summ"), embedder=embedder)
+def memory(tmp_path_factory: pytest.TempPathFactory, fake_embedder: Embedder) -> Iterator[Memory]:
+    """On the fake embedder: the summarizer's requests and cuts do not depend on the model."""
+    mem = Memory.open(tmp_path_factory.mktemp("summ"), embedder=fake_embedder)
     mem.add(
         [{"role": "user", "content": PRIYA}, {"role": "assistant", "content": "Porto is lovely along the Douro."}],
         session="s1",
@@ -139,7 +140,7 @@ def test_unusable_answers_are_clear_errors(memory: Memory) -> None:
         summ.summarize(memory, NS, exclude=set(), max_tokens=200)
 
 
-def test_runner_with_an_llm_summary(tmp_path: Path, embedder: Embedder) -> None:
+def test_runner_with_an_llm_summary(tmp_path: Path, fake_embedder: Embedder) -> None:
     from eval import run
 
     quoted = "I adopted a grey cat named Miso last spring."
@@ -167,7 +168,7 @@ def test_runner_with_an_llm_summary(tmp_path: Path, embedder: Embedder) -> None:
             ds,
             strategies=[get_strategy("summary", summarizer=summ), "window"],
             budgets=[120],
-            embedder=embedder,
+            embedder=fake_embedder,  # the summary's recall, not the model
             progress=False,
         )
     rows = {r["strategy"]: r for r in res.summary}

@@ -161,9 +161,14 @@ def tiny_dataset() -> Dataset:
     )
 
 
-def test_memory_dir_is_ingested_once(tmp_path: Path, embedder: Embedder) -> None:
+def test_memory_dir_is_ingested_once(tmp_path: Path, fake_embedder: Embedder) -> None:
     ds = tiny_dataset()
-    kw: dict[str, Any] = {"strategies": ["window", "dense"], "budgets": [64], "embedder": embedder, "progress": False}
+    kw: dict[str, Any] = {
+        "strategies": ["window", "dense"],
+        "budgets": [64],
+        "embedder": fake_embedder,
+        "progress": False,
+    }
     first = run(ds, memory_dir=tmp_path / "m", **kw)
     assert first.timings["ingested_messages"] == 5
     second = run(ds, memory_dir=tmp_path / "m", **kw)
@@ -181,10 +186,10 @@ def test_memory_dir_is_ingested_once(tmp_path: Path, embedder: Embedder) -> None
 
 
 def test_kept_ingest_is_keyed_on_code_and_embedder(
-    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fake_embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ds = tiny_dataset()
-    kw: dict[str, Any] = {"strategies": ["dense"], "budgets": [64], "embedder": embedder, "progress": False}
+    kw: dict[str, Any] = {"strategies": ["dense"], "budgets": [64], "embedder": fake_embedder, "progress": False}
     assert run(ds, memory_dir=tmp_path / "m", **kw).timings["ingested_messages"] == 5
     # Other ingest code (a bumped INGEST_VERSION, or a changed chunker) gets a folder of its own.
     monkeypatch.setattr(ingest_module, "INGEST_VERSION", ingest_module.INGEST_VERSION + 1)
@@ -192,8 +197,8 @@ def test_kept_ingest_is_keyed_on_code_and_embedder(
     monkeypatch.undo()
     assert run(ds, memory_dir=tmp_path / "m", **kw).timings["ingested_messages"] == 0
     # Another embedder identity (same name and dimension, other vectors) too.
-    other = _Shifted(embedder)
-    assert runner.ingest_key(other, "o200k_base") != runner.ingest_key(embedder, "o200k_base")
+    other = _Shifted(fake_embedder)
+    assert runner.ingest_key(other, "o200k_base") != runner.ingest_key(fake_embedder, "o200k_base")
     assert len(list((tmp_path / "m").glob("ingest-*"))) == 2
 
 
@@ -208,9 +213,9 @@ class _Shifted:
         return np.roll(v, 1, axis=1)
 
 
-def test_longmemeval_session_metrics(tmp_path: Path, embedder: Embedder) -> None:
+def test_longmemeval_session_metrics(tmp_path: Path, fake_embedder: Embedder) -> None:
     ds = load_longmemeval(write_lme(tmp_path / "lme.json"))
-    res = run(ds, strategies=["dense", "full"], budgets=[64], embedder=embedder, progress=False)
+    res = run(ds, strategies=["dense", "full"], budgets=[64], embedder=fake_embedder, progress=False)
     dense = {r.question_id: r for r in res.records if r.strategy == "dense"}
     # Tiny haystacks: every turn is ranked, so the answer sessions are in the top 5.
     assert dense["q1"].ranking["session_recall_all@5"] == 1.0
@@ -234,16 +239,17 @@ def test_bad_arguments() -> None:
         assert err.value.field == "budgets"
 
 
-def test_strategy_given_twice_counts_once(tmp_path: Path, embedder: Embedder) -> None:
+def test_strategy_given_twice_counts_once(tmp_path: Path, fake_embedder: Embedder) -> None:
     ds = tiny_dataset()
-    res = run(ds, strategies=["window", "window"], budgets=[64], embedder=embedder, progress=False)
+    res = run(ds, strategies=["window", "window"], budgets=[64], embedder=fake_embedder, progress=False)
     assert [(r["strategy"], r["questions"]) for r in res.summary] == [("window", 1)]
     # A single name is one strategy, not a list of letters.
-    assert run(ds, strategies="window", budgets=[64], embedder=embedder, progress=False).config["strategies"] == [
+    assert run(ds, strategies="window", budgets=[64], embedder=fake_embedder, progress=False).config["strategies"] == [
         "window"
     ]
 
 
+@pytest.mark.fake_embedder
 def test_ingest_shows_no_second_progress_bar_when_everything_is_stored(
     mem: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:

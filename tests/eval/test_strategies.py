@@ -39,9 +39,9 @@ def ref(session: str, seq: int) -> MessageRef:
     return MessageRef(namespace=NS, session=session, seq=seq)
 
 
-@pytest.fixture(scope="module")
-def memory(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Memory]:
-    mem = Memory.open(tmp_path_factory.mktemp("strategies"), embedder=embedder)
+def small_memory(folder: Path, embedder: Embedder) -> Iterator[Memory]:
+    """The small memory every strategy runs on: a planted id, a tool result, a planted fact, filler."""
+    mem = Memory.open(folder, embedder=embedder)
     mem.add(
         [
             {"role": "user", "content": "My booking reference for the Porto flat is INV-48213."},
@@ -96,6 +96,18 @@ def memory(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iter
     mem.flush()  # the dense strategies rank by vectors: wait for write-behind indexing
     yield mem
     mem.close()
+
+
+@pytest.fixture(scope="module")
+def memory(tmp_path_factory: pytest.TempPathFactory, fake_embedder: Embedder) -> Iterator[Memory]:
+    """On the fake embedder (unit tier): budgets, windows, summaries and BM25 do not depend on the model."""
+    yield from small_memory(tmp_path_factory.mktemp("strategies"), fake_embedder)
+
+
+@pytest.fixture(scope="module")
+def minilm_memory(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Memory]:
+    """On the real MiniLM: for what a strategy retrieves by meaning."""
+    yield from small_memory(tmp_path_factory.mktemp("strategies-minilm"), embedder)
 
 
 def stored(memory: Memory) -> list[MessageRef]:
@@ -170,11 +182,12 @@ def test_window_keeps_the_most_recent_turns(memory: Memory) -> None:
     assert build(memory, "window", "Casa Azul INV-48213", 100).present == out.present
 
 
-def test_dense_finds_a_planted_fact(memory: Memory) -> None:
+def test_dense_finds_a_planted_fact(minilm_memory: Memory) -> None:
     # No word in common with the stored turn but "sister": a semantic match.
-    out = build(memory, "dense", "Which food must my sibling avoid?", 80)
+    out = build(minilm_memory, "dense", "Which food must my sibling avoid?", 80)
     assert ref("s3", 1) in out.present
-    ranked = get_strategy("dense").rank(StrategyInput(memory=memory, namespace=NS, query="peanut allergy", budget=80))
+    inp = StrategyInput(memory=minilm_memory, namespace=NS, query="peanut allergy", budget=80)
+    ranked = get_strategy("dense").rank(inp)
     assert ranked[0] == ref("s3", 1)
 
 
@@ -190,8 +203,8 @@ def test_bm25_finds_a_planted_fact_and_an_exact_id(memory: Memory) -> None:
     assert ref("s1", 1) not in window and ref("s3", 1) not in window
 
 
-def test_turnmem_brings_a_tool_result_with_its_call(memory: Memory) -> None:
-    out = build(memory, "turnmem", "What did Casa Azul cost per night?", 400)
+def test_turnmem_brings_a_tool_result_with_its_call(minilm_memory: Memory) -> None:
+    out = build(minilm_memory, "turnmem", "What did Casa Azul cost per night?", 400)
     assert {ref("s2", 2), ref("s2", 3)} <= out.present
     check_tool_pairs([m for m in out.messages if m["role"] != "system"])
 
@@ -223,8 +236,8 @@ def test_summary_with_extractive_summarizer(memory: Memory) -> None:
             build(memory, name, "", 2)
 
 
-def test_cached_strategies_see_a_grown_history(tmp_path: Path, embedder: Embedder) -> None:
-    mem = Memory.open(tmp_path / "m", embedder=embedder)
+def test_cached_strategies_see_a_grown_history(tmp_path: Path, fake_embedder: Embedder) -> None:
+    mem = Memory.open(tmp_path / "m", embedder=fake_embedder)
     try:
         mem.add([{"role": "user", "content": "The first thing I said."}], session="a", namespace=NS)
         full, summary = get_strategy("full"), get_strategy("summary")
@@ -249,7 +262,7 @@ def build_window(mem: Memory, budget: int) -> set[MessageRef]:
 
 
 def test_user_registered_strategy_runs_in_the_harness(
-    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fake_embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from eval import run
 
@@ -288,7 +301,7 @@ def test_user_registered_strategy_runs_in_the_harness(
         ],
     )
     ds = Dataset(name="hand", conversations=[conv])
-    res = run(ds, strategies=["first-turn", "window"], budgets=[60, 200], embedder=embedder, progress=False)
+    res = run(ds, strategies=["first-turn", "window"], budgets=[60, 200], embedder=fake_embedder, progress=False)
     rows = {(r["strategy"], r["budget"]): r for r in res.summary}
     assert set(rows) == {(s, b) for s in ("first-turn", "window") for b in (60, 200)}
     assert rows[("first-turn", 60)]["questions"] == 3

@@ -40,6 +40,7 @@ def test_deterministic() -> None:
     assert a != generate(turns=600, seed=4).model_dump_json()
 
 
+@pytest.mark.needs("process")
 def test_deterministic_across_processes() -> None:
     """No dependence on hash randomization (set/dict-of-str iteration order)."""
     code = (

@@ -55,6 +55,7 @@ def test_deterministic() -> None:
     assert a != generate(seed=4, conversations=1, sessions=8).model_dump_json()
 
 
+@pytest.mark.needs("process")
 def test_deterministic_across_processes() -> None:
     """No dependence on hash randomization (set or dict-of-str iteration order)."""
     code = (

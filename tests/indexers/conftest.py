@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from memory.service.process import free_port
+from tests.tiers import starts
 
 
 def chroma_executable() -> str:
@@ -27,6 +28,7 @@ def chroma_executable() -> str:
 
 
 @pytest.fixture(scope="session")
+@starts("chroma", "process")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     path = tmp_path_factory.mktemp("chroma-server")
     port = free_port()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -22,8 +23,16 @@ DIM = 32
 BACKENDS = ["faiss-memory", "faiss-disk", "faiss-hnsw", "chroma-persistent", "chroma-http"]
 STORED = [b for b in BACKENDS if b != "faiss-memory"]
 EXACT = {"faiss-memory", "faiss-disk"}
+# what a backend needs beyond the process (tests/tiers.py): FAISS backends are in the unit tier
+INFRA = {"chroma-persistent": ("chroma",), "chroma-http": ("chroma", "process")}
 
-contract = pytest.mark.parametrize("make_index", BACKENDS, indirect=True)
+
+def backends(*kinds: str) -> list[Any]:
+    """``kinds`` as parameters of ``make_index``, each marked with the infrastructure it needs."""
+    return [pytest.param(k, marks=pytest.mark.needs(*INFRA[k])) if k in INFRA else k for k in kinds]
+
+
+contract = pytest.mark.parametrize("make_index", backends(*BACKENDS), indirect=True)
 
 
 def clustered(n: int, seed: int = 0, centres: int = 6) -> np.ndarray:
@@ -394,7 +403,7 @@ def test_batches_above_client_limit(make_index: Callable[..., Index], monkeypatc
     assert sorted(idx.ids(ns).tolist()) == list(range(21, 31))
 
 
-@pytest.mark.parametrize("make_index", STORED, indirect=True)
+@pytest.mark.parametrize("make_index", backends(*STORED), indirect=True)
 def test_reopen_with_another_dimension(make_index: Callable[..., Index]) -> None:
     idx = make_index()
     ns = make_index.ns("dim")  # type: ignore[attr-defined]
@@ -408,7 +417,7 @@ def test_reopen_with_another_dimension(make_index: Callable[..., Index]) -> None
     assert sorted(again.ids(ns).tolist()) == [1, 2]
 
 
-@pytest.mark.parametrize("make_index", ["chroma-persistent", "chroma-http"], indirect=True)
+@pytest.mark.parametrize("make_index", backends("chroma-persistent", "chroma-http"), indirect=True)
 def test_two_chroma_clients_share_the_data(make_index: Callable[..., Index]) -> None:
     """A collection one client dropped (and re-created) is looked up again by the other."""
     a, b = make_index(), make_index()

@@ -78,6 +78,7 @@ DAMAGES: dict[str, Callable[[Path], None]] = {
 }
 
 
+@pytest.mark.fake_embedder  # the files, not the model
 @pytest.mark.parametrize("damage", sorted(DAMAGES))
 def test_a_damaged_index_file_is_rebuilt_from_the_log_with_a_warning(
     open_memory: Callable[..., Memory], tmp_path: Path, damage: str
@@ -144,6 +145,7 @@ def _saver(path: str, namespace: str, rounds: int, seed: int) -> None:
         index.persist()
 
 
+@pytest.mark.needs("process")
 def test_two_processes_saving_one_folder_never_leave_damaged_files(tmp_path: Path) -> None:
     """Without the folder lock the two interleave their files, temporary names and clean-ups."""
     ctx = mp.get_context("spawn")

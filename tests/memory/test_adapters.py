@@ -11,6 +11,7 @@ from memory.adapters import to_anthropic, to_openai
 from memory.errors import InvalidArgument
 from memory.memory import Memory
 
+pytestmark = pytest.mark.fake_embedder  # message formats: the model is not the point
 PNG = (
     "data:image/png;base64,"
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="

@@ -16,9 +16,11 @@ from memory.embedders import Embedder
 from memory.errors import InvalidArgument, TimedOut
 from tests.memory.test_write_behind import GatedEmbedder, on_indexer
 
+pytestmark = pytest.mark.fake_embedder  # the indexer's queue: the model is not the point
+
 
 class Slow:
-    """The real embedder, 50 ms slower per call on the indexer's thread: a writer outruns it."""
+    """The memory's embedder, 50 ms slower per call on the indexer's thread: a writer outruns it."""
 
     def __init__(self, inner: Embedder) -> None:
         self.inner, self.name, self.dim = inner, inner.name, inner.dim
@@ -30,10 +32,10 @@ class Slow:
 
 
 def test_a_writer_faster_than_the_embedder_waits_and_the_queue_stays_bounded(
-    open_memory: Callable[..., Memory], embedder: Embedder
+    open_memory: Callable[..., Memory], memory_embedder: Embedder
 ) -> None:
     bound, writes = 6, 48
-    mem = open_memory("bounded", embedder=Slow(embedder), max_pending=bound)
+    mem = open_memory("bounded", embedder=Slow(memory_embedder), max_pending=bound)
     seen: list[int] = []
     stop = threading.Event()
 
@@ -68,9 +70,9 @@ def test_a_writer_faster_than_the_embedder_waits_and_the_queue_stays_bounded(
 
 
 def test_an_indexer_that_makes_no_room_times_the_add_out_and_stores_nothing(
-    open_memory: Callable[..., Memory], embedder: Embedder
+    open_memory: Callable[..., Memory], memory_embedder: Embedder
 ) -> None:
-    emb = GatedEmbedder(embedder)  # the indexer is stuck until the gate opens
+    emb = GatedEmbedder(memory_embedder)  # the indexer is stuck until the gate opens
     mem = open_memory("stuck", embedder=emb, max_pending=2, pending_timeout_s=0.3)
     try:
         mem.add([{"role": "user", "content": "one"}, {"role": "user", "content": "two"}], session="s")

@@ -15,6 +15,7 @@ import tempfile
 from fractions import Fraction
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -25,6 +26,7 @@ from memory.errors import BudgetTooSmall
 from memory.tokens import BpeOpenAICounter
 from tests.memory.helpers import assert_valid_chat
 
+pytestmark = pytest.mark.fake_embedder  # counting what is sent: the model is not the point
 WORDS = ["Lisbon", "hotel", "price", "129", "EUR", "Casa", "Azul", "weather", "Porto", "train", "the", "a", "é", "🍞"]
 EXTRA_KEYS = ["reasoning_content", "refusal", "audio", "annotations", "x_vendor"]
 SESSION = "s"
@@ -178,11 +180,15 @@ def _given_sizes(batches: list[list[dict[str, Any]]]) -> dict[str, tuple[int, in
     text_only=st.booleans(),
 )
 def test_context_tokens_are_what_is_sent(
-    embedder: Embedder, batches: list[list[dict[str, Any]]], budgets: list[int], query: str | None, text_only: bool
+    memory_embedder: Embedder,
+    batches: list[list[dict[str, Any]]],
+    budgets: list[int],
+    query: str | None,
+    text_only: bool,
 ) -> None:
     sizes = _given_sizes(batches)
     with tempfile.TemporaryDirectory() as tmp:
-        mem = Memory.open(tmp, embedder=embedder)
+        mem = Memory.open(tmp, embedder=memory_embedder)
         try:
             counter = mem.counter
             assert isinstance(counter, BpeOpenAICounter)

@@ -7,8 +7,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+import pytest
+
 from memory import Memory
 
+pytestmark = pytest.mark.fake_embedder  # locks, concurrency and caches: the model is not the point
 TOPICS = ["the Lisbon hotel", "the train to Porto", "dinner on Friday", "the museum tickets", "the invoice"]
 
 

@@ -6,15 +6,21 @@ from __future__ import annotations
 import base64
 import json
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from memory.embedders import Embedder
 from memory.errors import UpstreamError
 from memory.memory import Memory
 from memory.session.summaries import ChatSummarizer, RollingSummary
 from tests.fakes import FakeOpenAI, serve
 from tests.memory.helpers import assert_valid_chat
+
+# tool-call states and summaries on the fake embedder (unit tier); the tests that a fact comes back
+# from a tool output, a caption or a file take the real MiniLM
+pytestmark = pytest.mark.fake_embedder
 
 
 def _call(cid: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -65,7 +71,10 @@ def test_tool_call_lifecycle(mem: Memory) -> None:
     assert mem.tool_calls("s")[-1].status == "error"  # failed, not retried (yet)
 
 
-def test_a_fact_inside_a_5000_token_tool_output_comes_back_with_its_call(mem: Memory) -> None:
+def test_a_fact_inside_a_5000_token_tool_output_comes_back_with_its_call(
+    open_memory: Callable[..., Memory], embedder: Embedder
+) -> None:
+    mem = open_memory(embedder=embedder)
     records = [
         {
             "order_id": f"ORD-{40000 + i}",
@@ -93,7 +102,8 @@ def test_a_fact_inside_a_5000_token_tool_output_comes_back_with_its_call(mem: Me
     assert mem.counter.count(ctx.messages[i + 1]["content"]) < 400  # the record, not the whole output
 
 
-def test_a_fact_only_in_an_image_caption(mem: Memory) -> None:
+def test_a_fact_only_in_an_image_caption(open_memory: Callable[..., Memory], embedder: Embedder) -> None:
+    mem = open_memory(embedder=embedder)
     url = "https://x.invalid/whiteboard.jpg"
     mem.add(
         [
@@ -127,7 +137,8 @@ def test_a_fact_only_in_an_image_caption(mem: Memory) -> None:
     assert text_ctx.tokens <= 250
 
 
-def test_a_text_file_is_searchable_by_its_content(mem: Memory) -> None:
+def test_a_text_file_is_searchable_by_its_content(open_memory: Callable[..., Memory], embedder: Embedder) -> None:
+    mem = open_memory(embedder=embedder)
     data = "data:text/plain;base64," + base64.b64encode(b"Gate code for the warehouse: 8812.").decode()
     mem.add(
         [

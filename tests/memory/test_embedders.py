@@ -187,12 +187,12 @@ def test_batching_embedder_one_bad_input_fails_only_its_own_call(embedder: Embed
         np.testing.assert_allclose(results[k], embedder.embed(texts), atol=1e-5)
 
 
-def test_batching_embedder_caps_each_forward_pass(embedder: Embedder) -> None:
-    batching = BatchingEmbedder(embedder, max_batch=64)
+def test_batching_embedder_caps_each_forward_pass(fake_embedder: Embedder) -> None:
+    batching = BatchingEmbedder(fake_embedder, max_batch=64)  # the passes, not the model
     texts = [f"sentence {i} about the weather in Porto" for i in range(150)]
     out = batching.embed(texts)
     assert batching.batches == 3  # 64 + 64 + 22, not one pass of 150
-    np.testing.assert_allclose(out, embedder.embed(texts), atol=1e-5)
+    np.testing.assert_allclose(out, fake_embedder.embed(texts), atol=1e-5)
 
 
 def test_batching_embedder_times_out_and_lives_on(embedder: Embedder) -> None:

@@ -10,6 +10,7 @@ import pytest
 from memory.errors import IdempotencyConflict, InvalidArgument
 from memory.memory import Memory
 
+pytestmark = pytest.mark.fake_embedder  # keys and windows: the model is not the point
 HELLO = [{"role": "user", "content": "hello"}]
 
 

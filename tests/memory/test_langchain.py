@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
 from memory.integrations.langchain import TurnmemChatMessageHistory
 from memory.memory import Memory
+
+pytestmark = pytest.mark.fake_embedder  # the history adapter: the model is not the point
 
 
 def test_history_round_trips_tool_calls_and_clears(mem: Memory) -> None:

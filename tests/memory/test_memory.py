@@ -14,6 +14,9 @@ from memory.errors import BudgetTooSmall, Conflict, IndexMismatch, InvalidArgume
 from memory.tokens import count_messages, get_counter
 from tests.memory.helpers import assert_openai_format, assert_valid_chat
 
+# Memory's behaviour on the fake embedder (unit tier); the tests of retrieval quality and of the
+# model's identity open their memory on the real MiniLM (`embedder`)
+pytestmark = pytest.mark.fake_embedder
 EXAMPLE = [
     {"role": "user", "content": "Book me a hotel in Lisbon for May 3-6, under 150 EUR."},
     {
@@ -287,7 +290,8 @@ def test_tool_result_must_answer_an_open_call(mem: Memory) -> None:
     assert state(mem) == before
 
 
-def test_old_fact_is_retrieved_beyond_the_window(mem: Memory) -> None:
+def test_old_fact_is_retrieved_beyond_the_window(open_memory: Callable[..., Memory], embedder: Embedder) -> None:
+    mem = open_memory(embedder=embedder)
     mem.add([{"role": "user", "content": "My booking reference for the Porto flat is INV-48213."}], session="s")
     add_filler(mem, 60)
     ctx = mem.assemble("What is the booking reference for the Porto flat?", session="s", budget=400)
@@ -299,7 +303,8 @@ def test_old_fact_is_retrieved_beyond_the_window(mem: Memory) -> None:
     assert not any("INV-48213" in (m.get("content") or "") for m in window_only.messages)
 
 
-def test_retrieved_tool_result_brings_its_call(mem: Memory) -> None:
+def test_retrieved_tool_result_brings_its_call(open_memory: Callable[..., Memory], embedder: Embedder) -> None:
+    mem = open_memory(embedder=embedder)
     hotels = [{"name": f"Hotel {i}", "price": 90 + i} for i in range(40)]
     hotels[17] = {"name": "Quinta do Lago Verde", "price": 211}
     mem.add(
@@ -512,14 +517,14 @@ class _TinyEmbedder:
         return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
-def test_other_embedding_model_is_refused(open_memory: Callable[..., Memory]) -> None:
-    mem = open_memory("e")
+def test_other_embedding_model_is_refused(open_memory: Callable[..., Memory], embedder: Embedder) -> None:
+    mem = open_memory("e", embedder=embedder)
     mem.add(EXAMPLE, session="s")
     mem.close()
     with pytest.raises(IndexMismatch) as err:
         open_memory("e", embedder=_TinyEmbedder())
     assert "384" in str(err.value) and "8" in str(err.value)
-    again = open_memory("e")  # the right model still opens it, untouched
+    again = open_memory("e", embedder=embedder)  # the right model still opens it, untouched
     assert again.last_seq("s") == 4 and again.search("Casa Azul", k=1)
 
 
@@ -547,7 +552,10 @@ def test_a_message_bigger_than_the_budget_does_not_hide_the_turns_before_it(mem:
     assert "Nice to meet you, Ana." in [m["content"] for m in ctx.messages]
 
 
-def test_neighbor_expansion_brings_the_answer_after_a_question(mem: Memory) -> None:
+def test_neighbor_expansion_brings_the_answer_after_a_question(
+    open_memory: Callable[..., Memory], embedder: Embedder
+) -> None:
+    mem = open_memory(embedder=embedder)
     mem.add(
         [
             {"role": "user", "content": "Which restaurant did Marta recommend for our anniversary dinner?"},

@@ -28,6 +28,7 @@ from memory.embedders.onnx import OnnxEmbedder, cache_root, exported_model, mode
 from memory.errors import IndexMismatch, InvalidArgument
 from memory.memory import Memory
 from memory.stores.sqlite import SQLiteStore
+from tests.tiers import starts
 
 TEXTS = [
     "Which hotel did we book in Lisbon?",
@@ -39,6 +40,7 @@ TEXTS = [
 
 
 @pytest.fixture(scope="module")
+@starts("model")  # exports the bundled MiniLM (torch) into a fresh cache
 def offline_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A fresh export cache, filled with the hub switched off and every socket connect refused."""
     mp = pytest.MonkeyPatch()
@@ -72,6 +74,7 @@ def test_export_is_offline_cached_and_whole(offline_cache: Path) -> None:
 
 
 @pytest.fixture(scope="module")
+@starts("model")
 def torch_model() -> Embedder:
     """The plain model (sentence-transformers on torch), whatever the default backend is."""
     return bundled_embedder("torch")

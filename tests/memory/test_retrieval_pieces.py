@@ -324,6 +324,7 @@ def test_my_question_prefers_the_users_own_turns(mem: Memory) -> None:
     assert said.hits[0].role == "assistant" and said.hits[0].scores["person"] == 1.0
 
 
+@pytest.mark.fake_embedder  # how many candidates are asked for: the model is not the point
 def test_a_bigger_budget_asks_for_more_candidates(mem: Memory) -> None:
     add_filler(mem, 120, session="s")
     q = "anything about the weather"
@@ -377,6 +378,7 @@ def test_session_topic_prefers_the_turn_from_the_sessions_about_it(mem: Memory) 
     assert len(off) == 2 and off[0].scores["final"] == pytest.approx(off[1].scores["final"])
 
 
+@pytest.mark.fake_embedder  # how many candidates are asked for: the model is not the point
 def test_a_query_with_a_time_asks_for_twice_the_candidates(mem: Memory) -> None:
     """docs/architecture.md: "at least `candidates` (64), more for a big budget, twice as many for
     a query with a time" (the right time may rank lower)."""

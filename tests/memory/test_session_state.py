@@ -14,6 +14,7 @@ from memory.errors import BudgetTooSmall, Conflict, InvalidArgument, InvalidTran
 from memory.memory import Memory
 from memory.session.state import Stage, StateMachine
 
+pytestmark = pytest.mark.fake_embedder  # state and stages: the model is not the point
 FLOW = StateMachine(
     initial="intake",
     stages={

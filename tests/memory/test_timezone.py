@@ -10,6 +10,7 @@ import pytest
 from memory import Memory
 from memory.errors import InvalidArgument
 
+pytestmark = pytest.mark.fake_embedder  # the time prior: the model is not the point
 LA = ZoneInfo("America/Los_Angeles")
 NOW = datetime(2026, 3, 10, 18, 0, tzinfo=LA)  # Tuesday evening in LA, Wednesday 01:00 UTC
 PEACHES = "At the farmers market I bought peaches."

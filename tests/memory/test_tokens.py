@@ -24,6 +24,7 @@ O200K = get_counter("o200k_base")
 # The OpenAI cookbook's "How to count tokens with tiktoken" example, with the prompt_tokens
 # the chat API reported for it: 124 for gpt-4o / gpt-4o-mini (o200k_base), 129 for gpt-4
 # and gpt-3.5-turbo (cl100k_base).
+pytestmark = pytest.mark.fake_embedder  # counting (the memories here too): the model is not the point
 COOKBOOK_MESSAGES = [
     {
         "role": "system",

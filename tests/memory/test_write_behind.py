@@ -25,6 +25,8 @@ from memory.session.summaries import RollingSummary
 from memory.write.indexer import IndexWorker
 from retrievers.base import Candidates, Query
 
+# the indexing machinery on the fake embedder (unit tier); the crash and PostgreSQL tests take the real one
+pytestmark = pytest.mark.fake_embedder
 ROOT = Path(__file__).resolve().parents[2]
 FACT = {"role": "user", "content": "The locker code at the climbing gym is 4471."}
 NARROW = {"budget": 300, "window_share": 0.0, "fill_window": False}  # only retrieval can bring a turn
@@ -35,7 +37,7 @@ def on_indexer() -> bool:
 
 
 class GatedEmbedder:
-    """The real embedder; on the indexer's thread it first waits for ``gate`` (and raises
+    """The memory's embedder; on the indexer's thread it first waits for ``gate`` (and raises
     ``fail`` times first): the test decides when background indexing happens."""
 
     def __init__(self, inner: Embedder, *, fail: int = 0) -> None:
@@ -53,8 +55,8 @@ class GatedEmbedder:
 
 
 @pytest.fixture
-def gated(open_memory: Callable[..., Memory], embedder: Embedder) -> Iterator[tuple[Memory, GatedEmbedder]]:
-    emb = GatedEmbedder(embedder)
+def gated(open_memory: Callable[..., Memory], memory_embedder: Embedder) -> Iterator[tuple[Memory, GatedEmbedder]]:
+    emb = GatedEmbedder(memory_embedder)
     mem = open_memory("gated", embedder=emb)
     yield mem, emb
     emb.gate.set()  # let close() finish what is queued
@@ -102,20 +104,20 @@ def test_a_caller_waiting_for_vectors_does_not_wait_out_the_indexers_linger(mem:
 
 
 def test_a_query_does_not_queue_behind_background_indexing(
-    open_memory: Callable[..., Memory], embedder: Embedder
+    open_memory: Callable[..., Memory], memory_embedder: Embedder
 ) -> None:
     """Behind a server's BatchingEmbedder (one forward pass at a time), the indexer embeds around
     the batcher: a context's query is embedded while a long answer's chunks still are."""
     entered, stuck = threading.Event(), threading.Event()
 
-    class SlowOnAnswers:  # the real embedder; a batch holding the long answer waits for the test
-        name, dim = embedder.name, embedder.dim
+    class SlowOnAnswers:  # the memory's embedder; a batch holding the long answer waits for the test
+        name, dim = memory_embedder.name, memory_embedder.dim
 
         def embed(self, texts: Sequence[str]) -> np.ndarray:
             if any("LONG ANSWER" in t for t in texts):
                 entered.set()
                 assert stuck.wait(timeout=60), "the test never released the answer's batch"
-            return embedder.embed(texts)
+            return memory_embedder.embed(texts)
 
     batching = BatchingEmbedder(SlowOnAnswers(), timeout=20)
     mem = open_memory("batched", embedder=batching)
@@ -138,9 +140,9 @@ def test_sync_index_writes_embed_before_the_commit(open_memory: Callable[..., Me
 
 
 def test_a_background_failure_is_raised_once_logged_and_retried(
-    open_memory: Callable[..., Memory], embedder: Embedder, caplog: pytest.LogCaptureFixture
+    open_memory: Callable[..., Memory], memory_embedder: Embedder, caplog: pytest.LogCaptureFixture
 ) -> None:
-    emb = GatedEmbedder(embedder, fail=2)
+    emb = GatedEmbedder(memory_embedder, fail=2)
     emb.gate.set()
     mem = open_memory("failing", embedder=emb)
     with caplog.at_level(logging.ERROR, logger="turnmem.indexing"):
@@ -160,13 +162,13 @@ def test_a_background_failure_is_raised_once_logged_and_retried(
 
 
 def test_an_index_catches_up_with_chunks_another_writer_embedded_out_of_order(
-    tmp_path: Path, embedder: Embedder
+    tmp_path: Path, memory_embedder: Embedder
 ) -> None:
     """Two memories on one folder (as two processes): A's chunk waits for its vector while B's
     later one is indexed; B's index takes A's chunk once A's indexer has written its vector."""
-    gated = GatedEmbedder(embedder)
+    gated = GatedEmbedder(memory_embedder)
     a = Memory.open(tmp_path / "shared", embedder=gated)
-    b = Memory.open(tmp_path / "shared", embedder=embedder)
+    b = Memory.open(tmp_path / "shared", embedder=memory_embedder)
     try:
         a.add([FACT], session="a")  # chunk 1: no vector yet
         b.add([{"role": "user", "content": "The train to Porto leaves at nine."}], session="b", wait_indexed=True)
@@ -346,7 +348,7 @@ def test_on_postgres_another_instance_sees_the_turn_by_text_at_once_and_by_vecto
         reader.close()
 
 
-def test_the_indexer_thread_runs_at_niceness_10(open_memory: Callable[..., Memory], embedder: Embedder) -> None:
+def test_the_indexer_thread_runs_at_niceness_10(open_memory: Callable[..., Memory], memory_embedder: Embedder) -> None:
     """README, "Contexts in parallel": the indexer runs at a lower CPU priority (niceness 10) than
     the threads that build contexts."""
     seen: list[tuple[int, int]] = []
@@ -357,7 +359,7 @@ def test_the_indexer_thread_runs_at_niceness_10(open_memory: Callable[..., Memor
                 seen.append((os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), threading.get_native_id()))
             return self.inner.embed(texts)
 
-    mem = open_memory("nice", embedder=Recording(embedder))
+    mem = open_memory("nice", embedder=Recording(memory_embedder))
     mem.add([FACT], session="s", wait_indexed=True)
     caller = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     assert seen and seen[0][1] != threading.get_native_id()

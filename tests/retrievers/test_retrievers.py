@@ -180,6 +180,7 @@ def test_dense_retriever_through_an_index() -> None:
     assert d.retrieve(Query("text", "other"), 3).ids.size == 0
 
 
+@pytest.mark.fake_embedder  # full-text search: the model is not the point
 def test_fts_retriever_on_a_real_log(mem: Memory) -> None:
     mem.add(
         [

@@ -8,9 +8,11 @@ import pytest
 from memory.client import Client
 from tests.service.helpers import ADMIN_KEY, ALPHA_KEY, BETA_KEY, KEYS, ServerProcess
 from tests.service.inspector_seed import seed_keyed
+from tests.tiers import starts
 
 
 @pytest.fixture(scope="session")
+@starts("server", "process")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One real server with API keys, shared by the service tests (each uses its own sessions)."""
     proc = ServerProcess(tmp_path_factory.mktemp("service") / "data", keys=KEYS)

@@ -73,6 +73,7 @@ def test_health_needs_no_key(server: ServerProcess) -> None:
     assert httpx.get(server.url + "/healthz").json()["status"] == "ok"
 
 
+@pytest.mark.needs("process")
 def test_server_refuses_a_non_loopback_host_without_keys(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "TURNMEM_API_KEYS"}
     env["PYTHONPATH"] = str(ROOT)

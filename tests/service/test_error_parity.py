@@ -114,6 +114,7 @@ def test_raw_http_gets_memorys_words_too(server: ServerProcess, pair: Any) -> No
         assert (resp.json()["error"], resp.json()["detail"], resp.json()["field"]) == (kind, text, field)
 
 
+@pytest.mark.needs("server", "process")
 def test_a_server_without_keys_warns_once_that_keys_are_not_checked(tmp_path: Path) -> None:
     with ServerProcess(tmp_path / "data") as open_server:  # the README's way: no --keys, loopback only
         headers = {"Authorization": "Bearer sk-from-the-readme"}

@@ -20,11 +20,13 @@ from tests.fakes import serve
 from tests.memory.test_write_behind import FACT, GatedEmbedder
 from tests.service.helpers import ServerProcess
 
+pytestmark = pytest.mark.fake_embedder  # waiting for the indexer: the model is not the point
+
 
 @pytest.fixture
-def gated_service(open_memory: Callable[..., Memory], embedder: Embedder) -> Iterator[tuple[str, GatedEmbedder]]:
-    """A server whose indexer embeds only once the test opens the gate."""
-    emb = GatedEmbedder(embedder)
+def gated_service(open_memory: Callable[..., Memory], memory_embedder: Embedder) -> Iterator[tuple[str, GatedEmbedder]]:
+    """A server (uvicorn in a thread) whose indexer embeds only once the test opens the gate."""
+    emb = GatedEmbedder(memory_embedder)
     mem = open_memory("flush", embedder=emb)
     try:
         with serve(create_app(mem)) as url:

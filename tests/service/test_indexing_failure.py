@@ -14,9 +14,9 @@ from tests.memory.test_write_behind import GatedEmbedder
 
 
 def test_a_failed_background_indexing_is_a_503_with_retry_after_and_stores_nothing(
-    tmp_path: Path, embedder: Embedder
+    tmp_path: Path, fake_embedder: Embedder
 ) -> None:
-    emb = GatedEmbedder(embedder, fail=1)
+    emb = GatedEmbedder(fake_embedder, fail=1)  # the failure, not the model
     emb.gate.set()
     with Memory.open(tmp_path / "m", embedder=emb) as mem:
         client = TestClient(create_app(mem))

@@ -129,6 +129,7 @@ def evals(tmp_path: Path, mem: Memory) -> TestClient:
     return TestClient(app, headers={"Authorization": f"Bearer {ALPHA_KEY}"})
 
 
+@pytest.mark.fake_embedder  # the app in process: the model is not the point
 def test_eval_runs_are_listed_by_name_and_nothing_outside_is_served(evals: TestClient) -> None:
     listing = evals.get("/v1/eval-results").json()
     assert listing == {"enabled": True, "runs": ["evals", "locomo", "locomo/small"]}  # 3 levels down: not listed
@@ -142,6 +143,7 @@ def test_eval_runs_are_listed_by_name_and_nothing_outside_is_served(evals: TestC
     assert TestClient(evals.app).get("/v1/eval-results").status_code == 401
 
 
+@pytest.mark.fake_embedder
 def test_without_eval_dir_nothing_is_listed_and_a_missing_folder_is_refused(
     mem: Memory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

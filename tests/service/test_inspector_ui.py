@@ -17,12 +17,14 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from tests.service.browser import launch_chromium
 from tests.service.helpers import ALPHA_KEY, ServerProcess
 from tests.service.inspector_seed import IMAGE_CAPTION, NS, OTHER, SECRET
+from tests.tiers import starts
 
 QUERY = {"query": "what did the hotel lobby look like?", "budget": 600, "now": "2026-05-02T12:00:00Z"}
 CONTEXT = f"/v1/namespaces/{NS}/sessions/trip-lisbon"
 
 
 @pytest.fixture(scope="module")
+@starts("chromium", "process")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as pw:
         chromium = launch_chromium(pw)

@@ -16,6 +16,7 @@ from memory.client import Client
 from memory.errors import InvalidArgument, InvalidMessage, ServiceError
 from memory.service.limits import MAX_CANDIDATES, MAX_MMR_CANDIDATES, MAX_REQUEST_BYTES, SERVICE_OVERRIDES
 from tests.service.helpers import ADMIN_KEY, ALPHA_KEY, ServerProcess
+from tests.tiers import starts
 
 AUTH = {"Authorization": f"Bearer {ALPHA_KEY}"}
 
@@ -105,6 +106,7 @@ def test_the_namespace_listing_paginates(server: ServerProcess, admin: Client) -
 
 
 @pytest.fixture(scope="module")
+@starts("server", "process")
 def saturated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """A server whose embedder never answers in time."""
     data: Path = tmp_path_factory.mktemp("saturated") / "data"

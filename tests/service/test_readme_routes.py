@@ -24,8 +24,9 @@ SESSION_LEVEL = ("state", "state-machine", "tool-calls", "summaries")
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[FastAPI]:
-    with Memory.open(tmp_path_factory.mktemp("routes") / "m", embedder=embedder) as mem:
+def app(tmp_path_factory: pytest.TempPathFactory, fake_embedder: Embedder) -> Iterator[FastAPI]:
+    """The app in process, on the fake embedder: routes and schemas do not depend on the model."""
+    with Memory.open(tmp_path_factory.mktemp("routes") / "m", embedder=fake_embedder) as mem:
         yield create_app(mem)
 
 

@@ -22,11 +22,11 @@ from tests.memory.stores.test_contract import prepared, user
 
 @pytest.mark.parametrize("location", ["mysql://root@db/mem", "redis://localhost:6379", "sqlite://x.db", "s3://b/k"])
 def test_a_url_of_a_store_turnmem_does_not_have_is_refused(
-    location: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: Embedder
+    location: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_embedder: Embedder
 ) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(InvalidArgument) as err:
-        Memory.open(location, embedder=embedder)
+        Memory.open(location, embedder=fake_embedder)
     assert err.value.field == "path"
     scheme = location.split("://")[0]
     assert f"{scheme}://" in str(err.value) and "postgresql://" in str(err.value) and "folder" in str(err.value)
