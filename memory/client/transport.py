@@ -89,7 +89,14 @@ def _maybe_done(exc: Exception | None, resp: httpx.Response | None) -> bool:
 class Attempts(Generic[T]):
     """The tries of one call, for either client: iterate for the delay before each try (None
     before the first), report its outcome with :meth:`answered` or :meth:`failed`, then take
-    :meth:`result`. The iteration stops once an outcome is not worth another try."""
+    :meth:`result`. The iteration stops once an outcome is not worth another try.
+
+    This is the REST client's own retry policy, not :mod:`memory.llm`'s (which retries every
+    chat-completions POST on 408/409/429/5xx, honouring ``Retry-After``): a completion has no
+    effect to repeat, but a turnmem call may. So a call is repeated only when that is safe
+    (:attr:`Call.safe_to_repeat`, or the request never left), only on 502/503/504 or a broken
+    connection (a 409 here is a lost race, a 500 a bug: neither gets better by waiting), and a
+    ``DELETE`` that may have gone through counts as done (:meth:`_deleted_before`)."""
 
     def __init__(self, call: Call[T], retries: int, backoff: float) -> None:
         self.call = call
