@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from memory.errors import InvalidArgument, InvalidMessage
-from memory.models import dotted_path, parse_message
+from memory.models import dotted_path, first_error, parse_message
 from memory.read.assemble import AssembleConfig
 from memory.validation import request_error
 
@@ -48,11 +48,10 @@ def validation_body(exc: RequestValidationError, path: str = "") -> dict[str, An
     A bad message is validated again by :func:`parse_message`, and a bad argument by the
     check ``Memory`` runs on it, so both read as they do embedded.
     """
-    errors = exc.errors()
-    err = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-    loc = tuple(err.get("loc", ()))
-    if err.get("type") != "missing" and "input" in err:  # the words Memory uses for the same value
-        mapped = request_error(loc, err["input"], search=path.endswith("/search"), config=AssembleConfig())
+    err = first_error(exc, empty="invalid request")
+    loc = err.loc
+    if err.type != "missing" and err.has_input:  # the words Memory uses for the same value
+        mapped = request_error(loc, err.input, search=path.endswith("/search"), config=AssembleConfig())
         if mapped is not None:
             return mapped.body()
     where = loc[1:] if loc and loc[0] in ("body", "query", "path") else loc
@@ -65,14 +64,14 @@ def validation_body(exc: RequestValidationError, path: str = "") -> dict[str, An
             except InvalidMessage as bad:
                 return bad.body()
     field = dotted_path(where) or "body"
-    msg = str(err.get("msg", "invalid"))
+    msg = err.msg
     kind = InvalidMessage if field.startswith("messages") else InvalidArgument
-    if err.get("type") == "extra_forbidden":
+    if err.type == "extra_forbidden":
         msg = "unknown field; remove it (see the OpenAPI schema at /docs)"
-    elif err.get("type") == "missing":
+    elif err.type == "missing":
         msg = "required; add it"
-    elif err.get("type") == "value_error":
-        msg = msg.removeprefix("Value error, ")
+    elif err.type == "value_error":
+        msg = err.reason
         name = msg.split(":", 1)[0]
         if ":" in msg and name.isidentifier():  # a model-level check names its field: config.candidates
             field = f"{field}.{name}" if field != "body" else name
