@@ -41,7 +41,7 @@ from memory.tokens import REPLY_PRIMING, TokenCounter, count_message
 from memory.validation import check_budget
 from retrievers.base import Retriever
 
-__all__ = ["REPLY_PRIMING", "AssembleConfig", "assemble"]  # REPLY_PRIMING: memory.tokens's, re-exported
+__all__ = ["AssembleConfig", "assemble"]
 
 
 def assemble(
