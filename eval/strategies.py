@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import Stemmer
 
-from eval.summarize import history_version
+from eval.summarize import CentralTurnsSummarizer, history_version
 from memory.memory import Memory
 from memory.models import Context, MessageRef
 from memory.read.assemble import AssembleConfig, assemble
@@ -285,7 +285,7 @@ class TurnmemGeneric(Turnmem):
 class SummaryWindow:
     """A summary of older turns plus the recent window (the classic "summary buffer").
 
-    ``summarizer`` defaults to :class:`eval.summarize.ExtractiveSummarizer` (offline,
+    ``summarizer`` defaults to :class:`eval.summarize.CentralTurnsSummarizer` (offline,
     query-independent: the turns most central to their session); an
     :class:`eval.summarize.OpenAISummarizer` calls an OpenAI-compatible endpoint instead.
     The window takes ``window_share`` of the budget and the summary the rest.
@@ -295,9 +295,7 @@ class SummaryWindow:
     uses_budget = True
 
     def __init__(self, summarizer: Any = None, window_share: float = 0.5) -> None:
-        from eval.summarize import ExtractiveSummarizer
-
-        self.summarizer = summarizer or ExtractiveSummarizer()
+        self.summarizer = summarizer or CentralTurnsSummarizer()
         self.window_share = window_share
 
     def build(self, inp: StrategyInput) -> StrategyOutput:

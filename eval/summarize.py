@@ -1,4 +1,6 @@
-"""Summarizers for the ``summary`` strategy: extractive offline default, and an LLM one.
+"""Summarizers for the ``summary`` strategy: an extractive offline default (each session's most
+central turns: :class:`CentralTurnsSummarizer`, not :class:`memory.ExtractiveSummarizer`, the
+rolling summaries' line picker), and an LLM one.
 
 A summarizer turns the older part of a conversation into one text under ``max_tokens``
 and says which stored messages it *covers* (their whole text is in the summary), which
@@ -41,7 +43,7 @@ def _line(row: MessageRow) -> str:
     return f"- [{day}] {who}: {msg.text()}"
 
 
-class ExtractiveSummarizer:
+class CentralTurnsSummarizer:
     """Picks, round-robin over sessions, each session's most central turns.
 
     Centrality is the cosine between a turn's vector and its session's mean vector (the

@@ -17,6 +17,7 @@ from memory.errors import (
     PermissionDenied,
     SchemaMismatch,
     ServiceError,
+    TimedOut,
     TurnmemError,
     UpstreamError,
 )
@@ -94,6 +95,7 @@ __all__ = [
     "StoredMessage",
     "TextPart",
     "ToolCall",
+    "TimedOut",
     "ToolCallState",
     "TurnmemError",
 ]

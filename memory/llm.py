@@ -1,8 +1,11 @@
-"""The one OpenAI-compatible ``/chat/completions`` client: request, error mapping, retries.
+"""The one OpenAI-compatible HTTP client and its retry policy: request, error mapping, retries.
 
-Used by :class:`memory.session.summaries.ChatSummarizer` (rolling summaries), the eval's
-``OpenAISummarizer`` and the eval's answer model and judge (:mod:`eval.answers`). Any
-endpoint that speaks the chat-completions API works: OpenAI, vLLM, llama.cpp server, Ollama.
+:func:`http_client` is the client of every OpenAI-compatible endpoint (base URL, key, timeout):
+:class:`memory.session.summaries.ChatSummarizer` (rolling summaries), the eval's
+``OpenAISummarizer``, the eval's answer model and judge (:mod:`eval.answers`) and
+:class:`memory.embedders.OpenAIEmbedder`. Any endpoint that speaks the API works: OpenAI, vLLM,
+llama.cpp server, Ollama. (The turnmem REST client, :mod:`memory.client`, is not one of them: it
+talks to turnmem's own service and retries only what is safe to repeat there.)
 
 :func:`chat_reply` posts one request and returns the text with the endpoint's token usage and
 the latency; a 429, a 5xx or a broken connection is retried ``retries`` times with exponential

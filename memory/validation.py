@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from memory.errors import InvalidArgument, TurnmemError
+from memory.models import first_error
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -107,11 +108,9 @@ def apply_overrides(config: M, overrides: Mapping[str, Any]) -> M:
     try:
         return type(config).model_validate({**config.model_dump(), **overrides})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        name = str(err["loc"][0]) if err.get("loc") else "config"
-        raise InvalidArgument(
-            f"{name}: {err.get('msg', 'invalid')} (got {overrides.get(name)!r})", field=name
-        ) from None
+        err = first_error(exc)
+        name = str(err.loc[0]) if err.loc else "config"
+        raise InvalidArgument(f"{name}: {err.msg} (got {overrides.get(name)!r})", field=name) from None
 
 
 # The REST service's request fields, by FastAPI error location, and the check Memory runs on each.

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from retrievers.base import Candidates, Query, Retriever
+from retrievers.normalize import minmax
 
 
 def _union(lists: Sequence[Candidates]) -> np.ndarray:
@@ -46,15 +47,9 @@ def reciprocal_rank_fusion(
     return _fuse(lists, weights, lambda cand: 1.0 / (k + np.arange(1, len(cand) + 1)))
 
 
-def _minmax(cand: Candidates) -> np.ndarray:
-    s = cand.scores.astype(np.float64)
-    lo, hi = float(s.min()), float(s.max())
-    return (s - lo) / (hi - lo) if hi > lo else np.ones_like(s)
-
-
 def weighted_fusion(lists: Sequence[Candidates], *, weights: Sequence[float] | None = None) -> Candidates:
     """Min-max normalize each list's scores to [0, 1], then a weighted sum (absent = 0)."""
-    return _fuse(lists, weights, _minmax)
+    return _fuse(lists, weights, lambda cand: minmax(cand.scores))
 
 
 class HybridRetriever:

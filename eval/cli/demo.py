@@ -17,7 +17,7 @@ from eval.report import TABLE_LEGEND
 from eval.runner import ingest, run
 from memory.cli.common import int_list, make_console
 from memory.memory import Memory
-from memory.read.assemble import REPLY_PRIMING
+from memory.tokens import REPLY_PRIMING
 
 
 def add_parser(sub: Any) -> None:

@@ -17,6 +17,7 @@ from eval.sampling import sample_questions
 from eval.strategies import available
 from memory.cli.common import csv_list, int_list, make_console
 from memory.errors import InvalidArgument
+from memory.models import first_error
 
 
 def add_parser(sub: Any) -> None:
@@ -173,9 +174,9 @@ def _answer_config(args: argparse.Namespace) -> AnswerConfig | None:
             judge_prompt=args.judge_prompt,
         )
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise InvalidArgument(f"{field}: {err['msg']} (got {err.get('input')!r})", field=field) from None
+        err = first_error(exc)
+        field = err.dotted
+        raise InvalidArgument(f"{field}: {err.msg} (got {err.input!r})", field=field) from None
     config.api_key()  # a missing --api-key-env variable fails now, not after the retrieval
     config.prompts()  # so does an unknown prompt name
     return config

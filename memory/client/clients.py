@@ -18,9 +18,11 @@ attempt may have gone through (its answer was lost) and which then finds nothing
 success with ``deleted == 0``, since the first attempt did the deleting.
 
 Errors come back as the same classes ``Memory`` raises (:class:`InvalidMessage`,
-:class:`Conflict` with ``current_seq``, ...; a 413 for a body over the server's limit as
-:class:`InvalidArgument` naming ``body``), plus :class:`PermissionDenied` for a refused key
-and :class:`ServiceError` when the service stays unreachable. ``flush`` (``POST
+:class:`Conflict` with ``current_seq``, :class:`TimedOut` after the retries of a 503, ...; a 413
+for a body over the server's limit as :class:`InvalidArgument` naming ``body``): the body's
+``error`` names the class (:data:`memory.errors.REGISTRY`, the one the service answers from).
+Plus :class:`PermissionDenied` for a refused key and :class:`ServiceError` when the service
+stays unreachable or answers a 5xx that names no class. ``flush`` (``POST
 /v1/namespaces/{ns}/flush``) raises :class:`TimedOut` when the service answers 504, and is not
 retried on it: it already waited its ``timeout``.
 """

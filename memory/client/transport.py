@@ -17,19 +17,7 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
-from memory.errors import (
-    BudgetTooSmall,
-    Conflict,
-    IdempotencyConflict,
-    InvalidArgument,
-    InvalidMessage,
-    InvalidTransition,
-    NotFound,
-    PermissionDenied,
-    ServiceError,
-    TimedOut,
-    UpstreamError,
-)
+from memory.errors import InvalidArgument, ServiceError, error_from_body
 
 T = TypeVar("T")
 
@@ -71,40 +59,15 @@ class Call(Generic[T]):
 
 
 def raise_for(resp: httpx.Response) -> None:
-    """Turn an error answer into the exception ``Memory`` would have raised."""
+    """Turn an error answer into the exception ``Memory`` would have raised: the class the body's
+    ``error`` names (:func:`memory.errors.error_from_body`, the registry the service answers from)."""
     if resp.status_code < 400:
         return
     try:
         body = resp.json()
     except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
-    detail = body.get("detail")
-    text = detail if isinstance(detail, str) else resp.text[:500] or resp.reason_phrase
-    kind, fld = body.get("error"), body.get("field")
-    status = resp.status_code
-    if status in (401, 403):
-        raise PermissionDenied(text, status=status)
-    if status == 409:
-        raise Conflict(text, current_seq=int(body.get("current_seq", -1)))
-    if status == 404:
-        raise NotFound(text)
-    if status in (413, 422):  # 413: the body is over the server's byte limit (field: body)
-        if kind == "IdempotencyConflict":
-            raise IdempotencyConflict(text, current_seq=int(body.get("current_seq", -1)))
-        if kind == "InvalidTransition":
-            raise InvalidTransition(text, current=body.get("current"), allowed=list(body.get("allowed") or []))
-        if kind == "BudgetTooSmall":
-            raise BudgetTooSmall(text, budget=int(body.get("budget", 0)), required=int(body.get("required", 0)))
-        if kind == "InvalidMessage" or (isinstance(fld, str) and fld.startswith("messages")):
-            raise InvalidMessage(text, field=fld)
-        raise InvalidArgument(text, field=fld)
-    if status == 502:
-        raise UpstreamError(text)
-    if status == 504 and kind == "TimedOut":  # a flush that ran out of time (the writes are stored)
-        raise TimedOut(text)
-    raise ServiceError(f"turnmem service answered {status}: {text}", status=status)
+        body = None
+    raise error_from_body(body, resp.status_code, resp.text[:500] or resp.reason_phrase)
 
 
 def _retryable(call: Call[Any], resp: httpx.Response | None, exc: Exception | None) -> bool:
@@ -126,7 +89,14 @@ def _maybe_done(exc: Exception | None, resp: httpx.Response | None) -> bool:
 class Attempts(Generic[T]):
     """The tries of one call, for either client: iterate for the delay before each try (None
     before the first), report its outcome with :meth:`answered` or :meth:`failed`, then take
-    :meth:`result`. The iteration stops once an outcome is not worth another try."""
+    :meth:`result`. The iteration stops once an outcome is not worth another try.
+
+    This is the REST client's own retry policy, not :mod:`memory.llm`'s (which retries every
+    chat-completions POST on 408/409/429/5xx, honouring ``Retry-After``): a completion has no
+    effect to repeat, but a turnmem call may. So a call is repeated only when that is safe
+    (:attr:`Call.safe_to_repeat`, or the request never left), only on 502/503/504 or a broken
+    connection (a 409 here is a lost race, a 500 a bug: neither gets better by waiting), and a
+    ``DELETE`` that may have gone through counts as done (:meth:`_deleted_before`)."""
 
     def __init__(self, call: Call[T], retries: int, backoff: float) -> None:
         self.call = call

@@ -1,8 +1,14 @@
-"""Any OpenAI-compatible ``/v1/embeddings`` endpoint, through httpx."""
+"""Any OpenAI-compatible ``/v1/embeddings`` endpoint, through the one OpenAI-compatible httpx client
+(:func:`memory.llm.http_client`: base URL, ``$OPENAI_API_KEY``, timeout).
+
+One request per batch and no retries of its own: a write's vectors that fail are retried by the
+background indexer (:mod:`memory.write.indexer`), and a query that cannot be embedded fails its
+call, which the caller may repeat. httpx is imported when an endpoint embedder is made, not with
+:mod:`memory.embedders` (which every memory imports).
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -25,15 +31,13 @@ class OpenAIEmbedder:
         timeout: float = 30.0,
         client: object | None = None,
     ) -> None:
-        import httpx
+        from memory.llm import http_client  # lazy: httpx (see the module docstring)
 
         self.name = model
         self.model = model
         self.batch_size = batch_size
         self._dim = dim
-        key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        self._client = client or httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout)
+        self._client = client or http_client(base_url, api_key=api_key, timeout=timeout)
 
     @property
     def dim(self) -> int:
@@ -42,7 +46,7 @@ class OpenAIEmbedder:
         return self._dim
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        import httpx
+        import httpx  # lazy (see the module docstring)
 
         texts = list(texts)
         rows: list[list[float]] = []

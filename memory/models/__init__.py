@@ -38,7 +38,7 @@ from memory.models.messages import (
     TextPart,
     ToolCall,
 )
-from memory.models.parse import dotted_path, dumps_canonical, parse_message
+from memory.models.parse import FieldError, dotted_path, dumps_canonical, field_errors, first_error, parse_message
 
 __all__ = [
     "MAX_EXTRACTED_CHARS",
@@ -49,6 +49,7 @@ __all__ = [
     "ContentPart",
     "Context",
     "FilePart",
+    "FieldError",
     "FileRef",
     "FunctionCall",
     "Hit",
@@ -67,5 +68,7 @@ __all__ = [
     "ToolStatus",
     "dotted_path",
     "dumps_canonical",
+    "field_errors",
+    "first_error",
     "parse_message",
 ]

@@ -1,11 +1,15 @@
 """Messages from the outside: :func:`parse_message` validates a dict or a model and raises
 :class:`InvalidMessage` naming the wrong field (``messages[2].content[0].image_url.url``);
-:func:`dumps_canonical` is the one JSON spelling of data (sorted keys, no spaces)."""
+:func:`first_error` reads a pydantic validation error the one way every boundary turns it into a
+turnmem error (messages, arguments, overrides, stage machines, the service's requests, the eval's
+options); :func:`dumps_canonical` is the one JSON spelling of data (sorted keys, no spaces)."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -21,11 +25,63 @@ def dotted_path(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def _content_error(errors: list[Any], content: Any) -> tuple[str, str]:
+class _HasErrors(Protocol):
+    def errors(self) -> Sequence[Any]: ...
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One error of a pydantic validation (or of FastAPI's ``RequestValidationError``), as
+    turnmem's messages use it."""
+
+    loc: tuple[Any, ...]
+    msg: str  # pydantic's words as they are
+    type: str | None = None
+    input: Any = None
+    has_input: bool = False  # whether pydantic said what the input was (it does not for a missing field)
+
+    @classmethod
+    def of(cls, err: Any) -> FieldError:
+        return cls(
+            loc=tuple(err.get("loc", ())),
+            msg=str(err.get("msg", "invalid")),
+            type=err.get("type"),
+            input=err.get("input"),
+            has_input="input" in err,
+        )
+
+    @property
+    def reason(self) -> str:
+        """The message without pydantic's ``Value error, ``: a validator's own words."""
+        return self.msg.removeprefix("Value error, ")
+
+    @property
+    def path(self) -> str:
+        """The location as a field path: ``messages[1].role``."""
+        return dotted_path(self.loc)
+
+    @property
+    def dotted(self) -> str:
+        """The location joined by dots, list indexes too: ``stages.0.next``."""
+        return ".".join(str(p) for p in self.loc)
+
+
+def field_errors(exc: _HasErrors) -> list[FieldError]:
+    """Every error of ``exc`` (a pydantic ``ValidationError`` or FastAPI's ``RequestValidationError``)."""
+    return [FieldError.of(err) for err in exc.errors()]
+
+
+def first_error(exc: _HasErrors, *, empty: str = "invalid") -> FieldError:
+    """The first error of ``exc``, which turnmem reports (``empty`` is the message if it has none)."""
+    errors = exc.errors()
+    return FieldError.of(errors[0]) if errors else FieldError(loc=(), msg=empty)
+
+
+def _content_error(errors: list[FieldError], content: Any) -> tuple[str, str]:
     """The field and message for invalid ``content``: for a list, the part that is wrong."""
     if isinstance(content, list):
         for err in errors:
-            loc = tuple(err.get("loc", ()))
+            loc = err.loc
             if len(loc) >= 3 and loc[0] == "content" and str(loc[1]).startswith("list[") and isinstance(loc[2], int):
                 rest = list(loc[3:])
                 part = content[loc[2]] if loc[2] < len(content) else None
@@ -33,7 +89,7 @@ def _content_error(errors: list[Any], content: Any) -> tuple[str, str]:
                     rest = rest[1:]  # the union branch name, not a field
                 field = dotted_path(("content", loc[2], *rest))
                 return field, (
-                    f"{err.get('msg', 'invalid')}; a content part is {{'type': 'text', 'text': ...}}, "
+                    f"{err.msg}; a content part is {{'type': 'text', 'text': ...}}, "
                     "{'type': 'image_url', 'image_url': {'url': ...}} or {'type': 'file', 'file': {...}}"
                 )
     return "content", (
@@ -102,15 +158,11 @@ def parse_message(value: MessageInput, *, index: int | None = None) -> Message:
     try:
         return Message.model_validate(value)
     except ValidationError as exc:
-        errors = exc.errors()
-        err = errors[0]
-        loc = dotted_path(tuple(err.get("loc", ())))
-        msg = str(err.get("msg", "invalid"))
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, ") :]
+        err = first_error(exc)
+        loc, msg = err.path, err.reason
         field = msg.split(":", 1)[0] if not loc and ":" in msg else loc
         if loc.startswith("content"):
-            field, msg = _content_error(errors, value.get("content"))
+            field, msg = _content_error(field_errors(exc), value.get("content"))
         text = f"{prefix}.{field}: {msg}" if field and not msg.startswith(f"{field}:") else f"{prefix}.{msg}"
         raise InvalidMessage(text, field=f"{prefix}.{field}" if field else prefix) from None
 

@@ -37,13 +37,11 @@ from memory.read.config import AssembleConfig
 from memory.read.packing import Packer, unit_pos
 from memory.read.retrieval import conversation_query, retrieve
 from memory.stores.base import ContextStore
-from memory.tokens import TokenCounter, count_message
+from memory.tokens import REPLY_PRIMING, TokenCounter, count_message
 from memory.validation import check_budget
 from retrievers.base import Retriever
 
-__all__ = ["REPLY_PRIMING", "AssembleConfig", "assemble"]
-
-REPLY_PRIMING = 3
+__all__ = ["AssembleConfig", "assemble"]
 
 
 def assemble(

@@ -19,6 +19,7 @@ from memory.stores.base import ChunkReader, ContextStore, NamespaceCaches
 from memory.stores.rows import CandidateRow, ChunkRow, MessageRow
 from retrievers.base import Query, Retriever
 from retrievers.diversity import mmr_order, session_scores
+from retrievers.normalize import minmax
 from retrievers.query import QueryAnalysis, analyze, is_follow_up
 from retrievers.scorers import AnswerType, CandidateView, Person, Recency, Scorer, SessionTopic, Speaker, Time, combine
 
@@ -126,9 +127,7 @@ def retrieve(
     if not keep:
         return []
     ids = cands.ids[keep]
-    rel = cands.scores[keep].astype(np.float64)
-    lo, hi = float(rel.min()), float(rel.max())
-    rel_n = (rel - lo) / (hi - lo) if hi > lo else np.ones_like(rel)
+    rel_n = minmax(cands.scores[keep])
     metas = [cand_rows[int(i)] for i in ids]
     chunks = [m.chunk for m in metas]
     view = CandidateView(
@@ -306,6 +305,5 @@ def _session_prior(
     if not names:
         return None
     ss = session_scores(np.asarray(query_vector, dtype=np.float64), cents)
-    lo, hi = float(ss.min()), float(ss.max())
-    norm = dict(zip(names, ((ss - lo) / (hi - lo) if hi > lo else np.ones_like(ss)).tolist()))
+    norm = dict(zip(names, minmax(ss).tolist()))
     return np.array([norm.get(c.session, 0.0) for c in chunks])

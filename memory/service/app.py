@@ -43,7 +43,7 @@ from memory.errors import InvalidArgument, PermissionDenied, TurnmemError
 from memory.memory import Memory
 from memory.models import Context, Message, StoredMessage, ToolCallState
 from memory.service.common import NAME, NAME_PATTERN, ContextRequest, Creds, context_response
-from memory.service.errors import BUSY, ERRORS, ErrorBody, error_body, validation_body
+from memory.service.errors import BUSY, ERRORS, ErrorBody, validation_body
 from memory.service.inspect_routes import eval_folder, install_inspector
 from memory.service.limits import MAX_BATCH, BodySizeLimit, ServiceLimits
 from memory.service.namespace_routes import DeleteResponse, SessionInfo, namespace_router
@@ -239,7 +239,7 @@ def create_app(
 
     @app.exception_handler(TurnmemError)
     async def _turnmem_error(request: Request, exc: TurnmemError) -> JSONResponse:
-        status, body = error_body(exc)
+        status, body = exc.status_code, exc.body()
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {"Retry-After": "1"} if status == 503 else None
         return JSONResponse(body, status_code=status, headers=headers)
 

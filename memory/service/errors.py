@@ -1,6 +1,7 @@
-"""The service's errors: the JSON body every error answer has (:class:`ErrorBody`), the HTTP status
-of each :mod:`memory.errors` class, and FastAPI's validation errors reshaped to name the field the
-way ``Memory`` does. :class:`memory.client.Client` reads them back into the same classes."""
+"""The service's errors: the JSON body every error answer has (:class:`ErrorBody`, made by
+:meth:`memory.errors.TurnmemError.body` and answered with the class's ``status_code``), and
+FastAPI's validation errors reshaped to name the field the way ``Memory`` does.
+:class:`memory.client.Client` reads them back into the same classes (:func:`memory.errors.error_from_body`)."""
 
 from __future__ import annotations
 
@@ -9,21 +10,8 @@ from typing import Any
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
-from memory.errors import (
-    BudgetTooSmall,
-    Conflict,
-    IdempotencyConflict,
-    IndexingFailed,
-    InvalidArgument,
-    InvalidMessage,
-    InvalidTransition,
-    NotFound,
-    PermissionDenied,
-    TimedOut,
-    TurnmemError,
-    UpstreamError,
-)
-from memory.models import dotted_path, parse_message
+from memory.errors import InvalidArgument, InvalidMessage
+from memory.models import dotted_path, first_error, parse_message
 from memory.read.assemble import AssembleConfig
 from memory.validation import request_error
 
@@ -54,53 +42,18 @@ BUSY: dict[int | str, dict[str, Any]] = {
 }
 
 
-STATUS: list[tuple[type[Exception], int]] = [
-    (IdempotencyConflict, 422),  # a key reused for another request (IETF Idempotency-Key draft)
-    (Conflict, 409),  # stale base_seq, or a state block past its expected version
-    (PermissionDenied, 403),
-    (NotFound, 404),
-    (InvalidTransition, 422),
-    (InvalidMessage, 422),
-    (InvalidArgument, 422),
-    (BudgetTooSmall, 422),
-    (UpstreamError, 502),
-    (TimedOut, 503),
-    (IndexingFailed, 503),  # a stored turn's background indexing failed; retried, safe to retry
-]
-
-
-def error_body(exc: TurnmemError) -> tuple[int, dict[str, Any]]:
-    status = next((code for cls, code in STATUS if isinstance(exc, cls)), 500)
-    if isinstance(exc, PermissionDenied):
-        status = exc.status
-    body: dict[str, Any] = {"detail": str(exc), "error": type(exc).__name__}
-    field = getattr(exc, "field", None)
-    if field is None and isinstance(exc, BudgetTooSmall):
-        field = "budget"
-    if field is not None:
-        body["field"] = field
-    if isinstance(exc, Conflict):
-        body["current_seq"] = exc.current_seq
-    if isinstance(exc, BudgetTooSmall):
-        body.update(budget=exc.budget, required=exc.required)
-    if isinstance(exc, InvalidTransition):
-        body.update(current=exc.current, allowed=exc.allowed)
-    return status, body
-
-
 def validation_body(exc: RequestValidationError, path: str = "") -> dict[str, Any]:
     """FastAPI's 422, reshaped like ours: the first error, with its field as a dotted path.
 
     A bad message is validated again by :func:`parse_message`, and a bad argument by the
     check ``Memory`` runs on it, so both read as they do embedded.
     """
-    errors = exc.errors()
-    err = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-    loc = tuple(err.get("loc", ()))
-    if err.get("type") != "missing" and "input" in err:  # the words Memory uses for the same value
-        mapped = request_error(loc, err["input"], search=path.endswith("/search"), config=AssembleConfig())
+    err = first_error(exc, empty="invalid request")
+    loc = err.loc
+    if err.type != "missing" and err.has_input:  # the words Memory uses for the same value
+        mapped = request_error(loc, err.input, search=path.endswith("/search"), config=AssembleConfig())
         if mapped is not None:
-            return error_body(mapped)[1]
+            return mapped.body()
     where = loc[1:] if loc and loc[0] in ("body", "query", "path") else loc
     body = getattr(exc, "body", None)
     if len(where) >= 2 and where[0] == "messages" and isinstance(where[1], int) and isinstance(body, dict):
@@ -109,21 +62,21 @@ def validation_body(exc: RequestValidationError, path: str = "") -> dict[str, An
             try:
                 parse_message(items[where[1]], index=where[1])
             except InvalidMessage as bad:
-                return {"detail": str(bad), "error": "InvalidMessage", "field": bad.field}
+                return bad.body()
     field = dotted_path(where) or "body"
-    msg = str(err.get("msg", "invalid"))
-    kind = "InvalidMessage" if field.startswith("messages") else "InvalidArgument"
-    if err.get("type") == "extra_forbidden":
+    msg = err.msg
+    kind = InvalidMessage if field.startswith("messages") else InvalidArgument
+    if err.type == "extra_forbidden":
         msg = "unknown field; remove it (see the OpenAPI schema at /docs)"
-    elif err.get("type") == "missing":
+    elif err.type == "missing":
         msg = "required; add it"
-    elif err.get("type") == "value_error":
-        msg = msg.removeprefix("Value error, ")
+    elif err.type == "value_error":
+        msg = err.reason
         name = msg.split(":", 1)[0]
         if ":" in msg and name.isidentifier():  # a model-level check names its field: config.candidates
             field = f"{field}.{name}" if field != "body" else name
             msg = msg.split(":", 1)[1].strip()
-    return {"detail": f"{field}: {msg}", "error": kind, "field": field}
+    return kind(f"{field}: {msg}", field=field).body()
 
 
-__all__ = ["BUSY", "ERRORS", "STATUS", "ErrorBody", "error_body", "validation_body"]
+__all__ = ["BUSY", "ERRORS", "ErrorBody", "validation_body"]

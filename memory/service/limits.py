@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from memory.errors import InvalidArgument
 from memory.read.assemble import AssembleConfig
 from memory.write.indexer import MAX_PENDING
 
@@ -126,7 +127,7 @@ class BodySizeLimit:
             f"body: the request is {size} bytes, over this server's limit of {self.max_bytes} bytes; "
             "send fewer or smaller messages per request"
         )
-        return json.dumps({"detail": detail, "error": "InvalidArgument", "field": "body"}).encode()
+        return json.dumps(InvalidArgument(detail, field="body").body()).encode()
 
     async def _refuse(self, send: Any, size: str) -> None:
         body = self._body(size)

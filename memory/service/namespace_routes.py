@@ -35,7 +35,7 @@ from memory.service.common import (
     context_response,
     no_surrogates,
 )
-from memory.service.errors import BUSY, ErrorBody, error_body
+from memory.service.errors import BUSY, ErrorBody
 from memory.service.limits import MAX_BATCH, MAX_PAGE
 from memory.validation import MAX_NAME
 
@@ -153,7 +153,7 @@ def namespace_router(
         try:
             mem.flush(timeout=timeout, namespace=ns)
         except TimedOut as exc:
-            return JSONResponse({**error_body(exc)[1], "field": "timeout"}, status_code=504)
+            return JSONResponse({**exc.body(), "field": "timeout"}, status_code=504)  # it waited: a gateway timeout
         return FlushResponse(waited_s=round(time.monotonic() - started, 3))
 
     @router.post("/v1/namespaces/{ns}/context", response_model=Context, tags=["read"], responses=BUSY)

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from memory.errors import InvalidArgument, InvalidTransition
+from memory.models import first_error
 from memory.parts import MemoryParts
 from memory.session.state import STAGE, StateBlock, StateMachine, block_from_row, check_block_name, encode_value
 from memory.session.state import render as render_state
@@ -91,9 +92,8 @@ class SessionState(MemoryParts):
         try:
             m = machine if isinstance(machine, StateMachine) else StateMachine.model_validate(machine)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-            loc = ".".join(str(p) for p in err.get("loc", ()))
+            err = first_error(exc)
+            msg, loc = err.reason, err.dotted
             raise InvalidArgument(f"machine{'.' + loc if loc else ''}: {msg}", field="machine") from None
         self.store.set_state_machine(namespace, session, m.model_dump_json(), m.initial)
 

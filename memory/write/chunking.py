@@ -34,7 +34,7 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=\S)")
 
 
 @dataclass(frozen=True)
-class Piece:
+class ChunkText:
     """One chunk's text, what kind of content it came from, and its token count."""
 
     text: str
@@ -79,22 +79,22 @@ class Chunker:
             n = memo[text] = self.counter.count(text)
         return n
 
-    def split(self, msg: Message) -> list[Piece]:
+    def split(self, msg: Message) -> list[ChunkText]:
         self._memo.counts = {}
         try:
             return self._split(msg)
         finally:
             self._memo.counts = None
 
-    def _split(self, msg: Message) -> list[Piece]:
+    def _split(self, msg: Message) -> list[ChunkText]:
         kind = message_kind(msg)
         text = msg.text()
         if not text.strip():
-            return [Piece(text="", kind=kind, tokens=0)]
+            return [ChunkText(text="", kind=kind, tokens=0)]
         n = self._count(text)
         if n <= self.max_tokens:
-            return [Piece(text=text, kind=kind, tokens=n)]
-        return [Piece(text=t, kind=kind, tokens=self._count(t)) for t in self.split_text(text)]
+            return [ChunkText(text=text, kind=kind, tokens=n)]
+        return [ChunkText(text=t, kind=kind, tokens=self._count(t)) for t in self.split_text(text)]
 
     # -- text ------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import pytest
 import eval.strategies as strategies_mod
 from eval.datasets import Conversation, Dataset, Question, Session, Turn
 from eval.strategies import StrategyInput, StrategyOutput, available, get_strategy, plain_config, register
-from eval.summarize import ExtractiveSummarizer
+from eval.summarize import CentralTurnsSummarizer
 from memory import Memory
 from memory.embedders import Embedder
 from memory.models import MessageRef
@@ -212,13 +212,13 @@ def test_turnmem_brings_a_tool_result_with_its_call(minilm_memory: Memory) -> No
 def test_summary_with_extractive_summarizer(memory: Memory) -> None:
     order = stored(memory)
     for budget in (8, 60, 200, 500, 1200):
-        summ = ExtractiveSummarizer()
+        summ = CentralTurnsSummarizer()
         out = build(memory, "summary", "", budget, summarizer=summ, window_share=0.4)
         assert out.tokens <= budget and out.tokens == count_messages(memory.counter, out.messages)
     # At 500 tokens: a system summary of older turns, then the recent window.
-    out = build(memory, "summary", "", 500, summarizer=ExtractiveSummarizer(), window_share=0.4)
+    out = build(memory, "summary", "", 500, summarizer=CentralTurnsSummarizer(), window_share=0.4)
     first, *rest = out.messages
-    assert first["role"] == "system" and first["content"].startswith(ExtractiveSummarizer.header)
+    assert first["role"] == "system" and first["content"].startswith(CentralTurnsSummarizer.header)
     window = build(memory, "window", "", int(500 * 0.4)).present
     covered = out.present - window
     assert covered and window <= out.present

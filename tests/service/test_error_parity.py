@@ -1,22 +1,45 @@
 """The same mistake gets the same answer embedded and through the service: exception class,
 message and field, for a table of bad inputs run through ``Memory`` and through ``Client``
-against a real ``turnmem serve``; and a server without keys says once that it checks none."""
+against a real ``turnmem serve``; every registered error comes back from the service as its own
+class, through ``Client`` and ``AsyncClient``; and a server without keys says once that it checks none."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 
-from memory.client import Client
+from memory.client import AsyncClient, Client
 from memory.embedders import Embedder
-from memory.errors import TurnmemError
+from memory.errors import (
+    REGISTRY,
+    BudgetTooSmall,
+    Conflict,
+    IdempotencyConflict,
+    IndexingFailed,
+    IndexMismatch,
+    InvalidArgument,
+    InvalidMessage,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    SchemaMismatch,
+    ServiceError,
+    TimedOut,
+    TurnmemError,
+    UpstreamError,
+    error_from_body,
+)
 from memory.memory import Memory
+from memory.service.app import create_app
+from tests.fakes import serve
 from tests.service.helpers import ADMIN_KEY, ServerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,3 +161,104 @@ def test_a_server_without_keys_warns_once_that_keys_are_not_checked(tmp_path: Pa
     lines = [line for line in log.read_text().splitlines() if warning in line]
     assert len(lines) == 1, log.read_text()[-2000:]
     assert lines[0].startswith("WARNING") and "no keys" in lines[0]
+
+
+# One instance of every registered class, its attributes set to what a body carries, and the
+# status the service answers it with (pinned: these are the statuses it has always answered).
+STATUSES: list[tuple[int, TurnmemError]] = [
+    (500, TurnmemError("something failed on purpose")),
+    (422, InvalidMessage("messages[0].role: unknown role 'bot'; use one of user, assistant", field="messages[0].role")),
+    (422, InvalidArgument("window_share: at most 1 (got 2)", field="window_share")),
+    (422, BudgetTooSmall("budget: 10 tokens cannot hold the pinned part (42)", budget=10, required=42)),
+    (404, NotFound("session 's' does not exist")),
+    (409, Conflict("base_seq: 1 is stale; the session is at 3", current_seq=3)),
+    (422, IdempotencyConflict("idempotency_key: 'k' answered another request", current_seq=2)),
+    (422, InvalidTransition("stage: 'triage' cannot move to 'closed'", current="triage", allowed=["open", "done"])),
+    (502, UpstreamError("summarizer: https://llm.example/v1 answered 500: oops")),
+    (403, PermissionDenied("namespace: this key may not use namespace 'x'", status=403)),
+    (401, PermissionDenied("authorization: unknown API key", status=401)),
+    (500, ServiceError("the service gave up")),
+    (503, TimedOut("embedding: the model did not answer within 60 s")),
+    (503, IndexingFailed("indexing: embedder unavailable", chunk_ids=[])),
+    (500, IndexMismatch("index: vectors of dimension 384 expected, got 768")),
+    (500, SchemaMismatch("schema: version 9 is newer than this turnmem (3)", found=-1, supported=-1)),
+]
+SAMPLES = [error for _, error in STATUSES]
+
+
+class RaisingEmbedder:
+    """The real embedder, but a query ``raise <i>`` raises ``SAMPLES[i]``: an error from inside the
+    service, answered by its exception handler."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        for text in texts:
+            if text.startswith("raise "):
+                raise SAMPLES[int(text.split()[1])]
+        return self.inner.embed(texts)
+
+
+@pytest.fixture(scope="module")
+def raising_service(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[str]:
+    with Memory.open(tmp_path_factory.mktemp("raising"), embedder=RaisingEmbedder(embedder)) as mem:
+        mem.add(TURN, session="s", namespace=NS)
+        with serve(create_app(mem)) as url:
+            yield url
+
+
+def test_every_registered_error_has_a_sample_and_its_own_name() -> None:
+    assert sorted(REGISTRY) == sorted({type(e).__name__ for e in SAMPLES})
+    assert all(cls.code == name == cls.__name__ for name, cls in REGISTRY.items())
+    assert [e.status_code for e in SAMPLES] == [status for status, _ in STATUSES]
+
+
+@pytest.mark.parametrize("i", range(len(SAMPLES)), ids=lambda i: f"{type(SAMPLES[i]).__name__}-{i}")
+def test_every_registered_error_comes_back_as_its_own_class(raising_service: str, i: int) -> None:
+    """The status and body the service answers with come from the class; both clients raise the
+    same class again, with the same message and every attribute the body carries."""
+    sent = SAMPLES[i]
+    resp = httpx.post(f"{raising_service}/v1/namespaces/{NS}/search", json={"query": f"raise {i}"})
+    assert resp.status_code == STATUSES[i][0] and resp.json() == sent.body()
+    assert resp.headers.get("Retry-After") == ("1" if resp.status_code == 503 else None)
+
+    def check(got: BaseException) -> None:
+        assert type(got) is type(sent)
+        assert isinstance(got, TurnmemError)
+        if isinstance(sent, ServiceError):
+            assert str(got) == f"turnmem service answered 500: {sent}" and got.status == 500
+        else:
+            assert got.body() == sent.body() and vars(got) == vars(sent)
+
+    with Client(raising_service, backoff=0.001) as client, pytest.raises(TurnmemError) as err:
+        client.search(f"raise {i}", namespace=NS)
+    check(err.value)
+
+    async def run() -> None:
+        async with AsyncClient(raising_service, backoff=0.001) as client:
+            await client.search(f"raise {i}", namespace=NS)
+
+    with pytest.raises(TurnmemError) as err:
+        asyncio.run(run())
+    check(err.value)
+
+
+def test_an_answer_that_names_no_class_is_read_by_its_status() -> None:
+    """A proxy's 502 page, FastAPI's 404 for a route the server lacks, a 503 from a load balancer."""
+    assert type(error_from_body(None, 502, "Bad Gateway")) is UpstreamError
+    assert type(error_from_body({"detail": "Not Found"}, 404)) is NotFound
+    busy = error_from_body(None, 503, "<html>busy</html>")
+    assert (
+        type(busy) is ServiceError
+        and busy.status == 503
+        and str(busy) == "turnmem service answered 503: <html>busy</html>"
+    )
+    bad = error_from_body({"detail": "messages[0]: bad", "field": "messages[0]"}, 422)
+    assert type(bad) is InvalidMessage and bad.field == "messages[0]"
+    assert (
+        type(error_from_body({"detail": "body: too big", "error": "InvalidArgument", "field": "body"}, 413))
+        is InvalidArgument
+    )
+    denied = error_from_body({"detail": "no key", "error": ["not", "a", "name"]}, 401)
+    assert type(denied) is PermissionDenied and denied.status == 401
