@@ -13,19 +13,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
 from typing import Any
 
-import numpy as np
-
-from memory.errors import InvalidMessage, TimedOut
-from memory.models import Message, MessageInput, parse_message
+from memory.errors import TimedOut
+from memory.models import MessageInput
 from memory.parts import MemoryParts
 from memory.session.summaries import SUFFIX as SUMMARY_SUFFIX
-from memory.stores.rows import PreparedChunk, PreparedMessage
-from memory.tokens import count_message
-from memory.validation import DEFAULT_NAMESPACE, as_timestamp, check_base_seq, check_name
-from memory.write.indexer import drain_pending, embed_pending, embed_text, settle
+from memory.stores.rows import PreparedMessage
+from memory.validation import DEFAULT_NAMESPACE, check_base_seq, check_name
+from memory.write.indexer import drain_pending, embed_pending, settle
+from memory.write.prepare import prepare
 
 
 class Writes(MemoryParts):
@@ -34,42 +31,8 @@ class Writes(MemoryParts):
     def prepare(self, messages: Iterable[MessageInput], *, timestamp: Any = None) -> list[PreparedMessage]:
         """Validate, timestamp, count and chunk messages (and embed them, with ``index_writes="sync"``);
         touches no stored state."""
-        if isinstance(messages, (dict, Message)):
-            raise InvalidMessage("messages: pass a list of messages (wrap a single message in [...])", field="messages")
-        try:
-            items = list(messages)
-        except TypeError:
-            raise InvalidMessage("messages: pass a list of OpenAI chat messages", field="messages") from None
-        if not items:
-            raise InvalidMessage("messages: the list is empty; pass at least one message", field="messages")
-        default_ts = time.time() if timestamp is None else as_timestamp(timestamp, "timestamp")
-        parsed = [parse_message(m, index=i) for i, m in enumerate(items)]
-        prepared: list[PreparedMessage] = []
-        texts: list[str] = []
-        for msg in parsed:
-            ts = msg.timestamp.timestamp() if msg.timestamp is not None else default_ts
-            if msg.timestamp is None:
-                msg = msg.model_copy(update={"timestamp": datetime.fromtimestamp(ts, tz=timezone.utc)})
-            tokens = count_message(self.counter, msg.to_openai(priced=True))
-            pieces = self.chunker.split(msg)
-            chunks = [
-                PreparedChunk(
-                    part=p,
-                    parts=len(pieces),
-                    kind=piece.kind,
-                    text=piece.text,
-                    tokens=piece.tokens,
-                    vector=np.zeros(0, dtype=np.float32),  # empty: embedded after the commit
-                )
-                for p, piece in enumerate(pieces)
-            ]
-            texts.extend(embed_text(msg.name, piece.text) for piece in pieces)
-            prepared.append(PreparedMessage(message=msg, ts=ts, tokens=tokens, chunks=chunks))
-        if self.index_writes == "sync" and texts:
-            vectors = self.embedder.embed(texts)
-            for ch, vec in zip((ch for pm in prepared for ch in pm.chunks), vectors):
-                ch.vector = vec
-        return prepared
+        embedder = self.embedder if self.index_writes == "sync" else None
+        return prepare(messages, counter=self.counter, chunker=self.chunker, embedder=embedder, timestamp=timestamp)
 
     def add(
         self,
