@@ -33,7 +33,7 @@ AfterWrite = Callable[[str, str, int], object]  # (namespace, session, last seq 
 
 
 class Writer:
-    """Stores writes in ``store`` and gets their chunks embedded into ``index``.
+    """Stores writes in ``store`` and gets their chunks embedded and indexed (``index``: the memory's index handle).
 
     ``after_write(namespace, session, last_seq)`` runs after each write that stored new messages in
     a session (not a ``::summaries`` one): on the indexer, or at once with ``index_writes="sync"``.
@@ -59,7 +59,7 @@ class Writer:
                 field="index_writes",
             )
         self.store = store
-        self.index = index
+        self.index_handle = index
         self.embedder = embedder
         # The indexer embeds around a batching wrapper (a server's BatchingEmbedder): a context's query
         # must not queue behind a batch of long answers; the two run side by side, the indexer niced.
@@ -159,7 +159,7 @@ class Writer:
             if result.new_vectors is None:  # stored without vectors: write-behind
                 ticket = self.indexer.submit(list(result.new_chunk_ids))
             else:
-                self.index.catch_up()
+                self.index_handle.catch_up()
         hook = self.after_write
         if hook is not None and not session.endswith(SUMMARY_SUFFIX) and result.seqs:
             if not result.replayed:
@@ -183,7 +183,7 @@ class Writer:
     def index_chunks(self, ids: list[int]) -> None:
         """The indexer's step: embed these chunks, store their vectors, bring the index up to date."""
         if embed_pending(self.store, self.index_embedder, ids, owner=self.owner):
-            self.index.catch_up()
+            self.index_handle.catch_up()
 
     def drain_pending(self) -> None:
         """Embed the chunks the log holds without a vector that no indexer holds (on open, and the
@@ -192,7 +192,7 @@ class Writer:
         if drain_pending(
             self.store, self.index_embedder, owner=self.owner, batch=worker.batch, stop=lambda: worker.closing
         ):
-            self.index.catch_up()
+            self.index_handle.catch_up()
 
     def flush(self, timeout: float | None = None, *, namespace: str | None = None) -> None:
         """Wait for the indexer (and, with ``namespace`` on a shared store, for every process's
@@ -229,6 +229,6 @@ class Writer:
         if session is not None:
             check_name(session, "session")
         n = self.store.delete(namespace, session)
-        self.index.catch_up()
-        self.index.index.persist()
+        self.index_handle.catch_up()
+        self.index_handle.index.persist()
         return n
