@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 
 from eval.synthetic import generate
-from memory.memory import _embed_text
 from memory.models import parse_message
 from memory.write.chunking import Chunker
+from memory.write.indexer import embed_text
 
 NS = "bench"
 DIM = 384
@@ -57,7 +57,7 @@ def chunk_texts(messages: Sequence[dict[str, Any]], chunker: Chunker) -> list[st
     out = []
     for i, m in enumerate(messages):
         msg = parse_message(m, index=i)
-        out.extend(_embed_text(msg, p.text) for p in chunker.split(msg))
+        out.extend(embed_text(msg.name, p.text) for p in chunker.split(msg))
     return out
 
 

@@ -1,59 +1,54 @@
-"""``Memory``: the facade that wires the log, chunker, embedder, index and assembler.
+"""``Memory``: the facade that opens a memory and wires its parts.
 
-A thin object on purpose: each part lives in its own module and can be replaced. This module
-opens a memory (store by location, index, identity checks of the embedder and token counter),
-rebuilds its index and closes it; the methods of each concern come from a mixin:
-:mod:`memory.write.writes` (``add``, ``flush``, ``delete``), :mod:`memory.session.rolling`,
-:mod:`memory.read.reads` (``assemble``, ``search``, history) and :mod:`memory.session.states`
-(pinned state, stage machine), over the parts named in :mod:`memory.parts`.
+A thin object on purpose: this module opens a memory (store by location, index, identity checks of
+the embedder and token counter), rebuilds its index and closes it. The rest is done by the parts
+``Memory.__init__`` builds, each in its own module and given its collaborators explicitly, to which
+each public method delegates in one line: :class:`~memory.write.index_handle.IndexHandle` (the
+index, its sync with the log, the lock), :class:`~memory.write.writer.Writer` (``add``, ``flush``,
+``delete``, the background indexer), :class:`~memory.read.reader.Reader` (``assemble``, ``search``,
+history, listings), :class:`~memory.session.session_states.SessionStates` (pinned state, stage
+machine) and :class:`~memory.session.rolling.Summaries` (rolling summaries). The hooks between
+them are written out once, in ``__init__``.
 
-Write path (``add``): validate and chunk, then one store transaction stores the messages,
-chunks, full-text rows and tool-call links; the write is acknowledged there. Its chunks are
-embedded and indexed right after on the memory's background indexer (:mod:`memory.write.indexer`;
-``index_writes="sync"`` embeds before the commit instead, as turnmem first did), and so are
-rolling summaries. A context built before that still sees the turns: the recent window reads the
-log and full-text search has them. ``add(wait_indexed=True)`` and :meth:`Memory.flush` wait for
-the vectors. Read path (``assemble``): catch the index up with anything other writers (threads or
-processes) committed, then run :func:`memory.read.assemble.assemble` without the memory's lock:
-contexts build concurrently with each other and with writes (each thread reads SQLite on its own
-WAL connection, PostgreSQL through the pool; the index and the store's caches guard their own state).
-
-On SQLite the index (FAISS, Chroma) is derived state. On open, it is reconciled with the log
-(missing chunks are added from the vectors stored in the log, stale ones removed), so a crash
-between the log's commit and the index's persist loses nothing; chunks a crash left without a
-vector are queued for the indexer. On PostgreSQL the index is the log's own rows (pgvector, a
-``LiveIndex``): there is nothing to catch up or reconcile; a vector the indexer writes is seen by
-every process once it commits.
+A write is acknowledged when the log commits; its chunks are embedded right after, off the caller's
+path (``index_writes="sync"``: before the commit). A context first catches the index up with what
+other writers committed, then builds without the memory's lock. On SQLite the index (FAISS, Chroma)
+is derived state, reconciled with the log on open, so a crash between the log's commit and the
+index's persist loses nothing; on PostgreSQL it is the log's own rows (pgvector, a ``LiveIndex``).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
+from collections.abc import Iterable, Sequence
+from functools import partial
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 from rich.progress import Progress
 
 from indexers import open_index
-from indexers.base import Index, LiveIndex
-from memory.embedders import BatchingEmbedder, Embedder, default_embedder, identity
+from indexers.base import Index
+from memory.embedders import Embedder, default_embedder, identity
 from memory.errors import IndexingFailed, InvalidArgument
-from memory.models import Message
+from memory.models import Context, Hit, MessageInput, StoredMessage, ToolCallState
 from memory.read.assemble import AssembleConfig
-from memory.read.reads import Reads
+from memory.read.reader import Reader
 from memory.session.rolling import Summaries
-from memory.session.states import SessionState
-from memory.session.summaries import RollingSummary
+from memory.session.session_states import SessionStates
+from memory.session.state import StateBlock, StateMachine
+from memory.session.summaries import RollingSummary, Summarizer
 from memory.stores import open_store, parse_location
 from memory.stores.base import Store
+from memory.stores.rows import PreparedMessage
 from memory.tokens import TokenCounter, count_message, counting_id, get_counter
 from memory.validation import DEFAULT_NAMESPACE as DEFAULT_NAMESPACE  # where callers import it from
-from memory.validation import check_ttl
 from memory.write.chunking import Chunker
-from memory.write.index_sync import IndexSync
-from memory.write.indexer import INDEX_WRITES, MAX_PENDING, PENDING_TIMEOUT_S, IndexWorker, embed_text, indexer_id
-from memory.write.writes import Writes
+from memory.write.index_handle import IndexHandle
+from memory.write.indexer import MAX_PENDING, PENDING_TIMEOUT_S
+from memory.write.writer import Writer
 from retrievers.base import Retriever
 from retrievers.dense import DenseRetriever
 from retrievers.lexical import FTSRetriever
@@ -74,7 +69,7 @@ def _deployment_id(store: Store) -> str:
     return found
 
 
-class Memory(Writes, Summaries, Reads, SessionState):
+class Memory:
     """Conversation memory: ``add`` what happens, ``assemble`` a context for each turn.
 
     Open one with :meth:`Memory.open`. Safe to share between threads; several processes
@@ -99,44 +94,96 @@ class Memory(Writes, Summaries, Reads, SessionState):
         max_pending: int = MAX_PENDING,
         pending_timeout_s: float | None = PENDING_TIMEOUT_S,
     ) -> None:
-        if index_writes not in INDEX_WRITES:
-            raise InvalidArgument(
-                f"index_writes: give 'background' (embed after the commit) or 'sync' (before it); got {index_writes!r}",
-                field="index_writes",
-            )
-        self.index_writes = index_writes
         self.store = store
         self.embedder = embedder
-        # The indexer embeds around a batching wrapper (a server's BatchingEmbedder): a context's query
-        # must not queue behind a batch of long answers; the two run side by side, the indexer niced.
-        self._index_embedder = embedder.inner if isinstance(embedder, BatchingEmbedder) else embedder
         self.counter = counter
         self.chunker = chunker or Chunker(counter)
-        self.config = config or AssembleConfig()
-        self.dense = DenseRetriever(index, embedder)
-        self.lexical = FTSRetriever(store)
-        self.custom_retriever = retriever is not None
-        self.retriever = retriever or self.retriever_for(self.config)
-        self.rolling_summary = rolling_summary
-        self.idempotency_ttl_s = check_ttl(idempotency_ttl_s)
-        # an index that is the store's own rows needs no catch-up: the indexer writes vectors there
-        self.live = isinstance(index, LiveIndex) and bool(index.live)
-        self._sync = None if self.live else IndexSync(store, index, persist_every=persist_every)
-        self._index = index
-        self._lock = self._sync.lock if self._sync is not None else threading.RLock()
-        self._owner = indexer_id()  # this memory's name in claims on chunks (a store shared by replicas)
-        self.pending_timeout_s = pending_timeout_s
-        sweep = self._drain_pending if store.claims_pending else None  # chunks a killed replica left
-        self._indexer = IndexWorker(
-            self._index_chunks, name=f"turnmem-indexer-{id(self):x}", max_pending=max_pending, idle=sweep
+        self._index_handle = IndexHandle(store, index, persist_every=persist_every)
+        self._lock = self._index_handle.lock
+        # The hooks between the parts: after a write, the writer runs the summaries' rolling step
+        # (built below, before any write), which stores its summary through the writer and reads
+        # through the reader; the reader catches the index up and asks the session states for the pinned block.
+        roll = None if rolling_summary is None else lambda ns, s, last: self._summaries.roll(ns, s, last)
+        self._writer = Writer(
+            store,
+            self._index_handle,
+            embedder=embedder,
+            counter=counter,
+            chunker=self.chunker,
+            index_writes=index_writes,
+            idempotency_ttl_s=idempotency_ttl_s,
+            max_pending=max_pending,
+            pending_timeout_s=pending_timeout_s,
+            after_write=roll,
         )
+        self._indexer = self._writer.indexer
+        self._states = SessionStates(store)
+        self._reader = Reader(
+            store,
+            index,
+            embedder=embedder,
+            counter=counter,
+            config=config or AssembleConfig(),
+            retriever=retriever,
+            catch_up=partial(self._index_handle.catch_up, wait=False),
+            states=self._states,
+        )
+        self._summaries = Summaries(store, counter, rolling_summary, write=self._writer.write, since=self._reader.since)
         self._check_models()
         self.reconcile()
         left = self.store.pending_chunk_ids()  # stored, never embedded: a writer ended after its commit
         if left.size:
             log.info("indexing %d chunks stored without vectors (a writer ended before indexing them)", left.size)
-            self._indexer.submit(self._drain_pending)
+            self._indexer.submit(self._writer.drain_pending)
         self._indexer.start_sweeping()
+
+    # -- what the parts own ----------------------------------------------------------------
+
+    @property
+    def index(self) -> Index:
+        """The vector index searched for dense retrieval (derived from the log, or the log itself)."""
+        return self._index_handle.index
+
+    @property
+    def live(self) -> bool:
+        """The index is the store's own rows (pgvector): nothing to catch up."""
+        return self._index_handle.live
+
+    @property
+    def config(self) -> AssembleConfig:
+        return self._reader.config
+
+    @property
+    def retriever(self) -> Retriever:
+        return self._reader.retriever
+
+    @property
+    def custom_retriever(self) -> bool:
+        return self._reader.custom_retriever
+
+    @property
+    def dense(self) -> DenseRetriever:
+        return self._reader.dense
+
+    @property
+    def lexical(self) -> FTSRetriever:
+        return self._reader.lexical
+
+    @property
+    def index_writes(self) -> str:
+        return self._writer.index_writes
+
+    @property
+    def idempotency_ttl_s(self) -> float | None:
+        return self._writer.idempotency_ttl_s
+
+    @property
+    def pending_timeout_s(self) -> float | None:
+        return self._writer.pending_timeout_s
+
+    @property
+    def rolling_summary(self) -> RollingSummary | None:
+        return self._summaries.policy
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -224,6 +271,224 @@ class Memory(Writes, Summaries, Reads, SessionState):
         }
         self.store.update_message_tokens(tokens)
 
+    # -- writes (memory.write.writer) ------------------------------------------------------
+
+    def prepare(self, messages: Iterable[MessageInput], *, timestamp: Any = None) -> list[PreparedMessage]:
+        """Validate, timestamp, count and chunk messages (and embed them, with ``index_writes="sync"``);
+        touches no stored state."""
+        return self._writer.prepare(messages, timestamp=timestamp)
+
+    def add(
+        self,
+        messages: Iterable[MessageInput],
+        *,
+        session: str,
+        namespace: str = DEFAULT_NAMESPACE,
+        timestamp: Any = None,
+        idempotency_key: str | None = None,
+        base_seq: int | None = None,
+        wait_indexed: bool = False,
+    ) -> list[int]:
+        """Append messages to a session; returns the seq of each message, in order.
+
+        Everything in one call is stored atomically or not at all. ``timestamp`` applies to
+        messages without their own (default: now). The same ``idempotency_key`` again, or
+        a message ``id`` already stored, stores nothing twice. With ``base_seq``, the write
+        only succeeds if the session is still at that seq (else :class:`memory.errors.Conflict`).
+
+        Returns once the write is committed; its chunks are embedded and indexed right after, in
+        the background (contexts see the turns at once through the window and full text).
+        ``wait_indexed=True`` returns once they are (see :meth:`flush`). If earlier background
+        indexing failed, this raises :class:`IndexingFailed` first and stores nothing.
+        """
+        return self._writer.add(messages, session, namespace, timestamp, idempotency_key, base_seq, wait_indexed)
+
+    def add_prepared(
+        self,
+        prepared: Sequence[PreparedMessage],
+        *,
+        session: str,
+        namespace: str = DEFAULT_NAMESPACE,
+        idempotency_key: str | None = None,
+        base_seq: int | None = None,
+        wait_indexed: bool = False,
+    ) -> list[int]:
+        """Store what :meth:`prepare` made (``add`` in two steps: the REST service prepares outside its lock)."""
+        return self._writer.add_prepared(prepared, session, namespace, idempotency_key, base_seq, wait_indexed)
+
+    def write_mark(self) -> int:
+        """A mark for the writes stored so far (:meth:`wait_indexed`)."""
+        return self._writer.write_mark()
+
+    def wait_indexed(self, mark: int, timeout: float | None = None) -> None:
+        """Wait until the writes stored before :meth:`write_mark` gave ``mark`` are embedded and
+        indexed, not those stored after (a service's ``wait_indexed`` write waits for its own write and
+        the ones before it while other clients keep writing; :meth:`flush` waits until nothing is left)."""
+        self._writer.wait_indexed(mark, timeout)
+
+    def flush(self, timeout: float | None = None, *, namespace: str | None = None) -> None:
+        """Wait until every write of this memory so far is embedded and indexed (and its rolling
+        summaries are stored). With ``namespace``, on a store shared by replicas (PostgreSQL), also
+        until every chunk of that namespace committed before the call by any process has its vector.
+        Raises :class:`TimedOut` after ``timeout`` seconds, and :class:`IndexingFailed` if
+        background work failed (its chunks are queued again)."""
+        self._writer.flush(timeout, namespace=namespace)
+
+    @staticmethod
+    def check_write(session: str, namespace: str, idempotency_key: str | None, base_seq: int | None) -> None:
+        """Validate the arguments of a write before any costly work (the REST service calls it before embedding)."""
+        Writer.check_write(session, namespace, idempotency_key, base_seq)
+
+    def delete(self, namespace: str, session: str | None = None) -> int:
+        """Forget a namespace, or one session of it with its ``::summaries`` companion: log rows,
+        chunks, full text, vectors, state, tool-call links and idempotency keys (see
+        :meth:`memory.stores.base.Store.delete`). Only the touched namespace's index files are saved."""
+        return self._writer.delete(namespace, session)
+
+    def reconcile(self, namespaces: Iterable[str] | None = None) -> dict[str, int]:
+        """Make the index agree with the log exactly (in ``namespaces``, default all of them);
+        returns what was added and removed."""
+        return self._index_handle.reconcile(namespaces)
+
+    # -- reads (memory.read.reader) --------------------------------------------------------
+
+    def assemble(
+        self,
+        query: str | None = None,
+        *,
+        session: str | None = None,
+        namespace: str = DEFAULT_NAMESPACE,
+        budget: int = 4000,
+        system: str | None = None,
+        config: AssembleConfig | None = None,
+        query_vector: np.ndarray | None = None,
+        now: Any = None,
+        timezone: str | None = None,
+        **overrides: Any,
+    ) -> Context:
+        """The context for the next model call, within ``budget`` tokens.
+
+        ``query=None`` means no retrieval: the recent window only. ``session=None`` takes
+        the window from the namespace's whole timeline. Config fields may be overridden per
+        call (``window_share=0.5``); ``query_vector`` skips embedding the query.
+        ``timezone`` (an IANA name, e.g. ``"America/Los_Angeles"``) is the user's: "yesterday"
+        or "last Tuesday" in the query are that zone's days (default: UTC).
+        """
+        return self._reader.assemble(
+            query, session, namespace, budget, system, config, query_vector, now, timezone, overrides
+        )
+
+    def retriever_for(self, cfg: AssembleConfig) -> Retriever:
+        """The default hybrid retriever as ``cfg`` sets it (dense + FTS5, fused)."""
+        return self._reader.retriever_for(cfg)
+
+    def search(
+        self, query: str, *, namespace: str = DEFAULT_NAMESPACE, k: int = 10, sessions: Sequence[str] | None = None
+    ) -> list[Hit]:
+        """Retrieval alone: the top ``k`` chunks for ``query`` with their scores."""
+        return self._reader.search(query, namespace=namespace, k=k, sessions=sessions)
+
+    def tool_calls(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> list[ToolCallState]:
+        """The lifecycle of every tool call of a session, in call order (see :class:`ToolCallState`)."""
+        return self._reader.tool_calls(session, namespace=namespace)
+
+    def since(
+        self, session: str, seq: int = 0, *, namespace: str = DEFAULT_NAMESPACE, limit: int | None = None
+    ) -> list[StoredMessage]:
+        """The messages of a session after ``seq``: what a client that saw ``seq`` missed."""
+        return self._reader.since(session, seq, namespace=namespace, limit=limit)
+
+    def messages(self, *, namespace: str = DEFAULT_NAMESPACE, session: str | None = None) -> list[StoredMessage]:
+        """Every stored message of a session, or of a namespace in order."""
+        return self._reader.messages(namespace=namespace, session=session)
+
+    def messages_page(
+        self, *, namespace: str = DEFAULT_NAMESPACE, after: int = 0, limit: int = 1000
+    ) -> tuple[list[StoredMessage], int | None]:
+        """Up to ``limit`` messages of a namespace in the order they were stored, after the
+        cursor ``after`` (0: from the start); and the cursor of the next page (None: the last).
+
+        Reads positions in windows (deleted sessions leave gaps, so a window grows while it
+        comes back short) until a store query by position range replaces it.
+        """
+        return self._reader.messages_page(namespace=namespace, after=after, limit=limit)
+
+    def last_seq(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> int:
+        return self._reader.last_seq(session, namespace=namespace)
+
+    def namespaces(self) -> list[str]:
+        return self._reader.namespaces()
+
+    def sessions(self, namespace: str = DEFAULT_NAMESPACE) -> list[dict[str, Any]]:
+        return self._reader.sessions(namespace)
+
+    # -- session state (memory.session.session_states) and summaries (memory.session.rolling) --
+
+    def set_state(
+        self,
+        session: str,
+        blocks: dict[str, Any],
+        *,
+        namespace: str = DEFAULT_NAMESPACE,
+        expected: dict[str, int] | None = None,
+    ) -> dict[str, StateBlock]:
+        """Set named state blocks of a session atomically; each gets its next version.
+
+        ``blocks`` maps names to JSON values (None removes a block; its history stays).
+        ``expected`` maps names to the versions you read (0: absent): if any moved, nothing is
+        written and :class:`Conflict` says the current version. With a state machine attached,
+        a ``stage`` change it does not allow raises :class:`InvalidTransition`. Every block is
+        pinned in each context of the session.
+        """
+        return self._states.set_state(session, blocks, namespace=namespace, expected=expected)
+
+    def state(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> dict[str, StateBlock]:
+        """The session's current state blocks (removed ones left out)."""
+        return self._states.state(session, namespace=namespace)
+
+    def state_history(self, session: str, name: str, *, namespace: str = DEFAULT_NAMESPACE) -> list[StateBlock]:
+        """Every version of one block, oldest first (value None where it was removed)."""
+        return self._states.state_history(session, name, namespace=namespace)
+
+    def set_state_machine(
+        self, session: str, machine: StateMachine | dict[str, Any] | None, *, namespace: str = DEFAULT_NAMESPACE
+    ) -> None:
+        """Attach a :class:`StateMachine` to the session (None detaches it). The ``stage`` block
+        starts at the machine's ``initial`` stage unless it is set already."""
+        self._states.set_state_machine(session, machine, namespace=namespace)
+
+    def state_machine(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> StateMachine | None:
+        return self._states.state_machine(session, namespace=namespace)
+
+    def transition(
+        self, session: str, stage: str, *, namespace: str = DEFAULT_NAMESPACE, expected_version: int | None = None
+    ) -> StateBlock:
+        """Move the session to ``stage`` (checked by its state machine, if any)."""
+        return self._states.transition(session, stage, namespace=namespace, expected_version=expected_version)
+
+    def summaries(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> list[StoredMessage]:
+        """The session's summaries, oldest first (each covers ``metadata["summary_of"]``)."""
+        return self._summaries.summaries(session, namespace=namespace)
+
+    def summarize(
+        self,
+        session: str,
+        *,
+        namespace: str = DEFAULT_NAMESPACE,
+        keep_last: int = 50,
+        min_turns: int = 20,
+        max_tokens: int = 400,
+        summarizer: Summarizer | None = None,
+    ) -> StoredMessage | None:
+        """Condense the turns after the last summary, except the newest ``keep_last``, into one
+        summary message (if there are at least ``min_turns`` of them); returns it, or None.
+
+        The summary lives in the companion session ``<session>::summaries``, is indexed like a
+        turn, and says which seqs it covers. Concurrent calls store one summary per range:
+        the write is conditional on the companion session not having moved.
+        """
+        return self._summaries.summarize(session, namespace, keep_last, min_turns, max_tokens, summarizer)
+
     # -- maintenance -----------------------------------------------------------------------
 
     def rebuild_index(self, *, reembed: bool = False, index: Index | None = None, progress: bool = False) -> Index:
@@ -242,14 +507,12 @@ class Memory(Writes, Summaries, Reads, SessionState):
             if reembed:
                 task = bar.add_task("re-embedding", total=total)
                 identity.reembed(self.store, self.embedder, lambda n: bar.advance(task, n))
-            if self._sync is None:  # the vectors just replaced are the index
+            if self._index_handle.sync is None:  # the vectors just replaced are the index
                 return self.index
-            old, target = self.index, index if index is not None else self.index
+            target = index if index is not None else self.index
             task = bar.add_task("indexing", total=total)
-            self._sync.rebuild(target, lambda n: bar.advance(task, n))
-            if target is not old:
-                old.close()
-                self._index = self.dense.index = target
+            self._index_handle.rebuild(target, lambda n: bar.advance(task, n))  # closes the index it replaces
+            self._reader.dense.index = target
             return target
 
     def close(self) -> None:
@@ -273,8 +536,3 @@ class Memory(Writes, Summaries, Reads, SessionState):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _embed_text(msg: Message, text: str) -> str:
-    """Kept for callers of the old private name (benchmarks): :func:`memory.write.indexer.embed_text`."""
-    return embed_text(msg.name, text)

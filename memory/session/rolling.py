@@ -1,27 +1,62 @@
-"""Rolling summaries of :class:`memory.memory.Memory`: condense a session's older turns.
+"""``Summaries``: a memory's rolling summaries, which condense a session's older turns.
 
 A summary is a system message in the companion session ``<session>::summaries``, written through
-the write path like a turn (so it is chunked, indexed and searchable) and saying which seqs it
-covers. With a :class:`memory.session.summaries.RollingSummary` policy, a write that takes a session past
-``every + keep_last`` unsummarized turns queues one on the indexer (or writes it at once with
-``index_writes="sync"``).
+the writer like a turn (so it is chunked, indexed and searchable) and saying which seqs it covers;
+the part is given the writer's :meth:`memory.write.writer.Writer.write` and the reader's ``since``
+as callables (this layer imports neither). With a :class:`memory.session.summaries.RollingSummary`
+policy, the writer runs :meth:`Summaries.roll` after each write: one that takes a session past
+``every + keep_last`` unsummarized turns writes a summary (on the indexer, or at once with
+``index_writes="sync"``). The summarizers and the policy are :mod:`memory.session.summaries`'s.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 from memory.errors import Conflict, InvalidArgument
-from memory.models import StoredMessage
-from memory.parts import MemoryParts
-from memory.session.summaries import ExtractiveSummarizer, Summarizer, summary_session
-from memory.validation import DEFAULT_NAMESPACE, check_name
+from memory.models import MessageInput, StoredMessage
+from memory.session.summaries import ExtractiveSummarizer, RollingSummary, Summarizer, summary_session
+from memory.stores.base import Store
+from memory.tokens import TokenCounter
+from memory.validation import check_name
 
 
-class Summaries(MemoryParts):
-    """``summarize`` and ``summaries``, and the rolling policy's step after a write."""
+class WriteMessages(Protocol):
+    """How the summaries store a summary: the writer's path (chunked, indexed), conditional on ``base_seq``."""
 
-    def _roll_summary(self, namespace: str, session: str, last_seq: int) -> None:
+    def __call__(
+        self, messages: Sequence[MessageInput], session: str, namespace: str, *, base_seq: int, idempotency_key: str
+    ) -> list[int]: ...
+
+
+class ReadSince(Protocol):
+    """How the summaries read a session: the reader's ``since`` (its argument checks included)."""
+
+    def __call__(self, session: str, seq: int, *, namespace: str, limit: int | None) -> list[StoredMessage]: ...
+
+
+class Summaries:
+    """``summarize`` and ``summaries``, and the rolling policy's step after a write (:meth:`roll`)."""
+
+    def __init__(
+        self,
+        store: Store,
+        counter: TokenCounter,
+        policy: RollingSummary | None,
+        *,
+        write: WriteMessages,
+        since: ReadSince,
+    ) -> None:
+        self.store = store
+        self.counter = counter
+        self.policy = policy
+        self._write = write
+        self._since = since
+
+    def roll(self, namespace: str, session: str, last_seq: int) -> None:
         """The rolling policy's step after a write that took ``session`` to ``last_seq``."""
-        policy = self.rolling_summary
+        policy = self.policy
         assert policy is not None
         if last_seq - self._last_summary(namespace, session)[1] > policy.every + policy.keep_last:
             self.summarize(
@@ -40,27 +75,21 @@ class Summaries(MemoryParts):
             return 0, 0
         return last[0].seq, int(last[0].message().metadata.get("summary_of", {}).get("to_seq", 0))
 
-    def summaries(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> list[StoredMessage]:
-        """The session's summaries, oldest first (each covers ``metadata["summary_of"]``)."""
-        return self.since(summary_session(session), 0, namespace=namespace)
+    def summaries(self, session: str, namespace: str) -> list[StoredMessage]:
+        """The session's summaries, oldest first."""
+        return self._since(summary_session(session), 0, namespace=namespace, limit=None)
 
     def summarize(
         self,
         session: str,
-        *,
-        namespace: str = DEFAULT_NAMESPACE,
-        keep_last: int = 50,
-        min_turns: int = 20,
-        max_tokens: int = 400,
-        summarizer: Summarizer | None = None,
+        namespace: str,
+        keep_last: int,
+        min_turns: int,
+        max_tokens: int,
+        summarizer: Summarizer | None,
     ) -> StoredMessage | None:
-        """Condense the turns after the last summary, except the newest ``keep_last``, into one
-        summary message (if there are at least ``min_turns`` of them); returns it, or None.
-
-        The summary lives in the companion session ``<session>::summaries``, is indexed like a
-        turn, and says which seqs it covers. Concurrent calls store one summary per range:
-        the write is conditional on the companion session not having moved.
-        """
+        """Summarize the turns after the last summary but the newest ``keep_last`` (at least
+        ``min_turns``) and write it, conditional on the companion session not having moved."""
         check_name(session, "session")
         check_name(namespace, "namespace")
         for name, value, low in (
@@ -76,7 +105,7 @@ class Summaries(MemoryParts):
         end = self.store.last_seq(namespace, session) - keep_last
         if end - start + 1 < min_turns:
             return None
-        turns = [m for m in self.since(session, start - 1, namespace=namespace) if m.seq <= end]
+        turns = [m for m in self._since(session, start - 1, namespace=namespace, limit=None) if m.seq <= end]
         text = (summarizer or ExtractiveSummarizer()).summarize(turns, max_tokens=max_tokens, counter=self.counter)
         first, last = turns[0].timestamp, turns[-1].timestamp
         when = f", {first:%Y-%m-%d} to {last:%Y-%m-%d}" if first and last else ""
@@ -87,9 +116,7 @@ class Summaries(MemoryParts):
             "metadata": {"kind": "summary", "summary_of": {"session": session, "from_seq": start, "to_seq": end}},
         }
         try:
-            [seq], _ = self._store(
-                self.prepare([message]), target, namespace, base_seq=base, idempotency_key=f"summary-{end}"
-            )
+            [seq] = self._write([message], target, namespace, base_seq=base, idempotency_key=f"summary-{end}")
         except Conflict:
             return None  # another writer summarized first; its summary stands
-        return self.since(target, seq - 1, namespace=namespace, limit=1)[0]
+        return self._since(target, seq - 1, namespace=namespace, limit=1)[0]

@@ -185,7 +185,7 @@ def test_an_index_catches_up_with_chunks_another_writer_embedded_out_of_order(
 
 CHILD = """
 import os, sys
-import memory.embedders.identity, memory.write.writes
+import memory.embedders.identity, memory.write.writer
 from memory import Memory
 
 
@@ -194,7 +194,7 @@ class Unused:  # never called: the identity check is skipped and the indexer nev
 
 
 memory.embedders.identity.check = lambda store, embedder: None  # the parent made the log with the real model
-memory.write.writes.embed_pending = lambda *args, **kwargs: __import__("time").sleep(3600)
+memory.write.writer.embed_pending = lambda *args, **kwargs: __import__("time").sleep(3600)
 mem = Memory.open(sys.argv[1], embedder=Unused())
 [seq] = mem.add([{"role": "user", "content": "The locker code at the climbing gym is 4471."}], session="s")
 print(seq, flush=True)

@@ -11,34 +11,26 @@ as a ``Store``). Here: ``Store`` is exactly the union of the capability protocol
 
 from __future__ import annotations
 
-import time
 from typing import Any, Protocol
 
 import numpy as np
 
-from memory.models import parse_message
 from memory.stores.base import CAPABILITIES, Store
-from memory.stores.rows import PreparedChunk, PreparedMessage
-from memory.tokens import TokenCounter, count_message
+from memory.stores.rows import PreparedMessage
+from memory.tokens import TokenCounter
 from memory.write.chunking import Chunker
+from memory.write.prepare import prepare
 
 DIM = 8
 
 
 def prepared(counter: TokenCounter, raws: list[dict[str, Any]], seed: int = 0) -> list[PreparedMessage]:
-    """What Memory.prepare makes, with random unit vectors instead of an embedder."""
+    """What the writer's :func:`prepare` makes (small chunks), with random unit vectors instead of an embedder."""
     rng = np.random.default_rng(seed)
-    out = []
-    for raw in raws:
-        msg = parse_message(raw)
-        pieces = Chunker(counter, max_tokens=64).split(msg)
-        chunks = []
-        for p, piece in enumerate(pieces):
-            vec = rng.normal(size=DIM).astype(np.float32)
-            chunks.append(
-                PreparedChunk(p, len(pieces), piece.kind, piece.text, piece.tokens, vec / np.linalg.norm(vec))
-            )
-        out.append(PreparedMessage(msg, time.time(), count_message(counter, msg.to_openai()), chunks))
+    out = prepare(raws, counter=counter, chunker=Chunker(counter, max_tokens=64), embedder=None)
+    for chunk in (ch for pm in out for ch in pm.chunks):
+        vec = rng.normal(size=DIM).astype(np.float32)
+        chunk.vector = vec / np.linalg.norm(vec)
     return out
 
 

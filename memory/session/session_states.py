@@ -1,8 +1,10 @@
-"""Pinned session state of :class:`memory.memory.Memory`: named, versioned blocks and a stage machine.
+"""``SessionStates``: a memory's pinned session state: named, versioned blocks and a stage machine.
 
 Blocks are JSON values set atomically with compare-and-set on their versions; a
-:class:`memory.session.state.StateMachine` attached to a session governs its ``stage`` block. Every block
-is rendered into each context of the session (:meth:`SessionState._pinned_state`).
+:class:`memory.session.state.StateMachine` attached to a session governs its ``stage`` block. Every
+block is rendered into each context of the session: the reader asks :meth:`SessionStates.pinned`.
+The models and the rendering are :mod:`memory.session.state`'s; this part reads and writes them
+through the store.
 """
 
 from __future__ import annotations
@@ -14,31 +16,27 @@ from pydantic import ValidationError
 
 from memory.errors import InvalidArgument, InvalidTransition
 from memory.models import first_error
-from memory.parts import MemoryParts
 from memory.session.state import STAGE, StateBlock, StateMachine, block_from_row, check_block_name, encode_value
 from memory.session.state import render as render_state
-from memory.validation import DEFAULT_NAMESPACE, check_name
+from memory.stores.base import Store
+from memory.validation import check_name
 
 
-class SessionState(MemoryParts):
-    """``set_state``, ``state``, ``state_history``, ``transition`` and the state machine."""
+class SessionStates:
+    """``set_state``, ``state``, ``state_history``, ``transition``, the state machine and the pinned block."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     def set_state(
         self,
         session: str,
         blocks: dict[str, Any],
-        *,
-        namespace: str = DEFAULT_NAMESPACE,
-        expected: dict[str, int] | None = None,
+        namespace: str,
+        expected: dict[str, int] | None,
     ) -> dict[str, StateBlock]:
-        """Set named state blocks of a session atomically; each gets its next version.
-
-        ``blocks`` maps names to JSON values (None removes a block; its history stays).
-        ``expected`` maps names to the versions you read (0: absent): if any moved, nothing is
-        written and :class:`Conflict` says the current version. With a state machine attached,
-        a ``stage`` change it does not allow raises :class:`InvalidTransition`. Every block is
-        pinned in each context of the session.
-        """
+        """Check the blocks and the expected versions, then set them in one store call whose
+        ``check`` (run inside its transaction) holds a ``stage`` change to the attached machine."""
         check_name(session, "session")
         check_name(namespace, "namespace")
         if not isinstance(blocks, dict) or not blocks:
@@ -68,22 +66,19 @@ class SessionState(MemoryParts):
         written = self.store.set_state(namespace, session, encoded, expected=expected, check=check)
         return {name: block_from_row(name, *row) for name, row in written.items()}
 
-    def state(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> dict[str, StateBlock]:
+    def state(self, session: str, namespace: str) -> dict[str, StateBlock]:
         """The session's current state blocks (removed ones left out)."""
         check_name(session, "session")
         check_name(namespace, "namespace")
         rows = self.store.state(namespace, session)
         return {name: block_from_row(name, *row) for name, row in sorted(rows.items()) if row[1] is not None}
 
-    def state_history(self, session: str, name: str, *, namespace: str = DEFAULT_NAMESPACE) -> list[StateBlock]:
+    def state_history(self, session: str, name: str, namespace: str) -> list[StateBlock]:
         """Every version of one block, oldest first (value None where it was removed)."""
         return [block_from_row(name, *row) for row in self.store.state_history(namespace, session, name)]
 
-    def set_state_machine(
-        self, session: str, machine: StateMachine | dict[str, Any] | None, *, namespace: str = DEFAULT_NAMESPACE
-    ) -> None:
-        """Attach a :class:`StateMachine` to the session (None detaches it). The ``stage`` block
-        starts at the machine's ``initial`` stage unless it is set already."""
+    def set_state_machine(self, session: str, machine: StateMachine | dict[str, Any] | None, namespace: str) -> None:
+        """Attach a :class:`StateMachine` (checked here, errors named by field) or detach one (None)."""
         check_name(session, "session")
         check_name(namespace, "namespace")
         if machine is None:
@@ -97,18 +92,18 @@ class SessionState(MemoryParts):
             raise InvalidArgument(f"machine{'.' + loc if loc else ''}: {msg}", field="machine") from None
         self.store.set_state_machine(namespace, session, m.model_dump_json(), m.initial)
 
-    def state_machine(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> StateMachine | None:
+    def state_machine(self, session: str, namespace: str) -> StateMachine | None:
+        """The attached machine, or None."""
         spec = self.store.state_machine(namespace, session)
         return None if spec is None else StateMachine.model_validate_json(spec)
 
-    def transition(
-        self, session: str, stage: str, *, namespace: str = DEFAULT_NAMESPACE, expected_version: int | None = None
-    ) -> StateBlock:
-        """Move the session to ``stage`` (checked by its state machine, if any)."""
+    def transition(self, session: str, stage: str, namespace: str, expected_version: int | None) -> StateBlock:
+        """Set the ``stage`` block (:meth:`set_state`, so checked by the machine)."""
         expected = None if expected_version is None else {STAGE: expected_version}
         return self.set_state(session, {STAGE: stage}, namespace=namespace, expected=expected)[STAGE]
 
-    def _pinned_state(self, namespace: str, session: str | None) -> str | None:
+    def pinned(self, namespace: str, session: str | None) -> str | None:
+        """The session's state blocks as the text pinned in its contexts (None: no session, no blocks)."""
         if session is None:
             return None
         blocks = self.state(session, namespace=namespace)

@@ -1,24 +1,30 @@
-"""The reads of :class:`memory.memory.Memory`: contexts, search, history and listings.
+"""``Reader``: a memory's read path: contexts, search, history and listings.
 
-``assemble`` catches the index up with what other writers committed, then runs
-:func:`memory.read.assemble.assemble` without the memory's lock: contexts build concurrently with each
-other and with writes. The rest read the log: a session's messages after a seq, a namespace's
-messages page by page, the tool-call lifecycle, the namespaces and sessions.
+``assemble`` catches the index up with what other writers committed (the ``catch_up`` it was
+given: the index handle's, not waiting for a thread already doing it), asks the session states
+for the pinned block, then runs :func:`memory.read.assemble.assemble` without the memory's lock:
+contexts build concurrently with each other and with writes. The reader owns the retrievers: the
+dense one over the index, full text over the store, and the default hybrid of the two (or the
+caller's own). The rest read the log: a session's messages after a seq, a namespace's messages
+page by page, the tool-call lifecycle, the namespaces and sessions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from indexers.base import Index
+from memory.embedders import Embedder
 from memory.errors import InvalidArgument
 from memory.models import Context, Hit, StoredMessage, ToolCallState
-from memory.parts import MemoryParts
 from memory.read.assemble import AssembleConfig, assemble
+from memory.session.session_states import SessionStates
+from memory.stores.base import Store
+from memory.tokens import TokenCounter
 from memory.validation import (
-    DEFAULT_NAMESPACE,
     apply_overrides,
     as_timestamp,
     check_budget,
@@ -28,34 +34,61 @@ from memory.validation import (
     check_query,
     check_seq,
 )
-from retrievers.base import Candidates, Query
+from retrievers.base import Candidates, Query, Retriever
+from retrievers.dense import DenseRetriever
+from retrievers.fusion import HybridRetriever
+from retrievers.lexical import FTSRetriever
 
 
-class Reads(MemoryParts):
-    """``assemble``, ``search``, ``since``, ``messages``, ``messages_page``, ``tool_calls`` and listings."""
+class Reader:
+    """Reads ``store`` and searches ``index``; ``catch_up()`` brings the index up to date with the
+    log without waiting; ``states`` renders a session's pinned state."""
+
+    def __init__(
+        self,
+        store: Store,
+        index: Index,
+        *,
+        embedder: Embedder,
+        counter: TokenCounter,
+        config: AssembleConfig,
+        retriever: Retriever | None,
+        catch_up: Callable[[], None],
+        states: SessionStates,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.counter = counter
+        self.config = config
+        self.dense = DenseRetriever(index, embedder)
+        self.lexical = FTSRetriever(store)
+        self.custom_retriever = retriever is not None
+        self.retriever = retriever or self.retriever_for(config)
+        self._catch_up = catch_up
+        self._states = states
+
+    def retriever_for(self, cfg: AssembleConfig) -> Retriever:
+        """The default hybrid retriever as ``cfg`` sets it (dense + FTS5, fused)."""
+        if cfg.lexical_weight == 0:
+            return self.dense
+        return HybridRetriever(
+            [self.dense, self.lexical], method=cfg.fusion, weights=[1.0, cfg.lexical_weight], rrf_k=cfg.rrf_k
+        )
 
     def assemble(
         self,
-        query: str | None = None,
-        *,
-        session: str | None = None,
-        namespace: str = DEFAULT_NAMESPACE,
-        budget: int = 4000,
-        system: str | None = None,
-        config: AssembleConfig | None = None,
-        query_vector: np.ndarray | None = None,
-        now: Any = None,
-        timezone: str | None = None,
-        **overrides: Any,
+        query: str | None,
+        session: str | None,
+        namespace: str,
+        budget: int,
+        system: str | None,
+        config: AssembleConfig | None,
+        query_vector: np.ndarray | None,
+        now: Any,
+        timezone: str | None,
+        overrides: dict[str, Any],
     ) -> Context:
-        """The context for the next model call, within ``budget`` tokens.
-
-        ``query=None`` means no retrieval: the recent window only. ``session=None`` takes
-        the window from the namespace's whole timeline. Config fields may be overridden per
-        call (``window_share=0.5``); ``query_vector`` skips embedding the query.
-        ``timezone`` (an IANA name, e.g. ``"America/Los_Angeles"``) is the user's: "yesterday"
-        or "last Tuesday" in the query are that zone's days (default: UTC).
-        """
+        """Check the arguments, catch the index up, embed the query once, then build the context."""
         if timezone is not None:
             overrides["timezone"] = timezone
         check_name(namespace, "namespace")
@@ -64,7 +97,7 @@ class Reads(MemoryParts):
         check_query(query)
         cfg = apply_overrides(config or self.config, overrides)
         check_budget(budget)  # before embedding the query
-        self._catch_up(wait=False)
+        self._catch_up()
         retriever = self.retriever if (self.custom_retriever or cfg == self.config) else self.retriever_for(cfg)
         if query_vector is None and query is not None and query.strip() and not self.custom_retriever:
             query_vector = self.embedder.embed([query])[0]  # once, for dense search and session scores
@@ -80,11 +113,11 @@ class Reads(MemoryParts):
             config=cfg,
             query_vector=query_vector,
             now=None if now is None else as_timestamp(now, "now"),
-            state=self._pinned_state(namespace, session) if cfg.pin_state else None,
+            state=self._states.pinned(namespace, session) if cfg.pin_state else None,
         )
 
-    def tool_calls(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> list[ToolCallState]:
-        """The lifecycle of every tool call of a session, in call order (see :class:`ToolCallState`)."""
+    def tool_calls(self, session: str, namespace: str) -> list[ToolCallState]:
+        """Each call of the session, its result's seq and status (``retried``: called again after an error)."""
         check_name(session, "session")
         check_name(namespace, "namespace")
         links = self.store.session_tool_links(namespace, session)
@@ -114,14 +147,12 @@ class Reads(MemoryParts):
                     states[i] = st.model_copy(update={"status": "retried", "retried_by": later.id})
         return states
 
-    def search(
-        self, query: str, *, namespace: str = DEFAULT_NAMESPACE, k: int = 10, sessions: Sequence[str] | None = None
-    ) -> list[Hit]:
-        """Retrieval alone: the top ``k`` chunks for ``query`` with their scores."""
+    def search(self, query: str, namespace: str, k: int, sessions: Sequence[str] | None) -> list[Hit]:
+        """Retrieve, then give each chunk its message's role, rank and score breakdown."""
         check_name(namespace, "namespace")
         check_query(query, optional=False)
         check_k(k)
-        self._catch_up(wait=False)
+        self._catch_up()
         cands: Candidates = self.retriever.retrieve(Query(query, namespace, sessions), k)
         rows = self.store.chunks(cands.ids.tolist())
         hits = []
@@ -135,29 +166,20 @@ class Reads(MemoryParts):
             hits.append(c.hit(role=role, rank=rank, scores={**comps, "final": float(score)}))
         return hits
 
-    def since(
-        self, session: str, seq: int = 0, *, namespace: str = DEFAULT_NAMESPACE, limit: int | None = None
-    ) -> list[StoredMessage]:
-        """The messages of a session after ``seq``: what a client that saw ``seq`` missed."""
+    def since(self, session: str, seq: int, namespace: str, limit: int | None) -> list[StoredMessage]:
+        """The messages of a session after ``seq`` (at most ``limit``), arguments checked."""
         check_name(session, "session")
         check_name(namespace, "namespace")
         check_seq(seq)
         check_limit(limit)
         return [r.stored() for r in self.store.messages_since(namespace, session, seq, limit)]
 
-    def messages(self, *, namespace: str = DEFAULT_NAMESPACE, session: str | None = None) -> list[StoredMessage]:
+    def messages(self, namespace: str, session: str | None) -> list[StoredMessage]:
         """Every stored message of a session, or of a namespace in order."""
         return [r.stored() for r in self.store.all_messages(namespace, session)]
 
-    def messages_page(
-        self, *, namespace: str = DEFAULT_NAMESPACE, after: int = 0, limit: int = 1000
-    ) -> tuple[list[StoredMessage], int | None]:
-        """Up to ``limit`` messages of a namespace in the order they were stored, after the
-        cursor ``after`` (0: from the start); and the cursor of the next page (None: the last).
-
-        Reads positions in windows (deleted sessions leave gaps, so a window grows while it
-        comes back short) until a store query by position range replaces it.
-        """
+    def messages_page(self, namespace: str, after: int, limit: int) -> tuple[list[StoredMessage], int | None]:
+        """A page of a namespace's messages by position, and the next page's cursor."""
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
             raise InvalidArgument(f"limit: give an int >= 1 (got {limit!r})", field="limit")
         if not isinstance(after, int) or isinstance(after, bool) or after < 0:
@@ -174,11 +196,11 @@ class Reads(MemoryParts):
         cursor = rows[-1].pos if rows and rows[-1].pos < last else None
         return [r.stored() for r in rows], cursor
 
-    def last_seq(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> int:
+    def last_seq(self, session: str, namespace: str) -> int:
         return self.store.last_seq(namespace, session)
 
     def namespaces(self) -> list[str]:
         return self.store.namespaces()
 
-    def sessions(self, namespace: str = DEFAULT_NAMESPACE) -> list[dict[str, Any]]:
+    def sessions(self, namespace: str) -> list[dict[str, Any]]:
         return self.store.sessions(namespace)
