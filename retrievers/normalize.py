@@ -2,7 +2,7 @@
 
 Used for each ranked list of a weighted fusion (:func:`retrievers.fusion.weighted_fusion`), for
 the fused relevance of the candidates that scoring sees and for the session-topic prior
-(:mod:`memory.read.retrieval`).
+(:mod:`memory.read.ranking`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """The read path: from a query to a budgeted context.
 
-:mod:`~memory.read.config` (``AssembleConfig``), :mod:`~memory.read.retrieval` (the query,
-candidates, scoring, neighbours, MMR), :mod:`~memory.read.packing` (rendering under the budget),
+:mod:`~memory.read.config` (``AssembleConfig``); retrieval's steps in order:
+:mod:`~memory.read.query_plan` (the query's analysis and a follow-up's expansion),
+:mod:`~memory.read.candidates` (gathering), :mod:`~memory.read.ranking` (scores, neighbours, MMR),
+:mod:`~memory.read.packing` (rendering under the budget, the window and the hits);
 :mod:`~memory.read.assemble` (the whole algorithm) and :mod:`~memory.read.reader` (``Reader``:
 ``Memory``'s reads). May import ``memory.models``, ``memory.errors``, ``memory.tokens``,
 ``memory.embedders``, ``memory.validation``, ``memory.stores`` (protocols and rows),

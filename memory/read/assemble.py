@@ -33,9 +33,11 @@ import numpy as np
 
 from memory.errors import BudgetTooSmall, InvalidArgument
 from memory.models import Context, Hit, MessageRef, Source
+from memory.read.candidates import gather_candidates
 from memory.read.config import AssembleConfig
-from memory.read.packing import Packer, unit_pos
-from memory.read.retrieval import conversation_query, retrieve
+from memory.read.packing import Packer, pack_hits, unit_pos
+from memory.read.query_plan import expand_follow_up, query_analysis, reference_time
+from memory.read.ranking import score_candidates
 from memory.stores.base import ContextStore
 from memory.tokens import REPLY_PRIMING, TokenCounter, count_message
 from memory.validation import check_budget
@@ -90,8 +92,7 @@ def assemble(
 
     hits: list[Hit] = []
     if has_query and retriever is not None and packer.used < room:
-        r_query, r_vector = conversation_query(store, namespace, session, query, query_vector, config)
-        hits = retrieve(packer, retriever, r_query, r_vector, session, room, now)
+        hits = retrieve(packer, retriever, query, query_vector, session, room, now)
     retrieved_used = packer.used - window_used
 
     if config.fill_window and resume is not None and packer.used < room:
@@ -131,3 +132,25 @@ def assemble(
         query=query,
         pending_tool_calls=packer.pending,
     )
+
+
+def retrieve(
+    packer: Packer,
+    retriever: Retriever,
+    query: str | None,
+    query_vector: np.ndarray | None,
+    session: str | None,
+    room: int,
+    now: float | None,
+) -> list[Hit]:
+    """Step 3, retrieval, as its named steps: expand a follow-up with the session's last turns,
+    analyse the query, gather candidates, score them, pack them into ``room``."""
+    store, ns, config = packer.store, packer.namespace, packer.config
+    ref_time = reference_time(store, ns, now)
+    search = expand_follow_up(store, ns, session, query, query_vector, config)
+    analysis = query_analysis(store, ns, search.text, ref_time, config)
+    gathered = gather_candidates(store, ns, retriever, search, analysis, session, room, config)
+    if gathered is None:
+        return []
+    ranked = score_candidates(store, ns, gathered, analysis, search.vector, ref_time, config)
+    return pack_hits(packer, ranked, room)

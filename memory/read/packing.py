@@ -1,4 +1,5 @@
-"""Packing a context: units (a tool call with its results), their costs, the recent window.
+"""Packing a context: units (a tool call with its results), their costs, the recent window, and
+the retrieved hits (the last step of retrieval, :func:`pack_hits`).
 
 A :class:`Packer` holds the state of one assembly: what is in, what it cost, and how a
 message joins (whole, by its retrieved parts, or as a stub), always as a whole unit so a
@@ -12,11 +13,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from memory.models import MessageRef
+from memory.models import Hit, MessageRef
+from memory.read.candidates import Pool
 from memory.read.config import AssembleConfig
+from memory.read.ranking import Ranked
 from memory.stores.base import ContextStore
 from memory.stores.rows import ChunkRow, MessageRow
 from memory.tokens import TokenCounter, count_message
+
+UNIT_KINDS = ("tool_call", "tool_result")  # chunks of messages that travel in a unit (call + results)
+NEIGHBORS_AHEAD = 64  # neighbours' first chunks read in the first query when packing reaches one
+ROWS_AHEAD = 32  # the fewest message rows read in one query when packing reaches one not read yet
 
 
 @dataclass
@@ -238,3 +245,76 @@ def unit_items(
             else:
                 items.append(packer.full(member, "retrieved", key, order))
     return items
+
+
+def pack_hits(packer: Packer, ranked: Ranked, room: int) -> list[Hit]:
+    """Add the ranked candidates greedily, in their order, while the context has ``room``: each
+    as its whole unit (a tool result brings its call), a chunk of a long message as that part.
+    Rows are read only for the candidates packing reaches, a batch at a time."""
+    pool, order = ranked.pool, ranked.order
+    hits: list[Hit] = []
+    shown_parts: dict[tuple[str, int], list[ChunkRow]] = {}
+    rows_by_key: dict[tuple[str, int], MessageRow] = {}
+    asked: set[tuple[str, int]] = set()
+
+    def hit(j: int, c: ChunkRow, role: str, reason: str) -> Hit:
+        return c.hit(role=role, rank=len(hits) + 1, scores=ranked.scores(j), reason=reason)
+
+    for at, j in enumerate(order):
+        if not pool.fetched[j]:  # a neighbour: read its first chunk with the next ones packing reaches
+            # (the next NEIGHBORS_AHEAD the first time; all the others the second: packing that gets
+            # this far usually runs to the end of the list, looking for something small enough)
+            ahead = [i for i in order[at:] if not pool.fetched[i]]
+            pool.fill(ahead if pool.fills else ahead[:NEIGHBORS_AHEAD])
+        meta = pool.cands[j]
+        if meta is None:
+            continue  # a neighbour that does not exist, or over neighbor_tokens
+        c = meta.chunk
+        key = pool.keys[j]
+        existing = packer.items.get(key)
+        if existing is not None and (not existing.partial or c.part in existing.parts):
+            # Already in the context (recent window, or brought by an earlier hit's unit).
+            if ranked.reasons[j] != "neighbor":
+                hits.append(hit(j, c, existing.row.role, f"retrieved; already in context ({existing.origin})"))
+            continue
+        if packer.used >= room:
+            break
+        if existing is None and c.tokens > room - packer.used:
+            continue  # its own text alone cannot fit: skip building its unit (tool links, rendering, counts)
+        if c.parts == 1 and c.kind not in UNIT_KINDS and meta.tokens > room - packer.used:
+            continue  # a plain whole message that cannot fit (its token count is in its meta): no row read
+        if key not in asked:  # read this row with the next ones packing will reach
+            ahead_keys = _ahead(pool, order, at, asked, 2 * (room - packer.used))
+            rows_by_key.update(packer.rows_for(ahead_keys))
+            asked.update(ahead_keys)
+        row = rows_by_key.get(key)
+        if row is None:
+            continue
+        items = unit_items(packer, row, c, shown_parts)
+        if items is None:
+            continue
+        if not packer.try_add(items, room):
+            continue
+        shown_parts.setdefault(key, []).append(c)
+        hits.append(hit(j, c, row.role, ranked.reasons[j]))
+    return hits
+
+
+def _ahead(
+    pool: Pool, order: Sequence[int], at: int, asked: set[tuple[str, int]], tokens: int
+) -> list[tuple[str, int]]:
+    """The messages packing is about to reach from ``order[at]``, not read yet: at least
+    ``ROWS_AHEAD`` and until their chunks add up to ``tokens`` (twice the room left: about what
+    packing will get through before the budget is full), so that most contexts read their
+    candidates' rows in one or two queries. A neighbour not read yet counts no tokens."""
+    keys: dict[tuple[str, int], None] = {}
+    for i in order[at:]:
+        key = pool.keys[i]
+        if key in asked or key in keys or not pool.exists(i):
+            continue
+        keys[key] = None
+        c = pool.cands[i]
+        tokens -= c.chunk.tokens if c is not None else 0
+        if tokens <= 0 and len(keys) >= ROWS_AHEAD:
+            break
+    return list(keys)

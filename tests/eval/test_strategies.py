@@ -326,13 +326,13 @@ def test_plain_rag_has_none_of_turnmems_pieces() -> None:
     # Every prior and piece of the default pipeline is off in the dense/bm25 baselines; a new
     # `*_weight` field with a non-zero default fails here until plain_config turns it off.
     from memory.read.assemble import AssembleConfig
-    from memory.read.retrieval import _scorers
+    from memory.read.ranking import default_scorers
 
     config = plain_config(1024)
     skip = {"lexical_weight", "query_turns_weight"}  # fusion itself; follow-ups are off (query_turns=0)
     weights = {k: v for k, v in config.model_dump().items() if k.endswith("_weight") and k not in skip}
     assert weights and all(v == 0 for v in weights.values()), weights
-    assert all(s.weight == 0 for s in _scorers(config))
+    assert all(s.weight == 0 for s in default_scorers(config))
     assert config.window_share == 0 and config.neighbors == 0 and config.mmr_lambda is None
     assert config.candidates_per_token == 0 and config.candidates == 128 and config.query_turns == 0
     assert set(weights) == {k for k in AssembleConfig.model_fields if k.endswith("_weight") and k not in skip}

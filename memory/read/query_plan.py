@@ -1,0 +1,91 @@
+"""The query plan: what a query says (its analysis) and what retrieval searches with (its follow-up
+expansion), the first two steps of retrieval in :func:`memory.read.assemble.assemble`.
+
+The analysis is :func:`retrievers.query.analyze` given what the log knows (the participants' names,
+the reference time); the expansion folds the session's last turns into a follow-up's search
+("and what did it cost?" after turns about the Lisbon hotel searches for the Lisbon hotel's price).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from memory.read.config import AssembleConfig
+from memory.stores.base import ContextStore, LogReader, NamespaceCaches
+from retrievers.query import QueryAnalysis, analyze, is_follow_up
+
+
+def reference_time(store: LogReader, namespace: str, now: float | None) -> float:
+    """ "Now" for recency and relative times: ``now`` if given, else the namespace's newest turn's time."""
+    if now is not None:
+        return now
+    tail = store.tail(namespace, None, limit=1)
+    return tail[0].ts if tail else 0.0
+
+
+def query_analysis(
+    store: NamespaceCaches, namespace: str, query: str | None, ref_time: float, config: AssembleConfig
+) -> QueryAnalysis:
+    """The signals of ``query`` that the priors fire on; the participants' names are read only when
+    the speaker prior is on, the time only when the time prior is."""
+    speakers = store.speakers(namespace) if (config.speaker_weight > 0 and query) else None
+    return analyze(
+        query,
+        speakers=speakers,
+        now=ref_time if config.time_weight > 0 else None,
+        names_in_lexical=config.lexical_names,
+        timezone=config.timezone,
+    )
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """What candidate gathering searches with: the query's text and vector, or a follow-up's
+    expansion of them (``expanded``)."""
+
+    text: str | None
+    vector: np.ndarray | None
+    expanded: bool = False
+
+
+def expand_follow_up(
+    store: ContextStore,
+    namespace: str,
+    session: str | None,
+    query: str | None,
+    query_vector: np.ndarray | None,
+    config: AssembleConfig,
+) -> SearchQuery:
+    """The search for a follow-up, made from the latest turn and the few before it.
+
+    "and what did it cost?" alone finds any price; after turns about the Lisbon hotel it
+    should find the Lisbon hotel's. The last ``query_turns`` messages of the session (not
+    the query itself, if it is already stored) are mixed into the query vector with
+    ``query_turns_weight`` (their stored vectors: nothing is embedded again), and their words
+    join the lexical query. Only for a follow-up (:func:`retrievers.query.is_follow_up`:
+    few content words and a pronoun or a leading "and"/"what about"): a self-contained
+    query ("Where is KX-48211-Q?") stays as it is. Off without a session: a question about
+    the past is not a follow-up of the namespace's last turns.
+    """
+    as_given = SearchQuery(query, query_vector)
+    if session is None or config.query_turns == 0 or not query or not is_follow_up(query):
+        return as_given
+    rows = [r for r in store.tail(namespace, session, limit=config.query_turns + 1) if r.role in ("user", "assistant")]
+    first = store.first_candidates(namespace, [(r.session, r.seq) for r in rows])
+    turns = [first[(r.session, r.seq)].chunk for r in rows if (r.session, r.seq) in first]
+    turns = [c for c in turns if c.text.strip() != query.strip()][: config.query_turns]  # newest first
+    if not turns:
+        return as_given
+    text = " ".join([query, *(c.text for c in reversed(turns))])
+    if query_vector is None or config.query_turns_weight == 0:
+        return SearchQuery(text, query_vector, expanded=True)
+    vecs = store.vectors([c.id for c in turns])
+    if not vecs:
+        return SearchQuery(text, query_vector, expanded=True)
+    ctx = np.mean(np.stack(list(vecs.values())).astype(np.float64), axis=0)
+    q = np.asarray(query_vector, dtype=np.float64)
+    w = config.query_turns_weight
+    mixed = (1 - w) * q / max(np.linalg.norm(q), 1e-12) + w * ctx / max(np.linalg.norm(ctx), 1e-12)
+    return SearchQuery(text, (mixed / max(np.linalg.norm(mixed), 1e-12)).astype(np.float32), expanded=True)
