@@ -11,7 +11,9 @@ The algorithm, for ``budget`` B counted with the memory's token counter:
    results. A call still waiting for a result is left out and reported as pending. A unit
    larger than everything the budget leaves is passed over (it can only appear by its
    retrieved parts) and the window goes on with the turns before it.
-3. **Retrieval**: candidates from the retriever (dense, lexical or fused) over chunks not
+3. **Retrieval** (:func:`retrieve`): the query's analysis, read from the user's own words
+   (:mod:`~memory.read.query_plan`; a follow-up's expansion with the last turns feeds only the
+   search); candidates from the retriever (dense, lexical or fused) over chunks not
    already shown, with relevance (the fused score, normalized to [0, 1] within the
    candidates) and the priors whose signal the query carries combined once
    (:mod:`retrievers.scorers`: recency, time, session topic, speaker, person, answer
@@ -143,14 +145,15 @@ def retrieve(
     room: int,
     now: float | None,
 ) -> list[Hit]:
-    """Step 3, retrieval, as its named steps: expand a follow-up with the session's last turns,
-    analyse the query, gather candidates, score them, pack them into ``room``."""
+    """Step 3, retrieval, as its named steps: analyse the user's query (its own words: the priors
+    fire on nothing else), expand it for a follow-up (the session's last turns: for gathering
+    only), gather candidates, score them, pack them into ``room``."""
     store, ns, config = packer.store, packer.namespace, packer.config
     ref_time = reference_time(store, ns, now)
-    search = expand_follow_up(store, ns, session, query, query_vector, config)
-    analysis = query_analysis(store, ns, search.text, ref_time, config)
+    analysis = query_analysis(store, ns, query, ref_time, config)
+    search = expand_follow_up(store, ns, session, query, query_vector, analysis, config)
     gathered = gather_candidates(store, ns, retriever, search, analysis, session, room, config)
     if gathered is None:
         return []
-    ranked = score_candidates(store, ns, gathered, analysis, search.vector, ref_time, config)
+    ranked = score_candidates(store, ns, gathered, analysis, query_vector, ref_time, config)
     return pack_hits(packer, ranked, room)

@@ -46,7 +46,7 @@ def gather_candidates(
     k = max(config.candidates, int(room * config.candidates_per_token))
     k *= 2 if analysis.time is not None else 1
     # Dense search always sees the whole query; the lexical side may drop named participants.
-    text = analysis.lexical_text if search.vector is not None else search.text
+    text = search.lexical_text if search.vector is not None else search.text
     cands = retriever.retrieve(Query(text, namespace, sessions, search.vector), k)
     if len(cands) == 0:
         return None

@@ -1,9 +1,11 @@
-"""The query plan: what a query says (its analysis) and what retrieval searches with (its follow-up
-expansion), the first two steps of retrieval in :func:`memory.read.assemble.assemble`.
+"""The query plan: what the user's query says (its analysis) and what retrieval searches with (its
+follow-up expansion), the first two steps of retrieval in :func:`memory.read.assemble.assemble`.
 
-The analysis is :func:`retrievers.query.analyze` given what the log knows (the participants' names,
-the reference time); the expansion folds the session's last turns into a follow-up's search
-("and what did it cost?" after turns about the Lisbon hotel searches for the Lisbon hotel's price).
+The analysis is :func:`retrievers.query.analyze` of the query as the user gave it, with what the
+log knows (the participants' names, the reference time): every prior fires on the user's own words.
+The expansion folds the session's last turns into a follow-up's *search* only ("and what did it
+cost?" after turns about the Lisbon hotel searches for the Lisbon hotel's price), so a "last week"
+or a "you" in the turn before does not become a time hint or a person prior the user never asked.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 
 from memory.read.config import AssembleConfig
 from memory.stores.base import ContextStore, LogReader, NamespaceCaches
-from retrievers.query import QueryAnalysis, analyze, is_follow_up
+from retrievers.query import QueryAnalysis, analyze, without_names
 
 
 def reference_time(store: LogReader, namespace: str, now: float | None) -> float:
@@ -42,10 +44,11 @@ def query_analysis(
 
 @dataclass(frozen=True)
 class SearchQuery:
-    """What candidate gathering searches with: the query's text and vector, or a follow-up's
-    expansion of them (``expanded``)."""
+    """What candidate gathering searches with: the whole text (for a retriever without a vector),
+    the lexical words and the vector, of the query or of a follow-up's expansion (``expanded``)."""
 
     text: str | None
+    lexical_text: str | None
     vector: np.ndarray | None
     expanded: bool = False
 
@@ -56,6 +59,7 @@ def expand_follow_up(
     session: str | None,
     query: str | None,
     query_vector: np.ndarray | None,
+    analysis: QueryAnalysis,
     config: AssembleConfig,
 ) -> SearchQuery:
     """The search for a follow-up, made from the latest turn and the few before it.
@@ -64,13 +68,15 @@ def expand_follow_up(
     should find the Lisbon hotel's. The last ``query_turns`` messages of the session (not
     the query itself, if it is already stored) are mixed into the query vector with
     ``query_turns_weight`` (their stored vectors: nothing is embedded again), and their words
-    join the lexical query. Only for a follow-up (:func:`retrievers.query.is_follow_up`:
+    join the lexical query (without the participants the query names, as the query's own
+    words are). Only for a follow-up (``analysis.follow_up``, :func:`retrievers.query.is_follow_up`:
     few content words and a pronoun or a leading "and"/"what about"): a self-contained
     query ("Where is KX-48211-Q?") stays as it is. Off without a session: a question about
-    the past is not a follow-up of the namespace's last turns.
+    the past is not a follow-up of the namespace's last turns. The expansion feeds candidate
+    gathering only; scoring reads the query's own analysis and vector.
     """
-    as_given = SearchQuery(query, query_vector)
-    if session is None or config.query_turns == 0 or not query or not is_follow_up(query):
+    as_given = SearchQuery(query, analysis.lexical_text, query_vector)
+    if session is None or config.query_turns == 0 or not query or not analysis.follow_up:
         return as_given
     rows = [r for r in store.tail(namespace, session, limit=config.query_turns + 1) if r.role in ("user", "assistant")]
     first = store.first_candidates(namespace, [(r.session, r.seq) for r in rows])
@@ -78,14 +84,17 @@ def expand_follow_up(
     turns = [c for c in turns if c.text.strip() != query.strip()][: config.query_turns]  # newest first
     if not turns:
         return as_given
-    text = " ".join([query, *(c.text for c in reversed(turns))])
+    words = " ".join(c.text for c in reversed(turns))
+    named = analysis.named if not config.lexical_names else frozenset()
+    lexical = f"{analysis.lexical_text} {without_names(words, named) if named else words}"
+    text = f"{query} {words}"
     if query_vector is None or config.query_turns_weight == 0:
-        return SearchQuery(text, query_vector, expanded=True)
+        return SearchQuery(text, lexical, query_vector, expanded=True)
     vecs = store.vectors([c.id for c in turns])
     if not vecs:
-        return SearchQuery(text, query_vector, expanded=True)
+        return SearchQuery(text, lexical, query_vector, expanded=True)
     ctx = np.mean(np.stack(list(vecs.values())).astype(np.float64), axis=0)
     q = np.asarray(query_vector, dtype=np.float64)
     w = config.query_turns_weight
     mixed = (1 - w) * q / max(np.linalg.norm(q), 1e-12) + w * ctx / max(np.linalg.norm(ctx), 1e-12)
-    return SearchQuery(text, (mixed / max(np.linalg.norm(mixed), 1e-12)).astype(np.float32), expanded=True)
+    return SearchQuery(text, lexical, (mixed / max(np.linalg.norm(mixed), 1e-12)).astype(np.float32), expanded=True)

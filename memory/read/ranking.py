@@ -76,7 +76,10 @@ def score_candidates(
     ref_time: float,
     config: AssembleConfig,
 ) -> Ranked:
-    """Score the gathered candidates, join their neighbours and order them for packing."""
+    """Score the gathered candidates, join their neighbours and order them for packing.
+
+    ``analysis`` and ``query_vector`` are the user's query's own, not a follow-up's expansion:
+    the priors (the session topic's cosine among them) read what the user asked."""
     relevance = minmax(gathered.scores)
     rows = gathered.rows
     chunks = [m.chunk for m in rows]

@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from memory import Memory
+from memory.read.query_plan import expand_follow_up, query_analysis, reference_time
 from retrievers.query import named_speakers
 from retrievers.temporal import parse_time_hint
 from tests.memory.test_memory import add_filler
@@ -84,6 +85,47 @@ def test_conversation_aware_query_uses_the_last_turns(mem: Memory) -> None:
     flat = {"budget": 400, "window_share": 0.0, "fill_window": False}
     ids = [h.chunk_id for h in mem.assemble(q, **flat).hits]
     assert ids == [h.chunk_id for h in mem.assemble(q, **flat, query_turns=0).hits]
+
+
+PURCHASES = [
+    ("user", "I paid 85 euros for the leather jacket, cash."),
+    ("assistant", "Leather jackets like that one usually sell for about 200 euros."),
+    ("user", "The oak bookshelf cost me 40 euros."),
+    ("assistant", "For a solid oak bookshelf, 40 euros is a bargain."),
+]
+
+
+def test_follow_up_is_analysed_on_the_users_own_words(mem: Memory) -> None:
+    # The turns before say "last week" and "you"; the follow-up "what did I pay for it?" borrows
+    # their words for its search only. Its analysis, which every prior fires on, is of the user's
+    # own words: no time hint from "last week", and "I" still points at the user's own turns
+    # (read from the expanded query, "you" cancelled it and "last week" became a time hint).
+    mem.add([{"role": r, "content": t} for r, t in PURCHASES], session="shop")
+    add_filler(mem, 30, session="shop")
+    q = "what did I pay for it?"
+    mem.add(
+        [
+            {"role": "user", "content": "Last week I found a leather jacket at the flea market."},
+            {"role": "assistant", "content": "Nice find! Do you still wear the leather jacket?"},
+            {"role": "user", "content": q},
+        ],
+        session="shop",
+        wait_indexed=True,
+    )
+    ref_time = reference_time(mem.store, "default", None)
+    analysis = query_analysis(mem.store, "default", q, ref_time, mem.config)
+    assert analysis.time is None and analysis.person == "user" and analysis.follow_up
+    vector = mem.embedder.embed([q])[0]
+    search = expand_follow_up(mem.store, "default", "shop", q, vector, analysis, mem.config)
+    assert search.expanded and "Last week" in (search.text or "") and "leather jacket" in (search.lexical_text or "")
+    assert query_analysis(mem.store, "default", search.text, ref_time, mem.config).time is not None  # the old bug
+
+    ctx = mem.assemble(q, session="shop", budget=300, fill_window=False)
+    direct = [h for h in ctx.hits if h.reason.startswith("retrieved")]
+    assert direct and all("time" not in h.scores and "person" in h.scores for h in direct)
+    # The search still finds the jacket (the expansion's words), and the user's own price first.
+    user_price, assistant_price = _rank(ctx.hits, "85 euros"), _rank(ctx.hits, "200 euros")
+    assert user_price is not None and (assistant_price is None or user_price < assistant_price)
 
 
 TIMELINE = [
