@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import Stemmer
 
-from eval.summarize import history_version
+from eval.summarize import ExtractiveSummarizer, history_version
 from memory.memory import Memory
 from memory.models import Context, MessageRef
 from memory.read.assemble import AssembleConfig, assemble
@@ -295,8 +295,6 @@ class SummaryWindow:
     uses_budget = True
 
     def __init__(self, summarizer: Any = None, window_share: float = 0.5) -> None:
-        from eval.summarize import ExtractiveSummarizer
-
         self.summarizer = summarizer or ExtractiveSummarizer()
         self.window_share = window_share
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from memory.errors import InvalidArgument
-from memory.models import Context, Hit, StoredMessage, ToolCallState
+from memory.models import Context, Hit, StoredMessage, ToolCallState, ToolStatus
 from memory.parts import MemoryParts
 from memory.read.assemble import AssembleConfig, assemble
 from memory.validation import (
@@ -93,7 +93,7 @@ class Reads(MemoryParts):
         states: list[ToolCallState] = []
         for call_id, call_seq, result_seq in links:
             call = next(c for c in rows[call_seq].message().tool_calls or () if c.id == call_id)
-            status = "pending"
+            status: ToolStatus = "pending"
             if result_seq is not None:
                 failed = bool(rows[result_seq].message().metadata.get("is_error"))
                 status = "error" if failed else "completed"
