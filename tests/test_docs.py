@@ -359,7 +359,8 @@ def test_the_inspector_page_loads_nothing_from_another_host() -> None:
 def test_the_inspector_keeps_the_key_in_the_tab_and_never_writes_html() -> None:
     """README, "Inspector": the key is kept "in that tab only, in `sessionStorage`", and "the page
     sets stored text as text (never as HTML)"."""
-    scripts = {f.name: f.read_text(encoding="utf-8") for f in (ROOT / "memory" / "service" / "ui" / "static").glob("*.js")}
+    static = ROOT / "memory" / "service" / "ui" / "static"
+    scripts = {f.name: f.read_text(encoding="utf-8") for f in static.glob("*.js")}
     code = "\n".join(scripts.values())
     assert "sessionStorage.setItem(KEY" in code
     for sink in ("localStorage", "document.cookie", "indexedDB", "innerHTML", "outerHTML", "insertAdjacentHTML",
