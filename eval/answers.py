@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from eval.answer_cache import AnswerCache, content_hash, default_cache_path
 from eval.datasets import Question
@@ -270,8 +271,6 @@ class AnswerStage:
         check: Callable[[ChatReply], object] | None = None,
     ) -> None:
         """Ask ``jobs`` on a bounded thread pool; successes go to ``out`` (and the cache), failures to ``errors``."""
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
         if not jobs:
             return
         cfg = self.config

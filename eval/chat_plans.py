@@ -8,6 +8,7 @@ from the conversation's ``random.Random``; :func:`plans` returns them in drawing
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -102,7 +103,7 @@ class Gen:
             vals[slot] = self.pick(free)
         return {k: _fill(v, vals) if "{" in v else v for k, v in vals.items()}
 
-    def ask(self, templates: tuple[str, ...], values: dict[str, str], lex: dict[str, tuple[str, ...]]) -> str:
+    def ask(self, templates: tuple[str, ...], values: dict[str, str], lex: Mapping[str, tuple[str, ...]]) -> str:
         order = list(templates)
         self.rng.shuffle(order)
         for t in order:
@@ -239,8 +240,8 @@ def plans(gen: Gen, diet: str | None) -> list[Plan]:
         plans.append(gen.preference(fam, {"diet": diet} if fam.key == "diet" and diet else None))
     for fam in rng.sample(list(UPDATES), min(len(UPDATES), _count("update", n))):
         plans.append(gen.update(fam))
-    for fam in rng.sample(list(TALLIES), min(len(TALLIES), _count("aggregation", n))):
-        plans.append(gen.tally(fam))
+    for tally in rng.sample(list(TALLIES), min(len(TALLIES), _count("aggregation", n))):
+        plans.append(gen.tally(tally))
     # assistant facts: three trip cities shared by the travel families, one key per other family
     cities = rng.sample(list(TRIP_CITIES), 3)
     options: list[tuple[Said, str]] = []

@@ -55,6 +55,7 @@ def render_context(messages: Sequence[dict[str, Any]]) -> str:
     (images as their caption, tool calls as ``name(arguments)``)."""
     lines = []
     for m in messages:
+        text: str | None
         try:
             text = Message.model_validate(m).text()
         except ValueError:

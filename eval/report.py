@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import csv
+import html
+import io
 import math
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from rich.table import Table
 
 from eval.metrics import QuestionRecord, summarize
 
@@ -39,7 +43,7 @@ def summary_rows(records: Sequence[QuestionRecord], *, by_category: bool = False
     """One row per (strategy, budget) [and category], in first-seen order."""
     groups: dict[tuple[Any, ...], list[QuestionRecord]] = defaultdict(list)
     for r in records:
-        key = (r.strategy, r.budget, r.category) if by_category else (r.strategy, r.budget)
+        key: tuple[Any, ...] = (r.strategy, r.budget, r.category) if by_category else (r.strategy, r.budget)
         groups[key].append(r)
     rows = []
     for key, recs in groups.items():
@@ -89,8 +93,6 @@ def render_table(
 
     ``unbudgeted`` names strategies that ignore the budget (``full``): their row says so.
     """
-    from rich.table import Table
-
     budgets = sorted({r["budget"] for r in rows})
     strategies = list(dict.fromkeys(r["strategy"] for r in rows))
     cell = {(r["strategy"], r["budget"]): r for r in rows}
@@ -134,9 +136,7 @@ def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
 
 def _figure(**kwargs: Any) -> Any:
     """A matplotlib ``Figure`` (no pyplot state) that a notebook shows as a PNG when it is a cell's value."""
-    import io
-
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # noqa: PLC0415 - lazy: matplotlib takes ~1.8 s to import, only plots need it
 
     class NotebookFigure(Figure):
         def _repr_png_(self) -> bytes:
@@ -250,8 +250,6 @@ class HtmlTable:
         return f"HtmlTable({len(self.rows)} rows: {', '.join(self.columns)})"
 
     def _repr_html_(self) -> str:
-        import html
-
         def cell(v: Any) -> str:
             if isinstance(v, float):
                 return f"{v:.3f}"

@@ -46,7 +46,7 @@ class RunResult:
 
     def frame(self) -> Any:
         """The per-question records as a pandas DataFrame (if pandas is installed)."""
-        import pandas as pd  # optional: only this method needs it
+        import pandas as pd  # noqa: PLC0415 - optional (not a dependency): only this method needs it
 
         return pd.DataFrame([{**r.model_dump(exclude={"ranking"}), **r.ranking} for r in self.records])
 

@@ -98,6 +98,19 @@ def _resolve(strategies: Sequence[str | Strategy]) -> list[Strategy]:
     return out
 
 
+def _open_memory(
+    memory_dir: str | Path | None, embedder: Embedder | None, counter: TokenCounter | str, index: str
+) -> tuple[Memory, tempfile.TemporaryDirectory[str] | None]:
+    """The run's memory: in a temporary folder (returned, to remove afterwards), or in
+    ``memory_dir``'s sub-folder for this embedder and counter (so a later run reuses the ingest)."""
+    if memory_dir is None:
+        tmp = tempfile.TemporaryDirectory(prefix="turnmem-eval-")
+        return Memory.open(tmp.name, embedder=embedder, counter=counter, index=index), tmp
+    embedder = embedder or default_embedder()
+    folder = Path(memory_dir) / f"ingest-{ingest_key(embedder, counter)}"
+    return Memory.open(folder, embedder=embedder, counter=counter, index=index), None
+
+
 def run(
     dataset: Dataset,
     *,
@@ -129,13 +142,7 @@ def run(
     own_memory = memory is None
     t_start = time.perf_counter()
     if memory is None:
-        if memory_dir is None:
-            tmp = tempfile.TemporaryDirectory(prefix="turnmem-eval-")
-            memory_dir = tmp.name
-        else:
-            embedder = embedder or default_embedder()
-            memory_dir = Path(memory_dir) / f"ingest-{ingest_key(embedder, counter)}"
-        memory = Memory.open(memory_dir, embedder=embedder, counter=counter, index=index)
+        memory, tmp = _open_memory(memory_dir, embedder, counter, index)
     try:
         timings = ingest(memory, dataset, progress=progress)
         questions = [(c, q) for c in dataset.conversations for q in c.questions]

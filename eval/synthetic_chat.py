@@ -149,12 +149,13 @@ def _conversation(
             uid, aid = f"S{s + 1}:{len(turns) + 1}", f"S{s + 1}:{len(turns) + 2}"
             plan = plan_list[pi] if pi >= 0 else None
             is_ev = plan is not None and bool(plan.category) and j in plan.evidence
+            by_assistant = plan is not None and plan.assistant
             turns.append(
                 Turn(
                     id=uid,
                     message={"role": "user", "content": say.line.text},
                     timestamp=ts,
-                    has_answer=is_ev and not plan.assistant,
+                    has_answer=is_ev and not by_assistant,
                 )
             )
             ts += timedelta(seconds=rng.randint(8, 40))
@@ -164,7 +165,7 @@ def _conversation(
                     id=aid,
                     message={"role": "assistant", "content": answer},
                     timestamp=ts,
-                    has_answer=is_ev and plan.assistant,
+                    has_answer=is_ev and by_assistant,
                 )
             )
             if pi >= 0:
@@ -179,7 +180,8 @@ def _conversation(
             continue
         qid = f"{cid}/q{len(questions)}"
         now = last + timedelta(hours=rng.randint(6, 96))
-        ev = [turn_of[(pi, j)][1 if plan.assistant else 0] for j in plan.evidence]
+        said = [turn_of[(pi, j)] for j in plan.evidence]
+        ev = [answer_id if plan.assistant else user_id for user_id, answer_id, _ in said]
         ev_sessions = sorted({turn_of[(pi, j)][2] for j in plan.evidence})
         text, answer = plan.question, plan.answer
         then = dates[turn_of[(pi, 0)][2]]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import random
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 from eval.synthetic_words import (
     AIRLINES,
@@ -37,6 +38,8 @@ from eval.synthetic_words import (
     user,
 )
 
+T = TypeVar("T")
+
 
 class Draws:
     """One ``random.Random`` and what the drawing remembers: the ids handed out, the keys facts
@@ -52,7 +55,7 @@ class Draws:
 
     # -- helpers -------------------------------------------------------------------------
 
-    def pick(self, seq: list[Any] | tuple[Any, ...] | str) -> Any:
+    def pick(self, seq: Sequence[T]) -> T:
         return seq[int(self.rng.random() * len(seq))]  # cheaper than rng.choice; same job here
 
     def num(self, low: int, high: int) -> int:

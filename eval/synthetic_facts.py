@@ -59,7 +59,7 @@ class Facts(Draws):
             "personal": [self._relative, self._pet, self._allergy, self._project_code, self._booking],
             "image": [self._photo_colour, self._photo_shop, self._photo_parking],
             "update": [self._pref_update, self._door_update, self._standup_update],
-        }.get(category)
+        }.get(category, [])
         for _ in range(40 if builders else 0):
             made = self.pick(builders)()
             if made is not None:

@@ -25,8 +25,9 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Sequence
+from enum import Enum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -35,15 +36,21 @@ from memory.errors import IndexMismatch
 
 PREFIX = "tm_"
 T = TypeVar("T")
-_MISSING: Any = object()
+
+
+class _Missing(Enum):
+    """What ``_with`` returns for a namespace without a collection (``fn`` itself may return None)."""
+
+    MISSING = "missing"
+
+
+_MISSING = _Missing.MISSING
 
 
 def _not_found(exc: Exception) -> bool:
-    """A missing collection: ``NotFoundError`` (chromadb >= 0.6) or ``ValueError`` (older)."""
-    try:
-        from chromadb.errors import NotFoundError
-    except ImportError:  # pragma: no cover - older chromadb
-        NotFoundError = ()  # noqa: N806
+    """A missing collection: ``NotFoundError`` (chromadb >= 0.6), or a ``ValueError`` saying so."""
+    from chromadb.errors import NotFoundError  # noqa: PLC0415 - lazy: importing chromadb takes seconds
+
     return isinstance(exc, NotFoundError) or (isinstance(exc, ValueError) and "does not exist" in str(exc))
 
 
@@ -53,9 +60,9 @@ def collection_name(namespace: str, deployment: str | None = None) -> str:
 
 
 def _settings() -> Any:
-    import chromadb
+    from chromadb.config import Settings  # noqa: PLC0415 - lazy: importing chromadb takes seconds
 
-    return chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
+    return Settings(anonymized_telemetry=False, allow_reset=False)
 
 
 class ChromaIndex:
@@ -79,7 +86,7 @@ class ChromaIndex:
     @classmethod
     def persistent(cls, path: str | Path, dim: int, *, deployment: str | None = None) -> ChromaIndex:
         """A Chroma ``PersistentClient`` in folder ``path``."""
-        import chromadb
+        import chromadb  # noqa: PLC0415 - lazy: importing chromadb takes seconds, and FAISS is the default
 
         Path(path).mkdir(parents=True, exist_ok=True)
         return cls(chromadb.PersistentClient(path=str(path), settings=_settings()), dim, deployment=deployment)
@@ -89,7 +96,7 @@ class ChromaIndex:
         cls, host: str = "127.0.0.1", port: int = 8000, dim: int = 384, *, deployment: str | None = None
     ) -> ChromaIndex:
         """A Chroma ``HttpClient`` talking to a ``chroma run`` server."""
-        import chromadb
+        import chromadb  # noqa: PLC0415 - lazy, as in persistent
 
         return cls(chromadb.HttpClient(host=host, port=port, settings=_settings()), dim, deployment=deployment)
 
@@ -134,7 +141,7 @@ class ChromaIndex:
             self._collections[namespace] = col
             return col
 
-    def _with(self, namespace: str, fn: Callable[[Any], T], *, create: bool = False) -> T:
+    def _with(self, namespace: str, fn: Callable[[Any], T], *, create: bool = False) -> T | Literal[_Missing.MISSING]:
         """``fn(collection)``, or ``_MISSING`` if the namespace has none; a cached collection
         that another client dropped (or dropped and re-created) is looked up again once."""
         for attempt in (0, 1):
@@ -212,13 +219,13 @@ class ChromaIndex:
                 return empty
             where = {"session": sess[0]} if len(sess) == 1 else {"session": {"$in": sess}}
 
-        def query(col: Any) -> Any:
+        def nearest(col: Any) -> Any:
             n = col.count()
             if n == 0:
                 return None
             return col.query(query_embeddings=q, n_results=min(k, n), where=where, include=["distances"])
 
-        res = self._with(namespace, query)
+        res = self._with(namespace, nearest)
         if res is _MISSING or res is None:
             return empty
         ids = np.asarray([int(i) for i in res["ids"][0]], dtype=np.int64)

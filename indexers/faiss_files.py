@@ -167,6 +167,6 @@ def space_files(space: Space, base: str) -> list[tuple[str, bytes]]:
         arrays["live_ids"] = np.fromiter(space.hnsw_label.keys(), dtype=np.int64, count=len(space.hnsw_label))
         arrays["live_labels"] = np.fromiter(space.hnsw_label.values(), dtype=np.int64, count=len(space.hnsw_label))
     buf = io.BytesIO()
-    np.savez(buf, **arrays)
+    np.savez(buf, allow_pickle=False, **arrays)  # plain arrays only, as np.load reads them back
     files.append((f"{base}.npz", buf.getvalue()))
     return files

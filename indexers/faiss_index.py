@@ -263,14 +263,17 @@ class FaissIndex:
                     return empty
                 sel = faiss.IDSelectorBatch(np.asarray(sel_ids, dtype=np.int64))
                 kk = min(k, len(sel_ids))
-                scores, ids = space.index.search(q, kk, params=faiss.SearchParameters(sel=sel))
+                params = faiss.SearchParameters()
+                params.sel = sel
+                scores, ids = space.index.search(q, kk, params=params)
             else:
                 # the graph as it is (built above; a change since then only makes it a bit stale)
                 large = self.hnsw_threshold is not None and space.index.ntotal >= self.hnsw_threshold
                 hnsw = space.hnsw if large else None
                 if hnsw is not None:
                     kk = min(k + space.hnsw_stale, hnsw.ntotal)
-                    params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, kk))
+                    # faiss's stubs (1.15) omit SearchParametersHNSW, which its module defines
+                    params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, kk))  # type: ignore[attr-defined]
                     scores, labels = hnsw.search(q, kk, params=params)
                     live = [
                         (space.hnsw_id[lab], j)

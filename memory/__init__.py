@@ -2,7 +2,15 @@
 
 ``Memory.open(path)`` gives a durable, searchable conversation memory; ``add`` what
 happens, ``assemble`` a budgeted context before each model call.
+
+Importing ``memory`` (or ``memory.errors``, which every package may import) loads only the
+errors, the models and the session-state models; :data:`_LAZY` names load their module on first
+use, and the ``TYPE_CHECKING`` block shows the same names to type checkers.
+``tests/memory/test_exported_members.py`` checks that both agree and that ``__all__`` is complete.
 """
+
+import importlib
+from typing import TYPE_CHECKING
 
 from memory.errors import (
     BudgetTooSmall,
@@ -37,11 +45,19 @@ from memory.models import (
 )
 from memory.session.state import Stage, StateBlock, StateMachine
 
+if TYPE_CHECKING:  # the lazy names, as the checkers see them (keep in step with _LAZY)
+    from memory.client import AsyncClient, Client
+    from memory.memory import Memory
+    from memory.read.config import AssembleConfig
+    from memory.session.summaries import ChatSummarizer, ExtractiveSummarizer, RollingSummary
+
 __version__ = "0.1.0"
 
+# Lazy so that low-level modules (indexers, retrievers) can import memory.errors without pulling
+# in the whole pipeline (stores, FAISS, the embedders) and without import cycles.
 _LAZY = {
     "Memory": "memory.memory",
-    "AssembleConfig": "memory.read.assemble",
+    "AssembleConfig": "memory.read.config",
     "Client": "memory.client",
     "AsyncClient": "memory.client",
     "RollingSummary": "memory.session.summaries",
@@ -51,11 +67,7 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> object:
-    # Lazy so that low-level modules (indexers, retrievers) can import memory.errors
-    # without pulling in the whole pipeline (and without import cycles).
     if name in _LAZY:
-        import importlib
-
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'memory' has no attribute {name!r}")
 
@@ -63,20 +75,19 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "AssembleConfig",
     "AsyncClient",
-    "ChatSummarizer",
-    "Client",
-    "ExtractiveSummarizer",
     "BudgetTooSmall",
+    "ChatSummarizer",
     "Chunk",
+    "Client",
     "Conflict",
-    "IdempotencyConflict",
     "Context",
+    "ExtractiveSummarizer",
     "FilePart",
     "Hit",
+    "IdempotencyConflict",
     "ImagePart",
     "IndexingFailed",
     "IndexMismatch",
-    "UpstreamError",
     "InvalidArgument",
     "InvalidMessage",
     "InvalidTransition",
@@ -85,8 +96,8 @@ __all__ = [
     "MessageRef",
     "NotFound",
     "PermissionDenied",
-    "SchemaMismatch",
     "RollingSummary",
+    "SchemaMismatch",
     "ServiceError",
     "Source",
     "Stage",
@@ -94,8 +105,9 @@ __all__ = [
     "StateMachine",
     "StoredMessage",
     "TextPart",
-    "ToolCall",
     "TimedOut",
+    "ToolCall",
     "ToolCallState",
     "TurnmemError",
+    "UpstreamError",
 ]

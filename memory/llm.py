@@ -58,7 +58,7 @@ def _wait_s(attempt: int, backoff_s: float, retry_after: str | None) -> float:
             return min(MAX_BACKOFF_S, max(0.0, float(retry_after)))
         except ValueError:
             pass  # an HTTP date: fall back to our own backoff
-    return min(MAX_BACKOFF_S, backoff_s * 2**attempt * (0.5 + random.random() / 2))
+    return min(MAX_BACKOFF_S, backoff_s * 2.0**attempt * (0.5 + random.random() / 2))
 
 
 def chat_reply(

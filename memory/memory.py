@@ -77,6 +77,8 @@ class Memory:
     catches up from the log before it searches).
     """
 
+    _summaries: Summaries  # built after the writer, whose rolling hook reads it when a write runs
+
     def __init__(
         self,
         store: Store,

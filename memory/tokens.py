@@ -106,6 +106,14 @@ def _segments(text: str, size: int = _SEGMENT_CHARS) -> list[str]:
     return out
 
 
+class _Encoding(Protocol):
+    """What the counter uses of a ``bpe_openai`` encoding (the package ships no types)."""
+
+    def encode_ordinary(self, text: str) -> list[int]: ...
+
+    def decode(self, tokens: list[int]) -> str: ...
+
+
 class BpeOpenAICounter:
     """Exact OpenAI token counts, offline (``o200k_base`` by default, or ``cl100k_base``).
 
@@ -114,10 +122,10 @@ class BpeOpenAICounter:
     """
 
     def __init__(self, encoding: str = "o200k_base") -> None:
-        import bpe_openai
+        import bpe_openai  # noqa: PLC0415 - lazy: its import takes ~1.5 s; a memory may use another counter
 
         try:
-            self._enc = bpe_openai.get_encoding(encoding)
+            self._enc: _Encoding = bpe_openai.get_encoding(encoding)
         except Exception as exc:  # unknown name
             names = ", ".join(bpe_openai.list_encoding_names())
             raise InvalidArgument(
@@ -163,7 +171,7 @@ class HFTokenizerCounter:
     """
 
     def __init__(self, path: str | Path | None = None, *, name: str | None = None) -> None:
-        from tokenizers import Tokenizer
+        from tokenizers import Tokenizer  # noqa: PLC0415 - lazy: only this counter needs it (the default is bpe_openai)
 
         if path is None:
             path = bundled_model_path() / "tokenizer.json"

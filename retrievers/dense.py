@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 import numpy as np
 
 from indexers.base import Index
 from retrievers.base import Candidates, Query
+
+
+class TextEmbedder(Protocol):
+    """What dense retrieval needs of an embedder (``memory.embedders.Embedder`` is one)."""
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 class DenseRetriever:
@@ -13,7 +22,7 @@ class DenseRetriever:
 
     name = "dense"
 
-    def __init__(self, index: Index, embedder: object) -> None:
+    def __init__(self, index: Index, embedder: TextEmbedder) -> None:
         self.index = index
         self.embedder = embedder
 
@@ -22,7 +31,8 @@ class DenseRetriever:
             return np.asarray(query.vector, dtype=np.float32).reshape(-1)
         if not query.text:
             return None
-        return self.embedder.embed([query.text])[0]  # type: ignore[attr-defined]
+        vector: np.ndarray = self.embedder.embed([query.text])[0]
+        return vector
 
     def retrieve(self, query: Query, k: int) -> Candidates:
         vec = self.query_vector(query)

@@ -38,4 +38,5 @@ def session_scores(query: np.ndarray, centroids: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.float64)
     norms = np.linalg.norm(centroids, axis=1)
     norms[norms == 0] = 1.0
-    return (centroids @ query.astype(np.float64).reshape(-1)) / norms
+    scores: np.ndarray = (centroids @ query.astype(np.float64).reshape(-1)) / norms
+    return scores

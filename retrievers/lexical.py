@@ -11,11 +11,14 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from retrievers.base import Candidates, Query, TextSearcher
+
+if TYPE_CHECKING:  # for annotations only: bm25s (and scipy under it) loads on the first BM25 query
+    from bm25s import BM25
 
 # Function words that only add noise to an OR query; kept short on purpose so that
 # content words (names, numbers, ids) are never dropped.
@@ -91,7 +94,7 @@ class BM25sRetriever:
     def __init__(self, corpus: CorpusFn, version: Callable[[str], object], *, stemmer: Stemmer | None = None) -> None:
         self.corpus = corpus
         self.version = version
-        self._cache: dict[str, tuple[object, object, np.ndarray, np.ndarray]] = {}
+        self._cache: dict[str, tuple[object, BM25, np.ndarray, np.ndarray]] = {}
         self._lock = threading.Lock()
         self.stemmer = stemmer
 
@@ -102,14 +105,14 @@ class BM25sRetriever:
         # Stop words out, repeats kept (BM25 needs term frequencies), then stemmed.
         return [self._stem(tokens(t)) for t in texts]
 
-    def _get(self, namespace: str) -> tuple[object, np.ndarray, np.ndarray] | None:
-        import bm25s
+    def _get(self, namespace: str) -> tuple[BM25, np.ndarray, np.ndarray] | None:
+        import bm25s  # noqa: PLC0415 - lazy: ~0.25 s of imports that only the bm25 baseline needs
 
         version = self.version(namespace)
         with self._lock:
             hit = self._cache.get(namespace)
             if hit is not None and hit[0] == version:
-                return hit[1], hit[2], hit[3]  # type: ignore[return-value]
+                return hit[1], hit[2], hit[3]
         ids, texts, sessions = self.corpus(namespace)
         if len(texts) == 0:
             return None
@@ -130,7 +133,7 @@ class BM25sRetriever:
         terms = list(dict.fromkeys(self._stem(query_terms(query.text))))
         if not terms:
             return Candidates.empty()
-        scores = model.get_scores(terms)  # type: ignore[attr-defined]
+        scores = model.get_scores(terms)
         if query.sessions is not None:
             scores = np.where(np.isin(sessions, list(query.sessions)), scores, 0.0)
         n = min(k, int((scores > 0).sum()))

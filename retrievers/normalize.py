@@ -14,11 +14,13 @@ from numpy.typing import ArrayLike
 def minmax(scores: ArrayLike) -> np.ndarray:
     """``scores`` rescaled to [0, 1] in float64, the lowest to 0 and the highest to 1; all ones when
     they are all equal (none is worse than the best)."""
-    s = np.asarray(scores, dtype=np.float64)
+    s: np.ndarray = np.asarray(scores, dtype=np.float64)
     if s.size == 0:
-        return s.copy()
+        empty: np.ndarray = s.copy()
+        return empty
     lo, hi = float(s.min()), float(s.max())
-    return (s - lo) / (hi - lo) if hi > lo else np.ones_like(s)
+    out: np.ndarray = (s - lo) / (hi - lo) if hi > lo else np.ones_like(s)
+    return out
 
 
 __all__ = ["minmax"]

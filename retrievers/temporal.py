@@ -161,21 +161,21 @@ def _date_hint(query: str, now: datetime) -> TimeHint | None:
         if prep == "since":  # from then on, not that month only
             window = (window[0], max(t + 1, window[1]))
         return TimeHint(m.group(0).strip(), *window)
-    m = _SEASON.search(query)
-    if m:
-        first, last = _SEASONS[m.group("season").lower()]
-        y = int(m.group("year")) if m.group("year") else (now.year if first <= now.month else now.year - 1)
+    season = _SEASON.search(query)
+    if season:
+        first, last = _SEASONS[season.group("season").lower()]
+        y = int(season.group("year")) if season.group("year") else (now.year if first <= now.month else now.year - 1)
         start = _month_window(y, first, tz)[0]
         end = _month_window(y + (last < first), last, tz)[1]
-        return TimeHint(m.group(0), start, end)
-    m = _YEAR.search(query)
-    if m:
-        y = int(m.group("year"))
+        return TimeHint(season.group(0), start, end)
+    whole_year = _YEAR.search(query)
+    if whole_year:
+        y = int(whole_year.group("year"))
         start = _day(y, 1, 1, tz).timestamp()
         end = _day(y + 1, 1, 1, tz).timestamp()
-        if m.group(0).lower().startswith("since"):  # "since 2019": from 2019 on
+        if whole_year.group(0).lower().startswith("since"):  # "since 2019": from 2019 on
             end = max(t + 1, end)
-        return TimeHint(m.group(0), start, end)
+        return TimeHint(whole_year.group(0), start, end)
     return None
 
 
@@ -184,9 +184,9 @@ def _relative_hint(query: str, now: datetime) -> TimeHint | None:
     if m:
         n = m.group("n").lower()
         count = float(_NUMBERS.get(n, 0) if not n.isdigit() else int(n))
-        unit = _UNITS[m.group("unit").lower()] * DAY
-        center = now.timestamp() - count * unit
-        return TimeHint(m.group(0), center - unit / 2, center + unit / 2)
+        span = _UNITS[m.group("unit").lower()] * DAY
+        center = now.timestamp() - count * span
+        return TimeHint(m.group(0), center - span / 2, center + span / 2)
     tz = now.tzinfo or timezone.utc
     today = _day(now.year, now.month, now.day, tz)
     t = now.timestamp()
@@ -212,10 +212,12 @@ def _relative_hint(query: str, now: datetime) -> TimeHint | None:
             return TimeHint(m.group(0), week0.timestamp(), t + 1)
         if which == "past":
             return TimeHint(m.group(0), t - 7 * DAY, t + 1)
-        start = week0 - timedelta(days=7)
+        first_day = week0 - timedelta(days=7)
         if unit == "weekend":
-            start += timedelta(days=5)
-        return TimeHint(m.group(0), start.timestamp(), (start + timedelta(days=7 if unit == "week" else 2)).timestamp())
+            first_day += timedelta(days=5)
+        return TimeHint(
+            m.group(0), first_day.timestamp(), (first_day + timedelta(days=7 if unit == "week" else 2)).timestamp()
+        )
     if unit == "month":
         if which == "this":
             return TimeHint(m.group(0), _month_window(now.year, now.month, tz)[0], t + 1)

@@ -46,7 +46,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         origin = f"LoCoMo {conv_id} ({path}; CC BY-NC 4.0, Maharana et al. 2024)"
     else:
         # Imported only here: the generator's word tables add ~0.05 s to every command's start-up.
-        from eval.synthetic import generate
+        from eval.synthetic import generate  # noqa: PLC0415
 
         dataset = generate(turns=600, seed=7)
         origin = "the seeded synthetic conversation (LoCoMo not found; pass --data PATH/locomo10.json)"

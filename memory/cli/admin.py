@@ -140,7 +140,7 @@ def _reembed(data: Path | str, name: str, to: str) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     # Imported here, not at the top: the service's web stack (FastAPI, uvicorn) adds about 0.6 s to
     # every other subcommand's start-up, `turnmem --help` included.
-    from memory.service.app import KeyRing, ServiceLimits, serve
+    from memory.service.app import KeyRing, ServiceLimits, serve  # noqa: PLC0415
 
     keys = KeyRing.load(args.keys) if args.keys else KeyRing.load()
     limits = ServiceLimits(

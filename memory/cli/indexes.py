@@ -33,8 +33,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def cmd_namespace_indexes(args: argparse.Namespace) -> int:
-    from memory.stores.postgres import PostgresStore
-    from memory.stores.postgres.ns_indexes import META_KEY
+    # lazy: the PostgreSQL store needs the optional `postgres` extra (psycopg), which the other commands do not
+    from memory.stores.postgres import PostgresStore  # noqa: PLC0415
+    from memory.stores.postgres.ns_indexes import META_KEY  # noqa: PLC0415
 
     console = Console()
     where = parse_location(args.data, field="data")

@@ -8,10 +8,9 @@ read the answer into the method's result. No I/O here.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from memory.client.transport import Call
@@ -19,6 +18,8 @@ from memory.errors import InvalidArgument, InvalidMessage
 from memory.models import Context, Hit, Message, MessageInput, StoredMessage, ToolCallState
 from memory.session.state import STAGE, StateBlock, StateMachine
 from memory.validation import check_limit, check_name, check_seq
+
+T = TypeVar("T")
 
 
 def _seg(value: str, name: str) -> str:
@@ -178,19 +179,25 @@ def state(session: str, namespace: str) -> Call[dict[str, StateBlock]]:
     return Call("GET", _session_path(namespace, session) + "/state", read=_blocks)
 
 
-def set_state(
-    session: str, blocks: dict[str, Any], namespace: str, expected: dict[str, int] | None
-) -> Call[dict[str, StateBlock]]:
+def _patch_state(
+    session: str, blocks: dict[str, Any], namespace: str, expected: dict[str, int] | None, read: Callable[[Any], T]
+) -> Call[T]:
     body: dict[str, Any] = {"blocks": blocks}
     if expected is not None:
         body["expected"] = expected
-    return Call("PATCH", _session_path(namespace, session) + "/state", json=body, read=_blocks)
+    return Call("PATCH", _session_path(namespace, session) + "/state", json=body, read=read)
+
+
+def set_state(
+    session: str, blocks: dict[str, Any], namespace: str, expected: dict[str, int] | None
+) -> Call[dict[str, StateBlock]]:
+    return _patch_state(session, blocks, namespace, expected, _blocks)
 
 
 def transition(session: str, stage: str, namespace: str, expected_version: int | None) -> Call[StateBlock]:
     """:func:`set_state` of the ``stage`` block alone, read back as that block."""
     expected = None if expected_version is None else {STAGE: expected_version}
-    return replace(set_state(session, {STAGE: stage}, namespace, expected), read=lambda data: _blocks(data)[STAGE])
+    return _patch_state(session, {STAGE: stage}, namespace, expected, lambda data: _blocks(data)[STAGE])
 
 
 def set_state_machine(session: str, machine: StateMachine | dict[str, Any], namespace: str) -> Call[None]:

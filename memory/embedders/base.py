@@ -16,10 +16,17 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
 @runtime_checkable
 class Embedder(Protocol):
-    """Maps texts to an (n × dim) float32 array of unit vectors."""
+    """Maps texts to an (n × dim) float32 array of unit vectors.
 
-    name: str
-    dim: int
+    ``name`` and ``dim`` are read-only properties here so that an implementation may compute
+    them (the ONNX and sentence-transformers embedders read ``dim`` off the loaded model); a plain
+    attribute satisfies them too."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 from memory.embedders.base import DEFAULT_MODEL, Embedder, bundled_model_path
-from memory.embedders.onnx import OnnxEmbedder
+from memory.embedders.onnx import OnnxEmbedder, Precision
 from memory.embedders.openai import OpenAIEmbedder
 from memory.embedders.sentence import SentenceTransformerEmbedder
 from memory.errors import InvalidArgument
@@ -31,7 +31,7 @@ def bundled_embedder(backend: str = DEFAULT_BACKEND) -> Embedder:
             if backend == "torch":
                 _SHARED[backend] = SentenceTransformerEmbedder()
             else:
-                precision = "int8" if backend == "onnx-int8" else "fp32"
+                precision: Precision = "int8" if backend == "onnx-int8" else "fp32"
                 _SHARED[backend] = OnnxEmbedder(bundled_model_path(), name=DEFAULT_MODEL, precision=precision)
         return _SHARED[backend]
 

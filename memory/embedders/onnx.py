@@ -25,12 +25,16 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from memory.embedders.base import bundled_model_path
 from memory.errors import InvalidArgument
+
+if TYPE_CHECKING:  # for annotations only: onnxruntime and tokenizers load lazily, on first embed
+    from onnxruntime import InferenceSession
+    from tokenizers import Tokenizer
 
 Precision = Literal["fp32", "int8"]
 RECIPE = "onnx-export-1: eager attention, opset 17, mean pooling + normalize in graph; int8 = ORT dynamic per-channel"
@@ -84,9 +88,10 @@ def _atomic_save(target: Path, write: Callable[[str], object]) -> None:
 
 
 def _export_fp32(model_dir: Path, target: Path) -> None:
-    import torch
-    from transformers import AutoModel
-    from transformers.utils import logging as hf_logging
+    # torch and transformers load only for the one-off export (seconds, hundreds of MB)
+    import torch  # noqa: PLC0415
+    from transformers import AutoModel  # noqa: PLC0415
+    from transformers.utils import logging as hf_logging  # noqa: PLC0415
 
     hf_logging.disable_progress_bar()  # no "Loading weights" bar in the middle of our own message
 
@@ -97,7 +102,9 @@ def _export_fp32(model_dir: Path, target: Path) -> None:
             super().__init__()
             self.inner = inner
 
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor):  # noqa: ANN202
+        def forward(
+            self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
+        ) -> torch.Tensor:
             hidden = self.inner(
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state
@@ -126,7 +133,7 @@ def _export_fp32(model_dir: Path, target: Path) -> None:
 
 
 def _quantize(source: Path, target: Path) -> None:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization import QuantType, quantize_dynamic  # noqa: PLC0415 - only for the int8 export
 
     def write(tmp: str) -> None:
         logging.disable(logging.WARNING)  # its root-logger advice to pre-process first (not needed here)
@@ -187,17 +194,21 @@ class OnnxEmbedder:
         self.backend = "onnx" if precision == "fp32" else "onnx-int8"
         self.batch_size = batch_size
         self.max_length, self._lower = _read_config(model_dir)
-        self._session = None
-        self._tokenizer = None
+        self._session: InferenceSession | None = None
+        self._tokenizer: Tokenizer | None = None
         self._dim: int | None = None
         self._lock = threading.Lock()
 
-    def _load(self):  # noqa: ANN202 - onnxruntime types are heavy to import
-        if self._session is None:
+    def _load(self) -> tuple[InferenceSession, Tokenizer]:
+        """The inference session and the tokenizer, loaded once (the tokenizer is set first, so a
+        session seen without the lock comes with its tokenizer)."""
+        session, tokenizer = self._session, self._tokenizer
+        if session is None or tokenizer is None:
             with self._lock:
                 if self._session is None:
-                    import onnxruntime as ort
-                    from tokenizers import Tokenizer
+                    # lazy heavy imports: opening a memory must not load onnxruntime
+                    import onnxruntime as ort  # noqa: PLC0415
+                    from tokenizers import Tokenizer  # noqa: PLC0415
 
                     tok = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
                     tok.enable_truncation(self.max_length)
@@ -212,7 +223,9 @@ class OnnxEmbedder:
                     self._tokenizer = tok
                     self._dim = int(session.get_outputs()[0].shape[1] or 0) or None
                     self._session = session
-        return self._session
+                session, tokenizer = self._session, self._tokenizer
+        assert session is not None and tokenizer is not None
+        return session, tokenizer
 
     @property
     def dim(self) -> int:
@@ -223,13 +236,14 @@ class OnnxEmbedder:
         return self._dim
 
     def _forward(self, texts: list[str]) -> np.ndarray:
-        enc = self._tokenizer.encode_batch([t.lower() for t in texts] if self._lower else texts)  # type: ignore[union-attr]
+        session, tokenizer = self._load()
+        enc = tokenizer.encode_batch([t.lower() for t in texts] if self._lower else texts)
         feeds = {
             "input_ids": np.array([e.ids for e in enc], dtype=np.int64),
             "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64),
             "token_type_ids": np.array([e.type_ids for e in enc], dtype=np.int64),
         }
-        return self._session.run(None, feeds)[0]  # type: ignore[union-attr]
+        return np.asarray(session.run(None, feeds)[0])
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)

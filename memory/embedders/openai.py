@@ -31,7 +31,7 @@ class OpenAIEmbedder:
         timeout: float = 30.0,
         client: object | None = None,
     ) -> None:
-        from memory.llm import http_client  # lazy: httpx (see the module docstring)
+        from memory.llm import http_client  # noqa: PLC0415 - lazy: httpx (~0.6 s), see the module docstring
 
         self.name = model
         self.model = model
@@ -46,7 +46,7 @@ class OpenAIEmbedder:
         return self._dim
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        import httpx  # lazy (see the module docstring)
+        import httpx  # noqa: PLC0415 - lazy (see the module docstring)
 
         texts = list(texts)
         rows: list[list[float]] = []

@@ -6,11 +6,15 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from memory.embedders.base import DEFAULT_MODEL, bundled_model_path, normalize
 from memory.errors import InvalidArgument
+
+if TYPE_CHECKING:  # for annotations only: sentence-transformers (and torch) load lazily, on first embed
+    from sentence_transformers import SentenceTransformer
 
 
 class SentenceTransformerEmbedder:
@@ -40,29 +44,37 @@ class SentenceTransformerEmbedder:
         self.name = DEFAULT_MODEL if model is None else Path(str(model)).name
         self.batch_size = batch_size
         self.device = device
-        self._model = None
+        self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
         self._dim: int | None = 384 if model is None else None
 
-    def _load(self):  # noqa: ANN202 - SentenceTransformer type is heavy to import
-        if self._model is None:
+    def _load(self) -> SentenceTransformer:
+        model = self._model
+        if model is None:
             with self._lock:
                 if self._model is None:
                     if not self.allow_download:
                         os.environ.setdefault("HF_HUB_OFFLINE", "1")
                         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                    from sentence_transformers import SentenceTransformer
+                    # lazy heavy imports: torch and sentence-transformers take seconds and GBs
+                    from sentence_transformers import SentenceTransformer  # noqa: PLC0415
 
                     try:  # no "Loading weights" bar on every start
-                        from transformers.utils import logging as hf_logging
+                        from transformers.utils import logging as hf_logging  # noqa: PLC0415
 
                         hf_logging.disable_progress_bar()
                     except Exception:  # pragma: no cover - older transformers
                         pass
-                    model = SentenceTransformer(self._model_arg, device=self.device)
-                    self._dim = int(model.get_embedding_dimension())
-                    self._model = model
-        return self._model
+                    loaded = SentenceTransformer(self._model_arg, device=self.device)
+                    dim = loaded.get_embedding_dimension()
+                    if dim is None:
+                        raise InvalidArgument(
+                            f"embedder: {self._model_arg} does not say its dimension", field="embedder"
+                        )
+                    self._dim = int(dim)
+                    self._model = loaded
+                model = self._model
+        return model
 
     @property
     def dim(self) -> int:

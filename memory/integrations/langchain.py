@@ -33,8 +33,7 @@ def to_langchain(messages: Sequence[dict[str, Any]]) -> list[BaseMessage]:
 
 def from_langchain(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
     """LangChain messages as OpenAI-format dicts turnmem stores."""
-    out = convert_to_openai_messages(list(messages))
-    return [out] if isinstance(out, dict) else list(out)
+    return list(convert_to_openai_messages(list(messages)))  # a list in, a list out
 
 
 class TurnmemChatMessageHistory(BaseChatMessageHistory):
@@ -45,6 +44,7 @@ class TurnmemChatMessageHistory(BaseChatMessageHistory):
         self.session = session
         self.namespace = namespace
 
+    # LangChain declares ``messages`` an attribute and documents a property as the way to implement it
     @property
     def messages(self) -> list[BaseMessage]:  # type: ignore[override]
         stored = self.memory.since(self.session, 0, namespace=self.namespace)

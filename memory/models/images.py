@@ -73,7 +73,7 @@ def data_url_size(url: str) -> tuple[int, int] | None:
 
 
 def _size_of(b64: str) -> tuple[int, int] | None:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415 - lazy: only images without a size need it; `import memory` stays light
 
     try:
         raw = base64.b64decode(b64 + "=" * (-len(b64) % 4), validate=False)

@@ -96,5 +96,6 @@ def expand_follow_up(
     ctx = np.mean(np.stack(list(vecs.values())).astype(np.float64), axis=0)
     q = np.asarray(query_vector, dtype=np.float64)
     w = config.query_turns_weight
-    mixed = (1 - w) * q / max(np.linalg.norm(q), 1e-12) + w * ctx / max(np.linalg.norm(ctx), 1e-12)
-    return SearchQuery(text, lexical, (mixed / max(np.linalg.norm(mixed), 1e-12)).astype(np.float32), expanded=True)
+    mixed = (1 - w) * q / max(float(np.linalg.norm(q)), 1e-12) + w * ctx / max(float(np.linalg.norm(ctx)), 1e-12)
+    unit = mixed / max(float(np.linalg.norm(mixed)), 1e-12)
+    return SearchQuery(text, lexical, unit.astype(np.float32), expanded=True)

@@ -147,7 +147,7 @@ def _order(store: ChunkReader, pool: Pool, final: np.ndarray, n_direct: int, con
         # MMR re-orders the best MMR_HEAD only: its similarity matrix is n x n, and a big
         # budget's pool (candidates_per_token) must not make it quadratic in the budget.
         head, tail = order[:MMR_HEAD], order[MMR_HEAD:]
-        ids = [pool.cands[j].chunk.id for j in head]  # type: ignore[union-attr]
+        ids = [pool.cands[j].chunk.id for j in head]
         vecs = store.vectors(ids)  # a chunk not embedded yet has none: zeros
         dim = next(iter(vecs.values())).shape[0] if vecs else 1
         mat = np.stack([vecs.get(i, np.zeros(dim, dtype=np.float32)) for i in ids]).astype(np.float64)

@@ -19,7 +19,7 @@ import numpy as np
 from indexers.base import Index
 from memory.embedders import Embedder
 from memory.errors import InvalidArgument
-from memory.models import Context, Hit, StoredMessage, ToolCallState
+from memory.models import Context, Hit, StoredMessage, ToolCallState, ToolStatus
 from memory.read.assemble import AssembleConfig, assemble
 from memory.session.session_states import SessionStates
 from memory.stores.base import Store
@@ -126,7 +126,7 @@ class Reader:
         states: list[ToolCallState] = []
         for call_id, call_seq, result_seq in links:
             call = next(c for c in rows[call_seq].message().tool_calls or () if c.id == call_id)
-            status = "pending"
+            status: ToolStatus = "pending"
             if result_seq is not None:
                 failed = bool(rows[result_seq].message().metadata.get("is_error"))
                 status = "error" if failed else "completed"

@@ -176,7 +176,8 @@ class Health(BaseModel):
 # -- the app -----------------------------------------------------------------------------
 
 
-def create_app(
+# The app factory: its nested route handlers' branches count toward it; each route is a few lines.
+def create_app(  # noqa: C901
     mem: Memory,
     keys: KeyRing | None = None,
     *,
@@ -368,7 +369,7 @@ def serve(
 ) -> None:
     """Open the memory at ``data`` (a folder or a PostgreSQL DSN; None: ``$TURNMEM_DATABASE_URL``) and
     serve it with uvicorn until interrupted. Several servers may serve one PostgreSQL database."""
-    import uvicorn
+    import uvicorn  # noqa: PLC0415 - lazy: ~0.4 s that only `serve` needs (the app runs on any ASGI server)
 
     ring = keys if keys is not None else KeyRing.load()
     if not ring.keys and not is_loopback(host):
@@ -391,7 +392,7 @@ def serve(
 
 def _log_config(level: str) -> dict[str, Any]:
     """uvicorn's logging, with turnmem's own warnings printed the same way at the same level."""
-    from uvicorn.config import LOGGING_CONFIG
+    from uvicorn.config import LOGGING_CONFIG  # noqa: PLC0415 - lazy, as in serve
 
     config = copy.deepcopy(LOGGING_CONFIG)
     config["loggers"]["turnmem"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
@@ -84,6 +84,13 @@ SERVICE_OVERRIDES: dict[str, dict[str, Any]] = {
 }
 
 
+class _MmrFields(Protocol):
+    """The two overrides the MMR bound reads (fields of the model built below)."""
+
+    mmr_lambda: float | None
+    candidates: int | None
+
+
 def config_overrides_model() -> type[BaseModel]:
     """The allow-listed AssembleConfig fields, optional, with their constraints and the
     service's bounds: the schema of ``config``."""
@@ -92,10 +99,11 @@ def config_overrides_model() -> type[BaseModel]:
         info = AssembleConfig.model_fields[name]
         extra = {k: v for k, v in bounds.items() if k != "description"}
         metadata = [*info.metadata, *([Field(**extra)] if extra else [])]
-        annotation = Annotated.__class_getitem__((info.annotation, *metadata)) if metadata else info.annotation
+        params = (info.annotation, *metadata)
+        annotation = Annotated[params] if metadata else info.annotation
         fields[name] = (annotation, Field(None, description=bounds.get("description", info.description)))
 
-    def _mmr_bounded(self: BaseModel) -> BaseModel:
+    def _mmr_bounded(self: _MmrFields) -> _MmrFields:
         lam, cand = self.mmr_lambda, self.candidates
         k = cand if cand is not None else AssembleConfig.model_fields["candidates"].default
         if lam is not None and k > MAX_MMR_CANDIDATES:
@@ -106,7 +114,9 @@ def config_overrides_model() -> type[BaseModel]:
         "ConfigOverrides",
         __config__=ConfigDict(extra="forbid"),
         __doc__="AssembleConfig fields to override for this call (the service's allow-list, with its bounds)",
-        __validators__={"mmr_bounded": model_validator(mode="after")(_mmr_bounded)},
+        # pydantic annotates __validators__ as plain callables, yet its documented value is what
+        # model_validator returns (a descriptor proxy), which create_model takes at run time
+        __validators__={"mmr_bounded": model_validator(mode="after")(_mmr_bounded)},  # type: ignore[dict-item]
         **fields,
     )
 

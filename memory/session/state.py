@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from memory.errors import InvalidArgument
+from memory.errors import InvalidArgument, InvalidTransition
 
 STAGE = "stage"
 MAX_VALUE_CHARS = 50_000
@@ -71,8 +71,6 @@ class StateMachine(BaseModel):
 
     def check(self, current: str | None, target: Any) -> None:
         """Raise :class:`InvalidTransition` unless ``current -> target`` is allowed."""
-        from memory.errors import InvalidTransition
-
         if not isinstance(target, str) or target not in self.stages:
             raise InvalidTransition(
                 f"stage: {target!r} is not a stage of this session's machine; use one of {', '.join(self.stages)}",

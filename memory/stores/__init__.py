@@ -56,7 +56,7 @@ def open_store(location: Location, *, log_file: str) -> Store:
     """The store at ``location`` (a SQLite folder is created if missing)."""
     if location.kind == "postgres":
         try:
-            from memory.stores.postgres import PostgresStore  # the optional `postgres` extra
+            from memory.stores.postgres import PostgresStore  # noqa: PLC0415 - lazy: the optional `postgres` extra
         except ImportError as exc:
             raise InvalidArgument(
                 f"path: a PostgreSQL store needs psycopg, psycopg-pool and pgvector ({exc.name} is missing); "

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, cast
 
 import numpy as np
 
@@ -64,7 +64,11 @@ class CacheReader(Protocol):
         ...
 
 
-class Aggregate(Protocol):
+V = TypeVar("V")
+V_co = TypeVar("V_co", covariant=True)
+
+
+class Aggregate(Protocol[V_co]):
     """A running value over a namespace's messages in position order (``needs_vectors``: it reads
     chunk vectors, so it folds only positions whose chunks are all embedded)."""
 
@@ -74,7 +78,7 @@ class Aggregate(Protocol):
         """Take in the messages at positions in (after, upto]; returns the rows read."""
         ...
 
-    def value(self) -> Any:
+    def value(self) -> V_co:
         """The current value (a new object: a value handed out is never changed)."""
         ...
 
@@ -142,8 +146,8 @@ class SessionSums:
 @dataclass(frozen=True)
 class _Entry:
     version: ChunksVersion
-    aggregate: Aggregate
-    value: Any
+    aggregate: Aggregate[Any]
+    value: Any  # the value of its aggregate (entries of every kind share one dict)
     upto: int  # the last position folded
 
 
@@ -170,23 +174,24 @@ class IncrementalCache:
         self,
         kind: str,
         namespace: str,
-        make: Callable[[], Aggregate],
+        make: Callable[[], Aggregate[V]],
         version: Callable[[], ChunksVersion],
         snapshot: Callable[[], AbstractContextManager[CacheReader]],
-    ) -> Any:
+    ) -> V:
         """The value of ``kind`` for ``namespace``: cached while ``version()`` has not moved,
-        else folded forward (or rebuilt by ``make()``) inside one ``snapshot()``."""
+        else folded forward (or rebuilt by ``make()``) inside one ``snapshot()``. A ``kind`` is
+        always made by the same ``make``, so its entry holds a ``V``."""
         key = (kind, namespace)
         entry = self._entries.get(key)
         if entry is not None and entry.version == version():
-            return entry.value
+            return cast(V, entry.value)
         with self._lock(key):
             entry = self._entries.get(key)
             try:
                 with snapshot() as reader:
                     now = reader.version(namespace)
                     if entry is not None and entry.version == now:
-                        return entry.value
+                        return cast(V, entry.value)
                     if entry is not None and _extends(entry.version, now, reader, namespace):
                         aggregate, after = entry.aggregate, entry.upto
                     else:
@@ -200,7 +205,7 @@ class IncrementalCache:
             self._entries[key] = entry
             with self._guard:
                 self.rows_read += n
-            return entry.value
+            return cast(V, entry.value)
 
 
 def _extends(old: ChunksVersion, new: ChunksVersion, reader: CacheReader, namespace: str) -> bool:

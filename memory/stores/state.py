@@ -24,7 +24,7 @@ class Connection(Protocol):
     """What the algorithm asks of a connection: ``sqlite3.Connection`` and ``psycopg.Connection``
     both run a statement and return a cursor with ``fetchone`` / ``fetchall``."""
 
-    def execute(self, sql: Any, params: Any, /) -> Any: ...
+    def execute(self, sql: Any, params: Any = ..., /) -> Any: ...
 
 
 @dataclass(frozen=True)

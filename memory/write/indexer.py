@@ -47,6 +47,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 
 from memory.embedders import Embedder
 from memory.errors import IndexingFailed, InvalidArgument, TimedOut
@@ -233,11 +234,14 @@ class IndexWorker:
         if chunks <= 0:
             yield
             return
+
+        def busy() -> int:
+            return self._waiting_chunks + self._reserved
+
         with self._cond:
             self._waiters += 1
             self._cond.notify_all()
             try:
-                busy = lambda: self._waiting_chunks + self._reserved  # noqa: E731
                 if not self._cond.wait_for(lambda: busy() == 0 or busy() + chunks <= self.max_pending, timeout):
                     raise TimedOut(
                         f"add: the background indexer still has {busy()} chunks to embed (max_pending="
@@ -270,12 +274,15 @@ class IndexWorker:
             try:
                 while True:
                     target = self._submitted if ticket is None else ticket
-                    if not self._cond.wait_for(lambda t=target: self._done >= t, timeout):  # type: ignore[misc]
+                    if not self._cond.wait_for(partial(self._reached, target), timeout):
                         return False
                     if ticket is not None or self._done >= self._submitted:
                         return True
             finally:
                 self._waiters -= 1
+
+    def _reached(self, ticket: int) -> bool:
+        return self._done >= ticket
 
     def raise_failed(self) -> None:
         """Raise :class:`IndexingFailed` for work that failed since the last call (once), after
@@ -315,8 +322,12 @@ class IndexWorker:
             if not isinstance(job, list):
                 return ticket, job
             ids = list(job)
-            while self._queue and isinstance(self._queue[0][1], list) and len(ids) < self.batch:
-                ticket, more = self._queue.popleft()
+            while self._queue and len(ids) < self.batch:
+                next_ticket, more = self._queue[0]
+                if not isinstance(more, list):
+                    break
+                self._queue.popleft()
+                ticket = next_ticket
                 ids += more
             return ticket, ids
 

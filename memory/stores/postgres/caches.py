@@ -70,7 +70,8 @@ class Caches(PgBase):
 
     @property
     def _cache(self) -> IncrementalCache:
-        return self.__dict__.setdefault("_incremental_cache", IncrementalCache())
+        cache: IncrementalCache = self.__dict__.setdefault("_incremental_cache", IncrementalCache())
+        return cache
 
     def _version(self, namespace: str) -> ChunksVersion:
         with self._read() as conn:

@@ -66,7 +66,8 @@ class Caches(SQLiteBase):
 
     @property
     def _cache(self) -> IncrementalCache:
-        return self.__dict__.setdefault("_incremental_cache", IncrementalCache())
+        cache: IncrementalCache = self.__dict__.setdefault("_incremental_cache", IncrementalCache())
+        return cache
 
     def _version(self, namespace: str) -> ChunksVersion:
         return _Reader(self._conn()).version(namespace)

@@ -28,7 +28,8 @@ class PendingVectors(SQLiteBase):
 
     def pending_chunk_ids(self, after_id: int = 0, *, namespace: str | None = None) -> np.ndarray:
         """Ids (ascending) of the chunks with id > ``after_id`` (in ``namespace`` if given) that have no vector yet."""
-        where, args = f"{PENDING} AND id > ?", [after_id]
+        where = f"{PENDING} AND id > ?"
+        args: list[int | str] = [after_id]
         if namespace is not None:
             where, args = where + " AND namespace = ?", [*args, namespace]
         rows = self._conn().execute(f"SELECT id FROM chunks WHERE {where} ORDER BY id", args)
@@ -49,7 +50,8 @@ class PendingVectors(SQLiteBase):
         recorded (``owner`` and ``lease_s`` are the PostgreSQL store's) and nothing is busy."""
         conn = self._conn()
         if ids is None:
-            where, args = f"c.{PENDING} AND c.id > ?", [int(after_id)]
+            where = f"c.{PENDING} AND c.id > ?"
+            args: list[int | str] = [int(after_id)]
             if namespace is not None:
                 where, args = where + " AND c.namespace = ?", [*args, namespace]
             rows = conn.execute(f"{_ROWS} WHERE {where} ORDER BY c.id LIMIT ?", [*args, int(limit)]).fetchall()

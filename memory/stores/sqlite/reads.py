@@ -13,7 +13,7 @@ MSG_COLS = "id, namespace, session, seq, pos, role, ts, tokens, data"
 _MSG_COLS_M = ", ".join("m." + c.strip() for c in MSG_COLS.split(","))
 
 
-def msg_row(r: tuple) -> MessageRow:
+def msg_row(r: tuple[Any, ...]) -> MessageRow:
     return MessageRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8]))
 
 
@@ -47,7 +47,7 @@ class LogReads(SQLiteBase):
         self, namespace: str, session: str, since: int = 0, limit: int | None = None
     ) -> list[MessageRow]:
         sql = f"SELECT {MSG_COLS} FROM messages WHERE namespace=? AND session=? AND seq>? ORDER BY seq"
-        args: tuple = (namespace, session, since)
+        args: tuple[Any, ...] = (namespace, session, since)
         if limit is not None:
             sql += " LIMIT ?"
             args += (limit,)
@@ -59,7 +59,7 @@ class LogReads(SQLiteBase):
         """The latest messages (newest first) of a session, or of the whole namespace."""
         if session is None:
             sql = f"SELECT {MSG_COLS} FROM messages WHERE namespace=?"
-            args: tuple = (namespace,)
+            args: tuple[Any, ...] = (namespace,)
         else:
             sql = f"SELECT {MSG_COLS} FROM messages WHERE namespace=? AND session=?"
             args = (namespace, session)

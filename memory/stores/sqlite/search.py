@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -105,7 +106,7 @@ class SearchRows(SQLiteBase):
             if not rows:
                 return
             last = rows[-1][0]
-            by_ns: dict[str, list[tuple]] = {}
+            by_ns: dict[str, list[tuple[Any, ...]]] = {}
             for r in rows:
                 by_ns.setdefault(r[1], []).append(r)
             for ns, group in by_ns.items():
