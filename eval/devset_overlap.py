@@ -20,7 +20,8 @@ STOP = frozenset(
     "a an the and or of to in on for with at by from is are was were be been am i i'm me my you your it its this "
     "that what which who how do did does have has had can should would could will about into up out as if not no "
     "so than then there these those our we us they them their he she her his when where why much many any some "
-    "all just also too very please now get got i've it's what's let's we'll i'll i'd one us".split()
+    "all just also too very please now get got i've it's what's let's we'll i'll i'd one us after before while over "
+    "again off".split()
 )
 _WORD = re.compile(r"[a-z0-9€°'-]+")
 _STEMMER = Stemmer.Stemmer("english")

@@ -243,7 +243,7 @@ EVERYDAY: tuple[PrefFamily, ...] = (
                    ("I've just painted my grandmother's old dresser sage green and lined it with floral paper.",)),
         ),
         (("I'm finally decorating my own place. What styles should I think about?", "interior styles"),),
-        ("Help me pick a sofa for the living room.", "What should I hang on the bare wall in the hallway?",
+        ("Help me pick a sofa for the living room.", "What should I hang in the hallway? It looks so empty.",
          "We're repainting the bedroom. Any ideas?"),
         (("How do I fix a squeaky floorboard?", "a squeaky floorboard"),),
         (("My neighbour's flat is all {name}. How do people keep that looking tidy?", "a neighbour's style"),),

@@ -28,7 +28,7 @@ question, are not its evidence. Abilities (``category``):
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from eval.datasets import Conversation, Dataset, Question
 from eval.devset_overlap import overlap_summary
@@ -53,6 +53,11 @@ class _Asker:
         cands = [i for i in range(lo, min(hi, self.last)) if self.h.roles[i] == "assistant"]
         return sorted(self.rng.sample(cands, min(k, len(cands))))
 
+    def when(self, at: int) -> datetime:
+        """A moment after turn ``at`` and before the next one (the asker has seen ``at``, not what follows)."""
+        gap = int((self.h.times[at + 1] - self.h.times[at]).total_seconds())
+        return self.h.times[at] + timedelta(seconds=self.rng.randint(1, max(1, min(600, gap - 1))))
+
     def ask(self, at: int, category: str, text: str, answer: str, evidence: list[int], stale: list[int]) -> None:
         h = self.h
         ev = [h.ids[i] for i in sorted(set(evidence))]
@@ -64,7 +69,7 @@ class _Asker:
             category=category,
             evidence=ev,
             evidence_sessions=sessions,
-            date=h.times[at] + timedelta(seconds=self.rng.randint(60, 600)),
+            date=self.when(at),
             asked_after=h.ids[at],
         )
         self.drafts.append((at, q, [h.ids[i] for i in sorted(set(stale))]))
