@@ -40,7 +40,7 @@ HALF_MARATHON = ProjectKind(
              ("Taper's done, legs feel springy.", "Finished tapering.")),
         Step("Race day", ("start at 6:00 per km and speed up after 15 km",
                           "even pacing at 5:45 per km with a gel every 5 km",
-                          "run with the 2-hour pacer and see how I feel"),
+                          "run with the 2-hour pacer and decide at halfway"),
              ("the race itself", "the race-day pacing"),
              ("I finished the half marathon! 1:58, so happy.", "Race done, medal on the fridge.")),
     ),
@@ -79,7 +79,7 @@ BATHROOM = ProjectKind(
     (
         Step("Strip out", ("take out the old suite and tiles over one weekend, skip on the drive",
                            "remove only the bath and the floor tiles, keep the basin",
-                           "get a contractor to strip it in one day while I'm at work"),
+                           "a contractor strips it in one day during the working week"),
              ("clearing the old stuff", "the demolition"),
              ("The old bathroom is all stripped out.", "Strip-out done, skip collected.")),
         Step("Plumbing", ("move the shower to the window wall and add a thermostatic valve",

@@ -235,7 +235,7 @@ def generate(
 
     ``conversations`` histories (1-100) of ``sessions`` sessions (6-400), each giving
     ``preferences`` preferences (3-16; at most half the sessions, so that unrelated sessions
-    outnumber them), asked about twice each. Default: 4 × 40 sessions, about 280 turns per
+    outnumber them), asked about twice each. Default: 4 × 40 sessions, about 290 turns per
     history, 120 questions.
     """
     for name, value, low, high in (

@@ -157,7 +157,7 @@ def generate(
 
     ``conversations`` histories (1-100) of ``sessions`` sessions (10-400) of
     ``min_exchanges``-``max_exchanges`` exchanges (more when structured events land together).
-    Default: 2 × 120 sessions, about 750 turns and 100 questions per history.
+    Default: 2 × 120 sessions, about 770 turns and 70 questions per history.
     """
     for name, value, low, high in (
         ("conversations", conversations, 1, 100),
