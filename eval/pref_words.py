@@ -79,6 +79,27 @@ MENU_CLOSERS = (
 )
 PASSING_JOINS = ("{p} Anyway, {r}", "{r} {p}", "{p} Quick question: {r}", "{r} (Sorry, slow today. {p})")
 
+# A stated preference comes with a sentence that ties its domain to the user's life, as people do
+# when they tell an assistant something about themselves (by family key; none uses a request's words).
+CONTEXTS: dict[str, tuple[str, ...]] = {
+    "diet": ("I cook most evenings and think carefully about what I eat, at home and out.",),
+    "cuisine": ("Eating out is my favourite treat, and I love trying new places with friends.",),
+    "coffee": ("A warm mug at my desk is what gets me through the working day.",),
+    "lodging": ("I travel a few times a year, and where I sleep makes or breaks a trip.",),
+    "transport": ("I go abroad to see family several times a year.",),
+    "exercise": ("Training most days is what keeps my head clear.",),
+    "decor": ("I care a lot about how my flat looks and feels.",),
+    "replies": ("I mostly read what you send on my phone, usually in a hurry.",),
+    "study": ("I'm slowly learning a couple of languages alongside work.",),
+    "code": ("I build a lot of little programs for myself in the evenings.",),
+    "films": ("Screen time is how I wind down at the end of a long day.",),
+    "books": ("I always have a novel on the go, usually two.",),
+    "music": ("There's something playing in my flat from morning to night.",),
+    "games": ("We have people over most weekends.",),
+    "outings": ("I hate wasting a day off indoors.",),
+    "gifts": ("I'm the one in my family who organises everyone's celebrations.",),
+}
+
 # fmt: off
 FOOD_CLASH = ("chicken", "pork", "omelette", "stock", "roast", "beef", "lamb", "fish")
 EVERYDAY: tuple[PrefFamily, ...] = (

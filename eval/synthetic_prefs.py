@@ -38,6 +38,7 @@ from eval.pref_words import (
     ASK_CITIES,
     CHOICE_ACKS,
     CHOICES,
+    CONTEXTS,
     EVERYDAY,
     MENU_CLOSERS,
     MENU_INTROS,
@@ -114,7 +115,7 @@ def _preference_unit(u: User, i: int) -> list[list[Line]]:
     rng, fam, opt, way = u.rng, u.families[i], u.options[i], u.ways[i]
     topic = ALL_TOPICS[fam.topic]
     if way == "stated":
-        said = rng.choice(opt.stated)
+        said = f"{rng.choice(opt.stated)} {rng.choice(CONTEXTS[fam.key])}"
         if rng.random() < 0.5:
             return [_exchange(said, rng.choice(STATED_ACKS), i, user_ev=True)]
         text, subject = rng.choice(fam.domain)

@@ -15,7 +15,7 @@ import pytest
 from eval.cli import main
 from eval.datasets import Conversation, Dataset, Turn, load_dataset
 from eval.devset_overlap import content_words, overlap_summary
-from eval.pref_words import NUMBERS, ORDINALS
+from eval.pref_words import CONTEXTS, NUMBERS, ORDINALS
 from eval.synthetic_prefs import CATEGORIES, FAMILIES, GENERATOR_VERSION, UNDECIDED, generate
 from memory.errors import InvalidArgument
 
@@ -153,7 +153,7 @@ def test_requests_share_few_words_with_their_evidence(ds: Dataset) -> None:
         assert summary[cat]["jaccard_mean"] < 0.05, cat
     for fam in FAMILIES:  # by construction: an ask shares at most one word with an option's statements
         for opt, ask in ((o, a) for o in fam.options for a in fam.asks):
-            said = content_words(" ".join(opt.stated + opt.passing))
+            said = content_words(" ".join(opt.stated + opt.passing + CONTEXTS[fam.key]))
             assert len(content_words(ask.format(city="Lisbon")) & said) <= 1, (opt.name, ask)
 
 
