@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 from eval.chat_answers import compose
 from eval.chat_topics import TOPIC_NAMES, TOPICS
 from eval.datasets import Session, Turn
+from eval.devset_situations import situated
 from eval.project_life import LIFE_PROJECTS
 from eval.project_words import (
     ACCEPT_ACKS,
@@ -186,13 +187,14 @@ def history(rng: random.Random, n_sessions: int, exchanges: tuple[int, int]) -> 
             rng.shuffle(pool)
             side_pool[i] = pool
         text, subject = side_pool[i].pop()
-        return text[:1].upper() + text[1:], subject, p.kind.topic
+        return situated(rng, text[:1].upper() + text[1:], p.kind.topic), subject, p.kind.topic
 
     def filler() -> tuple[str, str, str]:
         if not filler_pool:
             filler_pool.extend((t, s, name) for name in TOPIC_NAMES for t, s in TOPICS[name].requests)
             rng.shuffle(filler_pool)
-        return filler_pool.pop()
+        text, subject, topic = filler_pool.pop()
+        return situated(rng, text, topic), subject, topic
 
     day = datetime(2025, 2, 3, tzinfo=timezone.utc) + timedelta(days=rng.randint(0, 60))
     sessions: list[Session] = []

@@ -33,6 +33,7 @@ from eval.chat_answers import compose
 from eval.chat_topics import TOPIC_NAMES, TOPICS, Topic
 from eval.datasets import Conversation, Dataset, Question, Session, Turn
 from eval.devset_overlap import overlap_summary
+from eval.devset_situations import situated
 from eval.pref_leisure import LEISURE, LEISURE_FAMILIES
 from eval.pref_words import (
     ASK_CITIES,
@@ -191,7 +192,7 @@ def _conversation(
         while sum(len(x) for x in units) < size:
             topic = main if rng.random() < 0.75 else rng.choice(TOPIC_NAMES)
             text, subject, t = u.filler(topic)
-            units.append([_exchange(text, compose(rng, ALL_TOPICS[t], subject))])
+            units.append([_exchange(situated(rng, text, t), compose(rng, ALL_TOPICS[t], subject))])
         rng.shuffle(units)
         lines = [line for unit in units for ex in unit for line in ex]
         turns: list[Turn] = []
@@ -229,8 +230,8 @@ def generate(
     conversations: int = 4,
     sessions: int = 40,
     preferences: int = 15,
-    min_exchanges: int = 2,
-    max_exchanges: int = 5,
+    min_exchanges: int = 3,
+    max_exchanges: int = 6,
 ) -> Dataset:
     """A deterministic preferences set (see the module docstring).
 
