@@ -19,6 +19,11 @@ from memory.cli.common import csv_list, int_list, make_console
 from memory.errors import InvalidArgument
 
 
+class _Default(int):
+    """A size flag's value when the command line did not give it: chat's default, which the
+    prefs and projects sets replace with their own."""
+
+
 def add_parser(sub: Any) -> None:
     """The ``eval`` subcommand and its flags, on the parser's subcommands ``sub``."""
     ev = sub.add_parser("eval", help="evidence recall vs token cost for each strategy and budget")
@@ -51,10 +56,20 @@ def add_parser(sub: Any) -> None:
     ev.add_argument("--categories", type=csv_list, help="LoCoMo categories (1-5) / synthetic or chat categories")
     ev.add_argument("--question-types", type=csv_list, help="LongMemEval question types")
     ev.add_argument("--turns", type=int, default=2000, help="synthetic: conversation length in turns")
-    ev.add_argument("--seed", type=int, default=7, help="random seed (the synthetic and chat generators, --sample)")
-    ev.add_argument("--users", type=int, help="chat, prefs, projects: user histories (conversations; default 4, 4, 2)")
     ev.add_argument(
-        "--sessions", type=int, help="chat, prefs, projects: sessions per user history (default 30, 40, 120)"
+        "--seed", type=int, default=7, help="random seed (the synthetic, chat, prefs and projects generators, --sample)"
+    )
+    ev.add_argument(
+        "--users",
+        type=int,
+        default=_Default(4),
+        help="chat: user histories (conversations; default 4); prefs, projects: default 4, 2",
+    )
+    ev.add_argument(
+        "--sessions",
+        type=int,
+        default=_Default(30),
+        help="chat: sessions per user history (default 30); prefs, projects: default 40, 120",
     )
     ev.add_argument("--sample", type=int, help="keep N questions in all, stratified by category (seeded by --seed)")
     ev.add_argument(
@@ -98,14 +113,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         # The generators are imported only when used: their word tables add ~0.1 s to every command's start-up.
         from eval.synthetic_chat import generate as generate_chat
 
-        dataset = generate_chat(
-            seed=args.seed,
-            conversations=4 if args.users is None else args.users,
-            sessions=30 if args.sessions is None else args.sessions,
-        )
+        dataset = generate_chat(seed=args.seed, conversations=int(args.users), sessions=int(args.sessions))
         categories = args.categories or args.question_types
     elif args.dataset in ("prefs", "projects"):
-        sizes = {k: v for k, v in (("conversations", args.users), ("sessions", args.sessions)) if v is not None}
+        given = (("conversations", args.users), ("sessions", args.sessions))
+        sizes = {k: v for k, v in given if not isinstance(v, _Default)}  # else the set's own sizes
         dataset = load_dataset(args.dataset, seed=args.seed, **sizes)
         categories = args.categories or args.question_types
     else:

@@ -173,3 +173,20 @@ def test_turnmem_eval_knows_the_set(capsys: pytest.CaptureFixture[str]) -> None:
     """The dataset choice reaches the generator (a bad size fails before anything is ingested)."""
     assert main(["eval", "prefs", "--sessions", "2", "--no-progress"]) == 2
     assert "sessions: give a whole number from 6 to 400, got 2" in capsys.readouterr().err
+
+
+def test_turnmem_eval_gives_each_set_its_own_sizes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --users / --sessions the set's defaults apply (not chat's 4 x 30); given, they pass through."""
+    seen: list[dict[str, object]] = []
+
+    def stop(name: str, **kwargs: object) -> Dataset:
+        seen.append({"name": name, **kwargs})
+        raise InvalidArgument("stop here", field="dataset")
+
+    monkeypatch.setattr("eval.cli.run.load_dataset", stop)
+    assert main(["eval", "projects", "--no-progress"]) == 2
+    assert main(["eval", "prefs", "--users", "1", "--sessions", "12", "--seed", "3", "--no-progress"]) == 2
+    assert seen == [
+        {"name": "projects", "seed": 7},
+        {"name": "prefs", "seed": 3, "conversations": 1, "sessions": 12},
+    ]
