@@ -4,6 +4,8 @@
 - :func:`load_longmemeval`: LongMemEval ``_s`` / ``_m`` / ``_oracle`` JSON (Wu et al. 2024).
 - :func:`eval.synthetic.generate`: a seeded synthetic conversation with planted facts.
 - :func:`eval.synthetic_chat.generate`: seeded user-assistant histories (chatbot-shaped).
+- :func:`eval.synthetic_prefs.generate`: preferences stated once, applied to later requests.
+- :func:`eval.synthetic_projects.generate`: parallel long-running projects, asked mid-history.
 
 Every loader takes a local path; nothing here downloads. A turn's ``id`` is what evidence
 refers to (LoCoMo ``dia_id``, LongMemEval ``<session id>:<index>``); the runner stores it
@@ -54,6 +56,9 @@ class Question(BaseModel):
     evidence: list[str] = Field(default_factory=list)  # turn ids
     evidence_sessions: list[str] = Field(default_factory=list)
     date: datetime | None = None  # when it is asked ("now" for recency)
+    # The last turn the asker had seen (a turn id): the question is asked as of that point of the
+    # history, not after all of it. None: after the whole history.
+    asked_after: str | None = None
 
 
 class Conversation(BaseModel):
@@ -146,6 +151,22 @@ def clean_evidence(raw: list[Any], known: set[str]) -> tuple[list[str], int]:
     return out, dropped
 
 
+def parse_asked_after(value: Any, known: set[str], question: str) -> str | None:
+    """A question's ``asked_after`` (``"D12:5"``, normalized like evidence ids), or None when
+    absent. An id that names no turn is an error, not dropped: the question would silently be
+    asked after the whole history instead."""
+    if value is None or value == "":
+        return None
+    found = [f"D{int(a)}:{int(b)}" for a, b in _DIA.findall(str(value))]
+    if len(found) != 1 or found[0] not in known:
+        raise InvalidArgument(
+            f"asked_after: question {question} gives {value!r}, which names no turn of its conversation "
+            "(expected one turn id such as 'D12:5')",
+            field="asked_after",
+        )
+    return found[0]
+
+
 def _safe_name(name: str) -> str:
     """OpenAI's ``name`` field allows ``[A-Za-z0-9_-]{1,64}``."""
     return re.sub(r"[^A-Za-z0-9_-]+", "_", name.strip())[:64] or "speaker"
@@ -182,7 +203,8 @@ def load_locomo(path: str | Path | None = None, *, images: Literal["parts", "cap
     ``image_url`` part captioned with ``blip_caption`` (``images="parts"``), or append the
     caption to the text (``images="caption"``: what a text-only model sees).
     Evidence ids are cleaned (:func:`clean_evidence`); ``notes["evidence_dropped"]`` counts
-    the entries that named no turn.
+    the entries that named no turn. A question may carry ``"asked_after": "D12:5"`` (the last
+    turn the asker had seen; :func:`parse_asked_after`), kept in ``Question.asked_after``.
     """
     p = Path(path) if path is not None else DEFAULT_LOCOMO
     if not p.is_file():
@@ -232,6 +254,7 @@ def load_locomo(path: str | Path | None = None, *, images: Literal["parts", "cap
                     evidence=ev,
                     evidence_sessions=sorted({session_of[e] for e in ev}, key=lambda s: int(s.split("_")[1])),
                     date=asked,
+                    asked_after=parse_asked_after(q.get("asked_after"), known, f"{cid}/q{qi}"),
                 )
             )
         convs.append(Conversation(id=cid, sessions=sessions, questions=questions))
@@ -329,6 +352,8 @@ def load_longmemeval(path: str | Path) -> Dataset:
 
 def load_dataset(name: str, path: str | Path | None = None, **kwargs: Any) -> Dataset:
     """``locomo`` | ``longmemeval`` | ``synthetic`` (kwargs: turns, seed) | ``chat`` (kwargs:
+    seed, conversations, sessions, min_exchanges, max_exchanges) | ``prefs`` (kwargs: seed,
+    conversations, sessions, preferences, min_exchanges, max_exchanges) | ``projects`` (kwargs:
     seed, conversations, sessions, min_exchanges, max_exchanges) by name."""
     if name == "locomo":
         return load_locomo(path, **kwargs)
@@ -345,6 +370,15 @@ def load_dataset(name: str, path: str | Path | None = None, **kwargs: Any) -> Da
         from eval.synthetic_chat import generate as generate_chat  # noqa: PLC0415 - lazy, as above
 
         return generate_chat(**kwargs)
+    if name == "prefs":
+        from eval.synthetic_prefs import generate as generate_prefs
+
+        return generate_prefs(**kwargs)
+    if name == "projects":
+        from eval.synthetic_projects import generate as generate_projects
+
+        return generate_projects(**kwargs)
     raise InvalidArgument(
-        f"dataset: unknown dataset {name!r}; use locomo, longmemeval, synthetic or chat", field="dataset"
+        f"dataset: unknown dataset {name!r}; use locomo, longmemeval, synthetic, chat, prefs or projects",
+        field="dataset",
     )

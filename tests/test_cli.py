@@ -37,7 +37,7 @@ def test_help_lists_commands() -> None:
     for flag in ("--data", "--strategies", "--budgets", "--out", "--conversations", "--limit-questions",
                  "--categories", "--question-types", "--memory-dir", "--no-progress"):  # fmt: skip
         assert flag in ev.stdout, flag
-    assert "{locomo,longmemeval,synthetic,chat}" in ev.stdout
+    assert "{locomo,longmemeval,synthetic,chat,prefs,projects}" in ev.stdout
     for flag in ("--seed", "--users", "--sessions"):
         assert flag in ev.stdout, flag
 

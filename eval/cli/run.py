@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from eval.answers import AnswerConfig
 from eval.cli.common import default_locomo
-from eval.datasets import load_locomo, load_longmemeval
+from eval.datasets import load_dataset, load_locomo, load_longmemeval
 from eval.report import TABLE_LEGEND
 from eval.runner import DEFAULT_BUDGETS, DEFAULT_STRATEGIES, run
 from eval.sampling import sample_questions
@@ -20,10 +20,19 @@ from memory.errors import InvalidArgument
 from memory.models import first_error
 
 
+class _Default(int):
+    """A size flag's value when the command line did not give it: chat's default, which the
+    prefs and projects sets replace with their own."""
+
+
 def add_parser(sub: Any) -> None:
     """The ``eval`` subcommand and its flags, on the parser's subcommands ``sub``."""
     ev = sub.add_parser("eval", help="evidence recall vs token cost for each strategy and budget")
-    ev.add_argument("dataset", choices=["locomo", "longmemeval", "synthetic", "chat"], help="the benchmark to run")
+    ev.add_argument(
+        "dataset",
+        choices=["locomo", "longmemeval", "synthetic", "chat", "prefs", "projects"],
+        help="the benchmark to run (prefs, projects: the development sets of docs/devsets.md)",
+    )
     ev.add_argument("--data", help="dataset file (LoCoMo: default ../shared/data/locomo10.json)")
     ev.add_argument(
         "--strategies",
@@ -48,9 +57,21 @@ def add_parser(sub: Any) -> None:
     ev.add_argument("--categories", type=csv_list, help="LoCoMo categories (1-5) / synthetic or chat categories")
     ev.add_argument("--question-types", type=csv_list, help="LongMemEval question types")
     ev.add_argument("--turns", type=int, default=2000, help="synthetic: conversation length in turns")
-    ev.add_argument("--seed", type=int, default=7, help="random seed (the synthetic and chat generators, --sample)")
-    ev.add_argument("--users", type=int, default=4, help="chat: user histories (conversations)")
-    ev.add_argument("--sessions", type=int, default=30, help="chat: sessions per user history")
+    ev.add_argument(
+        "--seed", type=int, default=7, help="random seed (the synthetic, chat, prefs and projects generators, --sample)"
+    )
+    ev.add_argument(
+        "--users",
+        type=int,
+        default=_Default(4),
+        help="chat: user histories (conversations; default 4); prefs, projects: default 4, 2",
+    )
+    ev.add_argument(
+        "--sessions",
+        type=int,
+        default=_Default(30),
+        help="chat: sessions per user history (default 30); prefs, projects: default 40, 120",
+    )
     ev.add_argument("--sample", type=int, help="keep N questions in all, stratified by category (seeded by --seed)")
     ev.add_argument(
         "--images",
@@ -93,7 +114,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         # The generators are imported only when used: their word tables add ~0.1 s to every command's start-up.
         from eval.synthetic_chat import generate as generate_chat  # noqa: PLC0415
 
-        dataset = generate_chat(seed=args.seed, conversations=args.users, sessions=args.sessions)
+        dataset = generate_chat(seed=args.seed, conversations=int(args.users), sessions=int(args.sessions))
+        categories = args.categories or args.question_types
+    elif args.dataset in ("prefs", "projects"):
+        given = (("conversations", args.users), ("sessions", args.sessions))
+        sizes = {k: v for k, v in given if not isinstance(v, _Default)}  # else the set's own sizes
+        dataset = load_dataset(args.dataset, seed=args.seed, **sizes)
         categories = args.categories or args.question_types
     else:
         from eval.synthetic import generate  # noqa: PLC0415 - lazy, as above

@@ -216,6 +216,23 @@ def test_mini_locomo(tmp_path: Path) -> None:
     assert load_dataset("locomo", tmp_path / "mini.json").conversations[0].id == "mini"
 
 
+def test_locomo_asked_after(tmp_path: Path) -> None:
+    """A question may carry the last turn its asker had seen (normalized like evidence ids);
+    one that names no turn is an error, not silently asked after the whole history."""
+    path = write_mini_locomo(tmp_path / "mini.json")
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    raw[0]["qa"][0]["asked_after"] = "D:10:01"
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    q0, q1 = load_locomo(path).conversations[0].questions
+    assert (q0.asked_after, q1.asked_after) == ("D10:1", None)
+    for bad in ("D7:7", "D1:1; D2:1", "soon"):
+        raw[0]["qa"][1]["asked_after"] = bad
+        path.write_text(json.dumps(raw), encoding="utf-8")
+        with pytest.raises(InvalidArgument) as err:
+            load_locomo(path)
+        assert err.value.field == "asked_after" and "mini/q1" in str(err.value)
+
+
 # -- LongMemEval, a hand-made file --------------------------------------------------------------
 
 
