@@ -20,98 +20,15 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
-
+from eval.dataset_models import Conversation as Conversation
+from eval.dataset_models import Dataset as Dataset
+from eval.dataset_models import Question as Question
+from eval.dataset_models import Session as Session
+from eval.dataset_models import Turn as Turn
 from memory.errors import InvalidArgument
 
 LOCOMO_CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop", 5: "adversarial"}
 DEFAULT_LOCOMO = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "locomo10.json"
-
-
-class Turn(BaseModel):
-    """One message of a conversation, with the id evidence refers to."""
-
-    id: str
-    message: dict[str, Any]  # OpenAI chat format (role, content, name, tool_calls, ...)
-    timestamp: datetime | None = None
-    has_answer: bool = False
-
-    @property
-    def text(self) -> str:
-        c = self.message.get("content")
-        return c if isinstance(c, str) else json.dumps(c, ensure_ascii=False)
-
-
-class Session(BaseModel):
-    id: str
-    date: datetime | None = None
-    turns: list[Turn] = Field(default_factory=list)
-
-
-class Question(BaseModel):
-    id: str
-    question: str
-    answer: str | None = None
-    category: str = "all"
-    evidence: list[str] = Field(default_factory=list)  # turn ids
-    evidence_sessions: list[str] = Field(default_factory=list)
-    date: datetime | None = None  # when it is asked ("now" for recency)
-    # The last turn the asker had seen (a turn id): the question is asked as of that point of the
-    # history, not after all of it. None: after the whole history.
-    asked_after: str | None = None
-
-
-class Conversation(BaseModel):
-    id: str  # becomes the namespace
-    sessions: list[Session]
-    questions: list[Question] = Field(default_factory=list)
-
-    @property
-    def turns(self) -> list[Turn]:
-        return [t for s in self.sessions for t in s.turns]
-
-
-class Dataset(BaseModel):
-    name: str
-    conversations: list[Conversation]
-    source: str | None = None
-    notes: dict[str, Any] = Field(default_factory=dict)  # e.g. evidence ids dropped while cleaning
-
-    @property
-    def questions(self) -> list[Question]:
-        return [q for c in self.conversations for q in c.questions]
-
-    def select(
-        self,
-        *,
-        conversations: list[str] | None = None,
-        categories: list[str] | None = None,
-        limit_questions: int | None = None,
-        require_evidence: bool = True,
-    ) -> Dataset:
-        """A copy with only these conversations / question categories, at most
-        ``limit_questions`` questions per conversation, and (by default) only questions
-        that have evidence (recall is undefined without it)."""
-        convs = self.conversations
-        if conversations:
-            known = {c.id for c in convs}
-            missing = [c for c in conversations if c not in known]
-            if missing:
-                raise InvalidArgument(
-                    f"conversations: unknown id(s) {', '.join(missing)}; this dataset has "
-                    f"{', '.join(sorted(known)[:12])}{'...' if len(known) > 12 else ''}",
-                    field="conversations",
-                )
-            convs = [c for c in convs if c.id in set(conversations)]
-        out = []
-        for c in convs:
-            qs = [q for q in c.questions if (not require_evidence or q.evidence)]
-            if categories:
-                qs = [q for q in qs if q.category in set(categories)]
-            if limit_questions is not None:
-                qs = qs[:limit_questions]
-            out.append(c.model_copy(update={"questions": qs}))
-        return self.model_copy(update={"conversations": out})
 
 
 # -- LoCoMo ----------------------------------------------------------------------------------
@@ -362,7 +279,7 @@ def load_dataset(name: str, path: str | Path | None = None, **kwargs: Any) -> Da
             raise InvalidArgument("data: give the path to a LongMemEval JSON file (--data PATH)", field="data")
         return load_longmemeval(path)
     if name == "synthetic":
-        # lazy: the generators' word tables cost ~0.1 s at import (and they import this module's models)
+        # lazy: the generators' word tables cost ~0.1 s at import
         from eval.synthetic import generate  # noqa: PLC0415
 
         return generate(**kwargs)
@@ -371,11 +288,11 @@ def load_dataset(name: str, path: str | Path | None = None, **kwargs: Any) -> Da
 
         return generate_chat(**kwargs)
     if name == "prefs":
-        from eval.synthetic_prefs import generate as generate_prefs
+        from eval.synthetic_prefs import generate as generate_prefs  # noqa: PLC0415 - lazy, as above
 
         return generate_prefs(**kwargs)
     if name == "projects":
-        from eval.synthetic_projects import generate as generate_projects
+        from eval.synthetic_projects import generate as generate_projects  # noqa: PLC0415 - lazy, as above
 
         return generate_projects(**kwargs)
     raise InvalidArgument(

@@ -14,7 +14,7 @@ from typing import Any
 
 import Stemmer
 
-from eval.datasets import Dataset
+from eval.dataset_models import Dataset
 
 STOP = frozenset(
     "a an the and or of to in on for with at by from is are was were be been am i i'm me my you your it its this "

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 
 from eval.chat_answers import compose
 from eval.chat_topics import TOPIC_NAMES, TOPICS
-from eval.datasets import Session, Turn
+from eval.dataset_models import Session, Turn
 from eval.devset_situations import situated
 from eval.project_life import LIFE_PROJECTS
 from eval.project_words import (
@@ -166,7 +166,7 @@ def _schedule(rng: random.Random, kind: ProjectKind, index: int, start: int, n: 
     return Project(kind, start, plan, picks, events, rng.choice(kind.names))
 
 
-def history(rng: random.Random, n_sessions: int, exchanges: tuple[int, int]) -> History:
+def history(rng: random.Random, n_sessions: int, exchanges: tuple[int, int]) -> History:  # noqa: C901 - one pass over the timeline, placing each kind of event in turn
     """A user's whole history: projects, sessions of turns, and each structured event's turns."""
     n_proj = rng.randint(2, 4)
     kinds = rng.sample(list(KINDS), n_proj)

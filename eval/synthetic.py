@@ -38,7 +38,7 @@ import math
 import random
 from datetime import datetime, timedelta, timezone
 
-from eval.datasets import Conversation, Dataset, Question, Session, Turn
+from eval.dataset_models import Conversation, Dataset, Question, Session, Turn
 from eval.synthetic_facts import Facts
 from eval.synthetic_fillers import Fillers
 from eval.synthetic_words import (  # the vocabulary, importable from here as before

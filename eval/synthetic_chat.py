@@ -38,7 +38,7 @@ from eval.chat_events import MEAT
 from eval.chat_facts import Line
 from eval.chat_plans import MIX, Gen, Plan, Say, plans
 from eval.chat_topics import TOPIC_NAMES, TOPICS
-from eval.datasets import Conversation, Dataset, Question, Session, Turn
+from eval.dataset_models import Conversation, Dataset, Question, Session, Turn
 from memory.errors import InvalidArgument
 
 GENERATOR_VERSION = 2

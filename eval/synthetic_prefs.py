@@ -31,7 +31,7 @@ from datetime import datetime, timedelta, timezone
 
 from eval.chat_answers import compose
 from eval.chat_topics import TOPIC_NAMES, TOPICS, Topic
-from eval.datasets import Conversation, Dataset, Question, Session, Turn
+from eval.dataset_models import Conversation, Dataset, Question, Session, Turn
 from eval.devset_overlap import overlap_summary
 from eval.devset_situations import situated
 from eval.pref_leisure import LEISURE, LEISURE_FAMILIES
@@ -183,7 +183,7 @@ def _conversation(
     ts = start
     sessions: list[Session] = []
     for s in range(n_sessions):
-        day = start if s == 0 else sessions[-1].date + timedelta(days=rng.randint(2, 6))  # type: ignore[operator]
+        day = start if s == 0 else (sessions[-1].date or start) + timedelta(days=rng.randint(2, 6))
         date = day.replace(hour=rng.randint(7, 21), minute=rng.randint(0, 59), second=0)
         units: list[list[list[Line]]] = list(near_at.get(s, []))
         if s in owner:

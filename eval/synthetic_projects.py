@@ -30,7 +30,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from eval.datasets import Conversation, Dataset, Question
+from eval.dataset_models import Conversation, Dataset, Question
 from eval.devset_overlap import overlap_summary
 from eval.project_timeline import History, Project, history
 from eval.project_words import CHOICE_ASKS, NEXT_ASKS, STEP_ASKS, WHERE_ASKS

@@ -79,12 +79,7 @@ KNOWN: dict[tuple[str, str], str] = {
     ),
 }
 # import cycles -> why, and what removes them
-KNOWN_CYCLES: dict[frozenset[str], str] = {
-    frozenset({"eval.datasets", "eval.synthetic", "eval.synthetic_chat"}): (
-        "load_dataset('synthetic' | 'chat') imports the generators (lazily), which import the dataset "
-        "models from eval.datasets; goes when the models move to a module of their own"
-    ),
-}
+KNOWN_CYCLES: dict[frozenset[str], str] = {}
 
 
 @dataclass(frozen=True)

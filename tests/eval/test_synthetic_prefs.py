@@ -37,6 +37,7 @@ def test_deterministic_per_seed() -> None:
     assert a != generate(seed=4, conversations=1, sessions=8).model_dump_json()
 
 
+@pytest.mark.needs("process")  # a fresh interpreter
 def test_deterministic_across_processes() -> None:
     """No dependence on hash randomization (set or dict-of-str iteration order)."""
     code = (

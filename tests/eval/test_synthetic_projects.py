@@ -39,6 +39,7 @@ def test_deterministic_per_seed() -> None:
     assert a != generate(seed=4, conversations=1, sessions=12).model_dump_json()
 
 
+@pytest.mark.needs("process")  # a fresh interpreter
 def test_deterministic_across_processes() -> None:
     code = (
         "import hashlib; from eval.synthetic_projects import generate; "
