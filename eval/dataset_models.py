@@ -8,6 +8,7 @@ The models alone, so that the loaders (:mod:`eval.datasets`) and the generators
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -100,3 +101,18 @@ class Dataset(BaseModel):
                 qs = qs[:limit_questions]
             out.append(c.model_copy(update={"questions": qs}))
         return self.model_copy(update={"conversations": out})
+
+
+def check_generator_args(
+    ranges: Sequence[tuple[str, object, int, int]], min_exchanges: int, max_exchanges: int
+) -> None:
+    """A synthetic generator's arguments: each ``(name, value, low, high)`` a whole number in
+    ``low..high``, and ``min_exchanges <= max_exchanges``; else :class:`InvalidArgument` naming it."""
+    for name, value, low, high in ranges:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise InvalidArgument(f"{name}: give a whole number from {low} to {high}, got {value!r}", field=name)
+    if min_exchanges > max_exchanges:
+        raise InvalidArgument(
+            f"max_exchanges: must be at least min_exchanges ({min_exchanges}), got {max_exchanges}",
+            field="max_exchanges",
+        )

@@ -38,8 +38,7 @@ from eval.chat_events import MEAT
 from eval.chat_facts import Line
 from eval.chat_plans import MIX, Gen, Plan, Say, plans
 from eval.chat_topics import TOPIC_NAMES, TOPICS
-from eval.dataset_models import Conversation, Dataset, Question, Session, Turn
-from memory.errors import InvalidArgument
+from eval.dataset_models import Conversation, Dataset, Question, Session, Turn, check_generator_args
 
 GENERATOR_VERSION = 2
 CATEGORIES: tuple[str, ...] = tuple(MIX)
@@ -221,20 +220,17 @@ def generate(
     facts land in it). About 50 questions per conversation at 30 sessions, fewer (at least
     one per category) with fewer sessions.
     """
-    for name, value, low, high in (
-        ("conversations", conversations, 1, 100),
-        ("sessions", sessions, 2, 200),
-        ("min_exchanges", min_exchanges, 1, 30),
-        ("max_exchanges", max_exchanges, 1, 30),
-        ("seed", seed, -(2**63), 2**63),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise InvalidArgument(f"{name}: give a whole number from {low} to {high}, got {value!r}", field=name)
-    if min_exchanges > max_exchanges:
-        raise InvalidArgument(
-            f"max_exchanges: must be at least min_exchanges ({min_exchanges}), got {max_exchanges}",
-            field="max_exchanges",
-        )
+    check_generator_args(
+        (
+            ("conversations", conversations, 1, 100),
+            ("sessions", sessions, 2, 200),
+            ("min_exchanges", min_exchanges, 1, 30),
+            ("max_exchanges", max_exchanges, 1, 30),
+            ("seed", seed, -(2**63), 2**63),
+        ),
+        min_exchanges,
+        max_exchanges,
+    )
     rng = random.Random(seed)
     convs: list[Conversation] = []
     stale: dict[str, list[str]] = {}

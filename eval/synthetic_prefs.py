@@ -31,7 +31,7 @@ from datetime import datetime, timedelta, timezone
 
 from eval.chat_answers import compose
 from eval.chat_topics import TOPIC_NAMES, TOPICS, Topic
-from eval.dataset_models import Conversation, Dataset, Question, Session, Turn
+from eval.dataset_models import Conversation, Dataset, Question, Session, Turn, check_generator_args
 from eval.devset_overlap import overlap_summary
 from eval.devset_situations import situated
 from eval.pref_leisure import LEISURE, LEISURE_FAMILIES
@@ -50,7 +50,6 @@ from eval.pref_words import (
     Option,
     PrefFamily,
 )
-from memory.errors import InvalidArgument
 
 GENERATOR_VERSION = 1
 FAMILIES: tuple[PrefFamily, ...] = EVERYDAY + LEISURE_FAMILIES
@@ -240,21 +239,18 @@ def generate(
     outnumber them), asked about twice each. Default: 4 × 40 sessions, about 290 turns per
     history, 120 questions.
     """
-    for name, value, low, high in (
-        ("conversations", conversations, 1, 100),
-        ("sessions", sessions, 6, 400),
-        ("preferences", preferences, 3, len(FAMILIES)),
-        ("min_exchanges", min_exchanges, 1, 20),
-        ("max_exchanges", max_exchanges, 1, 20),
-        ("seed", seed, -(2**63), 2**63),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise InvalidArgument(f"{name}: give a whole number from {low} to {high}, got {value!r}", field=name)
-    if min_exchanges > max_exchanges:
-        raise InvalidArgument(
-            f"max_exchanges: must be at least min_exchanges ({min_exchanges}), got {max_exchanges}",
-            field="max_exchanges",
-        )
+    check_generator_args(
+        (
+            ("conversations", conversations, 1, 100),
+            ("sessions", sessions, 6, 400),
+            ("preferences", preferences, 3, len(FAMILIES)),
+            ("min_exchanges", min_exchanges, 1, 20),
+            ("max_exchanges", max_exchanges, 1, 20),
+            ("seed", seed, -(2**63), 2**63),
+        ),
+        min_exchanges,
+        max_exchanges,
+    )
     n_prefs = min(preferences, sessions // 2)
     rng = random.Random(seed)
     convs = [

@@ -30,11 +30,10 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from eval.dataset_models import Conversation, Dataset, Question
+from eval.dataset_models import Conversation, Dataset, Question, check_generator_args
 from eval.devset_overlap import overlap_summary
 from eval.project_timeline import History, Project, history
 from eval.project_words import CHOICE_ASKS, NEXT_ASKS, STEP_ASKS, WHERE_ASKS
-from memory.errors import InvalidArgument
 
 GENERATOR_VERSION = 1
 CATEGORIES: tuple[str, ...] = ("plan_recall", "revision", "choice", "progress")
@@ -159,20 +158,17 @@ def generate(
     ``min_exchanges``-``max_exchanges`` exchanges (more when structured events land together).
     Default: 2 × 120 sessions, about 770 turns and 70 questions per history.
     """
-    for name, value, low, high in (
-        ("conversations", conversations, 1, 100),
-        ("sessions", sessions, 10, 400),
-        ("min_exchanges", min_exchanges, 1, 20),
-        ("max_exchanges", max_exchanges, 1, 20),
-        ("seed", seed, -(2**63), 2**63),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise InvalidArgument(f"{name}: give a whole number from {low} to {high}, got {value!r}", field=name)
-    if min_exchanges > max_exchanges:
-        raise InvalidArgument(
-            f"max_exchanges: must be at least min_exchanges ({min_exchanges}), got {max_exchanges}",
-            field="max_exchanges",
-        )
+    check_generator_args(
+        (
+            ("conversations", conversations, 1, 100),
+            ("sessions", sessions, 10, 400),
+            ("min_exchanges", min_exchanges, 1, 20),
+            ("max_exchanges", max_exchanges, 1, 20),
+            ("seed", seed, -(2**63), 2**63),
+        ),
+        min_exchanges,
+        max_exchanges,
+    )
     rng = random.Random(seed)
     convs: list[Conversation] = []
     stale: dict[str, list[str]] = {}
