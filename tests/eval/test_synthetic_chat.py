@@ -4,11 +4,7 @@ answerable from its evidence, paraphrased, and not solvable by word overlap alon
 from __future__ import annotations
 
 import csv
-import hashlib
-import os
 import re
-import subprocess
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -20,8 +16,8 @@ from eval.synthetic_chat import CATEGORIES, GENERATOR_VERSION, generate
 from memory.embedders import Embedder
 from memory.errors import InvalidArgument
 from memory.tokens import get_counter
+from tests.eval.generators import assert_same_across_processes
 
-ROOT = Path(__file__).resolve().parents[2]
 STOP = set(
     "a an the and or of to in on for with at by from is are was were be been am i i'm me my you your it its this "
     "that what which who how do did does have has had can should would could will about into up out as if not no "
@@ -58,16 +54,7 @@ def test_deterministic() -> None:
 @pytest.mark.needs("process")
 def test_deterministic_across_processes() -> None:
     """No dependence on hash randomization (set or dict-of-str iteration order)."""
-    code = (
-        "import hashlib; from eval.synthetic_chat import generate; "
-        "print(hashlib.sha256(generate(seed=5, conversations=1, sessions=6).model_dump_json().encode()).hexdigest())"
-    )
-    here = hashlib.sha256(generate(seed=5, conversations=1, sessions=6).model_dump_json().encode()).hexdigest()
-    for hash_seed in ("1", "2"):
-        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
-        assert out.returncode == 0, out.stderr
-        assert out.stdout.strip() == here
+    assert_same_across_processes("eval.synthetic_chat", seed=5, conversations=1, sessions=6)
 
 
 def test_load_dataset_uses_the_generator() -> None:

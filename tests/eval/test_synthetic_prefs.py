@@ -3,12 +3,7 @@ one of three ways, and asked about by requests that share few words with it (doc
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -18,8 +13,7 @@ from eval.devset_overlap import content_words, overlap_summary
 from eval.pref_words import CONTEXTS, NUMBERS, ORDINALS
 from eval.synthetic_prefs import CATEGORIES, FAMILIES, GENERATOR_VERSION, UNDECIDED, generate
 from memory.errors import InvalidArgument
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.eval.generators import assert_same_across_processes
 
 
 @pytest.fixture(scope="module")
@@ -40,16 +34,7 @@ def test_deterministic_per_seed() -> None:
 @pytest.mark.needs("process")  # a fresh interpreter
 def test_deterministic_across_processes() -> None:
     """No dependence on hash randomization (set or dict-of-str iteration order)."""
-    code = (
-        "import hashlib; from eval.synthetic_prefs import generate; "
-        "print(hashlib.sha256(generate(seed=5, conversations=1, sessions=8).model_dump_json().encode()).hexdigest())"
-    )
-    here = hashlib.sha256(generate(seed=5, conversations=1, sessions=8).model_dump_json().encode()).hexdigest()
-    for hash_seed in ("1", "2"):
-        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
-        assert out.returncode == 0, out.stderr
-        assert out.stdout.strip() == here
+    assert_same_across_processes("eval.synthetic_prefs", seed=5, conversations=1, sessions=8)
 
 
 def test_load_dataset_uses_the_generator() -> None:

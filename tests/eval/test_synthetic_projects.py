@@ -3,12 +3,7 @@ mid-history whose evidence is what held then (docs/devsets.md)."""
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -18,8 +13,8 @@ from eval.devset_overlap import overlap_summary
 from eval.project_timeline import KINDS, ORDINALS
 from eval.synthetic_projects import CATEGORIES, GENERATOR_VERSION, generate
 from memory.errors import InvalidArgument
+from tests.eval.generators import assert_same_across_processes
 
-ROOT = Path(__file__).resolve().parents[2]
 STEP_OF = {v: s for k in KINDS for s in k.steps for v in s.values}  # a step value names its step
 DONE_OF = {d: k for k in KINDS for s in k.steps for d in s.done}
 
@@ -41,16 +36,7 @@ def test_deterministic_per_seed() -> None:
 
 @pytest.mark.needs("process")  # a fresh interpreter
 def test_deterministic_across_processes() -> None:
-    code = (
-        "import hashlib; from eval.synthetic_projects import generate; "
-        "print(hashlib.sha256(generate(seed=5, conversations=1, sessions=12).model_dump_json().encode()).hexdigest())"
-    )
-    here = hashlib.sha256(generate(seed=5, conversations=1, sessions=12).model_dump_json().encode()).hexdigest()
-    for hash_seed in ("1", "2"):
-        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
-        assert out.returncode == 0, out.stderr
-        assert out.stdout.strip() == here
+    assert_same_across_processes("eval.synthetic_projects", seed=5, conversations=1, sessions=12)
 
 
 def test_load_dataset_uses_the_generator() -> None:
