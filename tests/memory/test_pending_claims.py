@@ -6,6 +6,7 @@ replica killed mid-embedding are taken over by a live one once its claim runs ou
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -131,14 +132,21 @@ class Hangs:  # claimed, then stuck in the embedder until killed
 
     def embed(self, texts):
         print("embedding", flush=True)
-        time.sleep(3600)
+        time.sleep(600)
 
 
 memory.embedders.identity.check = lambda store, embedder: None  # the parent made the database with the real model
 mem = Memory.open(sys.argv[1], embedder=Hangs())
 mem.add([{"role": "user", "content": "The locker code at the climbing gym is 4471."}], session="s")
-time.sleep(3600)
+time.sleep(600)
 """
+
+
+def _line(proc: subprocess.Popen[str], timeout: float) -> str:
+    """The child's next line, or ``""`` when it prints none within ``timeout`` (never a hang)."""
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    return proc.stdout.readline().strip() if ready else ""
 
 
 def test_the_chunks_of_a_replica_killed_mid_embedding_are_taken_over_by_a_live_one(
@@ -146,15 +154,19 @@ def test_the_chunks_of_a_replica_killed_mid_embedding_are_taken_over_by_a_live_o
 ) -> None:
     lease = 2.0
     monkeypatch.setattr(memory.write.indexer, "SWEEP_S", 0.3)  # the live replica's idle sweep (30 s by default)
-    live_emb = Recording(embedder)
-    live = Memory.open(pg_dsn, embedder=live_emb)
+    Memory.open(pg_dsn, embedder=embedder).close()  # the database, with the real model's identity
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
     args = [pg_dsn, embedder.name, str(embedder.dim), str(lease)]
     child = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(CHILD), *args], env=env, stdout=subprocess.PIPE, text=True
     )
+    live: Memory | None = None
     try:
-        assert child.stdout is not None and child.stdout.readline().strip() == "embedding"  # claimed, stuck
+        # The live replica opens only once the child holds the claim: opened before, its sweep could
+        # take the chunk first and the child would never reach its embedder.
+        assert _line(child, timeout=120) == "embedding"  # claimed, stuck
+        live_emb = Recording(embedder)
+        live = Memory.open(pg_dsn, embedder=live_emb)
         time.sleep(1.0)  # the live replica sweeps several times meanwhile: the claim is live, it waits
         assert not _has_vector(live, 1) and live_emb.facts == 0
         child.send_signal(signal.SIGKILL)  # kill -9 mid-embedding: its claim stays until it runs out
@@ -168,7 +180,8 @@ def test_the_chunks_of_a_replica_killed_mid_embedding_are_taken_over_by_a_live_o
     finally:
         if child.poll() is None:
             child.kill()
-        live.close()
+        if live is not None:
+            live.close()
 
 
 def test_claims_are_leases_that_run_out_and_end_with_the_vector(pg_dsn: str) -> None:
