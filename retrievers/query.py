@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from retrievers.lexical import query_terms
-from retrievers.temporal import TimeHint, asks_when, parse_time_hint
+from retrievers.temporal import TimeHint, asks_when, names_the_past, parse_time_hint, reads_past
 
 Person = Literal["user", "assistant"]
 
@@ -47,6 +47,8 @@ def analyze(
     now: float | None = None,
     names_in_lexical: bool = False,
     timezone: str | None = None,
+    time_reading: Literal["any", "past"] = "any",
+    person_reading: Literal["any", "addressee"] = "any",
 ) -> QueryAnalysis:
     """Read a query's signals.
 
@@ -65,12 +67,16 @@ def analyze(
         if len(named) >= len(speakers):
             named = set()
     lexical = query if (names_in_lexical or not named) else without_names(query, named)
+    time = parse_time_hint(query, now, timezone) if now is not None else None
+    if time is not None and time_reading == "past" and not names_the_past(time) and not reads_past(query):
+        time = None  # "this weekend" in a request says when it is for, not when its evidence was said
+    person = addressed_person(query, addressee=person_reading == "addressee")
     return QueryAnalysis(
         text=query,
         lexical_text=lexical,
         named=frozenset(named),
-        person=addressed_person(query),
-        time=parse_time_hint(query, now, timezone) if now is not None else None,
+        person=person,
+        time=time,
         asks_when=asks_when(query),
         follow_up=is_follow_up(query),
     )
@@ -109,10 +115,18 @@ _FIRST_PERSON = re.compile(r"\b(?:i|me|my|mine|myself|i'm|i've|i'd|i'll)\b", re.
 _SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|you've|you'd|you'll|you're)\b", re.I)
 
 
-def addressed_person(query: str) -> Person | None:
+_ASKS_OF_YOU = re.compile(r"\b(?:remind|tell|show|give|help|let|send|get|find)\s+me\b", re.I)
+
+
+def addressed_person(query: str, *, addressee: bool = False) -> Person | None:
     """Whose turns a question about the chat points at: the user's for "my"/"I" without
     "you", the assistant's for "you" without "I"; None when both or neither appear (a
-    third-person question, "What did Caroline research?", or "What did I tell you?")."""
+    third-person question, "What did Caroline research?", or "What did I tell you?").
+
+    With ``addressee``, the "me" of a request to the assistant ("Remind me what we said about
+    the launch", "Tell me the plan again") does not point at the user's side."""
+    if addressee:
+        query = _ASKS_OF_YOU.sub(" ", query)
     first = bool(_FIRST_PERSON.search(query))
     second = bool(_SECOND_PERSON.search(query))
     if first and not second:

@@ -40,6 +40,7 @@ class CandidateView:
     speakers: Sequence[str | None]  # the message's ``name``
     texts: Sequence[str]
     session_prior: np.ndarray | None = None  # query-to-session similarity, normalized
+    chosen: np.ndarray | None = None  # an assistant turn the user's next turn chose or accepted
 
 
 class Scorer:
@@ -101,7 +102,8 @@ class Speaker(Scorer):
 class Person(Scorer):
     """Said by the side of the chat the query's pronouns point at: "my"/"I" → the user's
     turns, "you" → the assistant's. Tool results are facts fetched for the conversation, not
-    either side's prose: they keep the full score either way. Fires only when the candidates
+    either side's prose: they keep the full score either way; an assistant turn the user chose
+    from or accepted (``CandidateView.chosen``) counts as the user's. Fires only when the candidates
     hold turns of both sides and the query names no participant (names are the speaker
     prior's signal)."""
 
@@ -114,6 +116,8 @@ class Person(Scorer):
         if roles.all() or not roles.any():
             return None
         tools = np.array([r == "tool" for r in view.roles], dtype=bool)
+        if query.person == "user" and view.chosen is not None:
+            tools |= view.chosen.astype(bool)  # what the user chose from is the user's too
         return np.where(tools, 1.0, roles)
 
 
@@ -129,10 +133,15 @@ class AnswerType(Scorer):
 
 
 def combine(
-    scorers: Sequence[Scorer], view: CandidateView, query: QueryAnalysis
+    scorers: Sequence[Scorer], view: CandidateView, query: QueryAnalysis, *, gate: float = 0.0
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """``final`` per candidate (see the module docstring) and each firing scorer's scores."""
-    total = np.asarray(view.relevance, dtype=np.float64).copy()
+    """``final`` per candidate (see the module docstring) and each firing scorer's scores.
+
+    ``gate`` > 0 scales every prior's contribution by ``relevance ** gate``: the priors reorder
+    relevant candidates and cannot lift an irrelevant one (relevance 0 gets none of them)."""
+    relevance = np.asarray(view.relevance, dtype=np.float64)
+    total = relevance.copy()
+    scale = np.power(np.clip(relevance, 0.0, 1.0), gate) if gate > 0 else 1.0
     weight = 1.0
     parts: dict[str, np.ndarray] = {}
     for s in scorers:
@@ -142,6 +151,6 @@ def combine(
         if got is None:
             continue
         parts[s.name] = got
-        total += s.weight * got
+        total += s.weight * got * scale
         weight += s.weight
     return total / weight, parts

@@ -233,6 +233,36 @@ def _relative_hint(query: str, now: datetime) -> TimeHint | None:
     return TimeHint(m.group(0), start, end)
 
 
+_PAST_WORDS = re.compile(
+    r"\b(?:did|didn't|was|wasn't|were|weren't|had|hadn't|went|told|said|spoke|saw|met|got|made|took|gave|"
+    r"bought|thought|felt|began|came|left|found|ate|wrote|chose|ago|earlier|before|previously|used\s+to|"
+    r"last|yesterday|past|previous)\b",
+    re.I,
+)
+_ED = re.compile(r"(?<![\w-])[a-z]{3,}ed\b", re.I)  # not "highly-rated"
+_NOT_PAST_ED = frozenset(
+    "speed indeed proceed succeed exceed hundred kindred interested excited tired bored based "
+    "related advanced detailed limited varied mixed balanced supposed united talented".split()
+)
+_PAST_EXPRESSION = re.compile(r"\b(?:yesterday|last|past|previous|ago)\b", re.I)
+
+
+def reads_past(query: str) -> bool:
+    """True when ``query`` asks about the past: a past-tense verb or a past time word ("What did I
+    cook last week?", "When was my first race?"); False for a request ("What should I watch this
+    weekend?", "Plan my meals for tomorrow")."""
+    if _PAST_WORDS.search(query):
+        return True
+    return any(m.group(0).lower() not in _NOT_PAST_ED for m in _ED.finditer(query))
+
+
+def names_the_past(hint: TimeHint) -> bool:
+    """True for a hint that can only point back ("yesterday", "last week", "three days ago");
+    False for one that can also say when a request is for ("tonight", "this weekend", "in June")
+    and for order words ("first", "latest": about the log's order, read either way)."""
+    return hint.order is not None or bool(_PAST_EXPRESSION.search(hint.expression))
+
+
 def parse_time_hint(query: str, now: float, tz: str | None = None) -> TimeHint | None:
     """The time a query points at, relative to ``now`` (epoch seconds) in the zone ``tz``
     (an IANA name; None: UTC), or None.

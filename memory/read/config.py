@@ -42,6 +42,24 @@ class AssembleConfig(BaseModel):
     neighbors: float = Field(
         0.35, ge=0.0, le=1.0, description="adjacent turns of a hit join with this share of its score"
     )
+    repeat_decay: float = Field(
+        1.0,
+        gt=0.0,
+        le=1.0,
+        description="a message's 2nd, 3rd... best chunk has its score times this, its square... (1: off)",
+    )
+    chosen_replies: bool = Field(
+        False,
+        description="find the assistant turns the user's next turn chose from or accepted ('option 2', 'that "
+        "works'): they count as the user's for the person prior, and the choice joins with `reply_share`",
+    )
+    reply_share: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="the user's choice right after an assistant's hit joins with this share of its score "
+        "(when larger than `neighbors`; needs `chosen_replies`)",
+    )
     neighbor_tokens: int | None = Field(
         None, ge=1, description="only neighbours of at most this many tokens join (None: any size)"
     )
@@ -77,6 +95,22 @@ class AssembleConfig(BaseModel):
         ge=0.0,
         le=1.0,
         description="weight of 'said by the side the query's pronouns point at' (my/I: user, you: assistant)",
+    )
+    prior_gate: float = Field(
+        0.0,
+        ge=0.0,
+        le=4.0,
+        description="priors scale with relevance ** this (0: they add regardless of relevance)",
+    )
+    time_reading: Literal["any", "past"] = Field(
+        "any",
+        description="'past': a time that can name when a request is for ('tonight', 'this weekend', 'in June') "
+        "fires the time prior only when the query asks about the past",
+    )
+    person_reading: Literal["any", "addressee"] = Field(
+        "any",
+        description="'addressee': the 'me' of a request to the assistant ('remind me', 'tell me') points at "
+        "neither side",
     )
     timezone: str | None = Field(
         None,

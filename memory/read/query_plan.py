@@ -39,6 +39,8 @@ def query_analysis(
         now=ref_time if config.time_weight > 0 else None,
         names_in_lexical=config.lexical_names,
         timezone=config.timezone,
+        time_reading=config.time_reading,
+        person_reading=config.person_reading,
     )
 
 

@@ -20,6 +20,7 @@ from memory.stores.rows import CandidateRow, ChunkRow
 from retrievers.diversity import mmr_order, session_scores
 from retrievers.normalize import minmax
 from retrievers.query import QueryAnalysis
+from retrievers.replies import is_choice
 from retrievers.scorers import AnswerType, CandidateView, Person, Recency, Scorer, SessionTopic, Speaker, Time, combine
 
 MMR_HEAD = 256  # candidates MMR re-orders (the rest keep their score order after them)
@@ -83,6 +84,7 @@ def score_candidates(
     relevance = minmax(gathered.scores)
     rows = gathered.rows
     chunks = [m.chunk for m in rows]
+    chosen = _chosen(store, namespace, rows) if config.chosen_replies else None
     view = CandidateView(
         relevance=relevance,
         pos=np.array([m.pos for m in rows]),
@@ -93,12 +95,15 @@ def score_candidates(
         speakers=[m.name for m in rows],
         texts=[c.text for c in chunks],
         session_prior=_session_prior(store, namespace, query_vector, chunks) if config.session_weight > 0 else None,
+        chosen=chosen,
     )
-    final, priors = combine(default_scorers(config), view, analysis)
+    final, priors = combine(default_scorers(config), view, analysis, gate=config.prior_gate)
+    if config.repeat_decay < 1.0:
+        final = _spread(final, chunks, config.repeat_decay)
     recency = priors.pop("recency", np.zeros(len(chunks)))
     n_direct = len(chunks)
     keys = [(c.session, c.seq) for c in chunks]
-    nb_keys, nb_final = _neighbours(chunks, final, config.neighbors)
+    nb_keys, nb_final = _neighbours(chunks, chosen, final, config.neighbors, config.reply_share)
     zeros = np.zeros(len(nb_keys))
     cands: list[CandidateRow | None] = [*rows, *([None] * len(nb_keys))]  # neighbours: read when packing reaches them
     pool = Pool(store, namespace, keys + nb_keys, cands, config.neighbor_tokens)
@@ -117,19 +122,48 @@ def score_candidates(
 
 
 def _neighbours(
-    chunks: Sequence[ChunkRow], final: np.ndarray, share: float
+    chunks: Sequence[ChunkRow], chosen: np.ndarray | None, final: np.ndarray, share: float, reply_share: float
 ) -> tuple[list[tuple[str, int]], np.ndarray]:
     """A hit's adjacent turns (the question before an answer, the answer after a question) that
-    are not candidates themselves, each with ``share`` of its best neighbouring hit's score."""
-    if share <= 0:
+    are not candidates themselves, each with ``share`` of its best neighbouring hit's score; the
+    user's choice right after an assistant's hit ("option 2", ``chosen``) with ``reply_share``
+    when that is larger."""
+    if share <= 0 and reply_share <= 0:
         return [], np.zeros(0)
     have = {(c.session, c.seq) for c in chunks}
     best: dict[tuple[str, int], float] = {}
     for j, c in enumerate(chunks):
-        for nb in ((c.session, c.seq - 1), (c.session, c.seq + 1)):
-            if nb[1] >= 1 and nb not in have:
-                best[nb] = max(best.get(nb, 0.0), float(final[j]) * share)
+        after = max(share, reply_share) if chosen is not None and chosen[j] else share
+        for nb, part in (((c.session, c.seq - 1), share), ((c.session, c.seq + 1), after)):
+            if part > 0 and nb[1] >= 1 and nb not in have:
+                best[nb] = max(best.get(nb, 0.0), float(final[j]) * part)
     return list(best), np.array([best[k] for k in best], dtype=np.float64)
+
+
+def _spread(final: np.ndarray, chunks: Sequence[ChunkRow], decay: float) -> np.ndarray:
+    """Scores with each message's second, third... best chunk (by score) decayed by ``decay``,
+    ``decay**2``...: one long turn's many chunks cannot fill the pool that others need."""
+    out = np.asarray(final, dtype=np.float64).copy()
+    seen: dict[tuple[str, int], int] = {}
+    for j in np.argsort(-out, kind="stable").tolist():
+        key = (chunks[j].session, chunks[j].seq)
+        n = seen.get(key, 0)
+        if n:
+            out[j] *= decay**n
+        seen[key] = n + 1
+    return out
+
+
+def _chosen(store: ChunkReader, namespace: str, rows: Sequence[CandidateRow]) -> np.ndarray:
+    """For each candidate, whether it is an assistant turn that the user's next turn chose from or
+    accepted (:func:`retrievers.replies.is_choice`): the next turns read in one query."""
+    keys = [(m.chunk.session, m.chunk.seq + 1) for m in rows if m.role == "assistant"]
+    nxt = store.first_candidates(namespace, keys) if keys else {}
+    out = np.zeros(len(rows), dtype=bool)
+    for j, m in enumerate(rows):
+        reply = nxt.get((m.chunk.session, m.chunk.seq + 1)) if m.role == "assistant" else None
+        out[j] = reply is not None and reply.role == "user" and is_choice(reply.chunk.text)
+    return out
 
 
 def _order(store: ChunkReader, pool: Pool, final: np.ndarray, n_direct: int, config: AssembleConfig) -> list[int]:

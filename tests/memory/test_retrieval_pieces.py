@@ -430,3 +430,47 @@ def test_a_query_with_a_time_asks_for_twice_the_candidates(mem: Memory) -> None:
     plain = mem.assemble("anything about the weather", session="s", **narrow)
     timed = mem.assemble("anything about the weather last week", session="s", **narrow)
     assert len(plain.hits) == 10 and len(timed.hits) == 20
+
+
+def test_what_the_user_chose_from_is_theirs_and_brings_the_choice(mem: Memory) -> None:
+    # A request that implies a taste the user gave by picking from the assistant's list: "I" fires
+    # the person prior, which favours the user's own turns over that (assistant's) list.
+    options = (
+        "These are the options I'd weigh up:\n\n1. **Documentaries**: true stories, nature and history.\n"
+        "2. **Nordic noir**: bleak crime series and films from Scandinavia.\n3. **Romantic comedies**: "
+        "warm, funny love stories.\n4. **Science fiction**: space, time travel and big ideas, from Arrival "
+        "to Blade Runner 2049."
+    )
+    mem.add(
+        [
+            {"role": "user", "content": "I want to explore a new kind of film this winter. What would you suggest?"},
+            {"role": "assistant", "content": options},
+            {"role": "user", "content": "Option 4, definitely."},
+            {"role": "assistant", "content": "Great, enjoy exploring it!"},
+        ],
+        session="films",
+    )
+    mem.add(
+        [
+            {"role": "user", "content": "My television remote stopped working last night and the batteries are new."},
+            {"role": "assistant", "content": "Try resetting it by holding the power button for ten seconds."},
+            {"role": "user", "content": "Is a streaming subscription worth it if I only use it at weekends?"},
+            {"role": "assistant", "content": "A monthly plan you pause between weekends costs the least."},
+            {"role": "user", "content": "The cinema near my flat has reclining seats now, which is nice."},
+            {"role": "assistant", "content": "Reclining seats make a long film much easier."},
+            {"role": "user", "content": "My sofa cushions have gone flat. Can they be restuffed at home?"},
+            {"role": "assistant", "content": "Yes: open the seam, top them up with fibre fill and sew it shut."},
+            {"role": "user", "content": "I fell asleep halfway through a film on Saturday again."},
+            {"role": "assistant", "content": "An earlier start, or a shorter film, tends to help."},
+        ],
+        session="screens",
+    )
+    q = "What should I watch on the sofa this weekend?"
+    kw = {"budget": 160, "window_share": 0.0, "fill_window": False}
+    on = mem.assemble(q, **kw, chosen_replies=True, reply_share=1.0)
+    off = mem.assemble(q, **kw, chosen_replies=False)
+    listed = next(h for h in on.hits if "Science fiction" in h.text)
+    assert listed.scores["person"] == 1.0  # the list the user chose from counts as the user's
+    assert _in_context(on, "Option 4, definitely.")  # and the choice comes with it
+    # Without: the person prior ranks the user's unrelated turns above the list, which falls out.
+    assert not _in_context(off, "Science fiction")
