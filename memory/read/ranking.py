@@ -143,7 +143,7 @@ def _neighbours(
 def _spread(final: np.ndarray, chunks: Sequence[ChunkRow], decay: float) -> np.ndarray:
     """Scores with each message's second, third... best chunk (by score) decayed by ``decay``,
     ``decay**2``...: one long turn's many chunks cannot fill the pool that others need."""
-    out = np.asarray(final, dtype=np.float64).copy()
+    out: np.ndarray = np.asarray(final, dtype=np.float64).copy()
     seen: dict[tuple[str, int], int] = {}
     for j in np.argsort(-out, kind="stable").tolist():
         key = (chunks[j].session, chunks[j].seq)
