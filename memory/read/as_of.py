@@ -39,10 +39,8 @@ import numpy as np
 from memory.errors import InvalidArgument
 from memory.stores.base import ContextStore
 from memory.stores.rows import CandidateRow, ChunkRow, MessageRow, ToolLink
-from memory.validation import as_timestamp
+from memory.validation import as_timestamp, check_as_of_form
 from retrievers.base import Candidates, Query, Retriever
-
-AS_OF_FORMS = "a seq of the session (an int >= 0) or a time (a Unix time as a float, an ISO 8601 string, a datetime)"
 
 
 @dataclass(frozen=True)
@@ -67,14 +65,11 @@ def resolve_point(store: ContextStore, namespace: str, session: str | None, as_o
 
     Raises :class:`InvalidArgument` naming ``as_of`` for a seq below 0 or beyond the session's
     last, a seq without a session, or a value that is neither a seq nor a time."""
+    check_as_of_form(as_of)
     if as_of is None:
         return None
-    if isinstance(as_of, bool):
-        raise InvalidArgument(f"as_of: give {AS_OF_FORMS} (got {as_of!r})", field="as_of")
     if isinstance(as_of, int):
         return _seq_point(store, namespace, session, as_of)
-    if not isinstance(as_of, (float, str)) and not hasattr(as_of, "timestamp"):
-        raise InvalidArgument(f"as_of: give {AS_OF_FORMS} (got {type(as_of).__name__})", field="as_of")
     ts = as_timestamp(as_of, "as_of")
     max_pos = store.pos_at(namespace, ts)
     return Point(namespace, max_pos, ts, ts, store.chunk_ids_until(namespace, max_pos, ts))
