@@ -63,19 +63,25 @@ class Point:
 def resolve_point(store: ContextStore, namespace: str, session: str | None, as_of: Any) -> Point | None:
     """Check ``as_of`` and map it to a :class:`Point` of ``namespace`` (None: no ``as_of``).
 
-    Raises :class:`InvalidArgument` naming ``as_of`` for a seq below 0 or beyond the session's
-    last, a seq without a session, or a value that is neither a seq nor a time."""
+    A :class:`Point` already resolved (:func:`seq_point`: the eval's, for a message of any session)
+    is taken as it is. Raises :class:`InvalidArgument` naming ``as_of`` for a seq below 0 or beyond
+    the session's last, a seq without a session, or a value that is neither a seq nor a time."""
+    if isinstance(as_of, Point):
+        if as_of.namespace != namespace:
+            raise InvalidArgument(f"as_of: a point of namespace {as_of.namespace!r}, not {namespace!r}", field="as_of")
+        return as_of
     check_as_of_form(as_of)
     if as_of is None:
         return None
     if isinstance(as_of, int):
-        return _seq_point(store, namespace, session, as_of)
+        return seq_point(store, namespace, session, as_of)
     ts = as_timestamp(as_of, "as_of")
     max_pos = store.pos_at(namespace, ts)
     return Point(namespace, max_pos, ts, ts, store.chunk_ids_until(namespace, max_pos, ts))
 
 
-def _seq_point(store: ContextStore, namespace: str, session: str | None, seq: int) -> Point:
+def seq_point(store: ContextStore, namespace: str, session: str | None, seq: int) -> Point:
+    """The point just after message ``seq`` of ``session`` (0: just before its first message)."""
     if session is None:
         raise InvalidArgument(
             "as_of: a seq is a position in a session: give session= too, or give as_of as a time", field="as_of"
