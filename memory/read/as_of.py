@@ -47,13 +47,14 @@ from retrievers.base import Candidates, Query, Retriever
 class Point:
     """A resolved ``as_of``: messages at positions ``<= max_pos`` (and timestamped ``<= max_ts``,
     for a time point) existed; ``time`` is the point's time (the default ``now``; None for an empty
-    history), ``among`` the ids of the chunks that existed (sorted int64)."""
+    history), ``among`` the ids of the chunks that existed (sorted int64) and ``sessions`` theirs."""
 
     namespace: str
     max_pos: int
     max_ts: float | None
     time: float | None
     among: np.ndarray = field(repr=False)
+    sessions: list[str] = field(repr=False, default_factory=list)
 
     def has(self, pos: int, ts: float) -> bool:
         """Whether a message at ``pos``, timestamped ``ts``, existed at the point."""
@@ -77,7 +78,7 @@ def resolve_point(store: ContextStore, namespace: str, session: str | None, as_o
         return seq_point(store, namespace, session, as_of)
     ts = as_timestamp(as_of, "as_of")
     max_pos = store.pos_at(namespace, ts)
-    return Point(namespace, max_pos, ts, ts, store.chunk_ids_until(namespace, max_pos, ts))
+    return Point(namespace, max_pos, ts, ts, *store.chunks_until(namespace, max_pos, ts))
 
 
 def seq_point(store: ContextStore, namespace: str, session: str | None, seq: int) -> Point:
@@ -102,7 +103,7 @@ def seq_point(store: ContextStore, namespace: str, session: str | None, seq: int
         if row is None:  # pragma: no cover - seqs are contiguous; a session is deleted whole
             raise InvalidArgument(f"as_of: seq {seq} of session {session!r} is not stored", field="as_of")
         max_pos, time = row.pos, row.ts
-    return Point(namespace, max_pos, None, time, store.chunk_ids_until(namespace, max_pos))
+    return Point(namespace, max_pos, None, time, *store.chunks_until(namespace, max_pos))
 
 
 class RetrieverAsOf:
@@ -233,9 +234,10 @@ class StoreAsOf:
     def vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
         return self.base.vectors([i for i in ids if int(i) in self._among])
 
-    def chunk_ids_until(self, namespace: str, max_pos: int, max_ts: float | None = None) -> np.ndarray:
-        ids = self.base.chunk_ids_until(namespace, min(max_pos, self.point.max_pos), max_ts)
-        return ids[np.isin(ids, self.point.among)]
+    def chunks_until(self, namespace: str, max_pos: int, max_ts: float | None = None) -> tuple[np.ndarray, list[str]]:
+        ids, sessions = self.base.chunks_until(namespace, min(max_pos, self.point.max_pos), max_ts)
+        keep = np.flatnonzero(np.isin(ids, self.point.among)).tolist()
+        return ids[keep], [sessions[i] for i in keep]
 
     def chunk_texts(self, namespace: str) -> tuple[np.ndarray, list[str], list[str]]:
         ids, texts, sessions = self.base.chunk_texts(namespace)
@@ -262,23 +264,21 @@ class StoreAsOf:
         return self.base.speakers(namespace)  # names only fire a prior: the namespace's, not cut
 
     def session_centroids(self, namespace: str) -> tuple[list[str], np.ndarray]:
-        """Each session's mean vector over the chunks it had at the point (computed, not cached)."""
+        """Each session's mean vector over the chunks it had at the point (computed once per view, not
+        cached across calls: one read of those chunks' vectors)."""
         if self._centroids is None:
-            ids = self.point.among.tolist()
-            vecs = self.base.vectors(ids)
-            rows = self.base.chunks([i for i in ids if i in vecs])
-            names = sorted({c.session for c in rows.values()})
+            vecs = self.base.vectors(self.point.among.tolist())
+            have = [(s, vecs[i]) for i, s in zip(self.point.among.tolist(), self.point.sessions) if i in vecs]
+            names = sorted({s for s, _ in have})
             if not names:
                 self._centroids = ([], np.zeros((0, 0), dtype=np.float64))
             else:
                 row_of = {s: i for i, s in enumerate(names)}
-                dim = next(iter(vecs.values())).shape[0]
-                sums = np.zeros((len(names), dim), dtype=np.float64)
-                counts = np.zeros(len(names), dtype=np.int64)
-                for cid, c in rows.items():
-                    sums[row_of[c.session]] += vecs[cid]
-                    counts[row_of[c.session]] += 1
-                self._centroids = (names, sums / counts[:, None])
+                rows = np.fromiter((row_of[s] for s, _ in have), dtype=np.int64, count=len(have))
+                mat = np.stack([v for _, v in have]).astype(np.float64)
+                sums = np.zeros((len(names), mat.shape[1]), dtype=np.float64)
+                np.add.at(sums, rows, mat)
+                self._centroids = (names, sums / np.bincount(rows, minlength=len(names))[:, None])
         return self._centroids
 
     def cache_rows_read(self) -> int:

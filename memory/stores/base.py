@@ -201,9 +201,9 @@ class ChunkReader(TextSearcher, Protocol):
 
     def vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]: ...
 
-    def chunk_ids_until(self, namespace: str, max_pos: int, max_ts: float | None = None) -> np.ndarray:
-        """The ids (sorted int64) of the chunks whose message is at or before position ``max_pos``
-        (and timestamped at or before ``max_ts``): the chunks a point in the history had."""
+    def chunks_until(self, namespace: str, max_pos: int, max_ts: float | None = None) -> tuple[np.ndarray, list[str]]:
+        """The ids (sorted int64) and sessions of the chunks whose message is at or before position
+        ``max_pos`` (and timestamped at or before ``max_ts``): the chunks a point in the history had."""
         ...
 
     def chunk_texts(self, namespace: str) -> tuple[np.ndarray, list[str], list[str]]:

@@ -119,15 +119,18 @@ class SearchRows(SQLiteBase):
         rows = self._conn().execute("SELECT id FROM chunks WHERE namespace=?", (namespace,)).fetchall()
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
-    def chunk_ids_until(self, namespace: str, max_pos: int, max_ts: float | None = None) -> np.ndarray:
-        """The ids (sorted) of the namespace's chunks whose message was stored at or before position
-        ``max_pos`` (and, with ``max_ts``, is timestamped at or before it): what existed at a point."""
-        sql = "SELECT c.id FROM chunks c JOIN messages m ON m.id = c.message_id WHERE c.namespace=? AND m.pos<=?"
+    def chunks_until(self, namespace: str, max_pos: int, max_ts: float | None = None) -> tuple[np.ndarray, list[str]]:
+        """The ids (sorted) and sessions of the namespace's chunks whose message was stored at or before
+        position ``max_pos`` (and, with ``max_ts``, is timestamped at or before it): what existed at a point."""
+        sql = (
+            "SELECT c.id, c.session FROM chunks c JOIN messages m ON m.id = c.message_id "
+            "WHERE c.namespace=? AND m.pos<=?"
+        )
         args: tuple[Any, ...] = (namespace, max_pos)
         if max_ts is not None:
             sql, args = sql + " AND m.ts<=?", (*args, max_ts)
         rows = self._conn().execute(sql + " ORDER BY c.id", args).fetchall()
-        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), [r[1] for r in rows]
 
     def pos_at(self, namespace: str, ts: float) -> int:
         """The last position of the namespace holding a message timestamped at or before ``ts`` (0: none)."""
