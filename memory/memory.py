@@ -377,7 +377,8 @@ class Memory:
         ``timezone`` (an IANA name, e.g. ``"America/Los_Angeles"``) is the user's: "yesterday"
         or "last Tuesday" in the query are that zone's days (default: UTC). ``as_of`` builds it from
         what existed at a point in the history: a seq of ``session`` (the last message the asker had
-        seen) or a time (as ``now``; ``now`` defaults to the point's time); see :mod:`memory.read.as_of`.
+        seen) or a time (as ``now``; ``now`` defaults to the point's time), or a resolved
+        :class:`memory.read.as_of.Point`; see :mod:`memory.read.as_of`.
         """
         return self._reader.assemble(
             query, session, namespace, budget, system, config, query_vector, now, timezone, overrides, as_of

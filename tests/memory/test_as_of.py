@@ -101,6 +101,8 @@ def test_state_versions_as_of(open_mem: Callable[[], Memory]) -> None:
     mem.add([{"role": "user", "content": "Let's plan the trip."}], session="s")
     mem.set_state("s", {"task": "plan the Lisbon trip"})
     time.sleep(0.01)
+    between = time.time()  # after v1 of the task, before v2
+    time.sleep(0.01)
     mem.add([{"role": "user", "content": "Actually, make it Porto."}], session="s")
     time.sleep(0.01)
     mem.set_state("s", {"task": "plan the Porto trip", "budget": 900})
@@ -111,6 +113,8 @@ def test_state_versions_as_of(open_mem: Callable[[], Memory]) -> None:
     assert "Porto" in pinned[2] and "900" in pinned[2]
     assert "Lisbon" not in pinned[0] and "Porto" not in pinned[0]  # no block was set yet
     assert "Porto" in json.dumps(mem.assemble(None, session="s", budget=500).messages[:1])
+    at_time = json.dumps(mem.assemble(None, session="s", budget=500, as_of=between).messages)
+    assert "Lisbon" in at_time and "900" not in at_time and "make it Porto" not in at_time
 
 
 def test_summaries_as_of_cover_only_turns_up_to_the_point(open_mem: Callable[[], Memory]) -> None:
