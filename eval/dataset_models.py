@@ -65,6 +65,9 @@ class Dataset(BaseModel):
     conversations: list[Conversation]
     source: str | None = None
     notes: dict[str, Any] = Field(default_factory=dict)  # e.g. evidence ids dropped while cleaning
+    # Each question's ``date`` is when it was asked inside the history (LongMemEval's question_date):
+    # the eval scores it as of that time. False: the date is only "now" for recency.
+    question_dates_as_of: bool = False
 
     @property
     def questions(self) -> list[Question]:

@@ -203,7 +203,8 @@ def load_longmemeval(path: str | Path) -> Dataset:
 
     One conversation (namespace) per question, holding its ``haystack_sessions``; turn ids
     are ``<session id>:<index>``; evidence is the turns with ``has_answer`` (and, at the
-    session level, ``answer_session_ids``); the question is asked at ``question_date``.
+    session level, ``answer_session_ids``); the question is asked at ``question_date``, and the
+    eval scores it as of then (``Dataset.question_dates_as_of``).
     """
     p = Path(path)
     if not p.is_file():
@@ -264,7 +265,7 @@ def load_longmemeval(path: str | Path) -> Dataset:
             date=_parse_lme_date(item.get("question_date")),
         )
         convs.append(Conversation(id=qid, sessions=sessions, questions=[question]))
-    return Dataset(name="longmemeval", conversations=convs, source=str(p))
+    return Dataset(name="longmemeval", conversations=convs, source=str(p), question_dates_as_of=True)
 
 
 def load_dataset(name: str, path: str | Path | None = None, **kwargs: Any) -> Dataset:

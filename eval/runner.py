@@ -12,7 +12,9 @@
    every strategy).
 3. For each question and strategy: ``rank`` once (ranking metrics), then ``build`` at each
    budget (``full`` once), timed; the context's stored messages are mapped back to turn
-   ids and scored against the evidence (:mod:`eval.metrics`).
+   ids and scored against the evidence (:mod:`eval.metrics`). A question asked mid-history is
+   built, by every strategy, as of its point (:func:`question_point`): one ingest, each question
+   seeing only what existed when it was asked. The run says how many were (console, config).
 4. Answers (only with ``answers=AnswerConfig(...)``): a separate stage over the records and
    the contexts built in step 3 (:mod:`eval.answers`): an answer model answers, a judge grades,
    each record gains ``record.answer``; the summaries gain the ``answer_*`` columns.
@@ -37,7 +39,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from eval.answers import AnswerConfig, AnswerStage
-from eval.datasets import Conversation, Dataset
+from eval.datasets import Conversation, Dataset, Question
 from eval.ingest import INGEST_VERSION, ingest, ingest_key, versions
 from eval.metrics import QuestionRecord, make_record
 from eval.report import summary_rows
@@ -46,6 +48,7 @@ from eval.strategies import Ranker, Strategy, StrategyInput, available, get_stra
 from memory.embedders import Embedder, default_embedder
 from memory.errors import InvalidArgument
 from memory.memory import Memory
+from memory.read.as_of import Point, resolve_point, seq_point
 from memory.tokens import TokenCounter
 
 DEFAULT_STRATEGIES: tuple[str, ...] = ("full", "window", "summary", "dense", "bm25", "turnmem")
@@ -72,6 +75,71 @@ def _turn_map(memory: Memory, conv: Conversation) -> tuple[dict[tuple[str, int],
             ref_turn[(row.session, row.seq)] = str(tid)
             session_of[str(tid)] = row.session
     return ref_turn, session_of
+
+
+def question_point(
+    memory: Memory, conv: Conversation, q: Question, turn_ref: dict[str, tuple[str, int]], dates_as_of: bool
+) -> tuple[Point | None, str | None]:
+    """The point of the history ``q`` is asked at, and what set it (``"asked_after"``, ``"date"``),
+    or ``(None, None)``: after the whole history.
+
+    ``asked_after`` (a turn id: the last turn the asker had seen) is that turn's stored message, its
+    position in the namespace the cutoff. A dataset whose question dates are points
+    (``Dataset.question_dates_as_of``: LongMemEval) asks at ``q.date``; its sessions are dated, not
+    its turns (spaced 30 s apart to keep their order), so a session dated at or before the question
+    is in whole."""
+    if q.asked_after is not None:
+        ref = turn_ref.get(q.asked_after)
+        if ref is None:
+            raise InvalidArgument(
+                f"asked_after: question {q.id} was asked after turn {q.asked_after!r}, which is not stored in "
+                f"conversation {conv.id!r}",
+                field="asked_after",
+            )
+        return seq_point(memory.store, conv.id, ref[0], ref[1]), "asked_after"
+    if dates_as_of and q.date is not None:
+        t = q.date.timestamp()
+        for sess in conv.sessions:
+            if sess.date is not None and sess.date.timestamp() <= q.date.timestamp() and sess.turns:
+                last = sess.turns[-1].timestamp
+                t = max(t, last.timestamp()) if last is not None else t
+        return resolve_point(memory.store, conv.id, None, t), "date"
+    return None, None
+
+
+def _points(
+    memory: Memory,
+    dataset: Dataset,
+    questions: list[tuple[Conversation, Question]],
+    maps: dict[str, tuple[dict[tuple[str, int], str], dict[str, str]]],
+    enabled: bool,
+) -> tuple[list[Point | None], dict[str, int]]:
+    """Each question's point (None: after the whole history; all None unless ``enabled``), and how
+    many each source set; fills ``maps`` with the turn map of every conversation asked about."""
+    counts = {"asked_after": 0, "date": 0}
+    points: list[Point | None] = []
+    refs: dict[str, dict[str, tuple[str, int]]] = {}
+    for conv, q in questions:
+        if conv.id not in maps:
+            maps[conv.id] = _turn_map(memory, conv)
+        if not enabled:
+            points.append(None)
+            continue
+        if conv.id not in refs:
+            refs[conv.id] = {tid: key for key, tid in maps[conv.id][0].items()}
+        point, by = question_point(memory, conv, q, refs[conv.id], dataset.question_dates_as_of)
+        if by is not None:
+            counts[by] += 1
+        points.append(point)
+    return points, counts
+
+
+def _as_of_line(counts: dict[str, int], total: int, enabled: bool) -> str:
+    line = (
+        f"{sum(counts.values())} of {total} questions scored as of their point in the history "
+        f"({counts['asked_after']} by asked_after, {counts['date']} by question date)"
+    )
+    return line if enabled else line + "; as_of off: every question asked after the whole history"
 
 
 def _resolve(strategies: Sequence[str | Strategy]) -> list[Strategy]:
@@ -126,12 +194,15 @@ def run(
     console: Any = None,
     rank_k: int = 50,
     answers: AnswerConfig | None = None,
+    as_of: bool = True,
 ) -> RunResult:
     """Run the eval (see the module docstring). Returns records, summaries and timings.
 
     ``memory`` reuses an open memory (e.g. in a notebook); else one is opened in
     ``memory_dir`` (default: a temporary folder, removed afterwards). ``answers`` adds the
     answer-accuracy stage (an answer model and a judge on an OpenAI-compatible endpoint).
+    ``as_of=False`` asks every question after the whole history (how the eval ran before
+    questions had points: a comparison, not a fair score).
     """
     budgets = sorted({int(b) for b in budgets})
     if not budgets or budgets[0] <= 0:
@@ -159,20 +230,21 @@ def run(
         maps: dict[str, tuple[dict[tuple[str, int], str], dict[str, str]]] = {}
         stale: dict[str, list[str]] = dataset.notes.get("stale_evidence") or {}
         full_tokens: dict[str, int] = {}
+        points, scored_as_of = _points(memory, dataset, questions, maps, as_of)
         t0 = time.perf_counter()
         columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, disable=not progress, console=console) as bar:
             task = bar.add_task(f"eval {dataset.name}", total=len(questions) * per_q)
             for qi, (conv, q) in enumerate(questions):
-                if conv.id not in maps:
-                    maps[conv.id] = _turn_map(memory, conv)
+                if conv.id not in full_tokens:
                     full_tokens[conv.id] = (
                         get_strategy("full")
                         .build(StrategyInput(memory=memory, namespace=conv.id, query="", budget=1))
                         .tokens
                     )
                 ref_turn, session_of = maps[conv.id]
-                now = q.date.timestamp() if q.date else None
+                point = points[qi]
+                now = q.date.timestamp() if q.date else (None if point is None else point.time)
                 for strat in strats:
                     ranking_turns: list[str] | None = None
                     base = StrategyInput(
@@ -182,6 +254,7 @@ def run(
                         budget=budgets[0],
                         query_vector=vectors[qi],
                         now=now,
+                        point=point,
                     )
                     if isinstance(strat, Ranker):
                         refs = strat.rank(base, rank_k)
@@ -194,6 +267,7 @@ def run(
                             budget=budget,
                             query_vector=vectors[qi],
                             now=now,
+                            point=point,
                         )
                         t1 = time.perf_counter()
                         output = strat.build(inp)
@@ -227,6 +301,7 @@ def run(
                                 contexts.append(output.messages)
                         bar.advance(task)
         timings["eval_s"] = time.perf_counter() - t0
+        console.print(_as_of_line(scored_as_of, len(questions), as_of))
         if answers is not None:  # the answers stage: records and their contexts in, record.answer out
             stage = AnswerStage(answers, counter=memory.counter, console=console, progress=progress)
             gold = {(c.id, q.id): q for c in dataset.conversations for q in c.questions}
@@ -239,6 +314,7 @@ def run(
             "notes": dataset.notes,
             "conversations": [c.id for c in dataset.conversations],
             "questions": len(questions),
+            "as_of": {"questions": sum(scored_as_of.values()), **scored_as_of, "enabled": as_of},
             "strategies": [s.name for s in strats],
             "budgets": budgets,
             "embedder": memory.embedder.name,

@@ -4,6 +4,10 @@ return the messages a model would see and which stored messages they hold.
 Registered by name (``@register("name")``) so a user can add their own and pass it to
 ``turnmem eval --strategies``. Every strategy except ``full`` must stay within the budget;
 ``tests/eval/test_strategies.py`` checks that for all registered strategies.
+
+A question asked at a point of the history (``StrategyInput.point``, :mod:`memory.read.as_of`) is
+built from what existed then by every strategy: the baselines read the memory's store and retriever
+as of the point (:func:`at_point`), the same cutoff ``turnmem``'s ``assemble(as_of=...)`` applies.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ import Stemmer
 from eval.summarize import CentralTurnsSummarizer, history_version
 from memory.memory import Memory
 from memory.models import Context, MessageRef
+from memory.read.as_of import Point, RetrieverAsOf, StoreAsOf
 from memory.read.assemble import AssembleConfig, assemble
+from memory.stores.base import ContextStore
 from memory.tokens import count_message, count_messages
 from retrievers.base import Query, Retriever
 from retrievers.lexical import BM25sRetriever
@@ -34,6 +40,7 @@ class StrategyInput:
     budget: int
     query_vector: np.ndarray | None = None
     now: float | None = None
+    point: Point | None = None  # asked at this point of the history (None: after all of it)
 
 
 @dataclass
@@ -85,11 +92,20 @@ def get_strategy(name: str, **kwargs: Any) -> Strategy:
     return _REGISTRY[name](**kwargs)
 
 
+def at_point(inp: StrategyInput, retriever: Retriever | None = None) -> tuple[ContextStore, Retriever | None]:
+    """The store and retriever a strategy reads for ``inp``: the memory's, or as of ``inp.point``."""
+    if inp.point is None:
+        return inp.memory.store, retriever
+    wrapped = None if retriever is None else RetrieverAsOf(retriever, inp.point)
+    return StoreAsOf(inp.memory.store, inp.point), wrapped
+
+
 def _from_context(ctx: Context) -> StrategyOutput:
     return StrategyOutput(ctx.messages, ctx.tokens, ctx.refs(), extra={"breakdown": ctx.breakdown})
 
 
 def _ranking(memory: Memory, retriever: Retriever, inp: StrategyInput, k: int = 50) -> list[MessageRef]:
+    retriever = retriever if inp.point is None else RetrieverAsOf(retriever, inp.point)
     cands = retriever.retrieve(Query(inp.query, inp.namespace, None, inp.query_vector), k)
     rows = memory.store.chunks(cands.ids.tolist())
     out: list[MessageRef] = []
@@ -113,14 +129,15 @@ class FullHistory:
     uses_budget = False
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[int, str], tuple[tuple[int, int], StrategyOutput]] = {}
+        self._cache: dict[tuple[int, str, object], tuple[tuple[int, int], StrategyOutput]] = {}
 
     def build(self, inp: StrategyInput) -> StrategyOutput:
-        key = (id(inp.memory), inp.namespace)
+        at = None if inp.point is None else (inp.point.max_pos, inp.point.max_ts)
+        key = (id(inp.memory), inp.namespace, at)
         version = history_version(inp.memory, inp.namespace)
         cached = self._cache.get(key)
         if cached is None or cached[0] != version:  # a history that grew is read again
-            rows = inp.memory.store.all_messages(inp.namespace)
+            rows = at_point(inp)[0].all_messages(inp.namespace)
             messages = [r.message().to_openai() for r in rows]
             refs = {MessageRef(namespace=inp.namespace, session=r.session, seq=r.seq) for r in rows}
             cached = (version, StrategyOutput(messages, count_messages(inp.memory.counter, messages), refs))
@@ -137,7 +154,7 @@ class SlidingWindow:
 
     def build(self, inp: StrategyInput) -> StrategyOutput:
         ctx = assemble(
-            store=inp.memory.store,
+            store=at_point(inp)[0],
             retriever=None,
             counter=inp.memory.counter,
             namespace=inp.namespace,
@@ -181,10 +198,10 @@ class _Packed:
         raise NotImplementedError
 
     def build(self, inp: StrategyInput) -> StrategyOutput:
-        retriever = self.retriever(inp.memory)
+        store, retriever = at_point(inp, self.retriever(inp.memory))
         config = plain_config(inp.budget)
         ctx = assemble(
-            store=inp.memory.store,
+            store=store,
             retriever=retriever,
             counter=inp.memory.counter,
             namespace=inp.namespace,
@@ -257,6 +274,7 @@ class Turnmem:
             config=self.config,
             query_vector=inp.query_vector,
             now=inp.now,
+            as_of=inp.point,
             **self.overrides,
         )
         return _from_context(ctx)
@@ -304,7 +322,7 @@ class SummaryWindow:
         # for those raises BudgetTooSmall from assemble, as for the other strategies).
         window_budget = max(min(3, inp.budget), int(inp.budget * self.window_share))
         window = assemble(
-            store=inp.memory.store,
+            store=at_point(inp)[0],
             retriever=None,
             counter=counter,
             namespace=inp.namespace,
@@ -314,7 +332,10 @@ class SummaryWindow:
         )
         shown = window.refs()
         room = inp.budget - window.tokens - 4  # the summary message's own overhead
-        summary = self.summarizer.summarize(inp.memory, inp.namespace, exclude=shown, max_tokens=room)
+        at: dict[str, Any] = (
+            {} if inp.point is None else {"point": inp.point}
+        )  # a summarizer of its own may not take one
+        summary = self.summarizer.summarize(inp.memory, inp.namespace, exclude=shown, max_tokens=room, **at)
         messages = list(window.messages)
         present = set(shown)
         if summary.text:

@@ -18,7 +18,9 @@ import numpy as np
 
 from memory.memory import Memory
 from memory.models import MessageRef
+from memory.read.as_of import Point, StoreAsOf
 from memory.session.summaries import ChatSummarizer
+from memory.stores.base import ContextStore
 from memory.stores.rows import MessageRow
 
 OVERHEAD = 8  # the summary message's role and framing tokens, counted generously
@@ -34,6 +36,11 @@ def history_version(memory: Memory, namespace: str) -> tuple[int, int]:
     """Changes whenever ``namespace`` gains or loses messages: caches keyed on it never
     serve a history that has grown (or been deleted) since they were filled."""
     return (memory.store.last_pos(namespace), memory.store.max_deletion_id())
+
+
+def _store(memory: Memory, point: Point | None) -> ContextStore:
+    """The memory's store, or as it was at ``point`` (a question asked mid-history)."""
+    return memory.store if point is None else StoreAsOf(memory.store, point)
 
 
 def _line(row: MessageRow) -> str:
@@ -55,16 +62,17 @@ class CentralTurnsSummarizer:
     def __init__(self) -> None:
         self._order: dict[tuple[int, str], tuple[tuple[int, int], list[MessageRow]]] = {}
 
-    def _ranked(self, memory: Memory, namespace: str) -> list[MessageRow]:
+    def _ranked(self, memory: Memory, namespace: str, point: Point | None = None) -> list[MessageRow]:
         key = (id(memory), namespace)
         version = history_version(memory, namespace)
-        cached = self._order.get(key)
+        cached = self._order.get(key) if point is None else None  # a point's order is made for its question
         if cached is not None and cached[0] == version:
             return cached[1]
-        rows = memory.store.all_messages(namespace)
-        cands = memory.store.first_candidates(namespace, [(r.session, r.seq) for r in rows])
+        store = _store(memory, point)
+        rows = store.all_messages(namespace)
+        cands = store.first_candidates(namespace, [(r.session, r.seq) for r in rows])
         firsts = {k: c.chunk for k, c in cands.items()}
-        vecs = memory.store.vectors([c.id for c in firsts.values()])
+        vecs = store.vectors([c.id for c in firsts.values()])
         first_vec = {key: vecs[c.id] for key, c in firsts.items() if c.id in vecs}
         by_session: dict[str, list[tuple[float, MessageRow]]] = {}
         groups: dict[str, list[MessageRow]] = {}
@@ -95,17 +103,20 @@ class CentralTurnsSummarizer:
             if not added:
                 break
             depth += 1
-        if len(first_vec) == len(firsts):  # an order made before every vector arrived is not kept
+        if point is None and len(first_vec) == len(firsts):  # one made before every vector arrived is not kept
             self._order[key] = (version, order)
         return order
 
-    def summarize(self, memory: Memory, namespace: str, *, exclude: set[MessageRef], max_tokens: int) -> Summary:
+    def summarize(
+        self, memory: Memory, namespace: str, *, exclude: set[MessageRef], max_tokens: int, point: Point | None = None
+    ) -> Summary:
+        """The most central turns not in ``exclude`` (of those that existed at ``point``), within ``max_tokens``."""
         if max_tokens <= OVERHEAD:
             return Summary("")
         counter = memory.counter
         budget = max_tokens - OVERHEAD - counter.count(self.header)
         chosen: list[MessageRow] = []
-        for row in self._ranked(memory, namespace):
+        for row in self._ranked(memory, namespace, point):
             if MessageRef(namespace=namespace, session=row.session, seq=row.seq) in exclude:
                 continue
             cost = counter.count(_line(row)) + 1
@@ -151,15 +162,19 @@ class OpenAISummarizer:
         self.client = self.chat.client
         self._cache: dict[tuple[Any, ...], Summary] = {}
 
-    def summarize(self, memory: Memory, namespace: str, *, exclude: set[MessageRef], max_tokens: int) -> Summary:
+    def summarize(
+        self, memory: Memory, namespace: str, *, exclude: set[MessageRef], max_tokens: int, point: Point | None = None
+    ) -> Summary:
+        """The model's summary of the turns not in ``exclude`` (of those that existed at ``point``)."""
         if max_tokens <= OVERHEAD:
             return Summary("")
-        key = (id(memory), namespace, history_version(memory, namespace), frozenset(exclude), max_tokens)
+        at = None if point is None else (point.max_pos, point.max_ts)
+        key = (id(memory), namespace, history_version(memory, namespace), at, frozenset(exclude), max_tokens)
         if key in self._cache:
             return self._cache[key]
         rows = [
             r
-            for r in memory.store.all_messages(namespace)
+            for r in _store(memory, point).all_messages(namespace)
             if MessageRef(namespace=namespace, session=r.session, seq=r.seq) not in exclude
         ]
         if not rows:  # everything is in the window: nothing to summarize, no call to make

@@ -64,6 +64,25 @@ class Index(Protocol):
 
 
 @runtime_checkable
+class AmongIndex(Index, Protocol):
+    """An index that can rank only some of its ids (a point in the history: the chunks stored by
+    then) inside the search, so it returns the best ``k`` of them. An index without it is searched
+    deeper and filtered (:class:`retrievers.dense.DenseRetriever`)."""
+
+    def search_among(
+        self,
+        query: np.ndarray,
+        k: int,
+        *,
+        namespace: str,
+        among: np.ndarray,
+        sessions: Sequence[str] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` by inner product among the ids ``among`` (int64) of ``namespace`` (and ``sessions``)."""
+        ...
+
+
+@runtime_checkable
 class LiveIndex(Index, Protocol):
     """An index that is the store's own rows (pgvector in the log's database): written in the log's
     transaction, it is never behind the log, so ``Memory`` neither catches it up nor reconciles it."""

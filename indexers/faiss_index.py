@@ -4,7 +4,8 @@ Its files (one set per namespace, a manifest with their CRC-32s, saved atomicall
 generation and checked on open) are described in :mod:`indexers.faiss_files`.
 
 Session filters use ``faiss.IDSelectorBatch`` over the ids of the selected sessions, so a
-scoped search is still exact. Above ``hnsw_threshold`` vectors a namespace also keeps an
+scoped search is still exact; so does :meth:`FaissIndex.search_among` (a point in the history).
+Above ``hnsw_threshold`` vectors a namespace also keeps an
 HNSW graph for unscoped searches (the exact index stays the reference and serves scoped
 searches and deletes). The graph is append-only: each entry gets a sequential label, and
 an id's current label is the only live one, so deleted ids and the old vectors of
@@ -285,6 +286,36 @@ class FaissIndex:
                 else:
                     kk = min(k, space.index.ntotal)
                     scores, ids = space.index.search(q, kk)
+        keep = ids[0] >= 0
+        return ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)
+
+    def search_among(
+        self,
+        query: np.ndarray,
+        k: int,
+        *,
+        namespace: str,
+        among: np.ndarray,
+        sessions: Sequence[str] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` among the ids ``among`` (and ``sessions``): the exact index under an
+        ``IDSelectorBatch``, so the best ``k`` of those ids, never fewer while more are stored."""
+        q = check_query(query, self.dim)
+        if k <= 0:
+            return EMPTY_RESULT
+        with self._lock.read():
+            space = self._space(namespace)
+            if space is None or space.index.ntotal == 0:
+                return EMPTY_RESULT
+            allowed = [i for i in np.asarray(among, dtype=np.int64).tolist() if i in space.session_of]
+            if sessions is not None:
+                wanted = set(sessions)
+                allowed = [i for i in allowed if space.session_of[i] in wanted]
+            if not allowed:
+                return EMPTY_RESULT
+            params = faiss.SearchParameters()
+            params.sel = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
+            scores, ids = space.index.search(q, min(k, len(allowed)), params=params)
         keep = ids[0] >= 0
         return ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)
 

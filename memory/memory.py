@@ -366,6 +366,7 @@ class Memory:
         query_vector: np.ndarray | None = None,
         now: Any = None,
         timezone: str | None = None,
+        as_of: Any = None,
         **overrides: Any,
     ) -> Context:
         """The context for the next model call, within ``budget`` tokens.
@@ -374,10 +375,13 @@ class Memory:
         the window from the namespace's whole timeline. Config fields may be overridden per
         call (``window_share=0.5``); ``query_vector`` skips embedding the query.
         ``timezone`` (an IANA name, e.g. ``"America/Los_Angeles"``) is the user's: "yesterday"
-        or "last Tuesday" in the query are that zone's days (default: UTC).
+        or "last Tuesday" in the query are that zone's days (default: UTC). ``as_of`` builds it from
+        what existed at a point in the history: a seq of ``session`` (the last message the asker had
+        seen) or a time (as ``now``; ``now`` defaults to the point's time), or a resolved
+        :class:`memory.read.as_of.Point`; see :mod:`memory.read.as_of`.
         """
         return self._reader.assemble(
-            query, session, namespace, budget, system, config, query_vector, now, timezone, overrides
+            query, session, namespace, budget, system, config, query_vector, now, timezone, overrides, as_of
         )
 
     def retriever_for(self, cfg: AssembleConfig) -> Retriever:
@@ -385,10 +389,17 @@ class Memory:
         return self._reader.retriever_for(cfg)
 
     def search(
-        self, query: str, *, namespace: str = DEFAULT_NAMESPACE, k: int = 10, sessions: Sequence[str] | None = None
+        self,
+        query: str,
+        *,
+        namespace: str = DEFAULT_NAMESPACE,
+        k: int = 10,
+        sessions: Sequence[str] | None = None,
+        as_of: Any = None,
     ) -> list[Hit]:
-        """Retrieval alone: the top ``k`` chunks for ``query`` with their scores."""
-        return self._reader.search(query, namespace=namespace, k=k, sessions=sessions)
+        """Retrieval alone: the top ``k`` chunks for ``query`` with their scores (``as_of``: among the
+        chunks stored by a point, a time or a seq of the one session in ``sessions``)."""
+        return self._reader.search(query, namespace=namespace, k=k, sessions=sessions, as_of=as_of)
 
     def tool_calls(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> list[ToolCallState]:
         """The lifecycle of every tool call of a session, in call order (see :class:`ToolCallState`)."""

@@ -118,7 +118,19 @@ _PATH_CHECKS: dict[str, Callable[[Any], object]] = {
     "ns": lambda v: check_name(v, "namespace"),
     "session": lambda v: check_name(v, "session"),
 }
+AS_OF_FORMS = "a seq of the session (an int >= 0) or a time (a Unix time as a float, an ISO 8601 string, a datetime)"
+
+
+def check_as_of_form(value: object) -> None:
+    """``as_of`` is None, a seq (an int, not a bool) or something a time is read from (a float, a
+    string, a datetime); what it points at is checked against the log (:mod:`memory.read.as_of`)."""
+    if value is None or (isinstance(value, (int, float, str, datetime)) and not isinstance(value, bool)):
+        return
+    raise InvalidArgument(f"as_of: give {AS_OF_FORMS} (got {value!r})", field="as_of")
+
+
 _BODY_CHECKS: dict[str, Callable[[Any], object]] = {
+    "as_of": check_as_of_form,
     "budget": check_budget,
     "query": check_query,
     "base_seq": check_base_seq,
@@ -166,6 +178,7 @@ def request_error(
 __all__ = [
     "MAX_NAME",
     "apply_overrides",
+    "check_as_of_form",
     "check_base_seq",
     "check_budget",
     "check_k",

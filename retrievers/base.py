@@ -16,12 +16,17 @@ import numpy as np
 
 @dataclass
 class Query:
-    """What to look for and where: text and/or a precomputed vector, in one namespace."""
+    """What to look for and where: text and/or a precomputed vector, in one namespace.
+
+    ``among`` (sorted int64 chunk ids, or None for all) limits the search to those chunks, inside
+    each retriever, so that it returns the best ``k`` of them: a point in the history passes the
+    chunks stored by then (:mod:`memory.read.as_of`)."""
 
     text: str | None
     namespace: str
     sessions: Sequence[str] | None = None
     vector: np.ndarray | None = None
+    among: np.ndarray | None = None
 
 
 @dataclass
@@ -52,5 +57,10 @@ class TextSearcher(Protocol):
     """Full-text search over chunk text (turnmem's SQLite log implements it with FTS5)."""
 
     def search_text(
-        self, query_terms: Sequence[str], namespace: str, k: int, sessions: Sequence[str] | None = None
+        self,
+        query_terms: Sequence[str],
+        namespace: str,
+        k: int,
+        sessions: Sequence[str] | None = None,
+        among: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]: ...

@@ -65,7 +65,12 @@ class FTSRetriever:
     def retrieve(self, query: Query, k: int) -> Candidates:
         if not query.text or k <= 0 or (query.sessions is not None and len(query.sessions) == 0):
             return Candidates.empty()  # sessions=[] selects nothing, as in the vector index
-        ids, scores = self.searcher.search_text(query_terms(query.text), query.namespace, k, query.sessions)
+        if query.among is not None:
+            ids, scores = self.searcher.search_text(
+                query_terms(query.text), query.namespace, k, query.sessions, among=query.among
+            )
+        else:
+            ids, scores = self.searcher.search_text(query_terms(query.text), query.namespace, k, query.sessions)
         return Candidates(ids, scores, {"lexical": scores})
 
 
@@ -136,6 +141,8 @@ class BM25sRetriever:
         scores = model.get_scores(terms)
         if query.sessions is not None:
             scores = np.where(np.isin(sessions, list(query.sessions)), scores, 0.0)
+        if query.among is not None:  # a point in the history: only the chunks stored by then
+            scores = np.where(np.isin(ids, query.among), scores, 0.0)
         n = min(k, int((scores > 0).sum()))
         if n == 0:
             return Candidates.empty()

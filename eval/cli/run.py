@@ -82,6 +82,12 @@ def add_parser(sub: Any) -> None:
     ev.add_argument("--memory-dir", help="keep the ingested memory here and reuse it (default: temporary)")
     ev.add_argument("--index", default="faiss", help="faiss | faiss-hnsw | chroma | chroma-http://HOST:PORT")
     ev.add_argument("--no-progress", action="store_true", help="no progress bars")
+    ev.add_argument(
+        "--no-as-of",
+        action="store_true",
+        help="ask every question after the whole history, ignoring asked_after and LongMemEval's question dates "
+        "(a comparison: later turns then compete with the evidence)",
+    )
     ans = ev.add_argument_group("answer accuracy", "an answer model and an LLM judge on an OpenAI-compatible endpoint")
     ans.add_argument("--answer-model", help="model that answers each question from each context (enables the stage)")
     ans.add_argument("--judge-model", help="model that grades the answers CORRECT/WRONG (default: the answer model)")
@@ -145,6 +151,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         index=args.index,
         progress=not args.no_progress,
         answers=answers,
+        as_of=not args.no_as_of,
     )
     console.print(result.table())
     console.print(TABLE_LEGEND, style="dim", highlight=False)

@@ -107,15 +107,23 @@ class Client(Transport):
         system: str | None = None,
         now: Any = None,
         timezone: str | None = None,
+        as_of: Any = None,
         **overrides: Any,
     ) -> Context:
-        """The context for the next model call, within ``budget`` tokens (see :meth:`Memory.assemble`)."""
-        return self._send(req.assemble(query, session, namespace, budget, system, now, overrides, timezone))
+        """The context for the next model call, within ``budget`` tokens (see :meth:`Memory.assemble`;
+        ``as_of``: a seq of ``session`` or a time, the point in the history to build it from)."""
+        return self._send(req.assemble(query, session, namespace, budget, system, now, overrides, timezone, as_of))
 
     def search(
-        self, query: str, *, namespace: str = DEFAULT_NAMESPACE, k: int = 10, sessions: Sequence[str] | None = None
+        self,
+        query: str,
+        *,
+        namespace: str = DEFAULT_NAMESPACE,
+        k: int = 10,
+        sessions: Sequence[str] | None = None,
+        as_of: Any = None,
     ) -> list[Hit]:
-        return self._send(req.search(query, namespace, k, sessions))
+        return self._send(req.search(query, namespace, k, sessions, as_of))
 
     def since(
         self, session: str, seq: int = 0, *, namespace: str = DEFAULT_NAMESPACE, limit: int | None = None
@@ -248,14 +256,23 @@ class AsyncClient(Transport):
         system: str | None = None,
         now: Any = None,
         timezone: str | None = None,
+        as_of: Any = None,
         **overrides: Any,
     ) -> Context:
-        return await self._send(req.assemble(query, session, namespace, budget, system, now, overrides, timezone))
+        return await self._send(
+            req.assemble(query, session, namespace, budget, system, now, overrides, timezone, as_of)
+        )
 
     async def search(
-        self, query: str, *, namespace: str = DEFAULT_NAMESPACE, k: int = 10, sessions: Sequence[str] | None = None
+        self,
+        query: str,
+        *,
+        namespace: str = DEFAULT_NAMESPACE,
+        k: int = 10,
+        sessions: Sequence[str] | None = None,
+        as_of: Any = None,
     ) -> list[Hit]:
-        return await self._send(req.search(query, namespace, k, sessions))
+        return await self._send(req.search(query, namespace, k, sessions, as_of))
 
     async def since(
         self, session: str, seq: int = 0, *, namespace: str = DEFAULT_NAMESPACE, limit: int | None = None

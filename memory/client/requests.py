@@ -108,8 +108,11 @@ def assemble(
     now: Any,
     overrides: dict[str, Any],
     timezone: str | None = None,
+    as_of: Any = None,
 ) -> Call[Context]:
     body: dict[str, Any] = {"query": query, "budget": budget}
+    if as_of is not None:
+        body["as_of"] = _json_time(as_of)
     if system is not None:
         body["system"] = system
     if timezone is not None:
@@ -129,8 +132,10 @@ def assemble(
     )
 
 
-def search(query: str, namespace: str, k: int, sessions: Sequence[str] | None) -> Call[list[Hit]]:
+def search(query: str, namespace: str, k: int, sessions: Sequence[str] | None, as_of: Any = None) -> Call[list[Hit]]:
     body: dict[str, Any] = {"query": query, "k": k}
+    if as_of is not None:
+        body["as_of"] = _json_time(as_of)
     if sessions is not None:
         body["sessions"] = list(sessions)
     return Call(

@@ -20,9 +20,10 @@ from indexers.base import Index
 from memory.embedders import Embedder
 from memory.errors import InvalidArgument
 from memory.models import Context, Hit, StoredMessage, ToolCallState, ToolStatus
+from memory.read.as_of import RetrieverAsOf, StoreAsOf, resolve_point
 from memory.read.assemble import AssembleConfig, assemble
 from memory.session.session_states import SessionStates
-from memory.stores.base import Store
+from memory.stores.base import ContextStore, Store
 from memory.tokens import TokenCounter
 from memory.validation import (
     apply_overrides,
@@ -87,8 +88,10 @@ class Reader:
         now: Any,
         timezone: str | None,
         overrides: dict[str, Any],
+        as_of: Any = None,
     ) -> Context:
-        """Check the arguments, catch the index up, embed the query once, then build the context."""
+        """Check the arguments, catch the index up, embed the query once, then build the context
+        (as of a point in the history: :mod:`memory.read.as_of`; ``now`` defaults to its time)."""
         if timezone is not None:
             overrides["timezone"] = timezone
         check_name(namespace, "namespace")
@@ -97,12 +100,16 @@ class Reader:
         check_query(query)
         cfg = apply_overrides(config or self.config, overrides)
         check_budget(budget)  # before embedding the query
+        point = resolve_point(self.store, namespace, session, as_of)
         self._catch_up()
         retriever = self.retriever if (self.custom_retriever or cfg == self.config) else self.retriever_for(cfg)
+        store = self.store if point is None else StoreAsOf(self.store, point)
+        if point is not None:
+            retriever, now = RetrieverAsOf(retriever, point), point.time if now is None else now
         if query_vector is None and query is not None and query.strip() and not self.custom_retriever:
             query_vector = self.embedder.embed([query])[0]  # once, for dense search and session scores
         return assemble(
-            store=self.store,
+            store=store,
             retriever=retriever,
             counter=self.counter,
             namespace=namespace,
@@ -113,7 +120,9 @@ class Reader:
             config=cfg,
             query_vector=query_vector,
             now=None if now is None else as_timestamp(now, "now"),
-            state=self._states.pinned(namespace, session) if cfg.pin_state else None,
+            state=self._states.pinned(namespace, session, None if point is None else point.time)
+            if cfg.pin_state
+            else None,
         )
 
     def tool_calls(self, session: str, namespace: str) -> list[ToolCallState]:
@@ -147,21 +156,29 @@ class Reader:
                     states[i] = st.model_copy(update={"status": "retried", "retried_by": later.id})
         return states
 
-    def search(self, query: str, namespace: str, k: int, sessions: Sequence[str] | None) -> list[Hit]:
-        """Retrieve, then give each chunk its message's role, rank and score breakdown."""
+    def search(
+        self, query: str, namespace: str, k: int, sessions: Sequence[str] | None, as_of: Any = None
+    ) -> list[Hit]:
+        """Retrieve, then give each chunk its message's role, rank and score breakdown (as of a point:
+        the best ``k`` of the chunks stored by then, :mod:`memory.read.as_of`; a seq is of
+        ``sessions``' one session)."""
         check_name(namespace, "namespace")
         check_query(query, optional=False)
         check_k(k)
+        session = sessions[0] if sessions is not None and len(sessions) == 1 else None
+        point = resolve_point(self.store, namespace, session, as_of)
         self._catch_up()
-        cands: Candidates = self.retriever.retrieve(Query(query, namespace, sessions), k)
-        rows = self.store.chunks(cands.ids.tolist())
+        retriever: Retriever = self.retriever if point is None else RetrieverAsOf(self.retriever, point)
+        store: ContextStore = self.store if point is None else StoreAsOf(self.store, point)
+        cands: Candidates = retriever.retrieve(Query(query, namespace, sessions), k)
+        rows = store.chunks(cands.ids.tolist())
         hits = []
         for rank, (cid, score) in enumerate(zip(cands.ids.tolist(), cands.scores.tolist()), 1):
             c = rows.get(int(cid))
             if c is None:
                 continue
             comps = {n: float(v[rank - 1]) for n, v in cands.components.items() if not np.isnan(v[rank - 1])}
-            msg = self.store.messages_by_seq(namespace, c.session, [c.seq]).get(c.seq)
+            msg = store.messages_by_seq(namespace, c.session, [c.seq]).get(c.seq)
             role = msg.role if msg else "unknown"
             hits.append(c.hit(role=role, rank=rank, scores={**comps, "final": float(score)}))
         return hits

@@ -4,7 +4,7 @@ runs. :mod:`memory.service.app` and :mod:`memory.service.inspect_routes` both bu
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends
 from fastapi import Path as PathParam
@@ -32,6 +32,15 @@ def no_surrogates(value: str | None, field: str) -> str | None:
     return value
 
 
+def as_of_json(value: Any) -> Any:
+    """``as_of`` as JSON gives it: an integer (a seq), a number with a fraction or a string (a time).
+    A boolean (which the union would take for 1) or anything else is refused before it is coerced;
+    the 422 then carries the memory's own words (:func:`memory.validation.check_as_of_form`)."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float, str))):
+        raise ValueError("not a seq or a time")
+    return value
+
+
 if TYPE_CHECKING:  # to the checker a model like any other; at run time the class built from the allow-list
     ConfigOverrides = BaseModel
 else:
@@ -53,12 +62,20 @@ class ContextRequest(BaseModel):
         description="the user's IANA time zone ('America/Los_Angeles'): relative times in the query are its days",
         examples=["America/Los_Angeles"],
     )
+    as_of: int | float | str | None = Field(
+        None,
+        description="build the context from what existed at a point: a seq of the session (an integer: the last "
+        "message the asker had seen) or a time (ISO 8601, or a Unix time with a fraction); `now` defaults to it",
+        examples=[12, "2024-05-03T14:00:00Z"],
+    )
     config: ConfigOverrides = Field(default_factory=ConfigOverrides)
 
     @field_validator("query", "system")
     @classmethod
     def _text(cls, value: str | None, info: ValidationInfo) -> str | None:
         return no_surrogates(value, str(info.field_name))
+
+    _as_of = field_validator("as_of", mode="before")(as_of_json)
 
 
 def build_context(mem: Memory, ns: str, session: str | None, body: ContextRequest) -> Context:
@@ -73,6 +90,7 @@ def build_context(mem: Memory, ns: str, session: str | None, body: ContextReques
             system=body.system,
             now=body.now,
             timezone=body.timezone,
+            as_of=body.as_of,
             **overrides,
         )
     except InvalidArgument as exc:
@@ -95,6 +113,7 @@ __all__ = [
     "NAME_PATTERN",
     "ConfigOverrides",
     "ContextRequest",
+    "as_of_json",
     "Creds",
     "build_context",
     "context_response",

@@ -32,6 +32,7 @@ from memory.service.common import (
     ContextRequest,
     Creds,
     KeyPatterns,
+    as_of_json,
     context_response,
     no_surrogates,
 )
@@ -59,11 +60,19 @@ class SearchRequest(BaseModel):
     sessions: list[Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN)]] | None = Field(
         None, max_length=MAX_BATCH
     )
+    as_of: int | float | str | None = Field(
+        None,
+        description="search what existed at a point: a seq of the one session in `sessions` (an integer) or a "
+        "time (ISO 8601, or a Unix time with a fraction)",
+        examples=[12, "2024-05-03T14:00:00Z"],
+    )
 
     @field_validator("query")
     @classmethod
     def _text(cls, value: str) -> str:
         return no_surrogates(value, "query") or ""
+
+    _as_of = field_validator("as_of", mode="before")(as_of_json)
 
 
 class SearchResponse(BaseModel):
@@ -165,7 +174,9 @@ def namespace_router(
     @router.post("/v1/namespaces/{ns}/search", response_model=SearchResponse, tags=["read"], responses=BUSY)
     def search(ns: NAME, body: SearchRequest, creds: Creds) -> SearchResponse:
         authorize(ns, creds)
-        return SearchResponse(hits=mem.search(body.query, namespace=ns, k=body.k, sessions=body.sessions))
+        return SearchResponse(
+            hits=mem.search(body.query, namespace=ns, k=body.k, sessions=body.sessions, as_of=body.as_of)
+        )
 
     return router
 

@@ -73,6 +73,15 @@ class SessionStates:
         rows = self.store.state(namespace, session)
         return {name: block_from_row(name, *row) for name, row in sorted(rows.items()) if row[1] is not None}
 
+    def state_at(self, session: str, namespace: str, at: float) -> dict[str, StateBlock]:
+        """The session's state blocks as they were at the Unix time ``at`` (removed ones left out)."""
+        out: dict[str, StateBlock] = {}
+        for name in sorted(self.store.state(namespace, session)):
+            then = [row for row in self.store.state_history(namespace, session, name) if row[2] <= at]
+            if then and then[-1][1] is not None:
+                out[name] = block_from_row(name, *then[-1])
+        return out
+
     def state_history(self, session: str, name: str, namespace: str) -> list[StateBlock]:
         """Every version of one block, oldest first (value None where it was removed)."""
         return [block_from_row(name, *row) for row in self.store.state_history(namespace, session, name)]
@@ -102,11 +111,15 @@ class SessionStates:
         expected = None if expected_version is None else {STAGE: expected_version}
         return self.set_state(session, {STAGE: stage}, namespace=namespace, expected=expected)[STAGE]
 
-    def pinned(self, namespace: str, session: str | None) -> str | None:
-        """The session's state blocks as the text pinned in its contexts (None: no session, no blocks)."""
+    def pinned(self, namespace: str, session: str | None, at: float | None = None) -> str | None:
+        """The session's state blocks as the text pinned in its contexts (None: no session, no blocks).
+
+        ``at`` (a Unix time: a point in the history, :mod:`memory.read.as_of`): each block's version
+        current then (the last one set at or before ``at``; blocks set only later, or removed by then,
+        left out)."""
         if session is None:
             return None
-        blocks = self.state(session, namespace=namespace)
+        blocks = self.state(session, namespace=namespace) if at is None else self.state_at(session, namespace, at)
         if not blocks:
             return None
         return render_state(blocks, self.state_machine(session, namespace=namespace))

@@ -158,6 +158,10 @@ class LogReader(Protocol):
 
     def messages_by_pos(self, namespace: str, positions: Iterable[int]) -> dict[int, MessageRow]: ...
 
+    def pos_at(self, namespace: str, ts: float) -> int:
+        """The last position of the namespace holding a message timestamped at or before ``ts`` (0: none)."""
+        ...
+
     def messages_by_seq(self, namespace: str, session: str, seqs: Iterable[int]) -> dict[int, MessageRow]: ...
 
     def messages_by_keys(
@@ -196,6 +200,11 @@ class ChunkReader(TextSearcher, Protocol):
         ...
 
     def vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]: ...
+
+    def chunks_until(self, namespace: str, max_pos: int, max_ts: float | None = None) -> tuple[np.ndarray, list[str]]:
+        """The ids (sorted int64) and sessions of the chunks whose message is at or before position
+        ``max_pos`` (and timestamped at or before ``max_ts``): the chunks a point in the history had."""
+        ...
 
     def chunk_texts(self, namespace: str) -> tuple[np.ndarray, list[str], list[str]]:
         """``(ids, texts, sessions)`` of a namespace's chunks in id order (a corpus for bm25s)."""

@@ -257,3 +257,18 @@ def test_uploaded_eval_results_draw_recall_vs_tokens_and_the_missed_questions(
     expect(page.locator("table.missed")).to_contain_text("D2:1 rank 7")
     expect(page.locator("table.missed")).to_contain_text("D1:5 not ranked")
     assert "Found all" not in page.locator("table.missed").inner_text()
+
+
+def test_as_of_in_try_a_context_draws_the_api_context_of_that_point(seeded: ServerProcess, browser: Browser) -> None:
+    page = _context_page(seeded, browser)
+    page.fill("#ctx-as-of", "3")
+    page.click("#ctx-run")
+    then = api(seeded, "POST", f"{CONTEXT}/context", {**QUERY, "as_of": 3})
+    expect(page.locator("#ctx-tokens")).to_have_text(str(then["tokens"]))
+    expect(page.locator("#ctx-messages > li")).to_have_count(len(then["messages"]))
+    where = page.locator("#ctx-messages .meta .muted").all_inner_texts()
+    seqs = [int(w.rsplit("#", 1)[1]) for w in where if w.startswith("trip-lisbon #")]
+    assert seqs and max(seqs) <= 3
+    page.fill("#ctx-as-of", "tomorrow-ish")
+    page.click("#ctx-run")
+    expect(page.locator("#error")).to_contain_text("as_of")

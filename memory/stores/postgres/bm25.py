@@ -39,6 +39,7 @@ def bm25_query(
     sessions: Sequence[str] | None = None,
     *,
     scan_below: int = SCAN_BELOW,
+    among: str | None = None,
 ) -> tuple[str, list[Any]]:
     """The SQL and parameters for the top ``k`` chunks of ``namespace`` for ``terms``: rows of
     ``(chunk id, BM25 score)``, best first (ties by id).
@@ -46,9 +47,12 @@ def bm25_query(
     The matches come from one of two branches, chosen in the statement by ``namespaces.chunks``
     (the other branch is never run: a one-time filter): below ``scan_below`` chunks, the
     namespace's rows are read through ``chunks_by_ns`` and then matched; otherwise the GIN index
-    finds the matches of the whole table, intersected with the namespace. Both give the same rows."""
+    finds the matches of the whole table, intersected with the namespace. Both give the same rows.
+    ``among`` (a ``bigint[]`` literal of chunk ids: a point in the history) narrows the matches
+    returned as ``sessions`` does, not the statistics."""
     match = " || ".join(["plainto_tsquery('english', %s)"] * len(terms))
-    only = "WHERE t.session = ANY(%s)" if sessions else ""
+    conds = (["t.session = ANY(%s)"] if sessions else []) + (["t.id = ANY(%s::bigint[])"] if among is not None else [])
+    only = ("WHERE " + " AND ".join(conds)) if conds else ""
     sql = f"""
 WITH st AS MATERIALIZED (
     SELECT greatest(chunks, 1)::float8 AS docs, greatest(chunk_tokens::float8 / greatest(chunks, 1), 1) AS avgdl,
@@ -76,5 +80,7 @@ GROUP BY t.id ORDER BY 2 DESC, t.id LIMIT %s
     args: list[Any] = [int(scan_below), namespace, namespace, *terms, namespace, *terms, " ".join(terms)]
     if sessions:
         args.append(list(sessions))
+    if among is not None:
+        args.append(among)
     args.append(k)
     return sql, args

@@ -114,6 +114,28 @@ class SearchRows(PgBase):
             rows = conn.execute("SELECT id FROM chunks WHERE namespace=%s", (namespace,)).fetchall()
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
+    def chunks_until(self, namespace: str, max_pos: int, max_ts: float | None = None) -> tuple[np.ndarray, list[str]]:
+        """The ids (sorted) and sessions of the namespace's chunks whose message was stored at or before
+        position ``max_pos`` (and, with ``max_ts``, is timestamped at or before it): what existed at a point."""
+        query = (
+            "SELECT c.id, c.session FROM chunks c JOIN messages m ON m.id = c.message_id "
+            "WHERE c.namespace=%s AND m.pos<=%s"
+        )
+        args: list[Any] = [namespace, max_pos]
+        if max_ts is not None:
+            query += " AND m.ts<=%s"
+            args.append(max_ts)
+        with self._read() as conn:
+            rows = conn.execute(query + " ORDER BY c.id", args).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), [r[1] for r in rows]
+
+    def pos_at(self, namespace: str, ts: float) -> int:
+        """The last position of the namespace holding a message timestamped at or before ``ts`` (0: none)."""
+        with self._read() as conn:
+            row = conn.execute("SELECT MAX(pos) FROM messages WHERE namespace=%s AND ts<=%s", (namespace, ts))
+            found = row.fetchone()
+        return 0 if found is None or found[0] is None else int(found[0])
+
     def max_chunk_id(self) -> int:
         with self._read() as conn:
             return int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM chunks").fetchone()[0])  # type: ignore[index]
@@ -137,13 +159,20 @@ class SearchRows(PgBase):
             return int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM deletions").fetchone()[0])  # type: ignore[index]
 
     def search_text(
-        self, query_terms: Sequence[str], namespace: str, k: int, sessions: Sequence[str] | None = None
+        self,
+        query_terms: Sequence[str],
+        namespace: str,
+        k: int,
+        sessions: Sequence[str] | None = None,
+        among: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """BM25 over chunk text within a namespace (:mod:`memory.stores.postgres.bm25`); higher is better."""
+        """BM25 over chunk text within a namespace (:mod:`memory.stores.postgres.bm25`); higher is better.
+        ``among`` (chunk ids) ranks only those chunks: the top ``k`` of them, not the top ``k`` filtered."""
         terms = [t for t in query_terms if t and t.strip()]
         if not terms or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        query, args = bm25_query(terms, namespace, k, sessions, scan_below=self.text_scan_below)
+        among_ = None if among is None else bigint_array(among.tolist())
+        query, args = bm25_query(terms, namespace, k, sessions, scan_below=self.text_scan_below, among=among_)
         with self._read() as conn:
             rows = conn.execute(query, args).fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))

@@ -43,6 +43,7 @@ from psycopg import sql
 
 from indexers.base import EMPTY_RESULT, check_ids, check_query, check_vectors
 from memory.errors import InvalidArgument
+from memory.stores.postgres.connection import bigint_array
 from memory.stores.postgres.ns_indexes import (
     META_KEY,
     NAMESPACE_INDEX_MIN_CHUNKS,
@@ -177,6 +178,34 @@ class PgVectorIndex:
                 )
                 args: list[object] = [q, namespace] + ([list(sessions)] if sessions is not None else []) + [q, k]
                 rows = conn.execute(sql_, args).fetchall()
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        scores = np.fromiter((r[1] for r in rows), dtype=np.float32, count=len(rows))
+        return ids, scores
+
+    def search_among(
+        self,
+        query: np.ndarray,
+        k: int,
+        *,
+        namespace: str,
+        among: np.ndarray,
+        sessions: Sequence[str] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` by inner product among the chunk ids ``among`` (a point in the history,
+        :mod:`memory.read.as_of`): an exact scan of those rows, so the best ``k`` of them."""
+        q = check_query(query, self.dim)[0]
+        if k <= 0 or among.size == 0 or (sessions is not None and len(sessions) == 0):
+            return EMPTY_RESULT
+        sql_ = (
+            "SELECT id, -(embedding <#> %s) FROM chunks WHERE namespace=%s AND embedding IS NOT NULL "
+            "AND id = ANY(%s::bigint[]) "
+            + ("AND session = ANY(%s) " if sessions is not None else "")
+            + "ORDER BY embedding <#> %s LIMIT %s"
+        )
+        args: list[object] = [q, namespace, bigint_array(among.tolist())]
+        args += ([list(sessions)] if sessions is not None else []) + [q, k]
+        with self.store._read() as conn:
+            rows = conn.execute(sql_, args).fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         scores = np.fromiter((r[1] for r in rows), dtype=np.float32, count=len(rows))
         return ids, scores

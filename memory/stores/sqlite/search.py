@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -118,6 +119,25 @@ class SearchRows(SQLiteBase):
         rows = self._conn().execute("SELECT id FROM chunks WHERE namespace=?", (namespace,)).fetchall()
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
+    def chunks_until(self, namespace: str, max_pos: int, max_ts: float | None = None) -> tuple[np.ndarray, list[str]]:
+        """The ids (sorted) and sessions of the namespace's chunks whose message was stored at or before
+        position ``max_pos`` (and, with ``max_ts``, is timestamped at or before it): what existed at a point."""
+        sql = (
+            "SELECT c.id, c.session FROM chunks c JOIN messages m ON m.id = c.message_id "
+            "WHERE c.namespace=? AND m.pos<=?"
+        )
+        args: tuple[Any, ...] = (namespace, max_pos)
+        if max_ts is not None:
+            sql, args = sql + " AND m.ts<=?", (*args, max_ts)
+        rows = self._conn().execute(sql + " ORDER BY c.id", args).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), [r[1] for r in rows]
+
+    def pos_at(self, namespace: str, ts: float) -> int:
+        """The last position of the namespace holding a message timestamped at or before ``ts`` (0: none)."""
+        row = self._conn().execute("SELECT MAX(pos) FROM messages WHERE namespace=? AND ts<=?", (namespace, ts))
+        found = row.fetchone()[0]
+        return 0 if found is None else int(found)
+
     def max_chunk_id(self) -> int:
         row = self._conn().execute("SELECT COALESCE(MAX(id), 0) FROM chunks").fetchone()
         return int(row[0])
@@ -139,9 +159,15 @@ class SearchRows(SQLiteBase):
         return int(self._conn().execute("SELECT COALESCE(MAX(id), 0) FROM deletions").fetchone()[0])
 
     def search_text(
-        self, query_terms: Sequence[str], namespace: str, k: int, sessions: Sequence[str] | None = None
+        self,
+        query_terms: Sequence[str],
+        namespace: str,
+        k: int,
+        sessions: Sequence[str] | None = None,
+        among: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """BM25 (FTS5) over chunk text within a namespace; higher score is better."""
+        """BM25 (FTS5) over chunk text within a namespace; higher score is better. ``among`` (chunk
+        ids) ranks only those chunks: the top ``k`` of them, not the top ``k`` filtered."""
         terms = [t.replace('"', '""') for t in query_terms if t]
         if not terms:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
@@ -153,12 +179,15 @@ class SearchRows(SQLiteBase):
         match = quoted if only == (1, namespace) else f"scope:{scope} AND ({quoted})"
         if sessions:
             match += " AND (" + " OR ".join(f"scope:{scope_token('s', s)}" for s in sessions) + ")"
+        only, args = "", tuple[Any, ...]((match, k))
+        if among is not None:
+            only, args = " AND rowid IN (SELECT value FROM json_each(?))", (match, json.dumps(among.tolist()), k)
         rows = (
             self._conn()
             .execute(
-                "SELECT rowid, bm25(chunks_fts, 1.0, 0.0) AS s FROM chunks_fts "
-                "WHERE chunks_fts MATCH ? ORDER BY s LIMIT ?",
-                (match, k),
+                f"SELECT rowid, bm25(chunks_fts, 1.0, 0.0) AS s FROM chunks_fts WHERE chunks_fts MATCH ?{only} "
+                "ORDER BY s LIMIT ?",
+                args,
             )
             .fetchall()
         )

@@ -488,6 +488,29 @@ def test_search_rows_vectors_and_full_text(store: Store, counter: TokenCounter) 
     assert store.session_centroids("ns")[0] == ["a", "b", "c"]
 
 
+def test_the_chunks_a_point_in_the_history_had(store: Store, counter: TokenCounter) -> None:
+    """``chunks_until`` and ``pos_at`` (a point's cutoffs, :mod:`memory.read.as_of`), and full text
+    ranked among some chunks only (``among``): the top k of them, not the top k filtered."""
+    t0 = 1_700_000_000.0
+    a = store.append(
+        "ns", "a", prepared(counter, [user("invoice one", timestamp=t0), user("invoice two", timestamp=t0 + 10)])
+    )
+    b = store.append("ns", "b", prepared(counter, [user("invoice three", timestamp=t0 + 5)], seed=1))
+    store.append("other", "a", prepared(counter, [user("invoice elsewhere", timestamp=t0)], seed=2))
+    ids, sessions = store.chunks_until("ns", 2)
+    assert ids.tolist() == a.new_chunk_ids and sessions == ["a", "a"]  # positions 1-2: session a's turns
+    ids, sessions = store.chunks_until("ns", 3, t0 + 5)  # all three stored; timestamped by then: two
+    assert ids.tolist() == sorted([a.new_chunk_ids[0], *b.new_chunk_ids]) and sorted(sessions) == ["a", "b"]
+    assert store.chunks_until("ns", 0)[0].size == 0
+    assert (store.pos_at("ns", t0 - 1), store.pos_at("ns", t0 + 5), store.pos_at("ns", t0 + 99)) == (0, 3, 3)
+    assert store.pos_at("ns", t0 + 7) == 3 and store.pos_at("nowhere", t0) == 0
+    among = np.asarray([a.new_chunk_ids[1], *b.new_chunk_ids], dtype=np.int64)
+    got, _ = store.search_text(["invoice"], "ns", 2, among=among)
+    assert sorted(got.tolist()) == sorted(among.tolist())
+    assert store.search_text(["invoice"], "ns", 5, sessions=["a"], among=among)[0].tolist() == [a.new_chunk_ids[1]]
+    assert store.search_text(["invoice"], "ns", 5, among=np.zeros(0, dtype=np.int64))[0].size == 0
+
+
 def test_full_text_ranks_a_rare_word_above_a_common_one(store: Store, counter: TokenCounter) -> None:
     """BM25's inverse document frequency: a word in one chunk outweighs one in nearly all of them,
     even said three times (PostgreSQL's ts_rank_cd, without IDF, ranks the repeated word first)."""

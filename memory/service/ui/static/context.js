@@ -34,6 +34,8 @@ async function renderContext(live, ns, session) {
   const budget = h("input", { id: "ctx-budget", type: "range", min: "100", max: "8000", step: "50", value: sessionStorage.getItem("turnmem.budget") || "1000" });
   const budgetOut = h("output", { id: "ctx-budget-value", for: "ctx-budget", text: budget.value });
   const now = h("input", { id: "ctx-now", type: "text", placeholder: "optional, e.g. 2023-05-20T18:00:00Z" });
+  // as of a point in the history: a seq of the session (digits) or a time (ISO 8601)
+  const asOf = h("input", { id: "ctx-as-of", type: "text", placeholder: session ? "optional: a seq (e.g. 12) or a time" : "optional: a time, e.g. 2023-05-20T18:00:00Z" });
   const toggles = conf.pieces.map((p) => {
     const already = JSON.stringify(conf.config[p.field]) === JSON.stringify(p.off);
     const box = h("input", { type: "checkbox", id: `piece-${p.field}`, checked: !already, disabled: already, "data-field": p.field });
@@ -47,6 +49,7 @@ async function renderContext(live, ns, session) {
       h("label", {}, "Session", sSelect),
       h("label", {}, h("span", {}, "Budget ", budgetOut, " tokens"), budget),
       h("label", {}, "Now (optional)", now),
+      h("label", { title: "Build the context from what existed then: a seq of the session (the last message the asker had seen) or a time" }, "As of (optional)", asOf),
       h("label", { class: "wide" }, "Query", query),
     ),
     h("fieldset", {}, h("legend", { text: "Retrieval pieces (uncheck to switch one off)" }), toggles.map((t) => t.label)),
@@ -66,6 +69,8 @@ async function renderContext(live, ns, session) {
     for (const t of toggles) if (!t.box.checked && !t.box.disabled) config[t.piece.field] = t.piece.off;
     const body = { query: query.value.trim() || null, budget: Number(budget.value), config };
     if (now.value.trim()) body.now = now.value.trim();
+    const point = asOf.value.trim();
+    if (point) body.as_of = /^\d+$/.test(point) ? Number(point) : point;
     const path = session
       ? `/v1/namespaces/${enc(ns)}/sessions/${enc(session)}/context/explain`
       : `/v1/namespaces/${enc(ns)}/context/explain`;
@@ -73,7 +78,7 @@ async function renderContext(live, ns, session) {
       const res = await api("POST", path, body);
       if (!live() || mine !== latest) return;
       errorBox.hidden = true;
-      const asked = JSON.stringify([body.query, body.now]); // compare runs of one question only
+      const asked = JSON.stringify([body.query, body.now, body.as_of]); // compare runs of one question only
       out.replaceChildren(...contextView(res, previous && previous.asked === asked ? previous.context : null, Object.keys(config)));
       previous = { asked, context: res.context };
     } catch (err) {
