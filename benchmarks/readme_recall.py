@@ -147,6 +147,15 @@ def retrieval_blocks(path: Path) -> dict[str, str]:
     if "tuning" in sets:
         d = sets["tuning"]
         blocks["retrieval-tuning"] = f"**{d['title']}** ({d['questions']} questions):\n\n" + _set_table(d)
+    dev = [s for s in ("prefs", "projects") if s in sets]
+    if dev:
+        blocks["retrieval-devsets"] = "\n\n".join(
+            f"**{sets[n]['title']}** ({sets[n]['questions']} questions):\n\n"
+            + _set_table(sets[n])
+            + "\n\nPer ability:\n\n"
+            + _category_table(sets[n])
+            for n in dev
+        )
     cats = []
     for name in ("heldout", "chat"):
         if name in sets:

@@ -11,6 +11,9 @@ Runs ``eval.run`` (the same harness as ``turnmem eval``) on
   defaults were chosen;
 - ``chat``: the seeded chatbot-shaped set (``eval/synthetic_chat.py``), a development set
   (tuned on, like the tuning half);
+- ``prefs`` and ``projects``: the development sets of issue 30 (``eval/synthetic_prefs.py``,
+  ``eval/synthetic_projects.py``; docs/devsets.md), tuned on; each projects question is asked
+  as of its point in the history (``asked_after``);
 
 with plain dense RAG, BM25 (bm25s, stemmed, stop words out), ``turnmem`` (the defaults) and
 ``turnmem-generic`` (the defaults without LoCoMo-shaped priors). Writes
@@ -40,12 +43,17 @@ SETS: dict[str, dict[str, Any]] = {
     "heldout": {"title": "LoCoMo held-out half (cats 1-4), untouched by tuning", "budgets": [512, 1024, 2048]},
     "tuning": {"title": "LoCoMo tuning half (cats 1-4), tuned on", "budgets": [512, 1024, 2048]},
     "chat": {"title": "chatbot set (synthetic, seed 7), tuned on", "budgets": [1024, 2048, 4096]},
+    "prefs": {"title": "preferences set (synthetic, seed 7), tuned on", "budgets": [1024, 2048, 4096]},
+    "projects": {
+        "title": "projects set (synthetic, seed 7; each question as of its point), tuned on",
+        "budgets": [1024, 2048, 4096],
+    },
 }
 
 
 def dataset(name: str, locomo: str | None) -> Dataset:
-    if name == "chat":
-        return load_dataset("chat")
+    if name in ("chat", "prefs", "projects"):
+        return load_dataset(name)
     convs = HELDOUT if name == "heldout" else TUNING
     return load_locomo(locomo, images="caption").select(categories=["1", "2", "3", "4"], conversations=convs)
 

@@ -167,7 +167,7 @@ class SlidingWindow:
 
 def plain_config(budget: int) -> AssembleConfig:
     """Plain RAG's settings: a retriever's top chunks packed by score, and none of turnmem's
-    pieces (window, recency, priors, neighbours, MMR). ``tests/eval/test_strategies.py``
+    pieces (window, recency, priors, neighbours, choices, MMR, repeat decay). ``tests/eval/test_strategies.py``
     checks that every prior weight is off, so a new prior cannot leak into the baselines."""
     return AssembleConfig(
         window_share=0.0,
@@ -185,6 +185,10 @@ def plain_config(budget: int) -> AssembleConfig:
         query_turns=0,
         mmr_lambda=None,
         pack="score",
+        chosen_replies=False,
+        reply_share=0.0,
+        repeat_decay=1.0,
+        prior_gate=0.0,
     )
 
 

@@ -334,5 +334,6 @@ def test_plain_rag_has_none_of_turnmems_pieces() -> None:
     assert weights and all(v == 0 for v in weights.values()), weights
     assert all(s.weight == 0 for s in default_scorers(config))
     assert config.window_share == 0 and config.neighbors == 0 and config.mmr_lambda is None
+    assert not config.chosen_replies and config.reply_share == 0 and config.repeat_decay == 1.0
     assert config.candidates_per_token == 0 and config.candidates == 128 and config.query_turns == 0
     assert set(weights) == {k for k in AssembleConfig.model_fields if k.endswith("_weight") and k not in skip}

@@ -474,3 +474,36 @@ def test_what_the_user_chose_from_is_theirs_and_brings_the_choice(mem: Memory) -
     assert _in_context(on, "Option 4, definitely.")  # and the choice comes with it
     # Without: the person prior ranks the user's unrelated turns above the list, which falls out.
     assert not _in_context(off, "Science fiction")
+
+
+def test_one_long_turn_cannot_fill_the_hits_with_its_chunks(mem: Memory) -> None:
+    # A long answer about sourdough is many chunks, each close to the query; the user's three short
+    # turns hold the facts. Without the decay the long turn's chunks take the first places.
+    paragraph = (
+        "Sourdough starter care: feed the starter flour and water, keep the sourdough starter warm, "
+        "and bake the sourdough loaf when the starter doubles and smells sour. "
+    )
+    long_answer = "\n\n".join(f"Step {i}. {paragraph * 3}" for i in range(12))
+    mem.add(
+        [
+            {"role": "user", "content": "Tell me everything about sourdough starters."},
+            {"role": "assistant", "content": long_answer},
+            {"role": "user", "content": "My sourdough starter is called Bubbles and lives on the fridge."},
+            {"role": "assistant", "content": "A lovely name."},
+            {"role": "user", "content": "I bake sourdough every Saturday morning."},
+            {"role": "assistant", "content": "A good rhythm."},
+            {"role": "user", "content": "My sourdough came out flat last weekend."},
+        ],
+        session="bread",
+    )
+    q = "What do you know about my sourdough starter?"
+    kw = {"budget": 4000, "window_share": 0.0, "fill_window": False, "neighbors": 0.0, "person_weight": 0.0}
+
+    def top_messages(ctx: object, n: int) -> list[int]:
+        return [h.seq for h in ctx.hits[:n]]  # type: ignore[attr-defined]
+
+    decayed = mem.assemble(q, **kw, repeat_decay=0.5)
+    plain = mem.assemble(q, **kw, repeat_decay=1.0)
+    assert len(set(top_messages(plain, 4))) < len(set(top_messages(decayed, 4)))
+    assert top_messages(plain, 4).count(2) >= 2  # the long answer's chunks, side by side
+    assert top_messages(decayed, 4).count(2) <= 1
