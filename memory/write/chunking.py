@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from memory.errors import InvalidArgument
-from memory.models import FilePart, ImagePart, Message
+from memory.models import FilePart, ImagePart, Message, too_deep
 from memory.tokens import TokenCounter, token_pieces
 
 Kind = Literal["text", "tool_call", "tool_result", "image", "file", "summary"]
@@ -104,7 +104,9 @@ class Chunker:
         if stripped[:1] in "[{":
             try:
                 data = json.loads(stripped)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested past the stack: prose
+                data = None
+            if too_deep(data) is not None:  # deeper than stored JSON may be: split as prose
                 data = None
             if isinstance(data, (list, dict)) and data:
                 return self._enforce(self._split_json(data))
