@@ -19,7 +19,7 @@ from typing import Annotated, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-from memory.errors import InvalidArgument
+from memory.errors import InvalidArgument, InvalidMessage
 from memory.models import MAX_DEPTH, depth_message, dotted_path, too_deep
 from memory.read.assemble import AssembleConfig
 from memory.write.indexer import MAX_PENDING
@@ -195,7 +195,7 @@ def _body_field(path: tuple[Any, ...]) -> str:
     return dotted_path(path[:head]) or "body"
 
 
-def json_body_error(raw: bytes) -> InvalidArgument | None:
+def json_body_error(raw: bytes) -> InvalidArgument | InvalidMessage | None:
     """Why a JSON request body cannot be read (not UTF-8, not JSON, nested past
     :data:`MAX_BODY_DEPTH`), as the 422 names it; None when it reads."""
     try:
@@ -215,7 +215,8 @@ def json_body_error(raw: bytes) -> InvalidArgument | None:
     path = too_deep(data, MAX_BODY_DEPTH)
     if path is not None:
         field = _body_field(path)
-        return InvalidArgument(depth_message(field, MAX_DEPTH), field=field)
+        kind = InvalidMessage if field.startswith("messages") else InvalidArgument
+        return kind(depth_message(field, MAX_DEPTH), field=field)
     return None
 
 
