@@ -46,7 +46,7 @@ def nested(depth: int, kind: str = "dict") -> Any:
     return value
 
 
-DEEP = st.builds(nested, st.integers(MAX_DEPTH - 2, 1200), st.sampled_from(["dict", "list"]))
+DEEP = st.builds(nested, st.integers(MAX_DEPTH - 2, 900), st.sampled_from(["dict", "list"]))
 ANY = JSON | DEEP | st.integers(min_value=-(2**70), max_value=2**70)
 
 
