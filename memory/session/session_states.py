@@ -44,6 +44,11 @@ class SessionStates:
                 "blocks: give a dict of block name -> JSON value, e.g. {'task': '...'}", field="blocks"
             )
         encoded = {check_block_name(k): (None if v is None else encode_value(k, v)) for k, v in blocks.items()}
+        if expected is not None and not isinstance(expected, dict):
+            raise InvalidArgument(
+                f"expected: give a dict of block name -> the version you read, or None (got {type(expected).__name__})",
+                field="expected",
+            )
         for name, version in (expected or {}).items():
             if not isinstance(version, int) or isinstance(version, bool) or not 0 <= version <= MAX_INT:
                 raise InvalidArgument(
