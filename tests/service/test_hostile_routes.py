@@ -238,3 +238,17 @@ def test_query_and_system_caps_are_a_422_naming_the_field(client: TestClient) ->
 def test_a_bad_character_in_the_query_names_query_once(client: TestClient) -> None:
     resp = client.post(f"{S}/context", content=b'{"query": "\\ud800"}', headers={"content-type": "application/json"})
     assert resp.status_code == 422 and resp.json()["field"] == "query"
+
+
+def test_error_fields_name_the_bodys_own_field(client: TestClient) -> None:
+    """Not ``[14]`` for truncated JSON, nor ``query.query``, nor ``state`` for ``blocks``."""
+    cases = [
+        (client.post(f"{S}/context", content=b'{"query": "ab', headers={"content-type": "application/json"}), "body"),
+        (client.patch(f"{S}/state", json={"blocks": {"9lives": 1}}), "blocks"),
+        (client.patch(f"{S}/state", json={"blocks": {"ok": "x" * 60_000}}), "blocks.ok"),
+        (client.patch(f"{S}/state", json={"blocks": {"a": 1}, "expected": {"a": -1}}), "expected.a"),
+        (client.post(f"{S}/context", json={"query": "ok", "budget": 0}), "budget"),
+    ]
+    for resp, field in cases:
+        assert resp.status_code == 422 and resp.json()["field"] == field, resp.text
+        assert resp.json()["detail"].startswith(field)
