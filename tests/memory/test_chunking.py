@@ -296,3 +296,16 @@ def test_chunks_of_locomo_are_unchanged() -> None:
         200: "001f1834ffe2bfa68f7234368b5ca618bf5d9eecacabdf0f244f7e548021d2fd",
         64: "9a78aa7cf1197fec6a905c53589304dc4aa3bc4c0b75585cbc76452e63d73b73",
     }
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    text=st.text(st.sampled_from("ab 世界é👍\n.,{}[]\"x0"), max_size=400) | st.text(max_size=200),
+    max_tokens=st.integers(8, 40),
+    name=st.sampled_from(["o200k_base", "minilm"]),
+)
+def test_pieces_of_any_text_join_to_it_and_fit(text: str, max_tokens: int, name: str) -> None:
+    counter = get_counter(name)
+    pieces = counter.pieces(text, max_tokens)  # type: ignore[attr-defined]
+    assert "".join(pieces) == text
+    assert all(counter.count(p) <= max_tokens for p in pieces)
