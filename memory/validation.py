@@ -165,7 +165,8 @@ def apply_overrides(config: M, overrides: Mapping[str, Any]) -> M:
     except ValidationError as exc:
         err = first_error(exc)
         name = str(err.loc[0]) if err.loc else "config"
-        raise InvalidArgument(f"{name}: {err.msg} (got {overrides.get(name)!r})", field=name) from None
+        words = err.reason.removeprefix(f"{name}: ")  # a validator that names its field says it once
+        raise InvalidArgument(f"{name}: {words} (got {overrides.get(name)!r})", field=name) from None
 
 
 # The REST service's request fields, by FastAPI error location, and the check Memory runs on each.
