@@ -44,7 +44,7 @@ def too_deep(value: Any, limit: int = MAX_DEPTH) -> tuple[Any, ...] | None:
 def json_text_too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
     """Whether ``text`` is JSON nested more than ``limit`` levels (text that is not JSON is not)."""
     head = text.lstrip()[:1]
-    if head not in ("[", "{"):
+    if head not in ("[", "{") or text.count("[") + text.count("{") <= limit:  # cannot nest deeper
         return False
     try:
         data = json.loads(text)
