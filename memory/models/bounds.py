@@ -42,7 +42,8 @@ def too_deep(value: Any, limit: int = MAX_DEPTH) -> tuple[Any, ...] | None:
 
 
 def json_text_too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
-    """Whether ``text`` is JSON nested more than ``limit`` levels (text that is not JSON is not)."""
+    """Whether ``text`` is JSON nested more than ``limit`` levels (text that is not JSON is not, unless
+    it opens so many levels that the parser gives up before it can tell)."""
     head = text.lstrip()[:1]
     if head not in ("[", "{") or text.count("[") + text.count("{") <= limit:  # cannot nest deeper
         return False
