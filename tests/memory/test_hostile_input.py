@@ -276,3 +276,24 @@ def test_query_and_system_over_their_caps_are_refused_before_any_work(mem: Memor
     assert search.value.field == "query"
     assert dump(mem) == before
     assert mem.assemble("q" * MAX_QUERY_CHARS, session="s", namespace=NS, budget=500).messages  # at the cap: fine
+
+
+def test_storing_one_unbroken_message_costs_linear_work(tmp_path: Path) -> None:
+    """``add`` of 10x the CJK text encodes about 10x the characters (every count, chunk and cut of
+    the write path through one tallied encoding), not 100x: 200k characters took 39 s."""
+    from memory.tokens import BpeOpenAICounter
+    from tests.memory.test_chunking import _TallyEncoding
+
+    def cost(n: int) -> int:
+        counter = BpeOpenAICounter()
+        tally = _TallyEncoding(counter._enc)
+        counter._enc = tally  # type: ignore[assignment]
+        text = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(n))
+        with Memory.open(tmp_path / f"m{n}", embedder=FakeEmbedder(), counter=counter) as m:
+            tally.chars = 0
+            m.add([{"role": "user", "content": text}], session="s")
+            m.flush()
+            return tally.chars
+
+    small, big = cost(5_000), cost(50_000)
+    assert big <= 14 * small, (small, big)
