@@ -186,9 +186,14 @@ class BpeOpenAICounter:
                 if self.count(piece) <= max_tokens or k == 1:
                     break
                 k -= 1
-            if k == 0:  # one character worth more than max_tokens tokens: take it anyway
-                piece = text[start]
-                k = len(self.encode(piece))
+            if k == 0:  # one character worth more than max_tokens tokens: take it anyway, whole
+                k = 1
+                while True:
+                    try:
+                        piece = self._enc.decode_bytes(tokens[pos : pos + k]).decode("utf-8")
+                        break
+                    except UnicodeDecodeError:
+                        k += 1
             out.append(piece)
             pos += k
             start += len(piece)

@@ -269,6 +269,7 @@ def test_pieces_join_to_the_text_and_fit(name: str) -> None:
         pieces = counter.pieces(text, 16)  # type: ignore[attr-defined]
         assert "".join(pieces) == text
         assert all(counter.count(p) <= 16 for p in pieces)
+        assert "".join(counter.pieces(text, 1)) == text  # a character worth more than 1 token stays whole
 
 
 def test_chunks_of_locomo_are_unchanged() -> None:
