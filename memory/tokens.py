@@ -113,6 +113,8 @@ class _Encoding(Protocol):
 
     def decode(self, tokens: list[int]) -> str: ...
 
+    def decode_bytes(self, tokens: list[int]) -> bytes: ...
+
 
 class BpeOpenAICounter:
     """Exact OpenAI token counts, offline (``o200k_base`` by default, or ``cl100k_base``).
@@ -159,6 +161,43 @@ class BpeOpenAICounter:
         while cut and self.count(cut) > max_tokens:
             cut = cut[:-1]
         return cut
+
+    def pieces(self, text: str, max_tokens: int) -> list[str]:
+        """``text`` cut into consecutive pieces of at most ``max_tokens`` tokens each (joined, they
+        are ``text``), from one encoding of the whole text: linear in its length.
+
+        Each piece is a run of the text's tokens that ends on a character boundary (a token can
+        hold part of a multi-byte character), shortened by a token while the piece counted on its
+        own (a cut can change how its ends tokenize) is over ``max_tokens``.
+        """
+        tokens = self.encode(text)
+        if len(tokens) <= max_tokens:
+            return [text] if text else []
+        out: list[str] = []
+        pos = start = 0
+        while pos < len(tokens):
+            k = min(max(max_tokens, 1), len(tokens) - pos)
+            while k > 0:
+                try:
+                    piece = self._enc.decode_bytes(tokens[pos : pos + k]).decode("utf-8")
+                except UnicodeDecodeError:  # ends inside a character
+                    k -= 1
+                    continue
+                if self.count(piece) <= max_tokens or k == 1:
+                    break
+                k -= 1
+            if k == 0:  # one character worth more than max_tokens tokens: take it anyway, whole
+                k = 1
+                while True:
+                    try:
+                        piece = self._enc.decode_bytes(tokens[pos : pos + k]).decode("utf-8")
+                        break
+                    except UnicodeDecodeError:
+                        k += 1
+            out.append(piece)
+            pos += k
+            start += len(piece)
+        return out
 
     def __repr__(self) -> str:
         return f"BpeOpenAICounter({self.name!r})"
@@ -211,8 +250,62 @@ class HFTokenizerCounter:
         end = enc.offsets[max_tokens - 1][1]
         return text[:end]
 
+    def pieces(self, text: str, max_tokens: int) -> list[str]:
+        """``text`` cut into consecutive pieces of at most ``max_tokens`` tokens each (joined, they
+        are ``text``), cut at token offsets of one encoding of the whole text: linear in its length.
+        A piece counted on its own over ``max_tokens`` (a cut inside a word) loses a token."""
+        enc = self._tok.encode(text, add_special_tokens=False)
+        offsets = enc.offsets
+        if len(offsets) <= max_tokens:
+            return [text] if text else []
+        out: list[str] = []
+        pos = start = 0
+        while start < len(text):
+            k = min(max(max_tokens, 1), len(offsets) - pos)
+            if k <= 0:  # only text without tokens left (whitespace)
+                out.append(text[start:])
+                break
+            while True:
+                end = len(text) if pos + k >= len(offsets) else offsets[pos + k - 1][1]
+                piece = text[start:end]
+                if k == 1 or self.count(piece) <= max_tokens:
+                    break
+                k -= 1
+            if end <= start:  # a token without text (cannot happen for tokenizer.json files): stop cutting
+                out.append(text[start:])
+                break
+            out.append(piece)
+            pos += k
+            start = end
+        return out
+
     def __repr__(self) -> str:
         return f"HFTokenizerCounter({self.name!r})"
+
+
+def token_pieces(counter: TokenCounter, text: str, max_tokens: int) -> list[str]:
+    """``text`` cut into consecutive pieces of at most ``max_tokens`` tokens (joined, they are
+    ``text``), in time linear in its length: the counter's own ``pieces`` when it has one (both
+    counters here do: one encoding, cut as a token list), else :meth:`TokenCounter.truncate` over a
+    window of the text a few times the size of a piece (never over all the rest of it)."""
+    own = getattr(counter, "pieces", None)
+    if callable(own):
+        result: list[str] = own(text, max_tokens)
+        return result
+    out: list[str] = []
+    start = 0
+    while start < len(text):
+        width = max(max_tokens, 1) * 8
+        while True:
+            window = text[start : start + width]
+            head = counter.truncate(window, max_tokens)
+            if head != window or start + width >= len(text):
+                break
+            width *= 2  # the window fits: the piece ends further on
+        head = head or text[start]  # a single character worth more than max_tokens: take it anyway
+        out.append(head)
+        start += len(head)
+    return out
 
 
 @lru_cache(maxsize=8)

@@ -16,14 +16,18 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from memory.errors import InvalidArgument, TurnmemError
-from memory.models import first_error
+from memory.models import MAX_INT, first_error
 
 M = TypeVar("M", bound=BaseModel)
 
 MAX_NAME = 256  # characters in a namespace, session or idempotency key
+MAX_QUERY_CHARS = 32_768  # a query: far more than a question; what query analysis and the embedder see
+MAX_SYSTEM_CHARS = 262_144  # a system prompt (counted and sent whole in every context)
 
 
-def check_name(value: Any, field: str) -> str:
+def check_key(value: Any, field: str) -> str:
+    """A non-empty string of at most :data:`MAX_NAME` characters, without control characters or
+    lone surrogates (an idempotency key; namespace and session names also follow :func:`check_name`)."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidArgument(f"{field}: give a non-empty string (got {value!r})", field=field)
     if len(value) > MAX_NAME:
@@ -35,6 +39,26 @@ def check_name(value: Any, field: str) -> str:
     return value
 
 
+NAME_RULE = (
+    "a namespace or session name is 1 to 256 characters, not '.' or '..', without '/', '\\' or control "
+    "characters (it is one segment of the service's URLs)"
+)
+
+
+def check_name(value: Any, field: str, *, existing: bool = False) -> str:
+    """A namespace or session name (:data:`NAME_RULE`): the one rule of ``Memory``, the service, the
+    client and the inspector.
+
+    ``existing``: a read or a delete, which only finds what is stored: it also takes a name stored
+    before the rule refused '.', '..', '/' and '\\' (such data stays readable and deletable through
+    ``Memory``; no new data is written under such a name).
+    """
+    name = check_key(value, field)
+    if not existing and (name in (".", "..") or "/" in name or "\\" in name):
+        raise InvalidArgument(f"{field}: {name!r} is not a valid name: {NAME_RULE}", field=field)
+    return name
+
+
 DEFAULT_NAMESPACE = "default"  # the namespace of a call that names none (Memory, Client, the CLI)
 
 
@@ -43,26 +67,50 @@ def _is_int(value: object) -> bool:
 
 
 def check_budget(budget: object) -> int:
-    """A token budget: an int >= 1 (not a bool, a float or a numeric string)."""
-    if not _is_int(budget) or budget <= 0:  # type: ignore[operator]
+    """A token budget: an int >= 1 (not a bool, a float or a numeric string), at most :data:`MAX_INT`."""
+    if not _is_int(budget) or not 0 < budget <= MAX_INT:  # type: ignore[operator]
         raise InvalidArgument(f"budget: give a positive number of tokens (got {budget!r})", field="budget")
     return budget  # type: ignore[return-value]
 
 
 def check_query(query: object, *, optional: bool = True) -> str | None:
-    """A query string; with ``optional``, None too (no retrieval: the recent window only)."""
+    """A query string of at most :data:`MAX_QUERY_CHARS` characters; with ``optional``, None too (no
+    retrieval: the recent window only)."""
     if query is None and optional:
         return None
     if not isinstance(query, str):
         hint = ", or None for the recent window only" if optional else ""
         raise InvalidArgument(f"query: give a string{hint} (got {type(query).__name__})", field="query")
+    if len(query) > MAX_QUERY_CHARS:
+        raise InvalidArgument(
+            f"query: at most {MAX_QUERY_CHARS} characters (got {len(query)}); search with the question, "
+            "not a document (add documents as messages)",
+            field="query",
+        )
     return query
+
+
+def check_system(system: object) -> str | None:
+    """A system prompt: None, or a string of at most :data:`MAX_SYSTEM_CHARS` characters."""
+    if system is None:
+        return None
+    if not isinstance(system, str):
+        raise InvalidArgument("system: give the system prompt as a string", field="system")
+    if len(system) > MAX_SYSTEM_CHARS:
+        raise InvalidArgument(
+            f"system: at most {MAX_SYSTEM_CHARS} characters (got {len(system)}); put documents in messages "
+            "or state, where they are retrieved or pinned by the budget",
+            field="system",
+        )
+    return system
 
 
 def check_base_seq(base_seq: object) -> int | None:
     """The last seq a writer saw (a conditional write), or None."""
-    if base_seq is not None and (not _is_int(base_seq) or base_seq < 0):  # type: ignore[operator]
-        raise InvalidArgument(f"base_seq: give the last seq you saw, an int >= 0 (got {base_seq!r})", field="base_seq")
+    if base_seq is not None and (not _is_int(base_seq) or not 0 <= base_seq <= MAX_INT):  # type: ignore[operator]
+        raise InvalidArgument(
+            f"base_seq: give the last seq you saw, an int from 0 to {MAX_INT} (got {base_seq!r})", field="base_seq"
+        )
     return base_seq  # type: ignore[return-value]
 
 
@@ -76,24 +124,31 @@ def check_ttl(ttl_s: object) -> float | None:
     return None if ttl_s is None else float(ttl_s)
 
 
-def check_seq(seq: object) -> int:
-    """The last seq a reader saw (``since``): an int >= 0."""
-    if not _is_int(seq) or seq < 0:  # type: ignore[operator]
-        raise InvalidArgument(f"seq: give an int >= 0 (got {seq!r})", field="seq")
+def check_seq(seq: object, field: str = "seq") -> int:
+    """The last seq a reader saw (``since``): an int from 0 to :data:`MAX_INT`."""
+    if not _is_int(seq) or not 0 <= seq <= MAX_INT:  # type: ignore[operator]
+        raise InvalidArgument(f"{field}: give an int from 0 to {MAX_INT} (got {seq!r})", field=field)
     return seq  # type: ignore[return-value]
 
 
 def check_limit(limit: object) -> int | None:
-    """At most how many messages a read returns: an int >= 1, or None for all."""
-    if limit is not None and (not _is_int(limit) or limit < 1):  # type: ignore[operator]
-        raise InvalidArgument(f"limit: give an int >= 1, or None for all (got {limit!r})", field="limit")
+    """At most how many messages a read returns: an int from 1 to :data:`MAX_INT`, or None for all."""
+    if limit is not None and (not _is_int(limit) or not 1 <= limit <= MAX_INT):  # type: ignore[operator]
+        raise InvalidArgument(f"limit: give an int from 1 to {MAX_INT}, or None for all (got {limit!r})", field="limit")
     return limit  # type: ignore[return-value]
 
 
+def check_cursor(after: object) -> int:
+    """A page cursor (``after``): an int from 0 to :data:`MAX_INT`."""
+    if not _is_int(after) or not 0 <= after <= MAX_INT:  # type: ignore[operator]
+        raise InvalidArgument(f"after: give a cursor from 0 to {MAX_INT} (got {after!r})", field="after")
+    return after  # type: ignore[return-value]
+
+
 def check_k(k: object) -> int:
-    """How many hits a search returns: an int >= 1."""
-    if not _is_int(k) or k < 1:  # type: ignore[operator]
-        raise InvalidArgument(f"k: give the number of hits wanted, an int >= 1 (got {k!r})", field="k")
+    """How many hits a search returns: an int from 1 to :data:`MAX_INT`."""
+    if not _is_int(k) or not 1 <= k <= MAX_INT:  # type: ignore[operator]
+        raise InvalidArgument(f"k: give the number of hits wanted, an int from 1 to {MAX_INT} (got {k!r})", field="k")
     return k  # type: ignore[return-value]
 
 
@@ -110,7 +165,8 @@ def apply_overrides(config: M, overrides: Mapping[str, Any]) -> M:
     except ValidationError as exc:
         err = first_error(exc)
         name = str(err.loc[0]) if err.loc else "config"
-        raise InvalidArgument(f"{name}: {err.msg} (got {overrides.get(name)!r})", field=name) from None
+        words = err.reason.removeprefix(f"{name}: ")  # a validator that names its field says it once
+        raise InvalidArgument(f"{name}: {words} (got {overrides.get(name)!r})", field=name) from None
 
 
 # The REST service's request fields, by FastAPI error location, and the check Memory runs on each.
@@ -129,18 +185,31 @@ def check_as_of_form(value: object) -> None:
     raise InvalidArgument(f"as_of: give {AS_OF_FORMS} (got {value!r})", field="as_of")
 
 
+_QUERY_CHECKS: dict[str, Callable[[Any], object]] = {
+    "since": lambda v: check_seq(v, "since"),
+    "after": check_cursor,
+    "limit": check_limit,
+}
 _BODY_CHECKS: dict[str, Callable[[Any], object]] = {
     "as_of": check_as_of_form,
     "budget": check_budget,
     "query": check_query,
+    "system": check_system,
     "base_seq": check_base_seq,
     "k": check_k,
-    "idempotency_key": lambda v: check_name(v, "idempotency_key"),
+    "idempotency_key": lambda v: check_key(v, "idempotency_key"),
 }
 _SEARCH_CHECKS: dict[str, Callable[[Any], object]] = {
     **_BODY_CHECKS,
     "query": lambda v: check_query(v, optional=False),
 }
+
+
+def _as_int(value: Any) -> Any:
+    """A query-string value as the int it spells (``"9223372036854775808"``), else as it came."""
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 40:
+        return int(value)
+    return value
 
 
 def _first_error(check: Callable[[Any], object] | None, value: Any) -> TurnmemError | None:
@@ -166,6 +235,8 @@ def request_error(
     loc = tuple(loc)
     if len(loc) == 2 and loc[0] == "path":
         return _first_error(_PATH_CHECKS.get(str(loc[1])), value)
+    if len(loc) == 2 and loc[0] == "query":
+        return _first_error(_QUERY_CHECKS.get(str(loc[1])), _as_int(value))
     if len(loc) == 2 and loc[0] == "body":
         return _first_error((_SEARCH_CHECKS if search else _BODY_CHECKS).get(str(loc[1])), value)
     if len(loc) == 3 and loc[:2] == ("body", "config") and config is not None:
@@ -177,15 +248,21 @@ def request_error(
 
 __all__ = [
     "MAX_NAME",
+    "MAX_QUERY_CHARS",
+    "MAX_SYSTEM_CHARS",
+    "NAME_RULE",
     "apply_overrides",
     "check_as_of_form",
     "check_base_seq",
     "check_budget",
+    "check_cursor",
     "check_k",
+    "check_key",
     "check_limit",
     "check_name",
     "check_query",
     "check_seq",
+    "check_system",
     "request_error",
 ]
 

@@ -47,6 +47,19 @@ def bundled_model_path() -> Path:
     return path
 
 
+# A model sees at most its first ``max_tokens`` tokens; a token of ordinary text is a few characters
+# (WordPiece gives a word of over 100 characters one [UNK] token), so the characters past
+# ``max_tokens * CHARS_PER_TOKEN`` never reach the model. Cutting them before the tokenizer runs
+# keeps the cost of a text bounded: a 2 MB query used to be tokenized whole, then truncated.
+CHARS_PER_TOKEN = 64
+
+
+def clip_for_model(texts: Sequence[str], max_tokens: int) -> list[str]:
+    """``texts``, each cut to ``max_tokens * CHARS_PER_TOKEN`` characters (longer ones only)."""
+    limit = max(int(max_tokens), 1) * CHARS_PER_TOKEN
+    return [t if len(t) <= limit else t[:limit] for t in texts]
+
+
 def normalize(vectors: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length as contiguous float32 (a zero row stays zero)."""
     vectors = np.asarray(vectors, dtype=np.float32)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from memory.embedders.base import bundled_model_path
+from memory.embedders.base import bundled_model_path, clip_for_model
 from memory.errors import InvalidArgument
 
 if TYPE_CHECKING:  # for annotations only: onnxruntime and tokenizers load lazily, on first embed
@@ -237,6 +237,7 @@ class OnnxEmbedder:
 
     def _forward(self, texts: list[str]) -> np.ndarray:
         session, tokenizer = self._load()
+        texts = clip_for_model(texts, self.max_length)
         enc = tokenizer.encode_batch([t.lower() for t in texts] if self._lower else texts)
         feeds = {
             "input_ids": np.array([e.ids for e in enc], dtype=np.int64),

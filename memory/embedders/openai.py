@@ -13,8 +13,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from memory.embedders.base import normalize
+from memory.embedders.base import clip_for_model, normalize
 from memory.errors import UpstreamError
+
+OPENAI_MAX_TOKENS = 8192  # the input limit of OpenAI's embedding models (text-embedding-3-*)
 
 
 class OpenAIEmbedder:
@@ -48,7 +50,7 @@ class OpenAIEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         import httpx  # noqa: PLC0415 - lazy (see the module docstring)
 
-        texts = list(texts)
+        texts = clip_for_model(texts, OPENAI_MAX_TOKENS)
         rows: list[list[float]] = []
         for start in range(0, len(texts), self.batch_size):
             batch = texts[start : start + self.batch_size]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from memory.embedders.base import DEFAULT_MODEL, bundled_model_path, normalize
+from memory.embedders.base import DEFAULT_MODEL, bundled_model_path, clip_for_model, normalize
 from memory.errors import InvalidArgument
 
 if TYPE_CHECKING:  # for annotations only: sentence-transformers (and torch) load lazily, on first embed
@@ -89,7 +89,7 @@ class SentenceTransformerEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         model = self._load()
         out = model.encode(
-            texts,
+            clip_for_model(texts, int(model.max_seq_length or 512)),
             batch_size=self.batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,

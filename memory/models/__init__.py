@@ -10,6 +10,7 @@ One import path for all of them; each concern lives in its own module:
   field that is wrong.
 """
 
+from memory.models.bounds import MAX_DEPTH, MAX_INT, depth_message, json_text_too_deep, too_deep
 from memory.models.context import (
     Chunk,
     ChunkKind,
@@ -41,6 +42,11 @@ from memory.models.messages import (
 from memory.models.parse import FieldError, dotted_path, dumps_canonical, field_errors, first_error, parse_message
 
 __all__ = [
+    "MAX_DEPTH",
+    "MAX_INT",
+    "depth_message",
+    "json_text_too_deep",
+    "too_deep",
     "MAX_EXTRACTED_CHARS",
     "ROLES",
     "TURNMEM_FIELDS",

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from memory.errors import InvalidMessage
+from memory.models.bounds import depth_message, json_text_too_deep, too_deep
 from memory.models.messages import ROLES, Message, MessageInput, StoredMessage
 
 
@@ -121,6 +122,29 @@ def _unencodable(value: Any, path: str) -> str | None:
     return None
 
 
+def _too_deep_field(value: dict[str, Any]) -> str | None:
+    """The field of a message dict nested past :data:`MAX_DEPTH` (a value, or the JSON text of a tool
+    result or of a call's arguments), if any; checked before anything recurses into the message."""
+    for key, item in value.items():
+        if too_deep(item) is not None:
+            return str(key)
+    content = value.get("content")
+    if value.get("role") == "tool":
+        if isinstance(content, str) and json_text_too_deep(content):
+            return "content"
+        for j, part in enumerate(content if isinstance(content, list) else ()):
+            text = part.get("text") if isinstance(part, dict) else None
+            if isinstance(text, str) and json_text_too_deep(text):
+                return f"content[{j}].text"
+    calls = value.get("tool_calls")
+    for i, call in enumerate(calls if isinstance(calls, list) else ()):
+        fn = call.get("function") if isinstance(call, dict) else None
+        args = fn.get("arguments") if isinstance(fn, dict) else None
+        if isinstance(args, str) and json_text_too_deep(args):
+            return f"tool_calls[{i}].function.arguments"
+    return None
+
+
 # Fields a StoredMessage adds to a Message; a stored message re-added elsewhere drops them.
 _STORED_FIELDS = frozenset({"namespace", "session", "seq"})
 
@@ -134,9 +158,12 @@ def parse_message(value: MessageInput, *, index: int | None = None) -> Message:
     """
     prefix = "message" if index is None else f"messages[{index}]"
     if isinstance(value, Message):
-        value = value.model_dump(
-            exclude_none=True, exclude=set(_STORED_FIELDS) if isinstance(value, StoredMessage) else None
-        )
+        try:
+            value = value.model_dump(
+                exclude_none=True, exclude=set(_STORED_FIELDS) if isinstance(value, StoredMessage) else None
+            )
+        except ValueError:  # pydantic's serializer refuses values nested a few hundred levels
+            raise InvalidMessage(depth_message(prefix), field=prefix) from None
     if not isinstance(value, dict):
         raise InvalidMessage(
             f"{prefix}: expected an OpenAI chat message dict or a memory.Message, got {type(value).__name__}",
@@ -148,6 +175,9 @@ def parse_message(value: MessageInput, *, index: int | None = None) -> Message:
             f"{prefix}.role: unknown role {role!r}; use one of {', '.join(ROLES)}",
             field=f"{prefix}.role",
         )
+    deep = _too_deep_field(value)
+    if deep:
+        raise InvalidMessage(depth_message(f"{prefix}.{deep}"), field=f"{prefix}.{deep}")
     bad_text = _unencodable(value, "")
     if bad_text:
         raise InvalidMessage(

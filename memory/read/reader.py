@@ -29,11 +29,13 @@ from memory.validation import (
     apply_overrides,
     as_timestamp,
     check_budget,
+    check_cursor,
     check_k,
     check_limit,
     check_name,
     check_query,
     check_seq,
+    check_system,
 )
 from retrievers.base import Candidates, Query, Retriever
 from retrievers.dense import DenseRetriever
@@ -94,10 +96,11 @@ class Reader:
         (as of a point in the history: :mod:`memory.read.as_of`; ``now`` defaults to its time)."""
         if timezone is not None:
             overrides["timezone"] = timezone
-        check_name(namespace, "namespace")
+        check_name(namespace, "namespace", existing=True)  # reads take names from before the rule
         if session is not None:
-            check_name(session, "session")
+            check_name(session, "session", existing=True)
         check_query(query)
+        check_system(system)
         cfg = apply_overrides(config or self.config, overrides)
         check_budget(budget)  # before embedding the query
         point = resolve_point(self.store, namespace, session, as_of)
@@ -127,8 +130,8 @@ class Reader:
 
     def tool_calls(self, session: str, namespace: str) -> list[ToolCallState]:
         """Each call of the session, its result's seq and status (``retried``: called again after an error)."""
-        check_name(session, "session")
-        check_name(namespace, "namespace")
+        check_name(session, "session", existing=True)
+        check_name(namespace, "namespace", existing=True)
         links = self.store.session_tool_links(namespace, session)
         seqs = {s for _, c, r in links for s in (c, r) if s is not None}
         rows = self.store.messages_by_seq(namespace, session, sorted(seqs))
@@ -162,7 +165,7 @@ class Reader:
         """Retrieve, then give each chunk its message's role, rank and score breakdown (as of a point:
         the best ``k`` of the chunks stored by then, :mod:`memory.read.as_of`; a seq is of
         ``sessions``' one session)."""
-        check_name(namespace, "namespace")
+        check_name(namespace, "namespace", existing=True)
         check_query(query, optional=False)
         check_k(k)
         session = sessions[0] if sessions is not None and len(sessions) == 1 else None
@@ -185,8 +188,8 @@ class Reader:
 
     def since(self, session: str, seq: int, namespace: str, limit: int | None) -> list[StoredMessage]:
         """The messages of a session after ``seq`` (at most ``limit``), arguments checked."""
-        check_name(session, "session")
-        check_name(namespace, "namespace")
+        check_name(session, "session", existing=True)
+        check_name(namespace, "namespace", existing=True)
         check_seq(seq)
         check_limit(limit)
         return [r.stored() for r in self.store.messages_since(namespace, session, seq, limit)]
@@ -197,10 +200,9 @@ class Reader:
 
     def messages_page(self, namespace: str, after: int, limit: int) -> tuple[list[StoredMessage], int | None]:
         """A page of a namespace's messages by position, and the next page's cursor."""
-        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-            raise InvalidArgument(f"limit: give an int >= 1 (got {limit!r})", field="limit")
-        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
-            raise InvalidArgument(f"after: give a cursor >= 0 (got {after!r})", field="after")
+        if check_limit(limit) is None:
+            raise InvalidArgument("limit: give an int >= 1 (got None)", field="limit")
+        check_cursor(after)
         last = self.store.last_pos(namespace)
         rows: list[Any] = []
         start, span = after + 1, limit

@@ -41,11 +41,11 @@ import memory
 from memory.embedders import BatchingEmbedder, default_embedder
 from memory.errors import InvalidArgument, PermissionDenied, TurnmemError
 from memory.memory import Memory
-from memory.models import Context, Message, StoredMessage, ToolCallState
+from memory.models import MAX_INT, Context, Message, StoredMessage, ToolCallState
 from memory.service.common import NAME, NAME_PATTERN, ContextRequest, Creds, context_response
 from memory.service.errors import BUSY, ERRORS, ErrorBody, validation_body
 from memory.service.inspect_routes import eval_folder, install_inspector
-from memory.service.limits import MAX_BATCH, BodySizeLimit, ServiceLimits
+from memory.service.limits import MAX_BATCH, BodySizeLimit, JsonBodyCheck, ServiceLimits
 from memory.service.namespace_routes import DeleteResponse, SessionInfo, namespace_router
 from memory.session.state import StateBlock, StateMachine
 from memory.stores import parse_location
@@ -130,7 +130,9 @@ class AppendRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     messages: list[Message] = Field(min_length=1, max_length=MAX_BATCH)
-    base_seq: int | None = Field(None, ge=0, strict=True, description="the last seq you saw; a stale one gets 409")
+    base_seq: int | None = Field(
+        None, ge=0, le=MAX_INT, strict=True, description="the last seq you saw; a stale one gets 409"
+    )
     idempotency_key: str | None = Field(
         None,
         min_length=1,
@@ -163,7 +165,7 @@ class StateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     blocks: dict[str, Any] = Field(min_length=1, description="block name -> JSON value (null removes the block)")
-    expected: dict[str, Annotated[int, Field(ge=0)]] | None = Field(
+    expected: dict[str, Annotated[int, Field(ge=0, le=MAX_INT)]] | None = Field(
         None, description="block name -> the version you read (0: absent); a mismatch is a 409"
     )
 
@@ -212,6 +214,7 @@ def create_app(  # noqa: C901
     app.state.memory = mem
     app.state.keys = ring
     app.state.limits = limits
+    app.add_middleware(JsonBodyCheck)  # inside the size limit: it reads only bodies within it
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_request_bytes)
     write_lock = threading.Lock()  # one writer at a time in this process; SQLite orders processes
     warned: list[bool] = []
@@ -304,7 +307,7 @@ def create_app(  # noqa: C901
         ns: NAME,
         session: NAME,
         creds: Creds,
-        since: Annotated[int, Query(ge=0, description="the last seq you saw; 0 for everything")] = 0,
+        since: Annotated[int, Query(ge=0, le=MAX_INT, description="the last seq you saw; 0 for everything")] = 0,
         limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
     ) -> MessagesResponse:
         """The messages after ``since``: what a client that saw ``since`` missed."""

@@ -10,16 +10,27 @@ from fastapi import Depends
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from memory.errors import InvalidArgument
 from memory.memory import Memory
 from memory.models import Context
 from memory.service.limits import config_overrides_model
-from memory.validation import MAX_NAME
+from memory.validation import MAX_NAME, MAX_QUERY_CHARS, MAX_SYSTEM_CHARS, NAME_RULE, check_name
 
-NAME_PATTERN = r"^[^\x00-\x1f]*[^\x00-\x1f\s][^\x00-\x1f]*$"  # what check_name accepts
-NAME = Annotated[str, PathParam(min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN)]
+NAME_PATTERN = r"^[^\x00-\x1f]*[^\x00-\x1f\s][^\x00-\x1f]*$"  # what check_name accepts (but '.', '..', '\\')
+
+
+def _path_name(value: str) -> str:
+    """The name rule (memory.validation.NAME_RULE) on a path segment: '.', '..' and '\\' too."""
+    return check_name(value, "name")  # refused: request_error words it for the segment's own field
+
+
+NAME = Annotated[
+    str,
+    PathParam(min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN, description=NAME_RULE),
+    AfterValidator(_path_name),
+]
 _bearer = HTTPBearer(auto_error=False, description="an API key from the server's key file")
 Creds = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 KeyPatterns = Callable[[HTTPAuthorizationCredentials | None], list[str]]  # a request's key -> its namespace patterns
@@ -52,9 +63,11 @@ class ContextRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    query: str | None = Field(None, description="null: the recent window only")
+    query: str | None = Field(
+        None, max_length=MAX_QUERY_CHARS, description=f"null: the recent window only; at most {MAX_QUERY_CHARS} chars"
+    )
     budget: int = Field(4000, ge=1, le=10_000_000, strict=True)
-    system: str | None = None
+    system: str | None = Field(None, max_length=MAX_SYSTEM_CHARS)
     now: str | float | None = None
     timezone: str | None = Field(
         None,

@@ -63,6 +63,8 @@ def validation_body(exc: RequestValidationError, path: str = "") -> dict[str, An
                 parse_message(items[where[1]], index=where[1])
             except InvalidMessage as bad:
                 return bad.body()
+    if err.type == "json_invalid":  # FastAPI's position in the body is not a field
+        return InvalidArgument(f"body: not valid JSON ({err.reason}); send one JSON object", field="body").body()
     field = dotted_path(where) or "body"
     msg = err.msg
     kind = InvalidMessage if field.startswith("messages") else InvalidArgument
@@ -74,7 +76,8 @@ def validation_body(exc: RequestValidationError, path: str = "") -> dict[str, An
         msg = err.reason
         name = msg.split(":", 1)[0]
         if ":" in msg and name.isidentifier():  # a model-level check names its field: config.candidates
-            field = f"{field}.{name}" if field != "body" else name
+            if field != name and not field.endswith(f".{name}"):  # a field's own check names itself
+                field = f"{field}.{name}" if field != "body" else name
             msg = msg.split(":", 1)[1].strip()
     return kind(f"{field}: {msg}", field=field).body()
 

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from memory.errors import TimedOut
 from memory.memory import Memory
-from memory.models import Context, Hit, StoredMessage
+from memory.models import MAX_INT, Context, Hit, StoredMessage
 from memory.service.common import (
     NAME,
     NAME_PATTERN,
@@ -38,7 +38,7 @@ from memory.service.common import (
 )
 from memory.service.errors import BUSY, ErrorBody
 from memory.service.limits import MAX_BATCH, MAX_PAGE
-from memory.validation import MAX_NAME
+from memory.validation import MAX_NAME, MAX_QUERY_CHARS
 
 FLUSH_TIMEOUT_S = 30.0  # how long a flush waits unless it says otherwise
 MAX_FLUSH_TIMEOUT_S = 300.0
@@ -55,7 +55,7 @@ class NamespaceMessages(BaseModel):
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    query: str
+    query: str = Field(max_length=MAX_QUERY_CHARS)
     k: int = Field(10, ge=1, le=1000, strict=True)
     sessions: list[Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN)]] | None = Field(
         None, max_length=MAX_BATCH
@@ -130,7 +130,7 @@ def namespace_router(
         ns: NAME,
         creds: Creds,
         after: Annotated[
-            int, Query(ge=0, description="the cursor `next_after` of the page before; 0: from the start")
+            int, Query(ge=0, le=MAX_INT, description="the cursor `next_after` of the page before; 0: from the start")
         ] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="messages per page")] = MAX_PAGE,
     ) -> NamespaceMessages:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from memory.errors import Conflict, InvalidArgument
-from memory.models import MessageInput, StoredMessage
+from memory.models import MAX_INT, MessageInput, StoredMessage
 from memory.session.summaries import ExtractiveSummarizer, RollingSummary, Summarizer, summary_session
 from memory.stores.base import Store
 from memory.tokens import TokenCounter
@@ -97,8 +97,8 @@ class Summaries:
             ("min_turns", min_turns, 1),
             ("max_tokens", max_tokens, 16),
         ):
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise InvalidArgument(f"{name}: give an int >= {low} (got {value!r})", field=name)
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= MAX_INT:
+                raise InvalidArgument(f"{name}: give an int from {low} to {MAX_INT} (got {value!r})", field=name)
         target = summary_session(session)
         base, covered = self._last_summary(namespace, session)  # one read: the write below is conditional on it
         start = covered + 1

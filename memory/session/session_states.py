@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from memory.errors import InvalidArgument, InvalidTransition
-from memory.models import first_error
+from memory.models import MAX_INT, first_error
 from memory.session.state import STAGE, StateBlock, StateMachine, block_from_row, check_block_name, encode_value
 from memory.session.state import render as render_state
 from memory.stores.base import Store
@@ -40,12 +40,20 @@ class SessionStates:
         check_name(session, "session")
         check_name(namespace, "namespace")
         if not isinstance(blocks, dict) or not blocks:
-            raise InvalidArgument("state: give a dict of block name -> JSON value, e.g. {'task': '...'}", field="state")
+            raise InvalidArgument(
+                "blocks: give a dict of block name -> JSON value, e.g. {'task': '...'}", field="blocks"
+            )
         encoded = {check_block_name(k): (None if v is None else encode_value(k, v)) for k, v in blocks.items()}
+        if expected is not None and not isinstance(expected, dict):
+            raise InvalidArgument(
+                f"expected: give a dict of block name -> the version you read, or None (got {type(expected).__name__})",
+                field="expected",
+            )
         for name, version in (expected or {}).items():
-            if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+            if not isinstance(version, int) or isinstance(version, bool) or not 0 <= version <= MAX_INT:
                 raise InvalidArgument(
-                    f"expected.{name}: give the version you read, an int >= 0", field=f"expected.{name}"
+                    f"expected.{name}: give the version you read, an int from 0 to {MAX_INT} (got {version!r})",
+                    field=f"expected.{name}",
                 )
 
         def check(current: dict[str, tuple[int, str | None, float]], spec: str | None) -> None:
@@ -68,8 +76,8 @@ class SessionStates:
 
     def state(self, session: str, namespace: str) -> dict[str, StateBlock]:
         """The session's current state blocks (removed ones left out)."""
-        check_name(session, "session")
-        check_name(namespace, "namespace")
+        check_name(session, "session", existing=True)
+        check_name(namespace, "namespace", existing=True)
         rows = self.store.state(namespace, session)
         return {name: block_from_row(name, *row) for name, row in sorted(rows.items()) if row[1] is not None}
 

@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from memory.errors import InvalidArgument, InvalidTransition
+from memory.models import depth_message, too_deep
 
 STAGE = "stage"
 MAX_VALUE_CHARS = 50_000
@@ -92,26 +93,28 @@ class StateMachine(BaseModel):
 def check_block_name(name: Any) -> str:
     if not isinstance(name, str) or not _NAME.match(name):
         raise InvalidArgument(
-            f"state: block name {name!r} must start with a letter or '_' and hold at most 64 letters, "
+            f"blocks: block name {name!r} must start with a letter or '_' and hold at most 64 letters, "
             "digits, '_', '.', '-' (e.g. 'profile', 'task')",
-            field="state",
+            field="blocks",
         )
     return name
 
 
 def encode_value(name: str, value: Any) -> str:
+    if too_deep(value) is not None:
+        raise InvalidArgument(depth_message(f"blocks.{name}"), field=f"blocks.{name}")
     try:
         text = json.dumps(value, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError):
         raise InvalidArgument(
-            f"state.{name}: give a JSON value (str, number, bool, list, dict), not {type(value).__name__}",
-            field=f"state.{name}",
+            f"blocks.{name}: give a JSON value (str, number, bool, list, dict), not {type(value).__name__}",
+            field=f"blocks.{name}",
         ) from None
     if len(text) > MAX_VALUE_CHARS:
         raise InvalidArgument(
-            f"state.{name}: {len(text)} characters of JSON, more than {MAX_VALUE_CHARS}; keep pinned state small "
+            f"blocks.{name}: {len(text)} characters of JSON, more than {MAX_VALUE_CHARS}; keep pinned state small "
             "(it is in every context) and put documents in messages",
-            field=f"state.{name}",
+            field=f"blocks.{name}",
         )
     return text
 

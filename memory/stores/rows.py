@@ -138,6 +138,12 @@ class MessageRow:
 
 
 def base_seq_conflict(last_seq: int, base_seq: int) -> Conflict:
+    if base_seq > last_seq:  # not a seq this session gave: there is nothing "since" it to fetch
+        return Conflict(
+            f"base_seq: the session is at seq {last_seq}, and {base_seq} is ahead of it (a seq from "
+            f"another session or store?); read the session again and retry with base_seq={last_seq}",
+            current_seq=last_seq,
+        )
     return Conflict(
         f"base_seq: the session is at seq {last_seq}, not {base_seq}; fetch what you "
         f"missed with since({base_seq}) and retry with base_seq={last_seq}",
@@ -195,7 +201,7 @@ def call_answered(i: int, call_id: str, result_seq: int) -> InvalidMessage:
 
 def state_conflict(name: str, have: int, want: int) -> Conflict:
     return Conflict(
-        f"state.{name}: the block is at version {have}, not {want}; read the state again and retry",
+        f"blocks.{name}: the block is at version {have}, not {want}; read the state again and retry",
         current_seq=have,
     )
 

@@ -23,7 +23,7 @@ from memory.models import MessageInput
 from memory.stores.base import Store
 from memory.stores.rows import SUMMARY_SUFFIX, PreparedMessage
 from memory.tokens import TokenCounter
-from memory.validation import check_base_seq, check_name, check_ttl
+from memory.validation import check_base_seq, check_key, check_name, check_ttl
 from memory.write.chunking import Chunker
 from memory.write.index_handle import IndexHandle
 from memory.write.indexer import INDEX_WRITES, IndexWorker, drain_pending, embed_pending, indexer_id, settle
@@ -220,14 +220,14 @@ class Writer:
         check_name(session, "session")
         check_name(namespace, "namespace")
         if idempotency_key is not None:
-            check_name(idempotency_key, "idempotency_key")
+            check_key(idempotency_key, "idempotency_key")
         check_base_seq(base_seq)
 
     def delete(self, namespace: str, session: str | None) -> int:
         """Forget a namespace or one session (with its summaries) everywhere; save the touched index files."""
-        check_name(namespace, "namespace")
+        check_name(namespace, "namespace", existing=True)  # data under a name from before the rule too
         if session is not None:
-            check_name(session, "session")
+            check_name(session, "session", existing=True)
         n = self.store.delete(namespace, session)
         self.index_handle.catch_up()
         self.index_handle.index.persist()

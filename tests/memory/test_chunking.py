@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -176,3 +177,136 @@ def test_property_json_tool_output_bounded(data: object, max_tokens: int) -> Non
         # Records are never cut: each number appears whole, once, in order.
         found = [int(n) for p in pieces for n in re.findall(r"-?\d+", p.text)]
         assert found == data
+
+
+# -- bounded work: a hard cut encodes the text once ------------------------------------------
+
+LOCOMO = Path(__file__).resolve().parents[3] / "shared" / "data" / "locomo10.json"
+
+
+_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+class _TallyEncoding:
+    """Wraps a bpe-openai encoding and adds up the characters it is asked to encode."""
+
+    def __init__(self, enc: object) -> None:
+        self.enc = enc
+        self.chars = 0
+
+    def encode_ordinary(self, text: str) -> list[int]:
+        self.chars += len(text)
+        return self.enc.encode_ordinary(text)  # type: ignore[attr-defined, no-any-return]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.enc, name)
+
+
+def _chars_encoded(text: str, max_tokens: int = 200) -> int:
+    from memory.tokens import BpeOpenAICounter
+
+    counter = BpeOpenAICounter()
+    tally = _TallyEncoding(counter._enc)
+    counter._enc = tally  # type: ignore[assignment]
+    pieces = Chunker(counter, max_tokens=max_tokens).split(parse_message({"role": "user", "content": text}))
+    assert _squash("".join(p.text for p in pieces)) == _squash(text)
+    assert all(p.tokens <= max_tokens for p in pieces)
+    return tally.chars
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda n: "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(n)),  # CJK, no spaces
+        lambda n: "".join(_B64[(i * 31) % 64] for i in range(n)),
+        lambda n: "word " * (n // 5),
+    ],
+    ids=["cjk", "base64", "words"],
+)
+def test_a_hard_cut_is_linear_in_the_text(make: object) -> None:
+    """Chunking 10x the text encodes about 10x the characters (re-encoding the rest at every cut
+    made it 100x: 39 s for 200k CJK characters)."""
+    small, big = _chars_encoded(make(4_000)), _chars_encoded(make(40_000))  # type: ignore[operator]
+    assert big <= 14 * small, (small, big)
+    assert big <= 12 * 40_000  # a few passes over the text, not one per piece
+
+
+def test_a_counter_without_pieces_is_cut_linearly_too() -> None:
+    """A custom counter with only count/truncate: cut over windows, not over all the rest."""
+    from memory.tokens import token_pieces
+
+    inner = get_counter("o200k_base")
+    seen = [0]
+
+    class Plain:
+        name = "plain"
+
+        def count(self, text: str) -> int:
+            seen[0] += len(text)
+            return inner.count(text)
+
+        def count_batch(self, texts: list[str]) -> list[int]:
+            return [self.count(t) for t in texts]
+
+        def truncate(self, text: str, max_tokens: int) -> str:
+            seen[0] += len(text)
+            return inner.truncate(text, max_tokens)
+
+    def cost(n: int) -> int:
+        seen[0] = 0
+        text = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(n))
+        pieces = token_pieces(Plain(), text, 64)
+        assert "".join(pieces) == text and all(inner.count(p) <= 64 for p in pieces)
+        return seen[0]
+
+    assert cost(40_000) <= 14 * cost(4_000)
+
+
+@pytest.mark.parametrize("name", ["o200k_base", "minilm"])
+def test_pieces_join_to_the_text_and_fit(name: str) -> None:
+    counter = get_counter(name)
+    for text in ["é" * 999, "👍🏽" * 300, "x" * 5000, "a  b\n\n c " * 300, "  lead and trail  " * 50]:
+        pieces = counter.pieces(text, 16)  # type: ignore[attr-defined]
+        assert "".join(pieces) == text
+        assert all(counter.count(p) <= 16 for p in pieces)
+        assert "".join(counter.pieces(text, 1)) == text  # a character worth more than 1 token stays whole
+
+
+def test_chunks_of_locomo_are_unchanged() -> None:
+    """The chunks of a LoCoMo conversation, as turns and as whole sessions (paragraphs, lines, one
+    line, one line without sentence ends: hard cuts, and JSON), are the ones chunking made before
+    hard cuts became linear: the eval's ingested stores stay the same."""
+    import hashlib
+
+    data = json.loads(LOCOMO.read_text())
+    conv = data[0]["conversation"]
+    texts: list[str] = []
+    for key in sorted((k for k in conv if re.fullmatch(r"session_\d+", k)), key=lambda k: k):
+        turns = [t["text"] for t in conv[key]]
+        texts += [*turns, "\n\n".join(turns), "\n".join(turns), " ".join(turns)]
+        texts += [re.sub(r"[.!?\n]", "", " ".join(turns)), json.dumps(conv[key])]
+    digests = {}
+    for max_tokens in (200, 64):
+        h = hashlib.sha256()
+        for t in texts:
+            for p in Chunker(COUNTER, max_tokens=max_tokens).split_text(t):
+                h.update(p.encode() + b"\0")
+            h.update(b"\1")
+        digests[max_tokens] = h.hexdigest()
+    assert digests == {
+        200: "001f1834ffe2bfa68f7234368b5ca618bf5d9eecacabdf0f244f7e548021d2fd",
+        64: "9a78aa7cf1197fec6a905c53589304dc4aa3bc4c0b75585cbc76452e63d73b73",
+    }
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    text=st.text(st.sampled_from('ab 世界é👍\n.,{}[]"x0'), max_size=400) | st.text(max_size=200),
+    max_tokens=st.integers(8, 40),
+    name=st.sampled_from(["o200k_base", "minilm"]),
+)
+def test_pieces_of_any_text_join_to_it_and_fit(text: str, max_tokens: int, name: str) -> None:
+    counter = get_counter(name)
+    pieces = counter.pieces(text, max_tokens)  # type: ignore[attr-defined]
+    assert "".join(pieces) == text
+    assert all(counter.count(p) <= max_tokens for p in pieces)

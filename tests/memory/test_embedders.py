@@ -208,3 +208,37 @@ def test_batching_embedder_times_out_and_lives_on(embedder: Embedder) -> None:
     assert batching.embed(["after"]).shape == (1, embedder.dim)
     with pytest.raises(InvalidArgument):
         BatchingEmbedder(embedder, timeout=0)
+
+
+def test_clip_for_model_cuts_only_text_the_model_cannot_see() -> None:
+    from memory.embedders.base import CHARS_PER_TOKEN, clip_for_model
+
+    short, long = "a short turn", "x" * (256 * CHARS_PER_TOKEN + 5)
+    assert clip_for_model([short, long], 256) == [short, long[: 256 * CHARS_PER_TOKEN]]
+
+
+def test_the_onnx_embedder_tokenizes_at_most_a_bounded_prefix(embedder: Embedder) -> None:
+    """A 2 MB text reaches the tokenizer as its first max_length * 64 characters (it used to be
+    tokenized whole, then truncated), and embeds as that prefix does."""
+    from memory.embedders.base import CHARS_PER_TOKEN
+    from memory.embedders.onnx import OnnxEmbedder
+
+    assert isinstance(embedder, OnnxEmbedder)
+    embedder._load()
+    real = embedder._tokenizer
+    seen: list[int] = []
+
+    class Recording:
+        def encode_batch(self, texts: list[str]) -> object:
+            seen.extend(len(t) for t in texts)
+            return real.encode_batch(texts)  # type: ignore[union-attr]
+
+    text = "word " * 400_000
+    embedder._tokenizer = Recording()  # type: ignore[assignment]
+    try:
+        vec = embedder.embed([text])[0]
+    finally:
+        embedder._tokenizer = real
+    bound = embedder.max_length * CHARS_PER_TOKEN
+    assert seen == [bound]
+    assert np.allclose(vec, embedder.embed([text[:bound]])[0], atol=1e-6)

@@ -190,3 +190,25 @@ def test_hit_explains_itself() -> None:
         "#2 trip#4 part 2/3 (assistant, retrieved): dense 0.61, lexical 0.40, recency 0.97, extra 0.50 -> final 0.723"
     )
     assert "Casa Azul" in hit._repr_html_() and "&gt; final" in hit._repr_html_()
+
+
+def test_too_deep_finds_the_first_path_past_the_bound_without_recursing() -> None:
+    from memory.models import MAX_DEPTH, json_text_too_deep, too_deep
+
+    def nest(n: int) -> object:
+        v: object = 0
+        for _ in range(n):
+            v = {"k": [v]}
+        return v
+
+    assert too_deep(nest(MAX_DEPTH // 2)) is None  # 64 levels: 32 dicts each holding a list
+    path = too_deep({"a": 1, "b": nest(50_000)})  # far past the interpreter's recursion limit
+    assert path is not None and len(path) == MAX_DEPTH and path[:3] == ("b", "k", 0)
+    loop: list[object] = []
+    loop.append(loop)
+    assert too_deep(loop) is not None
+    assert too_deep("[" * 1000) is None  # a string is a leaf
+    assert json_text_too_deep("[" * 1000 + "]" * 1000) and json_text_too_deep("[" * 100_000 + "]" * 100_000)
+    assert not json_text_too_deep("[" * 100 + "x")  # not JSON: prose, whatever its brackets
+    assert json_text_too_deep("[" * 5000)  # ... unless the parser's stack gives out first
+    assert not json_text_too_deep('{"a": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}')

@@ -68,12 +68,12 @@ def test_conditional_update_conflicts_and_writes_nothing(mem: Memory) -> None:
 @pytest.mark.parametrize(
     "blocks,field",
     [
-        ({"9lives": 1}, "state"),
-        ({"a b": 1}, "state"),
-        ({"ok": object()}, "state.ok"),
-        ({"ok": float("nan")}, "state.ok"),
-        ({"ok": "x" * 60_000}, "state.ok"),
-        ({}, "state"),
+        ({"9lives": 1}, "blocks"),
+        ({"a b": 1}, "blocks"),
+        ({"ok": object()}, "blocks.ok"),
+        ({"ok": float("nan")}, "blocks.ok"),
+        ({"ok": "x" * 60_000}, "blocks.ok"),
+        ({}, "blocks"),
     ],
 )
 def test_bad_state_names_the_field_and_changes_nothing(mem: Memory, blocks: dict[str, Any], field: str) -> None:

@@ -56,5 +56,8 @@ def test_request_error_maps_service_fields_to_memorys_checks() -> None:
     assert override is not None and override.field == "config.windw_share"  # type: ignore[attr-defined]
     assert str(override).startswith("config.windw_share: not an assemble option")
     assert request_error(("body", "budget"), 20_000_000) is None  # the check passes: pydantic's limit stands
-    assert request_error(("body", "system"), 5) is None  # no shared check for that field
-    assert request_error(("query", "since"), -1) is None
+    assert request_error(("body", "timestamp"), [5]) is None  # no shared check for that field
+    assert str(request_error(("body", "system"), 5)) == "system: give the system prompt as a string"
+    assert request_error(("query", "wait"), -1) is None  # a query parameter no shared check covers
+    big = request_error(("query", "since"), str(2**63))  # a query string carries the digits
+    assert big is not None and big.field == "since" and "from 0 to 9007199254740991" in str(big)  # type: ignore[attr-defined]

@@ -74,7 +74,25 @@ BAD: dict[str, Callable[[Any], Any]] = {
     "base_seq '3'": lambda m: m.add(TURN, session="s", namespace=NS, base_seq="3"),
     "base_seq -1": lambda m: m.add(TURN, session="s", namespace=NS, base_seq=-1),
     "empty idempotency key": lambda m: m.add(TURN, session="s", namespace=NS, idempotency_key=""),
+    "session '..'": lambda m: m.add(TURN, session="..", namespace=NS),
+    "namespace 'a/b'": lambda m: m.add(TURN, session="s", namespace="a/b"),
+    "since seq 2**63": lambda m: m.since("s", 2**63, namespace=NS),
+    "base_seq 2**63": lambda m: m.add(TURN, session="s", namespace=NS, base_seq=2**63),
+    "query over its cap": lambda m: m.assemble("q" * 40_000, session="s", namespace=NS, budget=100),
+    "system over its cap": lambda m: m.assemble("q", session="s", namespace=NS, budget=100, system="y" * 300_000),
+    "search query over its cap": lambda m: m.search("q" * 40_000, namespace=NS),
+    "metadata nested 300 levels": lambda m: m.add(
+        [{"role": "user", "content": "x", "metadata": _nested(300)}], session="s", namespace=NS
+    ),
+    "state block nested 100 levels": lambda m: m.set_state("s", {"profile": _nested(100)}, namespace=NS),
 }
+
+
+def _nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = {"a": value}
+    return value
 
 
 def _outcome(fn: Callable[[Any], Any], target: Any) -> tuple[str, str, str | None]:

@@ -616,7 +616,7 @@ def test_state_blocks_are_versioned_and_conditional(backend: Backend, store: Sto
     assert {k: v[0] for k, v in out.items()} == {"task": 1, "budget": 1}
     with pytest.raises(Conflict) as err:  # a writer that read version 0 of task is late
         store.set_state("ns", "s", {"task": '"cancel"', "budget": "0"}, expected={"task": 0})
-    assert err.value.current_seq == 1 and "state.task" in str(err.value)
+    assert err.value.current_seq == 1 and "blocks.task" in str(err.value)
     assert {k: v[1] for k, v in store.state("ns", "s").items()} == {"task": '"book"', "budget": "100"}
     store.set_state("ns", "s", {"task": None}, expected={"task": 1})
     assert store.state("ns", "s")["task"][:2] == (2, None)
