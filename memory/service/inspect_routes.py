@@ -38,9 +38,10 @@ from memory.tokens import REPLY_PRIMING, count_message
 
 UI_DIR = Path(__file__).resolve().parent / "ui" / "static"
 MAX_RESULTS_BYTES = 64 * 1024 * 1024
-# The page renders stored text as text; the policy keeps it from loading code or fonts from anywhere.
+# The page renders stored text as text; the policy keeps it from loading code, fonts or images from
+# anywhere else: a stored remote image URL is shown as a link, opened in a new tab only on a click.
 _CSP = (
-    "default-src 'self'; img-src 'self' data: blob: http: https:; style-src 'self'; script-src 'self'; "
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 

@@ -4,9 +4,14 @@ and a key never shows more than it may read."""
 
 from __future__ import annotations
 
+import base64
+import http.server
 import json
 import math
+import threading
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -257,3 +262,72 @@ def test_uploaded_eval_results_draw_recall_vs_tokens_and_the_missed_questions(
     expect(page.locator("table.missed")).to_contain_text("D2:1 rank 7")
     expect(page.locator("table.missed")).to_contain_text("D1:5 not ranked")
     assert "Found all" not in page.locator("table.missed").inner_text()
+
+
+@contextmanager
+def counting_image_server() -> Iterator[tuple[str, list[tuple[str, str | None]]]]:
+    """An "outside" image host on another loopback port: it serves a PNG and records each request
+    (path, Referer)."""
+    hits: list[tuple[str, str | None]] = []
+    png = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+    )
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            hits.append((self.path, self.headers.get("Referer")))
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(png)))
+            self.end_headers()
+            self.wfile.write(png)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/pixel.png?who=operator", hits
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_remote_image_is_not_fetched_until_the_operator_clicks(seeded: ServerProcess, browser: Browser) -> None:
+    session = f"remote-{uuid.uuid4().hex[:8]}"
+    csp = httpx.get(seeded.url + "/ui/", timeout=30).headers["content-security-policy"]
+    assert "img-src 'self' data: blob:;" in csp  # the page may not load an image from anywhere else
+    with counting_image_server() as (url, hits):
+        turn = {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "here is the tracking pixel"},
+                {"type": "image_url", "image_url": {"url": url}, "caption": "a remote picture"},
+            ],
+        }
+        api(seeded, "POST", f"/v1/namespaces/{NS}/sessions/{session}/messages", {"messages": [turn]})
+        context = browser.new_context()
+        requested: list[str] = []
+        context.on("request", lambda r: requested.append(r.url))
+        page = context.new_page()
+        page.on("pageerror", lambda err: PAGE_ERRORS.append(str(err)))
+        page.set_default_timeout(15_000)
+        page.goto(seeded.url + f"/ui/#/ns/{NS}/s/{session}")
+        page.fill("#key-input", ALPHA_KEY)
+        page.press("#key-input", "Enter")
+        link = page.locator("figure.thumb a.remote-image")
+        host = url.split("/")[2]
+        expect(link).to_have_text(f"remote image from {host} — click to open it in a new tab")
+        expect(page.locator("figure.thumb figcaption")).to_have_text("a remote picture")
+        assert page.locator("figure.thumb img").count() == 0
+        page.wait_for_load_state("networkidle")
+        assert hits == [] and [u for u in requested if host in u] == []  # nothing asked of the outside host
+        assert all(u.startswith(seeded.url) for u in requested)
+
+        with context.expect_page() as opened:
+            link.click()  # the operator's choice: the image in a tab of its own, without a referrer
+        opened.value.wait_for_load_state()
+        assert hits == [("/pixel.png?who=operator", None)]
+        context.close()
