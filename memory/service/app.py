@@ -43,6 +43,7 @@ from memory.errors import InvalidArgument, PermissionDenied, TurnmemError
 from memory.memory import Memory
 from memory.models import Context, Message, StoredMessage, ToolCallState
 from memory.service.common import NAME, NAME_PATTERN, ContextRequest, Creds, context_response
+from memory.service.docs_routes import install_docs
 from memory.service.errors import BUSY, ERRORS, ErrorBody, validation_body
 from memory.service.inspect_routes import eval_folder, install_inspector
 from memory.service.limits import MAX_BATCH, BodySizeLimit, ServiceLimits
@@ -251,7 +252,10 @@ def create_app(  # noqa: C901
         description="Conversation memory for LLM chat apps: an append-only log per session with gap-free seqs, "
         "idempotent and conditional writes, deltas, and budgeted context assembly.",
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc from local files (docs_routes.py), not from a CDN
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.memory = mem
     app.state.keys = ring
     app.state.limits = limits

@@ -331,3 +331,36 @@ def test_a_remote_image_is_not_fetched_until_the_operator_clicks(seeded: ServerP
         opened.value.wait_for_load_state()
         assert hits == [("/pixel.png?who=operator", None)]
         context.close()
+
+
+def test_docs_and_redoc_render_with_nothing_from_another_host(server: ServerProcess, browser: Browser) -> None:
+    """``/docs`` and ``/redoc`` work offline: every request of the page stays on loopback (any other
+    is refused and recorded), and the operations are listed."""
+    context = browser.new_context()
+    outside: list[str] = []
+
+    def only_loopback(route: Any) -> None:
+        host = route.request.url.split("/")[2].rsplit(":", 1)[0]
+        if host in ("127.0.0.1", "localhost", "[::1]"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_loopback)
+    page = context.new_page()
+    page.on("pageerror", lambda err: PAGE_ERRORS.append(str(err)))
+    page.set_default_timeout(20_000)
+    page.goto(server.url + "/docs")
+    ops = page.locator(".opblock-summary-path")
+    expect(ops.first).to_be_visible()
+    paths = ops.all_inner_texts()
+    assert len(paths) > 15 and any(
+        "/v1/namespaces/{ns}/sessions/{session}/messages" in p.replace("\u200b", "") for p in paths
+    )
+    page.goto(server.url + "/redoc")
+    expect(page.get_by_role("heading", name="turnmem").first).to_be_visible()
+    expect(page.locator("li[data-item-id^='tag/']").first).to_be_attached()
+    page.wait_for_load_state("networkidle")
+    assert outside == []
+    context.close()
