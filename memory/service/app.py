@@ -68,7 +68,7 @@ class KeyRing(BaseModel):
 
     model_config = ConfigDict(hide_input_in_errors=True)
 
-    keys: dict[str, list[str]] = Field(default_factory=dict)
+    keys: dict[str, list[str]] = Field(default_factory=dict, repr=False)  # repr(ring) in a log shows none
 
     @field_validator("keys", mode="before")
     @classmethod

@@ -14,7 +14,7 @@ import pytest
 from memory.client import Client
 from memory.errors import InvalidArgument, PermissionDenied
 from memory.service.app import KeyRing, is_loopback
-from tests.service.helpers import ALPHA_KEY, BETA_KEY, ROOT, ServerProcess
+from tests.service.helpers import ADMIN_KEY, ALPHA_KEY, BETA_KEY, KEYS, ROOT, ServerProcess
 
 ROUTES = [
     ("POST", "/v1/namespaces/{ns}/sessions/s/messages", {"messages": [{"role": "user", "content": "secret 991"}]}),
@@ -154,3 +154,30 @@ def test_serve_with_a_malformed_keys_file_prints_no_key(tmp_path: Path) -> None:
     )
     assert out.returncode == 2 and "key #1 (line 2)" in out.stderr and "list of namespace patterns" in out.stderr
     assert SECRET_KEY not in out.stderr + out.stdout and "Traceback" not in out.stderr
+
+
+def test_a_keyring_shows_no_key_in_its_repr() -> None:
+    ring = KeyRing(keys={SECRET_KEY: ["alice"]})
+    assert SECRET_KEY not in repr(ring) and SECRET_KEY not in str(ring)
+
+
+@pytest.mark.needs("server", "process")
+def test_the_server_log_never_holds_a_key(tmp_path: Path) -> None:
+    """At ``--log-level info`` (access log on): keys accepted, refused on another namespace, unknown,
+    or sent the wrong way never reach the log."""
+    wrong = "sk-live-not-a-known-key-4242"
+    with ServerProcess(tmp_path / "d", keys=KEYS, extra_args=["--log-level", "info"]) as srv:
+        turn = {"messages": [{"role": "user", "content": "hello"}]}
+        assert _call(srv, "POST", "/v1/namespaces/alpha/sessions/s/messages", turn, ALPHA_KEY).status_code == 200
+        assert _call(srv, "GET", "/v1/namespaces/beta/sessions/s/messages", None, ALPHA_KEY).status_code == 403
+        assert _call(srv, "GET", "/v1/namespaces/alpha/sessions/s/messages", None, wrong).status_code == 401
+        basic = httpx.get(srv.url + "/v1/namespaces", headers={"Authorization": f"Basic {BETA_KEY}"}, timeout=60)
+        assert basic.status_code == 401
+        assert (
+            _call(srv, "POST", "/v1/namespaces/alpha/sessions/s/messages", {"messages": 5}, ALPHA_KEY).status_code
+            == 422
+        )
+    log = srv.log.read_text()
+    assert '"POST /v1/namespaces/alpha/sessions/s/messages HTTP/1.1" 200' in log and " 401" in log  # it logs requests
+    for key in (ALPHA_KEY, BETA_KEY, ADMIN_KEY, wrong):
+        assert key not in log and key[8:] not in log
