@@ -252,7 +252,7 @@ def delete_scopes(conn: Connection, d: LogDialect, namespace: str, session: str 
     d.lock_scopes(conn, namespace, scopes)
     total, found = 0, False
     for scope in scopes:
-        name, where, args = scope
+        _, where, args = scope
         d.delete_chunks(conn, namespace, scope)
         n = conn.execute(f"DELETE FROM messages WHERE {where}", args).rowcount
         conn.execute(f"DELETE FROM tool_calls WHERE {where}", args)

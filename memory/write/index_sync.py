@@ -2,8 +2,10 @@
 
 The log is the truth; an index a process holds is derived from it and caught up by reading the
 log: the chunks above the highest id it has seen, and the deletions above the last one it has
-applied. With write-behind indexing a chunk may be committed before its vector (any process's
-indexer fills it in later), so "seen" is a watermark and a set: every chunk with an id up to
+applied (a deletion names no namespace, only its key: the namespaces this index or the log holds
+are matched by key and reconciled with the log, which drops the deleted chunks). With
+write-behind indexing a chunk may be committed before its vector (any process's indexer fills it
+in later), so "seen" is a watermark and a set: every chunk with an id up to
 ``synced_chunk`` is in the index (or deleted); the first chunk still waiting for its vector lies
 above it; and ``ahead`` holds the ids above it already indexed (embedded out of id order).
 On SQLite, chunk ids grow in commit order (AUTOINCREMENT inside the serialized write), so a chunk
