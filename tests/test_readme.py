@@ -96,6 +96,9 @@ def test_the_state_example_runs_after_the_ten_lines_and_does_what_its_bullets_sa
         pinned = ctx.messages[0]["content"]  # the state right after the (absent) system prompt, counted first
         assert "Alice" in pinned and "Confirm dates and price before booking." in pinned
         assert "Offer at most three hotels." not in pinned  # only the current stage's instructions
+        stage = mem.state("trip-42", namespace="alice")["stage"]  # type: ignore[attr-defined]
+        exec(compile(readme_block("Conversation state beyond turns"), "README.md", "exec"), scope)  # run it again
+        assert mem.state("trip-42", namespace="alice")["stage"] == stage  # type: ignore[attr-defined]
     finally:
         mem.close()  # type: ignore[attr-defined]
     assert "seqs: [1, 2, 3, 4]" in capsys.readouterr().out

@@ -140,6 +140,13 @@ class Client(Transport):
             out += req.stored(data)
         return out
 
+    def messages_page(
+        self, *, namespace: str = DEFAULT_NAMESPACE, after: int = 0, limit: int = 1000
+    ) -> tuple[list[StoredMessage], int | None]:
+        """Up to ``limit`` (at most 1,000 over REST) messages of a namespace in stored order after the
+        cursor ``after`` (0: from the start), and the next page's cursor (None: the last page)."""
+        return self._send(req.messages_page(namespace, after, limit))
+
     def last_seq(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> int:
         return self._send(req.last_seq(session, namespace))
 
@@ -165,6 +172,18 @@ class Client(Transport):
         expected: dict[str, int] | None = None,
     ) -> dict[str, StateBlock]:
         return self._send(req.set_state(session, blocks, namespace, expected))
+
+    def state_history(self, session: str, name: str, *, namespace: str = DEFAULT_NAMESPACE) -> list[StateBlock]:
+        """Every version of one block, oldest first (value None where it was removed)."""
+        return self._send(req.state_history(session, name, namespace))
+
+    def state_machine(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> StateMachine | None:
+        """The session's attached stage machine, or None."""
+        return self._send(req.state_machine(session, namespace))
+
+    def summaries(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> list[StoredMessage]:
+        """The session's rolling summaries, oldest first (each covers ``metadata["summary_of"]``)."""
+        return self._send(req.summaries(session, namespace))
 
     def transition(
         self, session: str, stage: str, *, namespace: str = DEFAULT_NAMESPACE, expected_version: int | None = None
@@ -287,6 +306,11 @@ class AsyncClient(Transport):
             out += req.stored(data)
         return out
 
+    async def messages_page(
+        self, *, namespace: str = DEFAULT_NAMESPACE, after: int = 0, limit: int = 1000
+    ) -> tuple[list[StoredMessage], int | None]:
+        return await self._send(req.messages_page(namespace, after, limit))
+
     async def last_seq(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> int:
         return await self._send(req.last_seq(session, namespace))
 
@@ -311,6 +335,15 @@ class AsyncClient(Transport):
         expected: dict[str, int] | None = None,
     ) -> dict[str, StateBlock]:
         return await self._send(req.set_state(session, blocks, namespace, expected))
+
+    async def state_history(self, session: str, name: str, *, namespace: str = DEFAULT_NAMESPACE) -> list[StateBlock]:
+        return await self._send(req.state_history(session, name, namespace))
+
+    async def state_machine(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> StateMachine | None:
+        return await self._send(req.state_machine(session, namespace))
+
+    async def summaries(self, session: str, *, namespace: str = DEFAULT_NAMESPACE) -> list[StoredMessage]:
+        return await self._send(req.summaries(session, namespace))
 
     async def transition(
         self, session: str, stage: str, *, namespace: str = DEFAULT_NAMESPACE, expected_version: int | None = None

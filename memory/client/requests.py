@@ -163,6 +163,21 @@ def messages(namespace: str, session: str | None, after: int = 0) -> Call[Any]:
     return Call("GET", _namespace_path(namespace) + "/messages", params={"after": after})
 
 
+def messages_page(namespace: str, after: int, limit: int) -> Call[tuple[list[StoredMessage], int | None]]:
+    """One page of a namespace's messages and the next page's cursor (None: the last page), as
+    ``Memory.messages_page``; checked here as it checks them (a query string drops the type)."""
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise InvalidArgument(f"limit: give an int >= 1 (got {limit!r})", field="limit")
+    if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+        raise InvalidArgument(f"after: give a cursor >= 0 (got {after!r})", field="after")
+    return Call(
+        "GET",
+        _namespace_path(namespace) + "/messages",
+        params={"after": after, "limit": limit},
+        read=lambda data: (stored(data), data.get("next_after")),
+    )
+
+
 def last_seq(session: str, namespace: str) -> Call[int]:
     return Call("GET", _session_path(namespace, session), read=lambda data: int(data["last_seq"]))
 
@@ -182,6 +197,35 @@ def delete(namespace: str, session: str | None) -> Call[int]:
 
 def state(session: str, namespace: str) -> Call[dict[str, StateBlock]]:
     return Call("GET", _session_path(namespace, session) + "/state", read=_blocks)
+
+
+def state_history(session: str, name: str, namespace: str) -> Call[list[StateBlock]]:
+    """Every version of one block, oldest first: ``GET .../state/history?name=NAME``."""
+    if not isinstance(name, str) or not name:
+        raise InvalidArgument(f"name: give the name of a state block, e.g. 'task' (got {name!r})", field="name")
+    return Call(
+        "GET",
+        _session_path(namespace, session) + "/state/history",
+        params={"name": name},
+        read=lambda data: [StateBlock.model_validate(b) for b in data.get(name, [])],
+    )
+
+
+def state_machine(session: str, namespace: str) -> Call[StateMachine | None]:
+    """The attached machine, or None (the route's ``{"machine", "stage"}``, read as ``Memory`` returns it)."""
+    return Call(
+        "GET",
+        _session_path(namespace, session) + "/state-machine",
+        read=lambda data: None if data.get("machine") is None else StateMachine.model_validate(data["machine"]),
+    )
+
+
+def summaries(session: str, namespace: str) -> Call[list[StoredMessage]]:
+    return Call(
+        "GET",
+        _session_path(namespace, session) + "/summaries",
+        read=lambda data: [StoredMessage.model_validate(m) for m in data],
+    )
 
 
 def _patch_state(

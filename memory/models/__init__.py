@@ -7,7 +7,9 @@ One import path for all of them; each concern lives in its own module:
 - :mod:`memory.models.context`: what reads return: ``Chunk``, ``Hit``, ``ToolCallState``,
   ``Source``, ``Context``;
 - :mod:`memory.models.parse`: ``parse_message``, which validates outside input and names the
-  field that is wrong.
+  field that is wrong;
+- :mod:`memory.models.provider_rules`: what the model APIs refuse (tool-call function names,
+  data URLs), refused when a message is added.
 """
 
 from memory.models.bounds import MAX_DEPTH, MAX_INT, depth_message, json_text_too_deep, too_deep

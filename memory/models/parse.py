@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from memory.errors import InvalidMessage
 from memory.models.bounds import depth_message, json_text_too_deep, too_deep
 from memory.models.messages import ROLES, Message, MessageInput, StoredMessage
+from memory.models.provider_rules import check_provider_rules
 
 
 def dotted_path(loc: tuple[Any, ...]) -> str:
@@ -186,7 +187,7 @@ def parse_message(value: MessageInput, *, index: int | None = None) -> Message:
             field=f"{prefix}.{bad_text}",
         )
     try:
-        return Message.model_validate(value)
+        message = Message.model_validate(value)
     except ValidationError as exc:
         err = first_error(exc)
         loc, msg = err.path, err.reason
@@ -195,6 +196,8 @@ def parse_message(value: MessageInput, *, index: int | None = None) -> Message:
             field, msg = _content_error(field_errors(exc), value.get("content"))
         text = f"{prefix}.{field}: {msg}" if field and not msg.startswith(f"{field}:") else f"{prefix}.{msg}"
         raise InvalidMessage(text, field=f"{prefix}.{field}" if field else prefix) from None
+    check_provider_rules(message, prefix)  # what the model APIs would refuse later (names, data URLs)
+    return message
 
 
 def dumps_canonical(data: Any) -> str:

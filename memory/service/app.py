@@ -26,7 +26,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,7 +35,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 import memory
 from memory.embedders import BatchingEmbedder, default_embedder
@@ -43,6 +43,7 @@ from memory.errors import InvalidArgument, PermissionDenied, TurnmemError
 from memory.memory import Memory
 from memory.models import MAX_INT, Context, Message, StoredMessage, ToolCallState
 from memory.service.common import NAME, NAME_PATTERN, ContextRequest, Creds, context_response
+from memory.service.docs_routes import install_docs
 from memory.service.errors import BUSY, ERRORS, ErrorBody, validation_body
 from memory.service.inspect_routes import eval_folder, install_inspector
 from memory.service.limits import MAX_BATCH, BodySizeLimit, JsonBodyCheck, ServiceLimits
@@ -59,18 +60,20 @@ log = logging.getLogger("turnmem.server")
 
 
 class KeyRing(BaseModel):
-    """API keys and the namespaces each may use (fnmatch patterns)."""
+    """API keys and the namespaces each may use (fnmatch patterns).
 
-    keys: dict[str, list[str]] = Field(default_factory=dict)
+    No error about a key ever shows the key: a bad entry is named by its place (``key #2``,
+    and its line in a keys file), never by its text, and pydantic's input values are hidden.
+    """
 
-    @field_validator("keys")
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    keys: dict[str, list[str]] = Field(default_factory=dict, repr=False)  # repr(ring) in a log shows none
+
+    @field_validator("keys", mode="before")
     @classmethod
-    def _check(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        for key, patterns in value.items():
-            if len(key) < 8:
-                raise ValueError(f"keys: key {key[:3]!r}... is shorter than 8 characters; use a long random key")
-            if not patterns:
-                raise ValueError(f"keys: key {key[:3]!r}... has no namespaces; give a list such as ['alice', 'team-*']")
+    def _check(cls, value: object) -> object:
+        check_keys(value, lambda i, _key: f"key #{i}")
         return value
 
     @classmethod
@@ -88,16 +91,21 @@ class KeyRing(BaseModel):
             where = f"${KEYS_ENV}"
             if not text.strip():
                 return cls()
+        shape = f'{where} must hold JSON like {{"keys": {{"sk-long-random-key": ["alice", "team-*"]}}}}'
         try:
             data = json.loads(text)
-            if isinstance(data, dict) and "keys" not in data:
-                data = {"keys": data}
+        except json.JSONDecodeError as exc:  # its text names a line and column, never the content
+            at = f"{exc.msg}: line {exc.lineno} column {exc.colno}"
+            raise InvalidArgument(f"keys: {shape} ({at})", field="keys") from None
+        if isinstance(data, dict) and "keys" not in data:
+            data = {"keys": data}
+        if not isinstance(data, dict):
+            raise InvalidArgument(f"keys: {shape} (it holds a JSON {type(data).__name__})", field="keys")
+        try:
+            check_keys(data["keys"], lambda i, key: f"key #{i}{_line_of(text, key)} in {where}")
             return cls.model_validate(data)
         except (ValueError, TypeError) as exc:
-            raise InvalidArgument(
-                f'keys: {where} must hold JSON like {{"keys": {{"sk-long-random-key": ["alice", "team-*"]}}}} ({exc})',
-                field="keys",
-            ) from None
+            raise InvalidArgument(f"{_first_line(exc)} ({shape})", field="keys") from None
 
     def namespaces_of(self, key: str) -> list[str] | None:
         """The patterns of ``key``, or None for an unknown key (constant-time comparison)."""
@@ -110,6 +118,42 @@ class KeyRing(BaseModel):
     def allows(self, key: str, namespace: str) -> bool:
         patterns = self.namespaces_of(key)
         return patterns is not None and any(fnmatch.fnmatchcase(namespace, p) for p in patterns)
+
+
+def check_keys(value: object, name: Callable[[int, str], str]) -> None:
+    """Raise ValueError for a malformed key map, naming a bad key by ``name(position, key)``: a
+    message that never holds the key itself."""
+    if not isinstance(value, dict):
+        raise ValueError(f'keys: must be an object {{"KEY": ["namespace", ...]}}, not a JSON {type(value).__name__}')
+    for i, (key, patterns) in enumerate(value.items(), 1):
+        if not isinstance(key, str) or len(key) < 8:
+            raise ValueError(
+                f"keys: {name(i, str(key))} is shorter than 8 characters; use a long random key "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+            got = "a list holding a non-string" if isinstance(patterns, list) else f"a JSON {type(patterns).__name__}"
+            raise ValueError(
+                f'keys: {name(i, key)} must map to a list of namespace patterns such as ["alice", "team-*"], not {got}'
+            )
+        if not patterns:
+            raise ValueError(f'keys: {name(i, key)} has no namespaces; give a list such as ["alice", "team-*"]')
+
+
+def _line_of(text: str, key: str) -> str:
+    """`` (line N)``: where ``key`` is written in ``text``, or nothing when it is written another way."""
+    at = text.find(json.dumps(key))
+    if at < 0:
+        at = text.find(json.dumps(key, ensure_ascii=False))
+    return "" if at < 0 else f" (line {text.count(chr(10), 0, at) + 1})"
+
+
+def _first_line(exc: Exception) -> str:
+    """Our own message from a ValueError, or pydantic's first error without its input value."""
+    if isinstance(exc, ValidationError):
+        err = exc.errors(include_url=False, include_input=False)[0]
+        return f"keys: {err['msg']}"
+    return str(exc)
 
 
 def is_loopback(host: str) -> bool:
@@ -210,7 +254,10 @@ def create_app(  # noqa: C901
         description="Conversation memory for LLM chat apps: an append-only log per session with gap-free seqs, "
         "idempotent and conditional writes, deltas, and budgeted context assembly.",
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc from local files (docs_routes.py), not from a CDN
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.memory = mem
     app.state.keys = ring
     app.state.limits = limits

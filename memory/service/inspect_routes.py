@@ -19,9 +19,9 @@ import json
 import math
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Query
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
@@ -38,9 +38,10 @@ from memory.tokens import REPLY_PRIMING, count_message
 
 UI_DIR = Path(__file__).resolve().parent / "ui" / "static"
 MAX_RESULTS_BYTES = 64 * 1024 * 1024
-# The page renders stored text as text; the policy keeps it from loading code or fonts from anywhere.
+# The page renders stored text as text; the policy keeps it from loading code, fonts or images from
+# anywhere else: a stored remote image URL is shown as a link, opened in a new tab only on a click.
 _CSP = (
-    "default-src 'self'; img-src 'self' data: blob: http: https:; style-src 'self'; script-src 'self'; "
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 
@@ -220,10 +221,19 @@ def inspect_router(
         return mem.summaries(session, namespace=ns)
 
     @router.get("/v1/namespaces/{ns}/sessions/{session}/state/history", response_model=dict[str, list[StateBlock]])
-    def state_history(ns: NAME, session: NAME, creds: Creds) -> dict[str, list[StateBlock]]:
-        """Every version of each current state block, oldest first."""
+    def state_history(
+        ns: NAME,
+        session: NAME,
+        creds: Creds,
+        name: Annotated[
+            str | None,
+            Query(min_length=1, max_length=64, description="one block, removed ones too (default: each current block)"),
+        ] = None,
+    ) -> dict[str, list[StateBlock]]:
+        """Every version of each current state block (or of block ``name``), oldest first."""
         authorize(ns, creds)
-        return {name: mem.state_history(session, name, namespace=ns) for name in mem.state(session, namespace=ns)}
+        names = [name] if name is not None else list(mem.state(session, namespace=ns))
+        return {n: mem.state_history(session, n, namespace=ns) for n in names}
 
     @router.get("/v1/namespaces/{ns}/sessions/{session}/state-machine", response_model=MachineView)
     def state_machine(ns: NAME, session: NAME, creds: Creds) -> MachineView:

@@ -77,6 +77,8 @@ class Summaries:
 
     def summaries(self, session: str, namespace: str) -> list[StoredMessage]:
         """The session's summaries, oldest first."""
+        check_name(session, "session")
+        check_name(namespace, "namespace")
         return self._since(summary_session(session), 0, namespace=namespace, limit=None)
 
     def summarize(

@@ -92,6 +92,8 @@ class SessionStates:
 
     def state_history(self, session: str, name: str, namespace: str) -> list[StateBlock]:
         """Every version of one block, oldest first (value None where it was removed)."""
+        check_name(session, "session")
+        check_name(namespace, "namespace")
         return [block_from_row(name, *row) for row in self.store.state_history(namespace, session, name)]
 
     def set_state_machine(self, session: str, machine: StateMachine | dict[str, Any] | None, namespace: str) -> None:
@@ -111,6 +113,8 @@ class SessionStates:
 
     def state_machine(self, session: str, namespace: str) -> StateMachine | None:
         """The attached machine, or None."""
+        check_name(session, "session")
+        check_name(namespace, "namespace")
         spec = self.store.state_machine(namespace, session)
         return None if spec is None else StateMachine.model_validate_json(spec)
 

@@ -44,6 +44,7 @@ from memory.stores.rows import (
     request_fingerprint,
 )
 from memory.stores.state import Connection
+from memory.stores.tombstones import namespace_key, read_salt
 
 Scope = tuple[str | None, str, tuple[str, ...]]
 """One scope of a delete: (session or None for the whole namespace, WHERE clause, its arguments)."""
@@ -251,7 +252,7 @@ def delete_scopes(conn: Connection, d: LogDialect, namespace: str, session: str 
     d.lock_scopes(conn, namespace, scopes)
     total, found = 0, False
     for scope in scopes:
-        name, where, args = scope
+        _, where, args = scope
         d.delete_chunks(conn, namespace, scope)
         n = conn.execute(f"DELETE FROM messages WHERE {where}", args).rowcount
         conn.execute(f"DELETE FROM tool_calls WHERE {where}", args)
@@ -263,12 +264,10 @@ def delete_scopes(conn: Connection, d: LogDialect, namespace: str, session: str 
             touched += conn.execute(d.sql("DELETE FROM namespaces WHERE namespace=?"), (namespace,)).rowcount
         if n or touched:
             found, total = True, total + n
-            conn.execute(
-                d.sql("INSERT INTO deletions(namespace, session, created_at) VALUES (?, ?, ?)"),
-                (namespace, name, time.time()),
-            )
     if not found:
         raise nothing_to_delete(namespace, session)
+    key = namespace_key(read_salt(conn, d.placeholder), namespace)  # the tombstone keeps no name (tombstones.py)
+    conn.execute(d.sql("INSERT INTO deletions(namespace_key, created_at) VALUES (?, ?)"), (key, time.time()))
     d.close_delete(conn)
     return total
 

@@ -235,14 +235,31 @@ def plan_state_write(
     """The rows a conditional state write adds, given the current rows read under the write lock.
 
     Raises :class:`Conflict` when a block moved past the version the caller read, or whatever
-    ``check(current, machine_spec)`` raises (a stage change the session's machine forbids)."""
+    ``check(current, machine_spec)`` raises (a stage change the session's machine forbids).
+    A machine-governed ``stage`` set to the stage it is already in is left out: a no-op move
+    writes no new version (see :func:`unchanged_stage`)."""
     for name, want in (expected or {}).items():
         have = current.get(name, (0, None, 0.0))[0]
         if have != want:
             raise state_conflict(name, have, want)
     if check is not None:
         check(current, spec)
-    return {name: (current.get(name, (0, None, 0.0))[0] + 1, value, now) for name, value in values.items()}
+    return {
+        name: (current.get(name, (0, None, 0.0))[0] + 1, value, now)
+        for name, value in values.items()
+        if not (spec is not None and unchanged_stage(name, current.get(name), value))
+    }
+
+
+def unchanged_stage(name: str, row: StateRow | None, value: str | None) -> bool:
+    """True when ``value`` (JSON text) sets the ``stage`` block to the stage ``row`` holds."""
+    return (
+        name == "stage"
+        and row is not None
+        and row[1] is not None
+        and value is not None
+        and (json.loads(row[1]) == json.loads(value))
+    )
 
 
 REEMBED_BATCH = 256  # chunks embedded and written per step of a re-embedding

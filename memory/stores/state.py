@@ -93,7 +93,7 @@ def write_state(
     out = plan_state_write(current, values, expected=expected, check=check, spec=spec, now=now)
     for name, row in out.items():
         _insert_block(conn, d, namespace, session, name, row)
-    return out
+    return {name: out[name] if name in out else current[name] for name in values}  # a no-op stage: as it is
 
 
 def write_state_machine(

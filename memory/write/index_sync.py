@@ -2,8 +2,10 @@
 
 The log is the truth; an index a process holds is derived from it and caught up by reading the
 log: the chunks above the highest id it has seen, and the deletions above the last one it has
-applied. With write-behind indexing a chunk may be committed before its vector (any process's
-indexer fills it in later), so "seen" is a watermark and a set: every chunk with an id up to
+applied (a deletion names no namespace, only its key: the namespaces this index or the log holds
+are matched by key and reconciled with the log, which drops the deleted chunks). With
+write-behind indexing a chunk may be committed before its vector (any process's indexer fills it
+in later), so "seen" is a watermark and a set: every chunk with an id up to
 ``synced_chunk`` is in the index (or deleted); the first chunk still waiting for its vector lies
 above it; and ``ahead`` holds the ids above it already indexed (embedded out of id order).
 On SQLite, chunk ids grow in commit order (AUTOINCREMENT inside the serialized write), so a chunk
@@ -93,9 +95,12 @@ class IndexSync:
 
     def _catch_up(self) -> None:
         deletions = self.store.deletions_after(self.synced_deletion)
-        for did, ns, session in deletions:
-            self.index.drop(ns, session)
-            self.synced_deletion = did
+        touched: set[str] = set()
+        if deletions:  # tombstones name no namespace: find the ones held here by their keys
+            keys = {key for _, key in deletions}
+            held = set(self.index.namespaces()) | set(self.store.namespaces())
+            touched = {ns for ns in held if self.store.namespace_key(ns) in keys}
+            self.synced_deletion = deletions[-1][0]
         top = self.store.max_chunk_id()
         if top > self.synced_chunk:
             # read in this order: the highest id, the chunks still waiting for a vector, then
@@ -116,10 +121,10 @@ class IndexSync:
             if self.unpersisted >= self.persist_every:
                 self.index.persist()
                 self.unpersisted = 0
-        if deletions:
-            # chunks added and then deleted by another writer may have slipped in
-            # between our two reads; a reconcile of the namespaces touched settles it.
-            self.reconcile({ns for _, ns, _ in deletions})
+        if touched:
+            # the deleted chunks leave the index here: the log no longer has them (and chunks
+            # added and then deleted by another writer between our two reads go with them)
+            self.reconcile(touched)
 
     def rebuild(self, target: Index, advance: Callable[[int], object]) -> None:
         """Fill ``target`` (emptied first) from the log's vectors; it becomes the index kept in sync.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,3 +102,63 @@ def test_a_delete_rewrites_only_its_namespaces_index_files(open_memory: Callable
     with Memory.open(tmp_path / "m", embedder=mem.embedder) as again:  # loads both generations
         assert [h.session for h in again.search("trains to Porto", namespace="other")] == ["s"]
         assert again.reconcile() == {"added": 0, "removed": 0}
+
+
+USER = "alice@example.com"  # a session (and a namespace) named after a user
+
+
+@pytest.mark.parametrize("index", ["faiss", pytest.param("chroma", marks=pytest.mark.needs("chroma"))])
+def test_a_deleted_session_leaves_no_name_behind(
+    open_memory: Callable[..., Memory], tmp_path: Path, index: str
+) -> None:
+    mem = open_memory(index=index)
+    fill(mem)
+    mem.add(TURNS, session=USER, namespace="n")
+    mem.set_state(USER, {"task": "x"}, namespace="n")
+    mem.add(TURNS[:1], session="s", namespace=USER)
+    mem.flush()
+    folder = tmp_path / "m"
+    assert files_holding(folder, USER.encode())  # on disk before the deletes
+
+    mem.delete("n", USER)
+    mem.delete(USER)  # the namespace named after the user, too
+    # Chroma's own SQLite keeps what it was given (collection and session metadata) in its free
+    # pages and queue: a limit the README states; turnmem's own files hold no name
+    left = [f for f in files_holding(folder, USER.encode()) + files_holding(folder, b"alice@")]
+    assert left == [] if index == "faiss" else all(f.startswith("index-chroma/") for f in left)
+    # the tombstones still reach another process's caches and index: by key
+    assert [k for _, k in mem.store.deletions_after(0)][-2:] == [
+        mem.store.namespace_key("n"),
+        mem.store.namespace_key(USER),
+    ]
+    mem.close()
+    with Memory.open(folder, embedder=mem.embedder, index=index) as again:
+        assert USER not in again.namespaces() and USER not in [s["session"] for s in again.sessions("n")]
+        assert [f for f in files_holding(folder, USER.encode()) if not f.startswith("index-chroma/")] == []
+
+
+def test_a_deleted_session_on_postgres_leaves_no_name_in_any_row(pg_dsn: str, embedder: Embedder) -> None:
+    with Memory.open(pg_dsn, embedder=embedder) as mem:
+        fill(mem)
+        mem.add(TURNS, session=USER, namespace="n")
+        mem.add(TURNS[:1], session="s", namespace=USER)
+        mem.flush()
+        store: Any = mem.store
+
+        def rows_holding(needle: str) -> list[str]:
+            with store._read() as conn:
+                tables = [
+                    r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+                ]
+                return [
+                    t
+                    for t in tables
+                    if conn.execute(f'SELECT count(*) FROM "{t}" x WHERE x::text LIKE %s', (f"%{needle}%",)).fetchone()[
+                        0
+                    ]
+                ]
+
+        assert rows_holding(USER)
+        mem.delete("n", USER)
+        mem.delete(USER)
+        assert rows_holding(USER) == [] and rows_holding("alice@") == []

@@ -149,7 +149,10 @@ def test_message_objects_are_validated_again() -> None:
 def test_to_record_round_trips() -> None:
     raw = {
         "role": "assistant",
-        "content": [{"type": "text", "text": "here"}, {"type": "image_url", "image_url": {"url": "u"}, "caption": "c"}],
+        "content": [
+            {"type": "text", "text": "here"},
+            {"type": "image_url", "image_url": {"url": "https://x.invalid/u.png"}, "caption": "c"},
+        ],
         "name": "bot",
         "id": "m9",
         "timestamp": "2024-05-03T14:00:00Z",

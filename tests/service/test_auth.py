@@ -14,7 +14,7 @@ import pytest
 from memory.client import Client
 from memory.errors import InvalidArgument, PermissionDenied
 from memory.service.app import KeyRing, is_loopback
-from tests.service.helpers import ALPHA_KEY, BETA_KEY, ROOT, ServerProcess
+from tests.service.helpers import ADMIN_KEY, ALPHA_KEY, BETA_KEY, KEYS, ROOT, ServerProcess
 
 ROUTES = [
     ("POST", "/v1/namespaces/{ns}/sessions/s/messages", {"messages": [{"role": "user", "content": "secret 991"}]}),
@@ -105,3 +105,79 @@ def test_keyring_loading(tmp_path: Path) -> None:
         KeyRing.load(tmp_path / "missing.json")
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4")
+
+
+SECRET_KEY = "sk-live-9f8e7d6c5b4a39281706"
+MALFORMED_KEYS = {  # a keys file a hand might write, and what the message must point at
+    "a string, not a list": ('{"keys": {\n  "%s": "alice"\n}}', "line 2"),
+    "a non-string pattern": ('{\n"sk-good-key-0001": ["a"],\n"%s": [1]}', "key #2 (line 3)"),
+    "no namespaces": ('{"keys": {"%s": []}}', "has no namespaces"),
+    "a list of keys": ('{"keys": ["%s"]}', "must be an object"),
+    "a short key among long ones": ('{"%s": ["a"], "sk-1": ["b"]}', "key #2 (line 1)"),
+    "trailing comma": ('{"%s": ["a"],}', "line 1 column"),
+    "a bare key": ('"%s"', "a JSON str"),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED_KEYS, ids=list(MALFORMED_KEYS))
+def test_a_malformed_keys_file_never_prints_a_key(tmp_path: Path, case: str) -> None:
+    template, points_at = MALFORMED_KEYS[case]
+    f = tmp_path / "keys.json"
+    f.write_text(template.replace("%s", SECRET_KEY))
+    with pytest.raises(InvalidArgument) as info:
+        KeyRing.load(f)
+    text = str(info.value) + repr(info.value.body())
+    assert SECRET_KEY not in text and SECRET_KEY[:8] not in text and "sk-1" not in text  # no key, no part of one
+    assert info.value.field == "keys" and points_at in str(info.value) and str(f) in str(info.value)
+    assert info.value.__cause__ is None  # no chained pydantic error either
+    assert info.value.__context__ is None or info.value.__suppress_context__
+
+
+def test_a_keyring_built_in_code_never_shows_its_keys() -> None:
+    for bad in ({SECRET_KEY: "alice"}, {SECRET_KEY: [1]}, {SECRET_KEY: []}, {"sk-1": ["a"]}):
+        with pytest.raises(ValueError) as info:  # pydantic's ValidationError, input values hidden
+            KeyRing(keys=bad)  # type: ignore[arg-type]
+        assert SECRET_KEY not in str(info.value) and "sk-1" not in str(info.value) and "key #1" in str(info.value)
+
+
+@pytest.mark.needs("process")
+def test_serve_with_a_malformed_keys_file_prints_no_key(tmp_path: Path) -> None:
+    f = tmp_path / "keys.json"
+    f.write_text(MALFORMED_KEYS["a string, not a list"][0].replace("%s", SECRET_KEY))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, "-m", "eval.cli", "serve", "--data", str(tmp_path / "d"), "--keys", str(f)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert out.returncode == 2 and "key #1 (line 2)" in out.stderr and "list of namespace patterns" in out.stderr
+    assert SECRET_KEY not in out.stderr + out.stdout and "Traceback" not in out.stderr
+
+
+def test_a_keyring_shows_no_key_in_its_repr() -> None:
+    ring = KeyRing(keys={SECRET_KEY: ["alice"]})
+    assert SECRET_KEY not in repr(ring) and SECRET_KEY not in str(ring)
+
+
+@pytest.mark.needs("server", "process")
+def test_the_server_log_never_holds_a_key(tmp_path: Path) -> None:
+    """At ``--log-level info`` (access log on): keys accepted, refused on another namespace, unknown,
+    or sent the wrong way never reach the log."""
+    wrong = "sk-live-not-a-known-key-4242"
+    with ServerProcess(tmp_path / "d", keys=KEYS, extra_args=["--log-level", "info"]) as srv:
+        turn = {"messages": [{"role": "user", "content": "hello"}]}
+        assert _call(srv, "POST", "/v1/namespaces/alpha/sessions/s/messages", turn, ALPHA_KEY).status_code == 200
+        assert _call(srv, "GET", "/v1/namespaces/beta/sessions/s/messages", None, ALPHA_KEY).status_code == 403
+        assert _call(srv, "GET", "/v1/namespaces/alpha/sessions/s/messages", None, wrong).status_code == 401
+        basic = httpx.get(srv.url + "/v1/namespaces", headers={"Authorization": f"Basic {BETA_KEY}"}, timeout=60)
+        assert basic.status_code == 401
+        assert (
+            _call(srv, "POST", "/v1/namespaces/alpha/sessions/s/messages", {"messages": 5}, ALPHA_KEY).status_code
+            == 422
+        )
+    log = srv.log.read_text()
+    assert '"POST /v1/namespaces/alpha/sessions/s/messages HTTP/1.1" 200' in log and " 401" in log  # it logs requests
+    for key in (ALPHA_KEY, BETA_KEY, ADMIN_KEY, wrong):
+        assert key not in log and key[8:] not in log

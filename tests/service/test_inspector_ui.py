@@ -4,9 +4,14 @@ and a key never shows more than it may read."""
 
 from __future__ import annotations
 
+import base64
+import http.server
 import json
 import math
+import threading
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -272,3 +277,105 @@ def test_as_of_in_try_a_context_draws_the_api_context_of_that_point(seeded: Serv
     page.fill("#ctx-as-of", "tomorrow-ish")
     page.click("#ctx-run")
     expect(page.locator("#error")).to_contain_text("as_of")
+
+
+@contextmanager
+def counting_image_server() -> Iterator[tuple[str, list[tuple[str, str | None]]]]:
+    """An "outside" image host on another loopback port: it serves a PNG and records each request
+    (path, Referer)."""
+    hits: list[tuple[str, str | None]] = []
+    png = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+    )
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            hits.append((self.path, self.headers.get("Referer")))
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(png)))
+            self.end_headers()
+            self.wfile.write(png)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/pixel.png?who=operator", hits
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_remote_image_is_not_fetched_until_the_operator_clicks(seeded: ServerProcess, browser: Browser) -> None:
+    session = f"remote-{uuid.uuid4().hex[:8]}"
+    csp = httpx.get(seeded.url + "/ui/", timeout=30).headers["content-security-policy"]
+    assert "img-src 'self' data: blob:;" in csp  # the page may not load an image from anywhere else
+    with counting_image_server() as (url, hits):
+        turn = {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "here is the tracking pixel"},
+                {"type": "image_url", "image_url": {"url": url}, "caption": "a remote picture"},
+            ],
+        }
+        api(seeded, "POST", f"/v1/namespaces/{NS}/sessions/{session}/messages", {"messages": [turn]})
+        context = browser.new_context()
+        requested: list[str] = []
+        context.on("request", lambda r: requested.append(r.url))
+        page = context.new_page()
+        page.on("pageerror", lambda err: PAGE_ERRORS.append(str(err)))
+        page.set_default_timeout(15_000)
+        page.goto(seeded.url + f"/ui/#/ns/{NS}/s/{session}")
+        page.fill("#key-input", ALPHA_KEY)
+        page.press("#key-input", "Enter")
+        link = page.locator("figure.thumb a.remote-image")
+        host = url.split("/")[2]
+        expect(link).to_have_text(f"remote image from {host} — click to open it in a new tab")
+        expect(page.locator("figure.thumb figcaption")).to_have_text("a remote picture")
+        assert page.locator("figure.thumb img").count() == 0
+        page.wait_for_load_state("networkidle")
+        assert hits == [] and [u for u in requested if host in u] == []  # nothing asked of the outside host
+        assert all(u.startswith(seeded.url) for u in requested)
+
+        with context.expect_page() as opened:
+            link.click()  # the operator's choice: the image in a tab of its own, without a referrer
+        opened.value.wait_for_load_state()
+        assert hits == [("/pixel.png?who=operator", None)]
+        context.close()
+
+
+def test_docs_and_redoc_render_with_nothing_from_another_host(server: ServerProcess, browser: Browser) -> None:
+    """``/docs`` and ``/redoc`` work offline: every request of the page stays on loopback (any other
+    is refused and recorded), and the operations are listed."""
+    context = browser.new_context()
+    outside: list[str] = []
+
+    def only_loopback(route: Any) -> None:
+        host = route.request.url.split("/")[2].rsplit(":", 1)[0]
+        if host in ("127.0.0.1", "localhost", "[::1]"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_loopback)
+    page = context.new_page()
+    page.on("pageerror", lambda err: PAGE_ERRORS.append(str(err)))
+    page.set_default_timeout(20_000)
+    page.goto(server.url + "/docs")
+    ops = page.locator(".opblock-summary-path")
+    expect(ops.first).to_be_visible()
+    paths = ops.all_inner_texts()
+    assert len(paths) > 15 and any(
+        "/v1/namespaces/{ns}/sessions/{session}/messages" in p.replace("\u200b", "") for p in paths
+    )
+    page.goto(server.url + "/redoc")
+    expect(page.get_by_role("heading", name="turnmem").first).to_be_visible()
+    expect(page.locator("li[data-item-id^='tag/']").first).to_be_attached()
+    page.wait_for_load_state("networkidle")
+    assert outside == []
+    context.close()

@@ -16,6 +16,7 @@ import psycopg
 from memory.stores.cache import ChunksVersion, IncrementalCache, SessionSums, SpeakerSet
 from memory.stores.postgres.connection import PgBase
 from memory.stores.postgres.search import as_vector
+from memory.stores.tombstones import namespace_key, read_salt
 
 _VERSION = (
     "SELECT (SELECT last_pos FROM namespaces WHERE namespace=%s), "
@@ -41,8 +42,9 @@ class _Reader:
         return ChunksVersion(last, int(row[1]), str(row[2] or ""), last if row[3] is None else int(row[3]) - 1)
 
     def deleted_since(self, namespace: str, after_id: int) -> bool:
+        key = namespace_key(read_salt(self.conn, "%s"), namespace)  # tombstones keep no name (tombstones.py)
         row = self.conn.execute(
-            "SELECT 1 FROM deletions WHERE id > %s AND namespace = %s LIMIT 1", (after_id, namespace)
+            "SELECT 1 FROM deletions WHERE id > %s AND namespace_key = %s LIMIT 1", (after_id, key)
         ).fetchone()
         return row is not None
 

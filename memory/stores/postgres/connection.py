@@ -15,6 +15,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from memory.errors import InvalidArgument
 from memory.stores.postgres.schema import SCHEMA, SCHEMA_LOCK, SCHEMA_VERSION, STEPS
 from memory.stores.schema import upgrade
+from memory.stores.tombstones import SALT_KEY, new_salt
 
 
 def bigint_array(values: Iterable[int]) -> str:
@@ -81,6 +82,9 @@ class PgBase:
             else:
                 row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
                 found = 1 if row is None else int(row[0])
+            conn.execute(
+                "INSERT INTO meta(key, value) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING", (SALT_KEY, new_salt())
+            )
             steps = {v: partial(conn.execute, sql) for v, sql in STEPS.items()}
             upgrade(found, SCHEMA_VERSION, steps, where=self.where)
             conn.execute(

@@ -16,7 +16,7 @@ A large namespace gets an HNSW index of its own, recorded in ``namespace_indexes
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # Serializes concurrent first opens: CREATE ... IF NOT EXISTS is not safe against a racing twin.
 SCHEMA_LOCK = 0x7475726E6D656D  # "turnmem"
@@ -125,8 +125,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
 {NAMESPACE_INDEXES}
 CREATE TABLE IF NOT EXISTS deletions (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    namespace TEXT NOT NULL,
-    session TEXT,
+    namespace_key TEXT NOT NULL,
     created_at DOUBLE PRECISION NOT NULL
 );
 """
@@ -161,4 +160,27 @@ END $$;
     # nullable columns without a default: no table rewrite, however many chunks are stored
     5: "ALTER TABLE chunks ADD COLUMN IF NOT EXISTS claimed_by TEXT, "
     "ADD COLUMN IF NOT EXISTS claimed_until DOUBLE PRECISION",
+    # a tombstone keeps no name: the namespace's salted key (memory/stores/tombstones.py computes
+    # the same sha256 in Python), no session; a new table with the same ids, the old one dropped
+    # (its files go with it, where an UPDATE would leave dead rows holding the names)
+    6: """
+DO $$ BEGIN
+IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()
+           AND table_name = 'deletions' AND column_name = 'namespace') THEN
+    CREATE TABLE deletions_v7 (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        namespace_key TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL
+    );
+    INSERT INTO deletions_v7 (id, namespace_key, created_at) OVERRIDING SYSTEM VALUE
+        SELECT id, encode(sha256(convert_to(
+            (SELECT value FROM meta WHERE key = 'tombstone_salt') || ':' || namespace, 'UTF8')), 'hex'), created_at
+        FROM deletions;
+    PERFORM setval(pg_get_serial_sequence('deletions_v7', 'id'), (SELECT COALESCE(MAX(id), 0) FROM deletions) + 1,
+                   false);
+    DROP TABLE deletions;
+    ALTER TABLE deletions_v7 RENAME TO deletions;
+END IF;
+END $$;
+""",
 }

@@ -20,6 +20,7 @@ from memory.stores.postgres.connection import PgBase, bigint_array, text_array
 from memory.stores.postgres.schema import SCHEMA_LOCK
 from memory.stores.postgres.vectors import hnsw_index
 from memory.stores.rows import CANDIDATE_COLS, CHUNK_COLS, REEMBED_BATCH, CandidateRow, ChunkRow, embedded
+from memory.stores.tombstones import KeyCache
 
 
 def chunk_row(r: Sequence[Any]) -> ChunkRow:
@@ -147,12 +148,17 @@ class SearchRows(PgBase):
             ).fetchone()
         return int(row[0])  # type: ignore[index]
 
-    def deletions_after(self, after_id: int) -> list[tuple[int, str, str | None]]:
+    def deletions_after(self, after_id: int) -> list[tuple[int, str]]:
         with self._read() as conn:
             rows = conn.execute(
-                "SELECT id, namespace, session FROM deletions WHERE id>%s ORDER BY id", (after_id,)
+                "SELECT id, namespace_key FROM deletions WHERE id>%s ORDER BY id", (after_id,)
             ).fetchall()
-        return [(int(r[0]), r[1], r[2]) for r in rows]
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    def namespace_key(self, namespace: str) -> str:
+        keys: KeyCache = self.__dict__.setdefault("_tombstone_keys", KeyCache())
+        with self._read() as conn:
+            return keys.key(conn, namespace, "%s")
 
     def max_deletion_id(self) -> int:
         with self._read() as conn:

@@ -12,6 +12,7 @@ import numpy as np
 from memory.stores.cache import ChunksVersion, IncrementalCache, SessionSums, SpeakerSet
 from memory.stores.sqlite.connection import SQLiteBase
 from memory.stores.sqlite.schema import PENDING
+from memory.stores.tombstones import namespace_key, read_salt
 
 _VERSION = (
     "SELECT (SELECT last_pos FROM namespaces WHERE namespace=?), "
@@ -37,8 +38,9 @@ class _Reader:
         return ChunksVersion(last, int(row[1]), str(row[2] or ""), last if row[3] is None else int(row[3]) - 1)
 
     def deleted_since(self, namespace: str, after_id: int) -> bool:
+        key = namespace_key(read_salt(self.conn), namespace)  # tombstones keep no name (tombstones.py)
         row = self.conn.execute(
-            "SELECT 1 FROM deletions WHERE id > ? AND namespace = ? LIMIT 1", (after_id, namespace)
+            "SELECT 1 FROM deletions WHERE id > ? AND namespace_key = ? LIMIT 1", (after_id, key)
         ).fetchone()
         return row is not None
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from memory.stores.schema import upgrade
 from memory.stores.sqlite.schema import SCHEMA_V1, SCHEMA_VERSION, STEPS
+from memory.stores.tombstones import SALT_KEY, new_salt
 
 
 class SQLiteBase:
@@ -38,8 +39,12 @@ class SQLiteBase:
             else:
                 row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
                 found = 1 if row is None else int(row[0])
-            upgrade(found, SCHEMA_VERSION, {v: partial(step, conn) for v, step in STEPS.items()}, where=str(self.path))
+            conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", (SALT_KEY, new_salt()))
+            steps = {v: partial(step, conn) for v, step in STEPS.items()}
+            done = upgrade(found, SCHEMA_VERSION, steps, where=str(self.path))
             conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        if done and not fresh:  # what a step rewrote (names in clear, say) leaves the WAL too
+            self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- connections ---------------------------------------------------------------------
 

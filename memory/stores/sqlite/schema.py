@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 4
+from memory.stores.tombstones import namespace_key, read_salt
+
+SCHEMA_VERSION = 5
 
 # Version 1, as the first turnmem wrote it; a new log starts here and is stepped up.
 SCHEMA_V1 = """
@@ -116,4 +118,33 @@ def _v3_to_v4(conn: sqlite3.Connection) -> None:
     conn.execute(f"CREATE INDEX IF NOT EXISTS chunks_pending ON chunks (namespace, id) WHERE {PENDING}")
 
 
-STEPS = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
+DELETIONS_V5 = """
+CREATE TABLE deletions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    namespace_key TEXT NOT NULL,
+    created_at REAL NOT NULL
+)"""
+
+
+def _v4_to_v5(conn: sqlite3.Connection) -> None:
+    """A tombstone keeps no name: the namespace's salted key instead of the namespace and the
+    session in clear (memory/stores/tombstones.py). The old rows are rewritten with the same ids,
+    and the old table's pages zeroed (``secure_delete``); the WAL is truncated after the open."""
+    if "namespace" not in {r[1] for r in conn.execute("PRAGMA table_info(deletions)")}:
+        return  # already nameless
+    salt = read_salt(conn)
+    rows = conn.execute("SELECT id, namespace, created_at FROM deletions ORDER BY id").fetchall()
+    top = conn.execute("SELECT seq FROM sqlite_sequence WHERE name='deletions'").fetchone()
+    conn.execute("DROP TABLE deletions")
+    conn.execute(DELETIONS_V5)
+    conn.executemany(
+        "INSERT INTO deletions(id, namespace_key, created_at) VALUES (?, ?, ?)",
+        [(i, namespace_key(salt, ns), t) for i, ns, t in rows],
+    )
+    if top is not None:  # ids keep growing from where they were
+        moved = conn.execute("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name='deletions'", (top[0],))
+        if moved.rowcount == 0:
+            conn.execute("INSERT INTO sqlite_sequence(name, seq) VALUES ('deletions', ?)", (top[0],))
+
+
+STEPS = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}

@@ -13,6 +13,7 @@ from memory.stores.rows import CANDIDATE_COLS, CHUNK_COLS, REEMBED_BATCH, Candid
 from memory.stores.sqlite.connection import SQLiteBase
 from memory.stores.sqlite.log import scope_token
 from memory.stores.sqlite.schema import PENDING
+from memory.stores.tombstones import KeyCache
 
 
 class SearchRows(SQLiteBase):
@@ -147,13 +148,13 @@ class SearchRows(SQLiteBase):
             return int(self._conn().execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
         return int(self._conn().execute("SELECT COUNT(*) FROM chunks WHERE namespace=?", (namespace,)).fetchone()[0])
 
-    def deletions_after(self, after_id: int) -> list[tuple[int, str, str | None]]:
-        return [
-            (r[0], r[1], r[2])
-            for r in self._conn().execute(
-                "SELECT id, namespace, session FROM deletions WHERE id>? ORDER BY id", (after_id,)
-            )
-        ]
+    def deletions_after(self, after_id: int) -> list[tuple[int, str]]:
+        rows = self._conn().execute("SELECT id, namespace_key FROM deletions WHERE id>? ORDER BY id", (after_id,))
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    def namespace_key(self, namespace: str) -> str:
+        keys: KeyCache = self.__dict__.setdefault("_tombstone_keys", KeyCache())
+        return keys.key(self._conn(), namespace)
 
     def max_deletion_id(self) -> int:
         return int(self._conn().execute("SELECT COALESCE(MAX(id), 0) FROM deletions").fetchone()[0])

@@ -303,7 +303,7 @@ def test_delete_session_and_namespace(store: Store, counter: TokenCounter) -> No
     assert {int(i) for i in store.chunk_ids("n1")} == b_chunks
     ids, _ = store.search_text(["Lisbon"], "n1", 10)
     assert {store.chunks(ids.tolist())[int(i)].session for i in ids} == {"b"}
-    assert store.deletions_after(0)[-1][1:] == ("n1", "a")
+    assert store.deletions_after(0)[-1][1:] == (store.namespace_key("n1"),)  # the key, no name
     # The session starts over: seq 1, its call id and idempotency key free again.
     res = store.append("n1", "a", prepared(counter, tool_unit), idempotency_key="k")
     assert res.seqs == [1, 2, 3] and not res.replayed
@@ -337,8 +337,9 @@ def test_session_delete_leaves_no_trace(backend: Backend, store: Store, counter:
     assert store.tool_links("n", "a", call_ids=["c9"]) == []
     assert store.search_text(["quokka7781zebra"], "n", 10)[0].size == 0
     assert {c.session for c in store.chunks(store.chunk_ids("n").tolist()).values()} == {"b"}
-    # a deletion per session removed, the session's own last (an index drops both)
-    assert [d[1:] for d in store.deletions_after(0)] == [("n", "a::summaries"), ("n", "a")]
+    # one tombstone per delete: the namespace's key, not its name, no session
+    assert [d[1:] for d in store.deletions_after(0)] == [(store.namespace_key("n"),)]
+    assert store.namespace_key("n") != store.namespace_key("n1") and len(store.namespace_key("n")) == 64
     assert table_counts(backend, store)[TABLES.index("idempotency")] == 0
     assert table_counts(backend, store)[TABLES.index("messages")] == before_b[TABLES.index("messages")] - 3
     # the key is free again: the same write stores anew

@@ -62,6 +62,9 @@ def test_an_unreachable_database_is_a_clear_error() -> None:
     assert "cannot connect to PostgreSQL" in str(err.value) and "secret" not in str(err.value)
 
 
+OLD_USER = "carol@example.com"  # the name a tombstone of schema 4 kept in clear
+
+
 def _v1_log(path: Path) -> None:
     """A log as turnmem's first schema wrote it: version 1, one session with a message and a chunk."""
     conn = sqlite3.connect(path)
@@ -79,6 +82,8 @@ def _v1_log(path: Path) -> None:
     )
     conn.execute("INSERT INTO chunks_fts(rowid, text, scope) VALUES (1, 'old hello', '')")
     conn.execute("INSERT INTO idempotency VALUES ('ns', 's', 'old-key', '[1]', 0)")
+    for i, (ns, session) in enumerate([(OLD_USER, OLD_USER), ("ns", OLD_USER), (OLD_USER, None)], 1):  # tombstones
+        conn.execute("INSERT INTO deletions(namespace, session, created_at) VALUES (?, ?, ?)", (ns, session, i))
     conn.commit()
     conn.close()
 
@@ -88,7 +93,14 @@ def test_a_sqlite_log_of_the_previous_schema_is_migrated(tmp_path: Path) -> None
     _v1_log(path)
     store = SQLiteStore(path)
     try:
-        assert store.get_meta("schema_version") == str(SCHEMA_VERSION) == "4"
+        assert store.get_meta("schema_version") == str(SCHEMA_VERSION) == "5"
+        # version 5: the tombstones keep the namespace's key, the same ids, no name in any file
+        assert store.deletions_after(0) == [
+            (1, store.namespace_key(OLD_USER)),
+            (2, store.namespace_key("ns")),
+            (3, store.namespace_key(OLD_USER)),
+        ]
+        assert [p.name for p in tmp_path.iterdir() if OLD_USER.encode() in p.read_bytes()] == []
         indexes = {r[0] for r in store._conn().execute("SELECT name FROM sqlite_master WHERE type='index'")}
         assert {"chunks_by_session", "chunks_pending"} <= indexes  # version 4: chunks waiting for a vector
         assert store.pending_chunk_ids().tolist() == []  # the old chunk has its vector
@@ -98,6 +110,7 @@ def test_a_sqlite_log_of_the_previous_schema_is_migrated(tmp_path: Path) -> None
         assert store.append("ns", "s", [], idempotency_key="old-key").seqs == [1]
         assert [r.data["content"] for r in store.all_messages("ns", "s")] == ["old hello"]
         assert store.delete("ns", "s") == 1
+        assert store.deletions_after(3) == [(4, store.namespace_key("ns"))]  # ids go on from the old ones
     finally:
         store.close()
 
@@ -110,11 +123,29 @@ def test_a_postgres_database_of_the_previous_schema_is_migrated(pg_dsn: str) -> 
         conn.execute("ALTER TABLE chunks ALTER COLUMN embedding SET NOT NULL")
         conn.execute("DROP TABLE namespace_indexes")  # and no namespace with an index of its own
         conn.execute("ALTER TABLE chunks DROP COLUMN claimed_by, DROP COLUMN claimed_until")  # and no claims
+        conn.execute("DROP TABLE deletions")  # and tombstones with names in clear
+        conn.execute(
+            "CREATE TABLE deletions (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, namespace TEXT NOT NULL, "
+            "session TEXT, created_at DOUBLE PRECISION NOT NULL)"
+        )
+        conn.execute(
+            "INSERT INTO deletions(namespace, session, created_at) VALUES (%s, %s, 1), ('ns', %s, 2), (%s, NULL, 3)",
+            (OLD_USER, OLD_USER, OLD_USER, OLD_USER),
+        )
         conn.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
     pg.close()
     pg = PostgresStore(pg_dsn)
     try:
-        assert pg.get_meta("schema_version") == str(PG_VERSION) == "6"
+        assert pg.get_meta("schema_version") == str(PG_VERSION) == "7"
+        # version 7: tombstones keep the key Python computes, the same ids, and no name
+        keys = [(1, pg.namespace_key(OLD_USER)), (2, pg.namespace_key("ns")), (3, pg.namespace_key(OLD_USER))]
+        assert pg.deletions_after(0) == keys
+        with pg._read() as conn:
+            assert conn.execute(
+                "SELECT count(*) FROM deletions d WHERE d::text LIKE %s", (f"%{OLD_USER}%",)
+            ).fetchone() == (0,)
+        pg.append("ns", "gone", [])  # ids go on from the old ones
+        assert pg.delete("ns", "gone") == 0 and pg.deletions_after(3)[0][0] == 4
         with pg._read() as conn:
             cols = {
                 r[0]
@@ -153,7 +184,7 @@ def test_a_postgres_database_of_version_5_keeps_its_waiting_chunks_and_claims_th
     pg.close()
     pg = PostgresStore(pg_dsn)
     try:
-        assert pg.get_meta("schema_version") == "6" and pg.pending_chunk_ids().tolist() == [2]
+        assert pg.get_meta("schema_version") == str(PG_VERSION) and pg.pending_chunk_ids().tolist() == [2]
         claim = pg.claim_pending("replica-a", None, namespace="n")
         assert [r[:2] for r in claim.rows] == [(2, "a trip to Zanzibar")]
         assert pg.claim_pending("replica-b", [2]).busy == [2]  # held by replica-a
@@ -211,11 +242,11 @@ def test_a_newer_schema_is_refused_naming_both_versions(tmp_path: Path, pg_dsn: 
     assert "schema version 9" in str(err.value) and f"schema version {SCHEMA_VERSION}" in str(err.value)
 
     pg = PostgresStore(pg_dsn)
-    pg.set_meta("schema_version", "7")
+    pg.set_meta("schema_version", "8")
     pg.close()
     with pytest.raises(SchemaMismatch) as err:
         PostgresStore(pg_dsn)
-    assert "schema version 7" in str(err.value) and f"schema version {PG_VERSION}" in str(err.value)
+    assert "schema version 8" in str(err.value) and f"schema version {PG_VERSION}" in str(err.value)
 
 
 def test_an_old_schema_without_a_migration_is_refused(tmp_path: Path) -> None:
@@ -223,5 +254,5 @@ def test_an_old_schema_without_a_migration_is_refused(tmp_path: Path) -> None:
     SQLiteStore(path).close()
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE meta SET value='0' WHERE key='schema_version'")
-    with pytest.raises(SchemaMismatch, match="schema version 0 is older than 4 and has no migration"):
+    with pytest.raises(SchemaMismatch, match="schema version 0 is older than 5 and has no migration"):
         SQLiteStore(path)

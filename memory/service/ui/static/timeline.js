@@ -14,14 +14,33 @@ async function allMessages(ns, session) {
   }
 }
 
+// An inline image (data: or blob:, or this server's) is shown; a remote one is never fetched by
+// the page (a tracking pixel would learn who opened the session, and when): the CSP allows
+// images from 'self', data: and blob: only. Its placeholder names the host; a click opens the
+// URL in a new tab, without a referrer, where the operator chose to load it.
+function imageNode(url, caption) {
+  let parsed = null;
+  try {
+    parsed = new URL(url, location.href);
+  } catch (_) {
+    parsed = null;
+  }
+  const inline = parsed && (parsed.protocol === "data:" || parsed.protocol === "blob:" || parsed.origin === location.origin);
+  if (inline) return h("img", { src: url, alt: caption || "image", loading: "lazy" });
+  const remote = parsed && (parsed.protocol === "https:" || parsed.protocol === "http:");
+  const label = remote ? `remote image from ${parsed.host} — click to open it in a new tab` : "image with an unusable URL (not loaded)";
+  if (!remote) return h("span", { class: "remote-image", text: label });
+  return h("a", { class: "remote-image", href: parsed.href, target: "_blank", rel: "noopener noreferrer", referrerpolicy: "no-referrer", title: parsed.href, text: label });
+}
+
 function contentNodes(content) {
   if (content === null || content === undefined) return [];
   if (typeof content === "string") return [h("div", { class: "text", text: content })];
   return content.map((part) => {
     if (part.type === "text") return h("div", { class: "text", text: part.text });
     if (part.type === "image_url") {
-      const img = h("img", { src: part.image_url.url, alt: part.caption || "image", loading: "lazy" });
-      return h("figure", { class: "thumb" }, img, h("figcaption", { text: part.caption || "(no caption)" }));
+      const caption = h("figcaption", { text: part.caption || "(no caption)" });
+      return h("figure", { class: "thumb" }, imageNode(part.image_url.url, part.caption), caption);
     }
     if (part.type === "file") {
       const name = part.file.filename || part.file.file_id || "file";
