@@ -36,6 +36,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.concurrency import run_in_threadpool
 
 import memory
 from memory.embedders import BatchingEmbedder, default_embedder
@@ -44,9 +45,11 @@ from memory.memory import Memory
 from memory.models import Context, Message, StoredMessage, ToolCallState
 from memory.service.common import NAME, NAME_PATTERN, ContextRequest, Creds, context_response
 from memory.service.errors import BUSY, ERRORS, ErrorBody, validation_body
+from memory.service.faults import Faults, error_response
 from memory.service.inspect_routes import eval_folder, install_inspector
 from memory.service.limits import MAX_BATCH, BodySizeLimit, ServiceLimits
-from memory.service.namespace_routes import DeleteResponse, SessionInfo, namespace_router
+from memory.service.namespace_routes import WAITING, DeleteResponse, SessionInfo, namespace_router
+from memory.service.waits import WaitSlots
 from memory.session.state import StateBlock, StateMachine
 from memory.stores import parse_location
 from memory.validation import MAX_NAME
@@ -212,8 +215,11 @@ def create_app(  # noqa: C901
     app.state.memory = mem
     app.state.keys = ring
     app.state.limits = limits
+    app.add_middleware(Faults)  # a route's exception (disk full, a bug): a JSON answer, the connection kept
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_request_bytes)
     write_lock = threading.Lock()  # one writer at a time in this process; SQLite orders processes
+    waits = WaitSlots(limits.max_waiting, limits.max_waiting_per_namespace)  # flush, wait_indexed: not the pool
+    app.state.waits = waits
     warned: list[bool] = []
 
     def key_patterns(creds: HTTPAuthorizationCredentials | None) -> list[str]:
@@ -240,19 +246,17 @@ def create_app(  # noqa: C901
 
     @app.exception_handler(TurnmemError)
     async def _turnmem_error(request: Request, exc: TurnmemError) -> JSONResponse:
-        status, body = exc.status_code, exc.body()
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {"Retry-After": "1"} if status == 503 else None
-        return JSONResponse(body, status_code=status, headers=headers)
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(validation_body(exc, request.url.path), status_code=422)
 
     @app.get("/healthz", response_model=Health, tags=["service"])
-    def healthz() -> Health:
+    async def healthz() -> Health:  # async: on the event loop, never queued behind the thread pool
         return Health(status="ok", version=memory.__version__)
 
-    app.include_router(namespace_router(mem, key_patterns, authorize, write_lock))
+    app.include_router(namespace_router(mem, key_patterns, authorize, write_lock, waits))
 
     @app.get("/v1/namespaces/{ns}/sessions/{session}", response_model=SessionInfo, tags=["sessions"])
     def session_info(ns: NAME, session: NAME, creds: Creds) -> SessionInfo:
@@ -278,20 +282,35 @@ def create_app(  # noqa: C901
             409: {"model": ErrorBody, "description": "stale base_seq; `current_seq` is the session's seq"},
             422: {"model": ErrorBody, "description": "bad input, or idempotency_key reused with another body"},
             **BUSY,
+            **WAITING,
         },
     )
-    def append(ns: NAME, session: NAME, body: AppendRequest, creds: Creds) -> AppendResponse:
-        """Append a batch to the session: all of it or nothing; replays and retries store nothing twice."""
+    async def append(ns: NAME, session: NAME, body: AppendRequest, creds: Creds) -> AppendResponse:
+        """Append a batch to the session: all of it or nothing; replays and retries store nothing twice.
+        With ``wait_indexed`` the call takes a waiting slot first (503 ``Busy`` when none is free)."""
         authorize(ns, creds)
-        mem.check_write(session, ns, body.idempotency_key, body.base_seq)  # names and key, before embedding
-        prepared = mem.prepare(body.messages, timestamp=body.timestamp)  # validate + chunk outside the lock
-        with write_lock:
-            seqs = mem.add_prepared(
-                prepared, session=session, namespace=ns, idempotency_key=body.idempotency_key, base_seq=body.base_seq
-            )
-            mark = mem.write_mark()
-        if body.wait_indexed:
-            mem.wait_indexed(mark)  # outside the lock: this batch and those before it, not the later ones
+
+        def store() -> list[int]:
+            mem.check_write(session, ns, body.idempotency_key, body.base_seq)  # names and key, before embedding
+            prepared = mem.prepare(body.messages, timestamp=body.timestamp)  # validate + chunk outside the lock
+            with write_lock:
+                seqs = mem.add_prepared(
+                    prepared,
+                    session=session,
+                    namespace=ns,
+                    idempotency_key=body.idempotency_key,
+                    base_seq=body.base_seq,
+                )
+                mark = mem.write_mark()
+            if body.wait_indexed:
+                mem.wait_indexed(mark)  # outside the lock: this batch and those before it, not the later ones
+            return seqs
+
+        if body.wait_indexed:  # the wait must not hold a thread of the pool every other route shares
+            async with waits.slot(ns, "wait_indexed"):
+                seqs = await waits.run(store)
+        else:
+            seqs = await run_in_threadpool(store)
         return AppendResponse(first_seq=seqs[0], last_seq=seqs[-1], seqs=seqs)
 
     @app.get(
