@@ -28,6 +28,7 @@ import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -52,6 +53,7 @@ from memory.service.namespace_routes import WAITING, DeleteResponse, SessionInfo
 from memory.service.waits import WaitSlots
 from memory.session.state import StateBlock, StateMachine
 from memory.stores import parse_location
+from memory.stores.rows import PreparedMessage
 from memory.validation import MAX_NAME
 
 KEYS_ENV = "TURNMEM_API_KEYS"
@@ -287,12 +289,16 @@ def create_app(  # noqa: C901
     )
     async def append(ns: NAME, session: NAME, body: AppendRequest, creds: Creds) -> AppendResponse:
         """Append a batch to the session: all of it or nothing; replays and retries store nothing twice.
-        With ``wait_indexed`` the call takes a waiting slot first (503 ``Busy`` when none is free)."""
+        A call that waits (``wait_indexed``, or a write the indexer has no room for yet) takes a
+        waiting slot (503 ``Busy`` when none is free) and waits on its thread, not the shared pool."""
         authorize(ns, creds)
 
-        def store() -> list[int]:
+        def prepare() -> list[PreparedMessage]:
             mem.check_write(session, ns, body.idempotency_key, body.base_seq)  # names and key, before embedding
-            prepared = mem.prepare(body.messages, timestamp=body.timestamp)  # validate + chunk outside the lock
+            return mem.prepare(body.messages, timestamp=body.timestamp)  # validate + chunk outside the lock
+
+        def store(prepared: list[PreparedMessage]) -> list[int]:
+            mem.wait_room(prepared)  # backpressure, before the lock: a full queue holds up no other writer
             with write_lock:
                 seqs = mem.add_prepared(
                     prepared,
@@ -306,11 +312,17 @@ def create_app(  # noqa: C901
                 mem.wait_indexed(mark)  # outside the lock: this batch and those before it, not the later ones
             return seqs
 
-        if body.wait_indexed:  # the wait must not hold a thread of the pool every other route shares
+        if body.wait_indexed:  # refused before any work when no slot is free
             async with waits.slot(ns, "wait_indexed"):
-                seqs = await waits.run(store)
+                prepared = await waits.run(prepare)
+                seqs = await waits.run(partial(store, prepared))
         else:
-            seqs = await run_in_threadpool(store)
+            prepared = await run_in_threadpool(prepare)
+            if mem.has_room(prepared):
+                seqs = await run_in_threadpool(store, prepared)
+            else:  # it will wait for the indexer (up to embed_timeout): not on a thread others need
+                async with waits.slot(ns, "add"):
+                    seqs = await waits.run(partial(store, prepared))
         return AppendResponse(first_seq=seqs[0], last_seq=seqs[-1], seqs=seqs)
 
     @app.get(

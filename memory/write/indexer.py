@@ -265,6 +265,12 @@ class IndexWorker:
                 self._reserved -= chunks
                 self._cond.notify_all()
 
+    def has_room(self, chunks: int) -> bool:
+        """Whether a write of ``chunks`` chunks would be admitted by :meth:`room` without waiting."""
+        with self._cond:
+            busy = self._waiting_chunks + self._reserved
+            return chunks <= 0 or busy == 0 or busy + chunks <= self.max_pending
+
     @property
     def waiting_chunks(self) -> int:
         """Chunks queued and not indexed yet (in this process)."""

@@ -104,6 +104,20 @@ class Writer:
             wait_indexed=wait_indexed,
         )
 
+    def behind(self, prepared: Sequence[PreparedMessage]) -> int:
+        """The chunks a write of ``prepared`` leaves to the indexer (none with ``index_writes="sync"``)."""
+        return sum(len(pm.chunks) for pm in prepared) if self.index_writes == "background" else 0
+
+    def has_room(self, prepared: Sequence[PreparedMessage]) -> bool:
+        """Whether storing ``prepared`` now would go ahead without waiting for the indexer."""
+        return self.indexer.has_room(self.behind(prepared))
+
+    def wait_room(self, prepared: Sequence[PreparedMessage]) -> None:
+        """Wait, as :meth:`add_prepared` would, until the indexer has room for ``prepared`` (up to
+        ``pending_timeout_s``, then :class:`TimedOut`); reserves nothing."""
+        with self.indexer.room(self.behind(prepared), self.pending_timeout_s):
+            pass
+
     def add_prepared(
         self,
         prepared: Sequence[PreparedMessage],
@@ -116,7 +130,7 @@ class Writer:
         """Store what :meth:`prepare` made, once the indexer has room for its chunks."""
         self.check_write(session, namespace, idempotency_key, base_seq)
         self.indexer.raise_failed()  # an earlier write's indexing failed: say so before storing more
-        behind = sum(len(pm.chunks) for pm in prepared) if self.index_writes == "background" else 0
+        behind = self.behind(prepared)
         with self.indexer.room(behind, self.pending_timeout_s):  # backpressure: the queue stays bounded
             seqs, ticket = self._commit(
                 prepared, session, namespace, idempotency_key=idempotency_key, base_seq=base_seq

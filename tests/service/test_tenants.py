@@ -38,9 +38,11 @@ class Service:
         return int(self.app.state.waits.busy)  # type: ignore[attr-defined]
 
 
-def _service(open_memory: Callable[..., Memory], memory_embedder: Embedder, limits: ServiceLimits) -> Iterator[Service]:
+def _service(
+    open_memory: Callable[..., Memory], memory_embedder: Embedder, limits: ServiceLimits, **opts: object
+) -> Iterator[Service]:
     emb = GatedEmbedder(memory_embedder)
-    mem = open_memory("tenants", embedder=emb)
+    mem = open_memory("tenants", embedder=emb, **opts)
     app = create_app(mem, limits=limits)
     try:
         with serve(app) as url:
@@ -53,6 +55,13 @@ def _service(open_memory: Callable[..., Memory], memory_embedder: Embedder, limi
 def roomy(open_memory: Callable[..., Memory], memory_embedder: Embedder) -> Iterator[Service]:
     """Slots for every abuser: all 40 wait at once."""
     yield from _service(open_memory, memory_embedder, ServiceLimits(max_waiting=64, max_waiting_per_namespace=64))
+
+
+@pytest.fixture
+def full_queue(open_memory: Callable[..., Memory], memory_embedder: Embedder) -> Iterator[Service]:
+    """Room for 2 chunks in the indexer's queue: a write past it waits (backpressure) for 120 s."""
+    limits = ServiceLimits(max_waiting=64, max_waiting_per_namespace=64)
+    yield from _service(open_memory, memory_embedder, limits, max_pending=2, pending_timeout_s=120)
 
 
 @pytest.fixture
@@ -144,3 +153,28 @@ def test_a_waiting_call_past_the_slots_gets_503_busy_with_retry_after_and_stores
         client.flush(30, namespace="a")  # the slots are free again
         seqs = client.add([FACT], session="s", namespace="a", wait_indexed=True)
         assert seqs == [2]
+
+
+def test_writes_waiting_for_room_in_the_indexers_queue_do_not_hold_the_pool(full_queue: Service) -> None:
+    """Backpressure: with the queue full, a plain write waits for the indexer (up to the embed
+    timeout). It waits in a slot, before the write lock: other tenants read and /healthz answers."""
+    url = full_queue.url
+    with Client(url) as client:
+        client.add([FACT, FACT], session="s", namespace="victim")  # the queue is full now
+
+    def write(i: int) -> httpx.Response:
+        body = {"messages": [FACT], "idempotency_key": f"k{i}"}
+        return httpx.post(f"{url}/v1/namespaces/abuser/sessions/w{i}/messages", json=body, timeout=180)
+
+    threads, statuses = _in_threads(ABUSERS, write)
+    _until(lambda: full_queue.waiting() == ABUSERS, "the 40 writes never all waited for room")
+    with httpx.Client(base_url=url, timeout=5.0) as other:
+        assert other.get("/healthz").status_code == 200
+        assert other.get("/v1/namespaces/victim/sessions/s/messages").json()["last_seq"] == 2
+        state = other.patch("/v1/namespaces/victim/sessions/s/state", json={"blocks": {"n": 1}})
+        assert state.status_code == 200  # the write lock is free: nobody waits for room holding it
+    assert not statuses
+    full_queue.emb.gate.set()
+    for t in threads:
+        t.join(timeout=120)
+    assert statuses == [200] * ABUSERS
