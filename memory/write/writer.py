@@ -13,6 +13,7 @@ indexer, or run at once with ``index_writes="sync"``. ``flush`` waits for the in
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -28,6 +29,8 @@ from memory.write.chunking import Chunker
 from memory.write.index_handle import IndexHandle
 from memory.write.indexer import INDEX_WRITES, IndexWorker, drain_pending, embed_pending, indexer_id, settle
 from memory.write.prepare import prepare
+
+log = logging.getLogger("turnmem.writer")
 
 AfterWrite = Callable[[str, str, int], object]  # (namespace, session, last seq of the write)
 
@@ -244,5 +247,8 @@ class Writer:
             check_name(session, "session")
         n = self.store.delete(namespace, session)
         self.index_handle.catch_up()
-        self.index_handle.index.persist()
+        try:
+            self.index_handle.index.persist()
+        except OSError as exc:  # the delete is committed; the index files are derived, saved again later
+            log.warning("deleted in %s; saving the index failed (saved on the next write or close): %s", namespace, exc)
         return n

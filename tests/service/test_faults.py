@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import psycopg
+import psycopg.errors
 import pytest
 
 from memory import Memory
@@ -95,6 +97,7 @@ def test_a_full_disk_answers_507_storage_error_and_loses_nothing_acknowledged(
     try:
         with serve(create_app(mem)) as url, Client(url, retries=0) as client:
             acked = [client.add([_turn(i)], session="s", wait_indexed=True)[0] for i in range(3)]
+            client.add([_turn(0)], session="other", wait_indexed=True)
             disk.fill()
             refused = None
             for i in range(3, 400):  # the WAL may still have room for a few: write until the disk says no
@@ -110,6 +113,10 @@ def test_a_full_disk_answers_507_storage_error_and_loses_nothing_acknowledged(
             assert raw.headers["content-type"] == "application/json"
             # the same connection goes on: what was acknowledged is there, gap-free
             assert [m.seq for m in client.since("s", 0)] == acked == list(range(1, len(acked) + 1))
+            gone = httpx.delete(f"{url}/v1/namespaces/default/sessions/other")  # a delete writes too
+            assert gone.status_code in (200, 507) and gone.json()["error" if gone.status_code == 507 else "deleted"]
+            if gone.status_code == 507:  # refused whole: the session is all there
+                assert len(client.since("other", 0)) == 1
             disk.free()
             assert client.add([_turn(999)], session="s") == [len(acked) + 1]  # writes resume
             client.flush(30)
@@ -164,6 +171,11 @@ def test_storage_faults_are_read_by_meaning() -> None:
     assert storage_error(ValueError("no")) is None
     enospc = storage_error(OSError(28, "No space left on device", "/data/index/x.faiss"))
     assert enospc is not None and enospc.status_code == 507 and "x.faiss" in str(enospc)
+    lost = storage_error(psycopg.OperationalError("server closed the connection unexpectedly"))
+    assert lost is not None and lost.transient and lost.status_code == 503
+    pg_full = storage_error(psycopg.errors.DiskFull("could not extend file"))
+    assert pg_full is not None and pg_full.status_code == 507
+    assert storage_error(psycopg.errors.UniqueViolation("duplicate key")) is None
 
 
 @pytest.mark.parametrize(
