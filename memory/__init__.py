@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from memory.errors import (
     BudgetTooSmall,
+    Busy,
     Conflict,
     IdempotencyConflict,
     IndexingFailed,
@@ -25,6 +26,7 @@ from memory.errors import (
     PermissionDenied,
     SchemaMismatch,
     ServiceError,
+    StorageError,
     TimedOut,
     TurnmemError,
     UpstreamError,
@@ -76,6 +78,7 @@ __all__ = [
     "AssembleConfig",
     "AsyncClient",
     "BudgetTooSmall",
+    "Busy",
     "ChatSummarizer",
     "Chunk",
     "Client",
@@ -103,6 +106,7 @@ __all__ = [
     "Stage",
     "StateBlock",
     "StateMachine",
+    "StorageError",
     "StoredMessage",
     "TextPart",
     "TimedOut",

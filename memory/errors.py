@@ -211,6 +211,36 @@ class TimedOut(TurnmemError, TimeoutError):
     code = "TimedOut"
 
 
+class Busy(TurnmemError):
+    """The service already runs as many waiting calls (``flush``, ``wait_indexed`` writes) as it
+    allows, in all or in this namespace; nothing was done: retry after ``Retry-After`` seconds.
+    The service answers 503 with ``Retry-After``."""
+
+    status_code = 503
+    code = "Busy"
+
+
+class StorageError(TurnmemError):
+    """The database or the disk failed the operation (disk full, an I/O error, a lost database
+    connection); nothing of it was stored. ``transient`` errors (a lost connection, a locked
+    database) are worth retrying soon: the service answers 503 with ``Retry-After``; the others
+    (disk full) need an operator: 507 Insufficient Storage. The driver's error is chained."""
+
+    code = "StorageError"
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+        self.status_code = 503 if transient else 507
+
+    def body(self) -> dict[str, Any]:
+        return {**super().body(), "transient": self.transient}
+
+    @classmethod
+    def from_body(cls, detail: str, body: Mapping[str, Any], status: int) -> TurnmemError:
+        return cls(detail, transient=bool(body.get("transient", status == 503)))
+
+
 class IndexingFailed(TurnmemError):
     """Embedding or indexing stored turns failed in the background (write-behind indexing). The
     turns themselves are stored (the window and full-text search have them); their chunks are
@@ -268,6 +298,8 @@ REGISTRY: dict[str, type[TurnmemError]] = {
         PermissionDenied,
         ServiceError,
         TimedOut,
+        Busy,
+        StorageError,
         IndexingFailed,
         IndexMismatch,
         SchemaMismatch,
@@ -290,6 +322,8 @@ def _by_status(detail: str, body: Mapping[str, Any], status: int) -> TurnmemErro
         return (InvalidMessage if messages else InvalidArgument).from_body(detail, body, status)
     if status == 502:
         return UpstreamError(detail)
+    if status == 507:
+        return StorageError(detail)
     return ServiceError.from_body(detail, body, status)
 
 
@@ -309,6 +343,8 @@ def error_from_body(body: Any, status: int, text: str = "") -> TurnmemError:
 
 __all__ = [
     "REGISTRY",
+    "Busy",
+    "StorageError",
     "TurnmemError",
     "SchemaMismatch",
     "InvalidMessage",

@@ -318,6 +318,16 @@ class Memory:
         """Store what :meth:`prepare` made (``add`` in two steps: the REST service prepares outside its lock)."""
         return self._writer.add_prepared(prepared, session, namespace, idempotency_key, base_seq, wait_indexed)
 
+    def has_room(self, prepared: Sequence[PreparedMessage]) -> bool:
+        """Whether :meth:`add_prepared` of ``prepared`` would go ahead now, without waiting for the
+        background indexer to make room (``max_pending``)."""
+        return self._writer.has_room(prepared)
+
+    def wait_room(self, prepared: Sequence[PreparedMessage]) -> None:
+        """Wait until the indexer has room for ``prepared`` (up to ``pending_timeout_s``, then
+        :class:`TimedOut`): the REST service waits so before taking its write lock."""
+        self._writer.wait_room(prepared)
+
     def write_mark(self) -> int:
         """A mark for the writes stored so far (:meth:`wait_indexed`)."""
         return self._writer.write_mark()

@@ -201,3 +201,17 @@ def test_serve_passes_max_pending_to_the_service(monkeypatch: pytest.MonkeyPatch
     assert limits.max_pending == 500 and limits.embed_timeout == 7  # type: ignore[attr-defined]
     assert main(["serve", "--data", str(tmp_path / "d")]) == 0
     assert seen["limits"].max_pending == 10_000  # type: ignore[attr-defined]
+
+
+def test_serve_passes_the_waiting_slots_to_the_service(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import memory.service.app
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(memory.service.app, "serve", lambda data, **kw: seen.update(kw))
+    args = ["serve", "--data", str(tmp_path / "d"), "--max-waiting", "8", "--max-waiting-per-namespace", "2"]
+    assert main(args) == 0
+    limits = seen["limits"]
+    assert (limits.max_waiting, limits.max_waiting_per_namespace) == (8, 2)  # type: ignore[attr-defined]
+    assert main(["serve", "--data", str(tmp_path / "d")]) == 0
+    limits = seen["limits"]
+    assert (limits.max_waiting, limits.max_waiting_per_namespace) == (64, 16)  # type: ignore[attr-defined]

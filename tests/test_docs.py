@@ -26,7 +26,7 @@ from memory.stores.postgres.bm25 import K1, SCAN_BELOW, B
 from memory.stores.postgres.vectors import HNSW_MIN_ROWS
 from memory.write.chunking import Chunker
 from memory.write.index_sync import IndexSync
-from memory.write.indexer import BATCH_CHUNKS, NICENESS
+from memory.write.indexer import BATCH_CHUNKS, EXIT_WAIT_S, NICENESS
 
 ROOT = Path(__file__).resolve().parents[1]
 # docs/promises.md is the audit itself: it quotes the other pages, placeholders and false lines included
@@ -283,6 +283,9 @@ def test_the_service_defaults_the_readme_quotes_are_the_parsers() -> None:
     assert MAX_PAGE == 1000 and "(N <= 1000)" in readme
     assert (MAX_CANDIDATES, MAX_MMR_CANDIDATES) == (256, 128)
     assert "`candidates` <= 256, and <= 128 with `mmr_lambda`" in readme
+    assert (limits.max_waiting, limits.max_waiting_per_namespace) == (64, 16)
+    assert serve.max_waiting is None and "`--max-waiting` (64)" in readme  # None: the ServiceLimits default
+    assert "`--max-waiting-per-namespace` (16)" in readme
 
 
 def test_the_assembly_defaults_the_docs_quote_are_the_codes() -> None:
@@ -313,6 +316,7 @@ def test_the_write_path_constants_the_docs_quote_are_the_codes() -> None:
     assert IndexSync.__init__.__kwdefaults__["persist_every"] == 5000 and "every 5,000 chunks" in arch
     assert Chunker.__init__.__defaults__[0] == 200 and "`max_tokens` (200)" in arch
     assert NICENESS == 10 and "(niceness 10)" in readme
+    assert EXIT_WAIT_S == 30 and "gives the indexer 30 s" in readme
 
 
 def test_the_postgres_thresholds_the_readme_quotes_are_the_codes() -> None:

@@ -82,6 +82,19 @@ def add_serve_parser(sub: Any) -> None:
         "--embed-timeout, then 503 (default: 10000)",
     )
     sv.add_argument(
+        "--max-waiting",
+        type=int,
+        default=None,
+        help="most waiting calls (flush, wait_indexed writes) at once, on threads of their own; past it "
+        "503 Busy with Retry-After (default: 64)",
+    )
+    sv.add_argument(
+        "--max-waiting-per-namespace",
+        type=int,
+        default=None,
+        help="most waiting calls at once in one namespace (default: 16)",
+    )
+    sv.add_argument(
         "--eval-dir",
         default=None,
         help="a folder of `turnmem eval --out` results the inspector at /ui lists (itself and two levels below)",
@@ -148,6 +161,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         embed_timeout=args.embed_timeout,
         embed_batch=args.embed_batch,
         **({} if args.max_pending is None else {"max_pending": args.max_pending}),
+        **({} if args.max_waiting is None else {"max_waiting": args.max_waiting}),
+        **(
+            {}
+            if args.max_waiting_per_namespace is None
+            else {"max_waiting_per_namespace": args.max_waiting_per_namespace}
+        ),
     )
     serve(
         args.data,

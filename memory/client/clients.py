@@ -24,7 +24,11 @@ for a body over the server's limit as :class:`InvalidArgument` naming ``body``):
 Plus :class:`PermissionDenied` for a refused key and :class:`ServiceError` when the service
 stays unreachable or answers a 5xx that names no class. ``flush`` (``POST
 /v1/namespaces/{ns}/flush``) raises :class:`TimedOut` when the service answers 504, and is not
-retried on it: it already waited its ``timeout``.
+retried on it: it already waited its ``timeout``. A waiting call past the server's waiting slots
+gets :class:`Busy` (503: ``add(wait_indexed=True)`` is retried, a flush is not: call it again
+later); a storage fault comes back as :class:`StorageError` (507 for a full disk, not retried;
+503 when transient, retried like any 503). A reset or dropped connection is retried like a
+timeout, for the calls above that are safe to repeat.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ import os
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -36,6 +37,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from starlette.concurrency import run_in_threadpool
 
 import memory
 from memory.embedders import BatchingEmbedder, default_embedder
@@ -45,11 +47,14 @@ from memory.models import MAX_INT, Context, Message, StoredMessage, ToolCallStat
 from memory.service.common import NAME, NAME_PATTERN, ContextRequest, Creds, context_response
 from memory.service.docs_routes import install_docs
 from memory.service.errors import BUSY, ERRORS, ErrorBody, validation_body
+from memory.service.faults import Faults, error_response
 from memory.service.inspect_routes import eval_folder, install_inspector
 from memory.service.limits import MAX_BATCH, BodySizeLimit, JsonBodyCheck, ServiceLimits
-from memory.service.namespace_routes import DeleteResponse, SessionInfo, namespace_router
+from memory.service.namespace_routes import WAITING, DeleteResponse, SessionInfo, namespace_router
+from memory.service.waits import WaitSlots
 from memory.session.state import StateBlock, StateMachine
 from memory.stores import parse_location
+from memory.stores.rows import PreparedMessage
 from memory.validation import MAX_NAME
 
 KEYS_ENV = "TURNMEM_API_KEYS"
@@ -261,9 +266,12 @@ def create_app(  # noqa: C901
     app.state.memory = mem
     app.state.keys = ring
     app.state.limits = limits
+    app.add_middleware(Faults)  # a route's exception (disk full, a bug): a JSON answer, the connection kept
     app.add_middleware(JsonBodyCheck)  # inside the size limit: it reads only bodies within it
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_request_bytes)
     write_lock = threading.Lock()  # one writer at a time in this process; SQLite orders processes
+    waits = WaitSlots(limits.max_waiting, limits.max_waiting_per_namespace)  # flush, wait_indexed: not the pool
+    app.state.waits = waits
     warned: list[bool] = []
 
     def key_patterns(creds: HTTPAuthorizationCredentials | None) -> list[str]:
@@ -290,19 +298,17 @@ def create_app(  # noqa: C901
 
     @app.exception_handler(TurnmemError)
     async def _turnmem_error(request: Request, exc: TurnmemError) -> JSONResponse:
-        status, body = exc.status_code, exc.body()
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {"Retry-After": "1"} if status == 503 else None
-        return JSONResponse(body, status_code=status, headers=headers)
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(validation_body(exc, request.url.path), status_code=422)
 
     @app.get("/healthz", response_model=Health, tags=["service"])
-    def healthz() -> Health:
+    async def healthz() -> Health:  # async: on the event loop, never queued behind the thread pool
         return Health(status="ok", version=memory.__version__)
 
-    app.include_router(namespace_router(mem, key_patterns, authorize, write_lock))
+    app.include_router(namespace_router(mem, key_patterns, authorize, write_lock, waits))
 
     @app.get("/v1/namespaces/{ns}/sessions/{session}", response_model=SessionInfo, tags=["sessions"])
     def session_info(ns: NAME, session: NAME, creds: Creds) -> SessionInfo:
@@ -328,20 +334,45 @@ def create_app(  # noqa: C901
             409: {"model": ErrorBody, "description": "stale base_seq; `current_seq` is the session's seq"},
             422: {"model": ErrorBody, "description": "bad input, or idempotency_key reused with another body"},
             **BUSY,
+            **WAITING,
         },
     )
-    def append(ns: NAME, session: NAME, body: AppendRequest, creds: Creds) -> AppendResponse:
-        """Append a batch to the session: all of it or nothing; replays and retries store nothing twice."""
+    async def append(ns: NAME, session: NAME, body: AppendRequest, creds: Creds) -> AppendResponse:
+        """Append a batch to the session: all of it or nothing; replays and retries store nothing twice.
+        A call that waits (``wait_indexed``, or a write the indexer has no room for yet) takes a
+        waiting slot (503 ``Busy`` when none is free) and waits on its thread, not the shared pool."""
         authorize(ns, creds)
-        mem.check_write(session, ns, body.idempotency_key, body.base_seq)  # names and key, before embedding
-        prepared = mem.prepare(body.messages, timestamp=body.timestamp)  # validate + chunk outside the lock
-        with write_lock:
-            seqs = mem.add_prepared(
-                prepared, session=session, namespace=ns, idempotency_key=body.idempotency_key, base_seq=body.base_seq
-            )
-            mark = mem.write_mark()
-        if body.wait_indexed:
-            mem.wait_indexed(mark)  # outside the lock: this batch and those before it, not the later ones
+
+        def prepare() -> list[PreparedMessage]:
+            mem.check_write(session, ns, body.idempotency_key, body.base_seq)  # names and key, before embedding
+            return mem.prepare(body.messages, timestamp=body.timestamp)  # validate + chunk outside the lock
+
+        def store(prepared: list[PreparedMessage]) -> list[int]:
+            mem.wait_room(prepared)  # backpressure, before the lock: a full queue holds up no other writer
+            with write_lock:
+                seqs = mem.add_prepared(
+                    prepared,
+                    session=session,
+                    namespace=ns,
+                    idempotency_key=body.idempotency_key,
+                    base_seq=body.base_seq,
+                )
+                mark = mem.write_mark()
+            if body.wait_indexed:
+                mem.wait_indexed(mark)  # outside the lock: this batch and those before it, not the later ones
+            return seqs
+
+        if body.wait_indexed:  # refused before any work when no slot is free
+            async with waits.slot(ns, "wait_indexed"):
+                prepared = await waits.run(prepare)
+                seqs = await waits.run(partial(store, prepared))
+        else:
+            prepared = await run_in_threadpool(prepare)
+            if mem.has_room(prepared):
+                seqs = await run_in_threadpool(store, prepared)
+            else:  # it will wait for the indexer (up to embed_timeout): not on a thread others need
+                async with waits.slot(ns, "add"):
+                    seqs = await waits.run(partial(store, prepared))
         return AppendResponse(first_seq=seqs[0], last_seq=seqs[-1], seqs=seqs)
 
     @app.get(

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from memory.errors import InvalidArgument, InvalidMessage
 from memory.models import MAX_DEPTH, depth_message, dotted_path, too_deep
 from memory.read.assemble import AssembleConfig
+from memory.service.waits import MAX_WAITING, MAX_WAITING_PER_NAMESPACE
 from memory.write.indexer import MAX_PENDING
 
 MAX_BATCH = 1000  # messages per write, sessions per search
@@ -46,6 +47,15 @@ class ServiceLimits(BaseModel):
         ge=1,
         description="most chunks waiting for their vectors; a write past it waits for the indexer "
         "(up to embed_timeout, then a 503)",
+    )
+    max_waiting: int = Field(
+        MAX_WAITING,
+        ge=1,
+        description="most waiting calls (flush, wait_indexed writes) at once, on threads of their own; "
+        "past it a 503 Busy with Retry-After",
+    )
+    max_waiting_per_namespace: int = Field(
+        MAX_WAITING_PER_NAMESPACE, ge=1, description="most waiting calls at once in one namespace (then a 503 Busy)"
     )
 
 

@@ -8,7 +8,9 @@ evaluation, a handover) calls flush instead of sending ``wait_indexed`` with eve
 for this server's indexer and, on a database shared by replicas, for every chunk of the namespace
 committed before the call by any replica (it embeds those no live replica holds). Past
 ``timeout`` seconds it answers 504 ``TimedOut`` naming ``timeout``: the writes are stored and
-their vectors still come; call it again to keep waiting.
+their vectors still come; call it again to keep waiting. A flush waits on a thread of its own, in
+one of the service's waiting slots (:mod:`memory.service.waits`): when none is free it answers 503
+``Busy`` with ``Retry-After`` at once; the other routes' threads are never the ones it holds.
 """
 
 from __future__ import annotations
@@ -38,10 +40,18 @@ from memory.service.common import (
 )
 from memory.service.errors import BUSY, ErrorBody
 from memory.service.limits import MAX_BATCH, MAX_PAGE
+from memory.service.waits import WaitSlots
 from memory.validation import MAX_NAME, MAX_QUERY_CHARS
 
 FLUSH_TIMEOUT_S = 30.0  # how long a flush waits unless it says otherwise
 MAX_FLUSH_TIMEOUT_S = 300.0
+WAITING: dict[int | str, dict[str, Any]] = {
+    503: {
+        "model": ErrorBody,
+        "description": "as many calls wait as the server allows (Busy; retry after "
+        "`Retry-After` s), or the embedder is saturated (TimedOut)",
+    },
+}
 
 
 class NamespaceMessages(BaseModel):
@@ -94,9 +104,10 @@ class FlushResponse(BaseModel):
 
 
 def namespace_router(
-    mem: Memory, key_patterns: KeyPatterns, authorize: Authorize, write_lock: threading.Lock
+    mem: Memory, key_patterns: KeyPatterns, authorize: Authorize, write_lock: threading.Lock, waits: WaitSlots
 ) -> APIRouter:
-    """The namespace routes over ``mem``; ``write_lock`` is the one the service's writes share."""
+    """The namespace routes over ``mem``; ``write_lock`` is the one the service's writes share,
+    ``waits`` the slots of the waiting calls (flush)."""
     router = APIRouter()
 
     @router.get("/v1/namespaces", response_model=list[str], tags=["namespaces"])
@@ -145,10 +156,14 @@ def namespace_router(
         tags=["namespaces"],
         responses={
             504: {"model": ErrorBody, "description": "not everything was indexed within `timeout` s (TimedOut)"},
-            503: {"model": ErrorBody, "description": "background indexing failed (IndexingFailed); retried"},
+            503: {
+                "model": ErrorBody,
+                "description": "background indexing failed (IndexingFailed; retried), or as many calls "
+                "wait as the server allows (Busy; retry after `Retry-After` s)",
+            },
         },
     )
-    def flush(
+    async def flush(
         ns: NAME,
         creds: Creds,
         timeout: Annotated[
@@ -160,7 +175,8 @@ def namespace_router(
         authorize(ns, creds)
         started = time.monotonic()
         try:
-            mem.flush(timeout=timeout, namespace=ns)
+            async with waits.slot(ns, "flush"):  # a thread of its own: not one the other routes need
+                await waits.run(lambda: mem.flush(timeout=timeout, namespace=ns))
         except TimedOut as exc:
             return JSONResponse({**exc.body(), "field": "timeout"}, status_code=504)  # it waited: a gateway timeout
         return FlushResponse(waited_s=round(time.monotonic() - started, 3))

@@ -59,6 +59,7 @@ INDEX_WRITES = ("background", "sync")
 BATCH_CHUNKS = 64  # chunks per embedder call: several writes' chunks at once, a short wait for any one
 LINGER_S = 0.005  # the worker waits this long after waking: the writer's add returns first (and more writes join)
 EXIT_WAIT_S = 30.0  # at interpreter exit, how long a worker may finish what is queued
+STOP_WAIT_S = 300.0  # then how long its current batch may take to end (one embedder call: seconds)
 NICENESS = 10  # the indexer thread's CPU priority below the threads that build contexts (Linux: per thread)
 MAX_PENDING = 10_000  # chunks queued at most; an add beyond it waits for room (MiniLM: ~10 min of embedding)
 PENDING_TIMEOUT_S = 60.0  # how long an add waits for room before TimedOut (the service's embed timeout too)
@@ -71,8 +72,12 @@ _RUNNING: weakref.WeakSet[IndexWorker] = weakref.WeakSet()
 
 @atexit.register
 def _finish_at_exit() -> None:
-    """A script that never closes its memory still has its last writes indexed (the thread is a
-    daemon: it would die mid-queue). Whatever is still queued after the wait is indexed on the next open."""
+    """A script that never closes its memory still has its last writes indexed: each worker gets
+    :data:`EXIT_WAIT_S` to finish its queue, then stops after its current batch, and the exit waits
+    for that batch. The thread is a daemon: left running, the interpreter would end inside the
+    embedder's native code (ONNX Runtime aborts the process then: ``terminate called without an
+    active exception``, exit 134). What is still queued stays in the log without vectors and is
+    indexed on the next open."""
     for worker in list(_RUNNING):
         worker.close(timeout=EXIT_WAIT_S)
 
@@ -189,6 +194,8 @@ class IndexWorker:
         self._failed: list[tuple[BaseException, list[int]]] = []
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._stopping = False  # close() waited its timeout: the thread ends after its current batch
+        self._skipped = 0  # chunks of a job cut short by the stop
         self.closing = False  # close() has begun: a sweep stops after its current page
 
     # -- submitting ----------------------------------------------------------------------------
@@ -258,6 +265,12 @@ class IndexWorker:
                 self._reserved -= chunks
                 self._cond.notify_all()
 
+    def has_room(self, chunks: int) -> bool:
+        """Whether a write of ``chunks`` chunks would be admitted by :meth:`room` without waiting."""
+        with self._cond:
+            busy = self._waiting_chunks + self._reserved
+            return chunks <= 0 or busy == 0 or busy + chunks <= self.max_pending
+
     @property
     def waiting_chunks(self) -> int:
         """Chunks queued and not indexed yet (in this process)."""
@@ -316,7 +329,7 @@ class IndexWorker:
             # hands the GIL to a woken thread within 5 ms, which put that much on every add. Unless
             # a caller already waits for the vectors (wait_indexed, flush): then it is all it waits for.
             self._cond.wait_for(lambda: self._waiters > 0 or self._closed, self.linger)
-            if not self._queue:
+            if not self._queue or self._stopping:
                 return None
             ticket, job = self._queue.popleft()
             if not isinstance(job, list):
@@ -348,6 +361,9 @@ class IndexWorker:
             try:
                 if isinstance(job, list):
                     for start in range(0, len(job), self.batch):
+                        if self._stopping:  # a long write's chunks: the rest is indexed on the next open
+                            self._skipped += len(job) - start
+                            break
                         self._step(job[start : start + self.batch])
                 else:
                     self._step(job)
@@ -371,12 +387,27 @@ class IndexWorker:
                 self._failed.append((exc, ids))
 
     def close(self, timeout: float | None = None) -> None:
-        """Finish what is queued (up to ``timeout`` seconds), then stop the thread."""
+        """Finish what is queued (up to ``timeout`` seconds), then stop the thread: past the timeout
+        it stops after its current batch, and this waits for that batch to end (up to
+        :data:`STOP_WAIT_S`), so no thread is left inside the embedder; the chunks still queued
+        keep no vector in the log and are indexed on the next open."""
         self.closing = True
-        self.wait(timeout=timeout)
+        finished = self.wait(timeout=timeout)
         with self._cond:
             self._closed = True
+            self._stopping = not finished
             self._cond.notify_all()
             thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
+        if thread is None:
+            return
+        thread.join(STOP_WAIT_S)
+        if thread.is_alive():  # pragma: no cover - an embedder call that hangs for minutes
+            log.warning("the indexer's current batch did not end within %s s; exiting without it", STOP_WAIT_S)
+        elif not finished:
+            left = self._skipped + sum(len(job) for _, job in self._queue if isinstance(job, list))
+            log.warning(
+                "stopped the indexer after %s s with %d chunks not indexed: they keep no vector until the next "
+                "open of this memory embeds them (call flush() or close() to wait for them)",
+                timeout,
+                left,
+            )

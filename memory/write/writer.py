@@ -13,6 +13,7 @@ indexer, or run at once with ``index_writes="sync"``. ``flush`` waits for the in
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -28,6 +29,8 @@ from memory.write.chunking import Chunker
 from memory.write.index_handle import IndexHandle
 from memory.write.indexer import INDEX_WRITES, IndexWorker, drain_pending, embed_pending, indexer_id, settle
 from memory.write.prepare import prepare
+
+log = logging.getLogger("turnmem.writer")
 
 AfterWrite = Callable[[str, str, int], object]  # (namespace, session, last seq of the write)
 
@@ -104,6 +107,20 @@ class Writer:
             wait_indexed=wait_indexed,
         )
 
+    def behind(self, prepared: Sequence[PreparedMessage]) -> int:
+        """The chunks a write of ``prepared`` leaves to the indexer (none with ``index_writes="sync"``)."""
+        return sum(len(pm.chunks) for pm in prepared) if self.index_writes == "background" else 0
+
+    def has_room(self, prepared: Sequence[PreparedMessage]) -> bool:
+        """Whether storing ``prepared`` now would go ahead without waiting for the indexer."""
+        return self.indexer.has_room(self.behind(prepared))
+
+    def wait_room(self, prepared: Sequence[PreparedMessage]) -> None:
+        """Wait, as :meth:`add_prepared` would, until the indexer has room for ``prepared`` (up to
+        ``pending_timeout_s``, then :class:`TimedOut`); reserves nothing."""
+        with self.indexer.room(self.behind(prepared), self.pending_timeout_s):
+            pass
+
     def add_prepared(
         self,
         prepared: Sequence[PreparedMessage],
@@ -116,7 +133,7 @@ class Writer:
         """Store what :meth:`prepare` made, once the indexer has room for its chunks."""
         self.check_write(session, namespace, idempotency_key, base_seq)
         self.indexer.raise_failed()  # an earlier write's indexing failed: say so before storing more
-        behind = sum(len(pm.chunks) for pm in prepared) if self.index_writes == "background" else 0
+        behind = self.behind(prepared)
         with self.indexer.room(behind, self.pending_timeout_s):  # backpressure: the queue stays bounded
             seqs, ticket = self._commit(
                 prepared, session, namespace, idempotency_key=idempotency_key, base_seq=base_seq
@@ -230,5 +247,8 @@ class Writer:
             check_name(session, "session", existing=True)
         n = self.store.delete(namespace, session)
         self.index_handle.catch_up()
-        self.index_handle.index.persist()
+        try:
+            self.index_handle.index.persist()
+        except OSError as exc:  # the delete is committed; the index files are derived, saved again later
+            log.warning("deleted in %s; saving the index failed (saved on the next write or close): %s", namespace, exc)
         return n

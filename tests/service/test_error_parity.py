@@ -21,6 +21,7 @@ from memory.embedders import Embedder
 from memory.errors import (
     REGISTRY,
     BudgetTooSmall,
+    Busy,
     Conflict,
     IdempotencyConflict,
     IndexingFailed,
@@ -32,6 +33,7 @@ from memory.errors import (
     PermissionDenied,
     SchemaMismatch,
     ServiceError,
+    StorageError,
     TimedOut,
     TurnmemError,
     UpstreamError,
@@ -198,6 +200,9 @@ STATUSES: list[tuple[int, TurnmemError]] = [
     (500, ServiceError("the service gave up")),
     (503, TimedOut("embedding: the model did not answer within 60 s")),
     (503, IndexingFailed("indexing: embedder unavailable", chunk_ids=[])),
+    (503, Busy("flush: this server already has 64 calls waiting (its limit: 64)")),
+    (507, StorageError("storage: the database or its disk is full (database or disk is full)")),
+    (503, StorageError("storage: the database is busy (database is locked)", transient=True)),
     (500, IndexMismatch("index: vectors of dimension 384 expected, got 768")),
     (500, SchemaMismatch("schema: version 9 is newer than this turnmem (3)", found=-1, supported=-1)),
 ]

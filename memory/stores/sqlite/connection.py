@@ -1,4 +1,7 @@
-"""SQLite connections (one per thread, WAL), the write transaction, the schema on open, and meta."""
+"""SQLite connections (one per thread, WAL), the write transaction, the schema on open, and meta.
+
+A write transaction that fails in the storage (disk full, busy past the timeout, an I/O error)
+is rolled back and raised as :class:`memory.errors.StorageError` (:mod:`memory.stores.faults`)."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
+from memory.stores.faults import storage_error
 from memory.stores.schema import upgrade
 from memory.stores.sqlite.schema import SCHEMA_V1, SCHEMA_VERSION, STEPS
 from memory.stores.tombstones import SALT_KEY, new_salt
@@ -74,18 +78,24 @@ class SQLiteBase:
                 conn.execute("BEGIN IMMEDIATE")
                 break
             except sqlite3.OperationalError as exc:  # busy beyond busy_timeout: retry until ours
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise
-                if time.monotonic() > deadline:
-                    raise
+                if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                    fault = storage_error(exc)
+                    if fault is None:
+                        raise
+                    raise fault from exc
                 time.sleep(0.01)
         try:
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
             conn.execute("COMMIT")
+        except BaseException as exc:
+            # SQLite may have rolled back already (SQLITE_FULL, an I/O error): a second ROLLBACK
+            # would raise and hide the cause; a failed COMMIT leaves the transaction open.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            fault = storage_error(exc) if isinstance(exc, sqlite3.Error) else None
+            if fault is not None:
+                raise fault from exc
+            raise
 
     def close(self) -> None:
         with self._conns_lock:
