@@ -43,18 +43,18 @@ class AssembleConfig(BaseModel):
         0.35, ge=0.0, le=1.0, description="adjacent turns of a hit join with this share of its score"
     )
     repeat_decay: float = Field(
-        1.0,
+        0.5,
         gt=0.0,
         le=1.0,
         description="a message's 2nd, 3rd... best chunk has its score times this, its square... (1: off)",
     )
     chosen_replies: bool = Field(
-        False,
+        True,
         description="find the assistant turns the user's next turn chose from or accepted ('option 2', 'that "
         "works'): they count as the user's for the person prior, and the choice joins with `reply_share`",
     )
     reply_share: float = Field(
-        0.0,
+        1.0,
         ge=0.0,
         le=1.0,
         description="the user's choice right after an assistant's hit joins with this share of its score "
@@ -103,7 +103,7 @@ class AssembleConfig(BaseModel):
         description="priors scale with relevance ** this (0: they add regardless of relevance)",
     )
     time_reading: Literal["any", "past"] = Field(
-        "any",
+        "past",
         description="'past': a time that can name when a request is for ('tonight', 'this weekend', 'in June') "
         "fires the time prior only when the query asks about the past",
     )

@@ -368,12 +368,22 @@ def test_my_question_prefers_the_users_own_turns(mem: Memory) -> None:
 
 @pytest.mark.fake_embedder  # how many candidates are asked for: the model is not the point
 def test_a_bigger_budget_asks_for_more_candidates(mem: Memory) -> None:
+    # Neighbours off, choices too ("sounds great" after a filler turn): hits are the candidates alone.
     add_filler(mem, 120, session="s")
     q = "anything about the weather"
-    small = mem.assemble(q, session="s", budget=256, window_share=0.0, fill_window=False, neighbors=0.0)
-    big = mem.assemble(q, session="s", budget=4000, window_share=0.0, fill_window=False, neighbors=0.0)
+    small = mem.assemble(
+        q, session="s", budget=256, window_share=0.0, fill_window=False, neighbors=0.0, reply_share=0.0
+    )
+    big = mem.assemble(q, session="s", budget=4000, window_share=0.0, fill_window=False, neighbors=0.0, reply_share=0.0)
     fixed = mem.assemble(
-        q, session="s", budget=4000, window_share=0.0, fill_window=False, neighbors=0.0, candidates_per_token=0.0
+        q,
+        session="s",
+        budget=4000,
+        window_share=0.0,
+        fill_window=False,
+        neighbors=0.0,
+        reply_share=0.0,
+        candidates_per_token=0.0,
     )
     assert len(small.hits) <= 64 < len(big.hits)  # 64 at least; 4000 / 4 = 1000 asked for at 4,000 tokens
     assert len(fixed.hits) <= 64
@@ -425,7 +435,7 @@ def test_a_query_with_a_time_asks_for_twice_the_candidates(mem: Memory) -> None:
     """docs/architecture.md: "at least `candidates` (64), more for a big budget, twice as many for
     a query with a time" (the right time may rank lower)."""
     add_filler(mem, 60, session="s")
-    narrow = {"budget": 4000, "window_share": 0.0, "fill_window": False, "neighbors": 0.0}
+    narrow = {"budget": 4000, "window_share": 0.0, "fill_window": False, "neighbors": 0.0, "reply_share": 0.0}
     narrow |= {"candidates": 10, "candidates_per_token": 0.0}
     plain = mem.assemble("anything about the weather", session="s", **narrow)
     timed = mem.assemble("anything about the weather last week", session="s", **narrow)
