@@ -27,6 +27,11 @@ raises :class:`memory.errors.TimedOut` having stored nothing (the service answer
 app expects: a burst is absorbed, a sustained overload slows writers to the embedder's pace, and
 only an indexer that makes no progress at all turns into an error.
 
+Reads (read-your-writes): a chunk job carries its namespace (its ``group``); a context or search
+waits for the chunk jobs of its namespace queued before it (:meth:`IndexWorker.mark` and
+:meth:`IndexWorker.wait` with ``group``), and while a reader waits the worker takes that
+namespace's jobs first (ahead of other namespaces' and of queued tasks) and does not linger.
+
 Replicas (stores with ``claims_pending``, PostgreSQL): every indexer claims chunks before it
 embeds them (a lease, :mod:`memory.stores.postgres.pending`), so a replica that opens, or sweeps
 while idle (every :data:`SWEEP_S`), takes only chunks no live indexer holds; one that finds its
@@ -47,7 +52,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from functools import partial
+from itertools import chain, takewhile
 
 from memory.embedders import Embedder
 from memory.errors import IndexingFailed, InvalidArgument, TimedOut
@@ -150,11 +155,13 @@ def settle(store: PendingChunks, embedder: Embedder, *, owner: str, namespace: s
 
 
 Job = list[int] | Callable[[], object]  # chunk ids to index, or a task (a rolling summary)
+Entry = tuple[int, str | None]  # a job's ticket and group (its namespace, for chunk jobs of a write)
 
 
 class IndexWorker:
     """One background thread that runs ``index(ids)`` on queued chunk ids, in batches, and queued
-    tasks, in submission order. Each submission gets a ticket; :meth:`wait` waits for one."""
+    tasks, in submission order (a namespace a reader waits for first). Each submission gets a
+    ticket; :meth:`wait` waits for one (of a group: for that group's jobs up to it)."""
 
     def __init__(
         self,
@@ -179,9 +186,11 @@ class IndexWorker:
         self._idle = idle  # run when the queue stayed empty for idle_s (a sweep of the log)
         self.idle_s = SWEEP_S if idle_s is None else idle_s
         self._cond = threading.Condition()
-        self._queue: deque[tuple[int, Job]] = deque()
+        self._queue: deque[tuple[int, Job, str | None]] = deque()  # in ticket order
+        self._running: list[Entry] = []  # the jobs being done now (several merged into one batch)
+        self._last: dict[str, int] = {}  # a group's newest ticket not done yet
+        self._hurry: dict[str, int] = {}  # groups readers wait for, and how many readers
         self._submitted = 0
-        self._done = 0
         self._waiting_chunks = 0
         self._reserved = 0  # chunks of writes admitted by room() and not queued yet
         self.peak_chunks = 0  # the most chunks ever queued at once
@@ -193,13 +202,15 @@ class IndexWorker:
 
     # -- submitting ----------------------------------------------------------------------------
 
-    def submit(self, job: Job) -> int:
-        """Queue chunk ids (a list) or a task (a callable); returns its ticket."""
+    def submit(self, job: Job, group: str | None = None) -> int:
+        """Queue chunk ids (a list) or a task (a callable), in ``group`` (a write's namespace); returns its ticket."""
         with self._cond:
             if self._closed:
                 raise RuntimeError("the indexer is closed")
             self._submitted += 1
-            self._queue.append((self._submitted, job))
+            self._queue.append((self._submitted, job, group))
+            if group is not None:
+                self._last[group] = self._submitted
             if isinstance(job, list):
                 self._waiting_chunks += len(job)
                 self.peak_chunks = max(self.peak_chunks, self._waiting_chunks)
@@ -207,11 +218,11 @@ class IndexWorker:
             self._cond.notify_all()
             return self._submitted
 
-    def mark(self) -> int:
-        """The ticket of the last job queued so far: :meth:`wait` on it waits for everything queued
-        up to now, and not for what is queued later."""
+    def mark(self, group: str | None = None) -> int:
+        """The ticket of the last job queued so far (of ``group``: 0 if it has none left): :meth:`wait`
+        on it waits for everything queued up to now (in that group), and not for what is queued later."""
         with self._cond:
-            return self._submitted
+            return self._submitted if group is None else self._last.get(group, 0)
 
     def start_sweeping(self) -> None:
         """Start the thread now if there is an idle task (it sweeps before any write comes)."""
@@ -265,24 +276,32 @@ class IndexWorker:
 
     # -- waiting -------------------------------------------------------------------------------
 
-    def wait(self, ticket: int | None = None, timeout: float | None = None) -> bool:
-        """Wait until the job with ``ticket`` is done (None: everything queued, including what the
-        jobs themselves queue); False if ``timeout`` seconds passed first."""
+    def wait(self, ticket: int | None = None, timeout: float | None = None, group: str | None = None) -> bool:
+        """Wait until the jobs up to ``ticket`` are done (of ``group`` only, if given: the worker
+        takes them first meanwhile; None: everything queued, including what the jobs themselves
+        queue); False if ``timeout`` seconds passed first."""
         with self._cond:
             self._waiters += 1
+            if group is not None:
+                self._hurry[group] = self._hurry.get(group, 0) + 1
             self._cond.notify_all()
             try:
-                while True:
-                    target = self._submitted if ticket is None else ticket
-                    if not self._cond.wait_for(partial(self._reached, target), timeout):
-                        return False
-                    if ticket is not None or self._done >= self._submitted:
-                        return True
+                if ticket is None:
+                    return self._cond.wait_for(lambda: not self._queue and not self._running, timeout)
+                return self._cond.wait_for(lambda: not self._open(ticket, group), timeout)
             finally:
                 self._waiters -= 1
+                if group is not None:
+                    self._hurry[group] -= 1
+                    if not self._hurry[group]:
+                        del self._hurry[group]
 
-    def _reached(self, ticket: int) -> bool:
-        return self._done >= ticket
+    def _open(self, ticket: int, group: str | None) -> bool:
+        """A job up to ``ticket`` (of ``group``, if given) is queued or running."""
+        if group is None:
+            return bool(self._queue and self._queue[0][0] <= ticket) or any(t <= ticket for t, _ in self._running)
+        queued = ((t, g) for t, _, g in self._queue)
+        return any(t <= ticket and g == group for t, g in chain(queued, self._running))
 
     def raise_failed(self) -> None:
         """Raise :class:`IndexingFailed` for work that failed since the last call (once), after
@@ -304,32 +323,45 @@ class IndexWorker:
 
     # -- the thread ----------------------------------------------------------------------------
 
-    def _take(self) -> tuple[int, Job] | None:
-        """The next job: consecutive chunk jobs merged up to ``batch`` chunks; None when closed and
-        empty; the idle task (ticket 0) when the queue stayed empty for ``idle_s``."""
+    def _take(self) -> tuple[list[Entry], Job] | None:
+        """The next job and the entries it does: consecutive chunk jobs merged up to ``batch``
+        chunks (the first chunk jobs of a group a reader waits for, if any); None when closed and
+        empty; the idle task (no entries) when the queue stayed empty for ``idle_s``."""
         with self._cond:
             idle_s = self.idle_s if self._idle is not None else None
             if not self._cond.wait_for(lambda: self._queue or self._closed, idle_s):
                 assert self._idle is not None
-                return 0, self._idle
+                return [], self._idle
             # Woken by a write, do not take the GIL from the writer while its add returns: Python
             # hands the GIL to a woken thread within 5 ms, which put that much on every add. Unless
             # a caller already waits for the vectors (wait_indexed, flush): then it is all it waits for.
             self._cond.wait_for(lambda: self._waiters > 0 or self._closed, self.linger)
             if not self._queue:
                 return None
-            ticket, job = self._queue.popleft()
-            if not isinstance(job, list):
-                return ticket, job
-            ids = list(job)
-            while self._queue and len(ids) < self.batch:
-                next_ticket, more = self._queue[0]
-                if not isinstance(more, list):
+            more: Iterator[tuple[int, Job, str | None]]
+            first = next((e for e in self._queue if isinstance(e[1], list) and e[2] in self._hurry), None)
+            if first is None:  # in order: the first job; if it is chunks, the chunk jobs right after it
+                first = self._queue[0]
+                if not isinstance(first[1], list):
+                    self._queue.popleft()
+                    self._running.append((first[0], first[2]))
+                    return [(first[0], first[2])], first[1]
+                more = takewhile(lambda e: isinstance(e[1], list), self._queue)
+            else:  # a reader waits for this group: its chunk jobs go first
+                more = (e for e in self._queue if isinstance(e[1], list) and e[2] == first[2])
+            taken: list[tuple[int, list[int], str | None]] = []
+            ids: list[int] = []
+            for ticket, job, group in more:
+                if len(ids) >= self.batch:
                     break
-                self._queue.popleft()
-                ticket = next_ticket
-                ids += more
-            return ticket, ids
+                assert isinstance(job, list)
+                taken.append((ticket, job, group))
+                ids += job
+            for entry in taken:
+                self._queue.remove(entry)
+            entries = [(t, g) for t, _, g in taken]
+            self._running += entries
+            return entries, ids
 
     def _run(self) -> None:
         try:  # contexts are what a user waits for: when the cores are short, they go first
@@ -337,8 +369,8 @@ class IndexWorker:
         except (AttributeError, OSError):  # pragma: no cover - not Linux, or not allowed
             pass
         while (item := self._take()) is not None:
-            ticket, job = item
-            if ticket == 0:  # the idle sweep: nobody waits for it, and the next one retries it
+            entries, job = item
+            if not entries:  # the idle sweep: nobody waits for it, and the next one retries it
                 try:
                     if self._idle is not None:
                         self._idle()
@@ -353,7 +385,10 @@ class IndexWorker:
                     self._step(job)
             finally:
                 with self._cond:
-                    self._done = max(self._done, ticket)
+                    for ticket, group in entries:
+                        self._running.remove((ticket, group))
+                        if group is not None and self._last.get(group) == ticket:
+                            del self._last[group]
                     if isinstance(job, list):
                         self._waiting_chunks -= len(job)
                     self._cond.notify_all()
