@@ -82,6 +82,13 @@ def add_serve_parser(sub: Any) -> None:
         "--embed-timeout, then 503 (default: 10000)",
     )
     sv.add_argument(
+        "--read-wait",
+        type=float,
+        default=None,
+        help="seconds a context or search waits for the vectors of the writes this server acknowledged "
+        "before it (read-your-writes; 0: never; default: 2)",
+    )
+    sv.add_argument(
         "--eval-dir",
         default=None,
         help="a folder of `turnmem eval --out` results the inspector at /ui lists (itself and two levels below)",
@@ -148,6 +155,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         embed_timeout=args.embed_timeout,
         embed_batch=args.embed_batch,
         **({} if args.max_pending is None else {"max_pending": args.max_pending}),
+        **({} if args.read_wait is None else {"read_wait_s": args.read_wait}),
     )
     serve(
         args.data,

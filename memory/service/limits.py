@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from memory.errors import InvalidArgument
 from memory.read.assemble import AssembleConfig
+from memory.read.reader import READ_WAIT_S
 from memory.write.indexer import MAX_PENDING
 
 MAX_BATCH = 1000  # messages per write, sessions per search
@@ -43,6 +44,13 @@ class ServiceLimits(BaseModel):
         ge=1,
         description="most chunks waiting for their vectors; a write past it waits for the indexer "
         "(up to embed_timeout, then a 503)",
+    )
+    read_wait_s: float = Field(
+        READ_WAIT_S,
+        ge=0,
+        le=300,
+        description="seconds a context or search waits for the vectors of the writes this process "
+        "acknowledged before it (0: never); past it, the context says how many chunks were not indexed",
     )
 
 
