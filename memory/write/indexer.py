@@ -29,8 +29,9 @@ only an indexer that makes no progress at all turns into an error.
 
 Reads (read-your-writes): a chunk job carries its namespace (its ``group``); a context or search
 waits for the chunk jobs of its namespace queued before it (:meth:`IndexWorker.mark` and
-:meth:`IndexWorker.wait` with ``group``), and while a reader waits the worker takes that
-namespace's jobs first (ahead of other namespaces' and of queued tasks) and does not linger.
+:meth:`IndexWorker.wait` with ``group``): it runs those still queued on its own thread (at the
+reader's CPU priority, not the niced worker's), while the worker, without lingering, takes that
+namespace's jobs first (ahead of other namespaces' and of queued tasks).
 
 Replicas (stores with ``claims_pending``, PostgreSQL): every indexer claims chunks before it
 embeds them (a lease, :mod:`memory.stores.postgres.pending`), so a replica that opens, or sweeps
@@ -156,6 +157,7 @@ def settle(store: PendingChunks, embedder: Embedder, *, owner: str, namespace: s
 
 Job = list[int] | Callable[[], object]  # chunk ids to index, or a task (a rolling summary)
 Entry = tuple[int, str | None]  # a job's ticket and group (its namespace, for chunk jobs of a write)
+QueuedJob = tuple[int, Job, str | None]
 
 
 class IndexWorker:
@@ -186,7 +188,7 @@ class IndexWorker:
         self._idle = idle  # run when the queue stayed empty for idle_s (a sweep of the log)
         self.idle_s = SWEEP_S if idle_s is None else idle_s
         self._cond = threading.Condition()
-        self._queue: deque[tuple[int, Job, str | None]] = deque()  # in ticket order
+        self._queue: deque[QueuedJob] = deque()  # in ticket order
         self._running: list[Entry] = []  # the jobs being done now (several merged into one batch)
         self._last: dict[str, int] = {}  # a group's newest ticket not done yet
         self._hurry: dict[str, int] = {}  # groups readers wait for, and how many readers
@@ -276,10 +278,15 @@ class IndexWorker:
 
     # -- waiting -------------------------------------------------------------------------------
 
-    def wait(self, ticket: int | None = None, timeout: float | None = None, group: str | None = None) -> bool:
-        """Wait until the jobs up to ``ticket`` are done (of ``group`` only, if given: the worker
-        takes them first meanwhile; None: everything queued, including what the jobs themselves
-        queue); False if ``timeout`` seconds passed first."""
+    def wait(
+        self, ticket: int | None = None, timeout: float | None = None, group: str | None = None, *, run: bool = False
+    ) -> bool:
+        """Wait until the jobs up to ``ticket`` are done (None: everything queued, including what
+        the jobs themselves queue); of ``group`` only, if given: the worker takes them first
+        meanwhile, and with ``run`` this thread does those still queued itself (a reader, at its
+        own CPU priority, does not wait for the niced worker's turn on the cores). False if
+        ``timeout`` seconds passed first (checked between batches)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             self._waiters += 1
             if group is not None:
@@ -288,7 +295,21 @@ class IndexWorker:
             try:
                 if ticket is None:
                     return self._cond.wait_for(lambda: not self._queue and not self._running, timeout)
-                return self._cond.wait_for(lambda: not self._open(ticket, group), timeout)
+                while self._open(ticket, group):
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        return False
+                    mine = (lambda e: isinstance(e[1], list) and e[2] == group and e[0] <= ticket) if run else None
+                    taken = None if mine is None else self._pick(mine)
+                    if taken is None:
+                        self._cond.wait(left)
+                        continue
+                    self._cond.release()  # do the job here, as the worker would, without the lock
+                    try:
+                        self._do(*taken)
+                    finally:
+                        self._cond.acquire()
+                return True
             finally:
                 self._waiters -= 1
                 if group is not None:
@@ -338,30 +359,55 @@ class IndexWorker:
             self._cond.wait_for(lambda: self._waiters > 0 or self._closed, self.linger)
             if not self._queue:
                 return None
-            more: Iterator[tuple[int, Job, str | None]]
-            first = next((e for e in self._queue if isinstance(e[1], list) and e[2] in self._hurry), None)
-            if first is None:  # in order: the first job; if it is chunks, the chunk jobs right after it
-                first = self._queue[0]
-                if not isinstance(first[1], list):
-                    self._queue.popleft()
-                    self._running.append((first[0], first[2]))
-                    return [(first[0], first[2])], first[1]
-                more = takewhile(lambda e: isinstance(e[1], list), self._queue)
-            else:  # a reader waits for this group: its chunk jobs go first
-                more = (e for e in self._queue if isinstance(e[1], list) and e[2] == first[2])
-            taken: list[tuple[int, list[int], str | None]] = []
-            ids: list[int] = []
-            for ticket, job, group in more:
-                if len(ids) >= self.batch:
-                    break
-                assert isinstance(job, list)
-                taken.append((ticket, job, group))
-                ids += job
-            for entry in taken:
-                self._queue.remove(entry)
-            entries = [(t, g) for t, _, g in taken]
-            self._running += entries
-            return entries, ids
+            first = self._queue[0]
+            if not isinstance(first[1], list):  # a task: alone, in its turn
+                self._queue.popleft()
+                self._running.append((first[0], first[2]))
+                return [(first[0], first[2])], first[1]
+            hurried = next((e[2] for e in self._queue if isinstance(e[1], list) and e[2] in self._hurry), None)
+            if hurried is not None:  # a reader waits for this group: its chunk jobs go first
+                taken = self._pick(lambda e: isinstance(e[1], list) and e[2] == hurried)
+            else:
+                taken = self._pick(lambda e: isinstance(e[1], list), consecutive=True)
+            assert taken is not None  # the queue's first job is chunks, or a hurried group's are queued
+            return taken
+
+    def _pick(self, match: Callable[[QueuedJob], bool], *, consecutive: bool = False) -> tuple[list[Entry], Job] | None:
+        """Take the first queued chunk jobs that ``match`` (only those right at the queue's head with
+        ``consecutive``), merged while under ``batch`` chunks, and mark them running (under the lock)."""
+        picked = takewhile(match, self._queue) if consecutive else (e for e in self._queue if match(e))
+        taken: list[QueuedJob] = []
+        ids: list[int] = []
+        for entry in picked:
+            if len(ids) >= self.batch:
+                break
+            taken.append(entry)
+            ids += entry[1] if isinstance(entry[1], list) else []
+        if not taken:
+            return None
+        for entry in taken:
+            self._queue.remove(entry)
+        entries = [(t, g) for t, _, g in taken]
+        self._running += entries
+        return entries, ids
+
+    def _do(self, entries: list[Entry], job: Job) -> None:
+        """Run a taken job (chunk ids a batch at a time), then mark its entries done."""
+        try:
+            if isinstance(job, list):
+                for start in range(0, len(job), self.batch):
+                    self._step(job[start : start + self.batch])
+            else:
+                self._step(job)
+        finally:
+            with self._cond:
+                for ticket, group in entries:
+                    self._running.remove((ticket, group))
+                    if group is not None and self._last.get(group) == ticket:
+                        del self._last[group]
+                if isinstance(job, list):
+                    self._waiting_chunks -= len(job)
+                self._cond.notify_all()
 
     def _run(self) -> None:
         try:  # contexts are what a user waits for: when the cores are short, they go first
@@ -377,21 +423,7 @@ class IndexWorker:
                 except Exception as exc:  # noqa: BLE001 - logged; the log keeps the chunks
                     log.warning("background sweep for chunks without vectors failed: %s", exc, exc_info=exc)
                 continue
-            try:
-                if isinstance(job, list):
-                    for start in range(0, len(job), self.batch):
-                        self._step(job[start : start + self.batch])
-                else:
-                    self._step(job)
-            finally:
-                with self._cond:
-                    for ticket, group in entries:
-                        self._running.remove((ticket, group))
-                        if group is not None and self._last.get(group) == ticket:
-                            del self._last[group]
-                    if isinstance(job, list):
-                        self._waiting_chunks -= len(job)
-                    self._cond.notify_all()
+            self._do(entries, job)
 
     def _step(self, job: Job) -> None:
         try:

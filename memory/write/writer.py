@@ -183,11 +183,12 @@ class Writer:
 
     def wait_for_reads(self, namespace: str, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds until every chunk of ``namespace`` this memory acknowledged
-        so far has its vector and is in the index (the indexer takes them first meanwhile); False
-        if the time ran out. A read's wait (read-your-writes): it raises nothing, a failed batch
-        leaves its chunks without vectors, which the read counts."""
+        so far has its vector and is in the index (embedding those still queued on this thread, while
+        the indexer takes the others first); False if the time ran out. A read's wait
+        (read-your-writes): it raises nothing, a failed batch leaves its chunks without vectors,
+        which the read counts."""
         mark = self.indexer.mark(namespace)
-        return mark == 0 or self.indexer.wait(mark, timeout=timeout, group=namespace)
+        return mark == 0 or self.indexer.wait(mark, timeout=timeout, group=namespace, run=True)
 
     def index_chunks(self, ids: list[int]) -> None:
         """The indexer's step: embed these chunks, store their vectors, bring the index up to date."""

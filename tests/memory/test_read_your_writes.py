@@ -41,19 +41,33 @@ def test_a_context_right_after_add_finds_the_turn_by_vector(open_memory: Callabl
 def test_past_the_bound_a_context_answers_and_says_what_was_not_indexed(
     open_memory: Callable[..., Memory], memory_embedder: Embedder
 ) -> None:
-    emb = GatedEmbedder(memory_embedder)  # the indexer embeds nothing until the gate opens
+    emb = GatedEmbedder(memory_embedder)  # the indexer's thread embeds nothing until the gate opens
     mem = open_memory("bounded", embedder=emb, read_wait_s=0.05)
     try:
         mem.add([FACT], session="s")
+        assert emb.entered.wait(10)  # the indexer holds this job (a reader cannot take it over)
         mem.add([{"role": "assistant", "content": f"Noted, turn {i}."} for i in range(3)], session="other")
         ctx = mem.assemble(QUESTION, session="s", **NARROW)  # returns (the gate never opens by itself)
         hit = next(h for h in ctx.hits if "4471" in h.text)
-        assert "dense" not in hit.scores and ctx.unindexed == 4  # the namespace's retrieval scope
-        assert mem.assemble(QUESTION, session="s", scope="session", **NARROW).unindexed == 1
-        assert mem.assemble(None, session="s", budget=300).unindexed == 0  # no query: no retrieval, no wait
+        assert "dense" not in hit.scores and ctx.unindexed == 1
+        assert mem.store.pending_chunk_ids().tolist() == [1]  # the queued write: embedded by the reader itself
         emb.gate.set()
         ctx = mem.assemble(QUESTION, session="s", **NARROW)
         assert "dense" in next(h for h in ctx.hits if "4471" in h.text).scores and ctx.unindexed == 0
+    finally:
+        emb.gate.set()
+
+
+@pytest.mark.fake_embedder
+def test_unindexed_counts_the_retrievals_scope(open_memory: Callable[..., Memory], memory_embedder: Embedder) -> None:
+    emb = GatedEmbedder(memory_embedder)
+    mem = open_memory("scope", embedder=emb, read_wait_s=0)
+    try:
+        mem.add([FACT], session="s")
+        mem.add([{"role": "assistant", "content": f"Noted, turn {i}."} for i in range(3)], session="other")
+        assert mem.assemble(QUESTION, session="s", **NARROW).unindexed == 4  # the namespace
+        assert mem.assemble(QUESTION, session="s", scope="session", **NARROW).unindexed == 1
+        assert mem.assemble(None, session="s", budget=300).unindexed == 0  # no query: no retrieval
     finally:
         emb.gate.set()
 

@@ -38,15 +38,18 @@ def on_indexer() -> bool:
 
 class GatedEmbedder:
     """The memory's embedder; on the indexer's thread it first waits for ``gate`` (and raises
-    ``fail`` times first): the test decides when background indexing happens."""
+    ``fail`` times first): the test decides when background indexing happens. ``entered`` is set
+    once the indexer waits there: it holds that job, which a reader then cannot run itself."""
 
     def __init__(self, inner: Embedder, *, fail: int = 0) -> None:
         self.inner, self.name, self.dim = inner, inner.name, inner.dim
         self.gate = threading.Event()
+        self.entered = threading.Event()
         self.fail = fail
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if on_indexer():
+            self.entered.set()
             assert self.gate.wait(timeout=60), "the test never opened the gate"
             if self.fail:
                 self.fail -= 1

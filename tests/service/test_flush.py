@@ -45,6 +45,7 @@ def test_a_context_says_over_rest_how_many_chunks_had_no_vector_yet(
     try:
         with serve(create_app(mem)) as url, Client(url) as client:
             client.add([FACT], session="s")
+            assert emb.entered.wait(10)  # the server's indexer holds it: the context's wait runs out
             body = {"query": "what is the locker code at the gym?", "budget": 300}
             raw = httpx.post(f"{url}/v1/namespaces/default/sessions/s/context", json=body)
             assert raw.status_code == 200 and raw.json()["unindexed"] == 1
