@@ -349,16 +349,19 @@ class IndexWorker:
         chunks (the first chunk jobs of a group a reader waits for, if any); None when closed and
         empty; the idle task (no entries) when the queue stayed empty for ``idle_s``."""
         with self._cond:
-            idle_s = self.idle_s if self._idle is not None else None
-            if not self._cond.wait_for(lambda: self._queue or self._closed, idle_s):
-                assert self._idle is not None
-                return [], self._idle
-            # Woken by a write, do not take the GIL from the writer while its add returns: Python
-            # hands the GIL to a woken thread within 5 ms, which put that much on every add. Unless
-            # a caller already waits for the vectors (wait_indexed, flush): then it is all it waits for.
-            self._cond.wait_for(lambda: self._waiters > 0 or self._closed, self.linger)
-            if not self._queue:
-                return None
+            while True:  # a reader may have done the job that woke the worker: then it waits again
+                idle_s = self.idle_s if self._idle is not None else None
+                if not self._cond.wait_for(lambda: self._queue or self._closed, idle_s):
+                    assert self._idle is not None
+                    return [], self._idle
+                # Woken by a write, do not take the GIL from the writer while its add returns: Python
+                # hands the GIL to a woken thread within 5 ms, which put that much on every add. Unless
+                # a caller already waits for the vectors (wait_indexed, flush): then it is all it waits for.
+                self._cond.wait_for(lambda: self._waiters > 0 or self._closed, self.linger)
+                if self._queue:
+                    break
+                if self._closed:
+                    return None
             first = self._queue[0]
             if not isinstance(first[1], list):  # a task: alone, in its turn
                 self._queue.popleft()

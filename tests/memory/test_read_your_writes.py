@@ -52,6 +52,7 @@ def test_past_the_bound_a_context_answers_and_says_what_was_not_indexed(
         assert "dense" not in hit.scores and ctx.unindexed == 1
         assert mem.store.pending_chunk_ids().tolist() == [1]  # the queued write: embedded by the reader itself
         emb.gate.set()
+        mem.flush(timeout=30)  # the held job (the worker's, niced: it may take longer than the bound)
         ctx = mem.assemble(QUESTION, session="s", **NARROW)
         assert "dense" in next(h for h in ctx.hits if "4471" in h.text).scores and ctx.unindexed == 0
     finally:
@@ -168,3 +169,18 @@ def test_a_history_imported_then_asked_at_once_gives_the_flushed_context(tmp_pat
     finally:
         emb.gate.set()
         mem.close()
+
+
+def test_a_reader_runs_a_queued_job_itself_and_the_worker_keeps_running() -> None:
+    done: list[tuple[str, list[int]]] = []
+    worker = IndexWorker(lambda ids: done.append((threading.current_thread().name, ids)), name="turnmem-indexer-t")
+    worker.linger = 3600.0  # the worker lingers: the reader, holding the lock from its wait on, takes the job
+    try:
+        worker.submit([1], group="a")
+        time.sleep(0.2)  # the worker is lingering now (if not yet, the test proves less, never fails wrongly)
+        assert worker.wait(worker.mark("a"), timeout=10, group="a", run=True)
+        assert done == [(threading.current_thread().name, [1])]  # on the reader's thread
+        worker.submit([2], group="a")  # the worker, woken for a job it found gone, still serves the next
+        assert worker.wait(timeout=10) and done[-1] == ("turnmem-indexer-t", [2])
+    finally:
+        worker.close()
