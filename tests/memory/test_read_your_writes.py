@@ -173,7 +173,13 @@ def test_a_history_imported_then_asked_at_once_gives_the_flushed_context(tmp_pat
 
 def test_a_reader_runs_a_queued_job_itself_and_the_worker_keeps_running() -> None:
     done: list[tuple[str, list[int]]] = []
-    worker = IndexWorker(lambda ids: done.append((threading.current_thread().name, ids)), name="turnmem-indexer-t")
+
+    def index(ids: list[int]) -> None:
+        if threading.current_thread() is threading.main_thread():
+            time.sleep(0.3)  # the reader's job: meanwhile the worker wakes (a waiter is there) to an empty queue
+        done.append((threading.current_thread().name, ids))
+
+    worker = IndexWorker(index, name="turnmem-indexer-t")
     worker.linger = 3600.0  # the worker lingers: the reader, holding the lock from its wait on, takes the job
     try:
         worker.submit([1], group="a")
@@ -183,4 +189,4 @@ def test_a_reader_runs_a_queued_job_itself_and_the_worker_keeps_running() -> Non
         worker.submit([2], group="a")  # the worker, woken for a job it found gone, still serves the next
         assert worker.wait(timeout=10) and done[-1] == ("turnmem-indexer-t", [2])
     finally:
-        worker.close()
+        worker.close(timeout=5)
