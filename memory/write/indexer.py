@@ -7,7 +7,7 @@ it. What a write needs to be found at once is in its transaction: the recent win
 log, and full-text search (FTS5, tsvector) is written with the chunks. Only the vector comes later.
 
 How: the store keeps a chunk without a vector (SQLite: an empty blob; PostgreSQL: NULL) until
-:func:`embed_pending` fills it in; every read of vectors leaves such chunks out. The worker takes
+:func:`memory.write.pending.embed_pending` fills it in; every read of vectors leaves such chunks out. The worker takes
 the queued chunk ids in batches (several writes' chunks in one embedder call), embeds them, writes
 the vectors to the log in one transaction, then lets the memory index them (a derived FAISS or
 Chroma index catches up from the log; pgvector is the log itself). Rolling summaries run on the
@@ -15,7 +15,7 @@ same thread, after the write that made them due.
 
 Durability: the queue holds chunk ids only, the truth is in the log. A crash between the commit
 and the indexing leaves chunks without vectors; the next ``Memory`` to open the store embeds them
-(:func:`drain_pending`, a page of the log at a time, not a list of every id). A batch that fails is
+(:func:`memory.write.pending.drain_pending`, a page of the log at a time, not a list of every id). A batch that fails is
 logged, kept, and raised once by the next :meth:`IndexWorker.raise_failed` (the next ``add``,
 ``flush``), which queues it again.
 
@@ -37,7 +37,7 @@ Replicas (stores with ``claims_pending``, PostgreSQL): every indexer claims chun
 embeds them (a lease, :mod:`memory.stores.postgres.pending`), so a replica that opens, or sweeps
 while idle (every :data:`SWEEP_S`), takes only chunks no live indexer holds; one that finds its
 own chunks held by another waits for their vectors rather than embedding them again; a killed
-replica's claims run out after :data:`CLAIM_LEASE_S` and are taken over.
+replica's claims run out after :data:`memory.write.pending.CLAIM_LEASE_S` and are taken over.
 """
 
 from __future__ import annotations
@@ -45,32 +45,26 @@ from __future__ import annotations
 import atexit
 import logging
 import os
-import socket
 import threading
 import time
-import uuid
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from itertools import chain, takewhile
 
-from memory.embedders import Embedder
 from memory.errors import IndexingFailed, InvalidArgument, TimedOut
-from memory.stores.base import PendingChunks
+from memory.write.pending import BATCH_CHUNKS
 
 log = logging.getLogger("turnmem.indexing")
 
 INDEX_WRITES = ("background", "sync")
-BATCH_CHUNKS = 64  # chunks per embedder call: several writes' chunks at once, a short wait for any one
 LINGER_S = 0.005  # the worker waits this long after waking: the writer's add returns first (and more writes join)
 EXIT_WAIT_S = 30.0  # at interpreter exit, how long a worker may finish what is queued
 NICENESS = 10  # the indexer thread's CPU priority below the threads that build contexts (Linux: per thread)
 MAX_PENDING = 10_000  # chunks queued at most; an add beyond it waits for room (MiniLM: ~10 min of embedding)
 PENDING_TIMEOUT_S = 60.0  # how long an add waits for room before TimedOut (the service's embed timeout too)
-CLAIM_LEASE_S = 60.0  # a claim on chunks being embedded (one batch: seconds) outlives a slow batch by far
 SWEEP_S = 30.0  # an idle indexer on a shared store looks for chunks nobody holds this often
-POLL_S = (0.02, 0.5)  # waiting for chunks another indexer holds: first and longest pause between looks
 
 _RUNNING: weakref.WeakSet[IndexWorker] = weakref.WeakSet()
 
@@ -81,78 +75,6 @@ def _finish_at_exit() -> None:
     daemon: it would die mid-queue). Whatever is still queued after the wait is indexed on the next open."""
     for worker in list(_RUNNING):
         worker.close(timeout=EXIT_WAIT_S)
-
-
-def embed_text(name: str | None, text: str) -> str:
-    """What gets embedded for a chunk: the speaker's name, when there is one, then the text."""
-    return f"{name}: {text}" if name else text
-
-
-def indexer_id() -> str:
-    """A name for one memory's indexer in claims: host, process and a random part."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def _fill(store: PendingChunks, embedder: Embedder, rows: Sequence[tuple[int, str, str | None]]) -> list[int]:
-    if not rows:
-        return []
-    vectors = embedder.embed([embed_text(name, text) for _, text, name in rows])
-    return store.fill_vectors([(cid, vec) for (cid, _, _), vec in zip(rows, vectors)])
-
-
-def embed_pending(
-    store: PendingChunks, embedder: Embedder, ids: Sequence[int], *, owner: str = "", deadline: float | None = None
-) -> list[int]:
-    """Claim those of ``ids`` still without a vector, embed them and store their vectors; returns
-    the ids written (chunks deleted meanwhile, or embedded by another process, are skipped). Chunks
-    another indexer holds are waited for (their vectors, or its claim running out: then they are
-    claimed here); past ``deadline`` (``time.monotonic()``) raises :class:`TimedOut`."""
-    written: list[int] = []
-    wanted: Sequence[int] = ids
-    pause = POLL_S[0]
-    while wanted:
-        claim = store.claim_pending(owner, wanted, lease_s=CLAIM_LEASE_S)
-        written += _fill(store, embedder, claim.rows)
-        wanted = claim.busy
-        if wanted:
-            if deadline is not None and time.monotonic() + pause > deadline:
-                raise TimedOut(
-                    f"{len(wanted)} chunks still held by another indexer (their vectors are not written yet)"
-                )
-            time.sleep(pause)
-            pause = min(2 * pause, POLL_S[1])
-    return written
-
-
-def drain_pending(
-    store: PendingChunks,
-    embedder: Embedder,
-    *,
-    owner: str,
-    batch: int = BATCH_CHUNKS,
-    stop: Callable[[], bool] = lambda: False,
-) -> list[int]:
-    """Embed every chunk the log holds without a vector that no other indexer holds, a page of
-    ``batch`` at a time in id order, until ``stop()``; returns
-    the ids written. Run on open (a writer ended after its commit) and by the idle sweep on a
-    shared store."""
-    written: list[int] = []
-    after = 0
-    while rows := store.claim_pending(owner, None, limit=batch, after_id=after, lease_s=CLAIM_LEASE_S).rows:
-        written += _fill(store, embedder, rows)
-        after = rows[-1][0]
-        if stop():
-            break
-    return written
-
-
-def settle(store: PendingChunks, embedder: Embedder, *, owner: str, namespace: str, deadline: float | None) -> None:
-    """Return once every chunk of ``namespace`` committed before the call has its vector, whichever
-    process stored it: embed those nobody holds, wait for the others (a store shared by replicas)."""
-    top = store.max_chunk_id()
-    left = [i for i in store.pending_chunk_ids(namespace=namespace).tolist() if i <= top]
-    for start in range(0, len(left), BATCH_CHUNKS):
-        embed_pending(store, embedder, left[start : start + BATCH_CHUNKS], owner=owner, deadline=deadline)
 
 
 Job = list[int] | Callable[[], object]  # chunk ids to index, or a task (a rolling summary)

@@ -27,7 +27,8 @@ from memory.tokens import TokenCounter
 from memory.validation import check_base_seq, check_name, check_ttl
 from memory.write.chunking import Chunker
 from memory.write.index_handle import IndexHandle
-from memory.write.indexer import INDEX_WRITES, IndexWorker, drain_pending, embed_pending, indexer_id, settle
+from memory.write.indexer import INDEX_WRITES, IndexWorker
+from memory.write.pending import drain_pending, embed_pending, indexer_id, settle
 from memory.write.prepare import prepare
 
 AfterWrite = Callable[[str, str, int], object]  # (namespace, session, last seq of the write)
