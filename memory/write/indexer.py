@@ -61,6 +61,7 @@ log = logging.getLogger("turnmem.indexing")
 INDEX_WRITES = ("background", "sync")
 LINGER_S = 0.005  # the worker waits this long after waking: the writer's add returns first (and more writes join)
 EXIT_WAIT_S = 30.0  # at interpreter exit, how long a worker may finish what is queued
+READ_BATCH = 16  # chunks a waiting reader merges into one embedder call: its bound is checked between them
 NICENESS = 10  # the indexer thread's CPU priority below the threads that build contexts (Linux: per thread)
 MAX_PENDING = 10_000  # chunks queued at most; an add beyond it waits for room (MiniLM: ~10 min of embedding)
 PENDING_TIMEOUT_S = 60.0  # how long an add waits for room before TimedOut (the service's embed timeout too)
@@ -222,7 +223,7 @@ class IndexWorker:
                     if left is not None and left <= 0:
                         return False
                     mine = (lambda e: isinstance(e[1], list) and e[2] == group and e[0] <= ticket) if run else None
-                    taken = None if mine is None else self._pick(mine)
+                    taken = None if mine is None else self._pick(mine, limit=READ_BATCH)
                     if taken is None:
                         self._cond.wait(left)
                         continue
@@ -297,14 +298,18 @@ class IndexWorker:
             assert taken is not None  # the queue's first job is chunks, or a hurried group's are queued
             return taken
 
-    def _pick(self, match: Callable[[QueuedJob], bool], *, consecutive: bool = False) -> tuple[list[Entry], Job] | None:
+    def _pick(
+        self, match: Callable[[QueuedJob], bool], *, consecutive: bool = False, limit: int | None = None
+    ) -> tuple[list[Entry], Job] | None:
         """Take the first queued chunk jobs that ``match`` (only those right at the queue's head with
-        ``consecutive``), merged while under ``batch`` chunks, and mark them running (under the lock)."""
+        ``consecutive``), merged while under ``limit`` (default ``batch``) chunks, and mark them
+        running (under the lock)."""
+        limit = self.batch if limit is None else limit
         picked = takewhile(match, self._queue) if consecutive else (e for e in self._queue if match(e))
         taken: list[QueuedJob] = []
         ids: list[int] = []
         for entry in picked:
-            if len(ids) >= self.batch:
+            if len(ids) >= limit:
                 break
             taken.append(entry)
             ids += entry[1] if isinstance(entry[1], list) else []
