@@ -53,12 +53,14 @@ def chat_loop(
     vecs: np.ndarray | None = None,
     embed: Callable[[list[str]], Any] | None = None,
     session: str = "chat-loop",
+    after_answer: Callable[[], object] | None = None,
 ) -> dict[str, Any]:
     """Append a user turn, build its context, build it again warm, append a long answer.
 
     ``vecs``: query vectors to pass as ``query_vector`` (None: the query is embedded inside
     ``assemble``). ``embed``: the embedder, for the "after an embed only" control (None: no
-    control row)."""
+    control row). ``after_answer``: called, not timed, after each answer is stored: the user's
+    time to read and type, e.g. ``flush`` (the answer is indexed before the next turn comes)."""
     after: list[float] = []
     warm: list[float] = []
     after_embed: list[float] = []
@@ -91,6 +93,8 @@ def chat_loop(
         [seq] = handle.add([{"role": "assistant", "content": answer}], session=session, namespace=namespace)
         add_long.append((time.perf_counter() - t) * 1000)
         seqs.append(seq)
+        if after_answer is not None:
+            after_answer()
     res: dict[str, Any] = {
         "turns": turns,
         "answer_words": answer_words,

@@ -14,7 +14,7 @@ import numpy as np
 from eval.synthetic import generate
 from memory.models import parse_message
 from memory.write.chunking import Chunker
-from memory.write.indexer import embed_text
+from memory.write.pending import embed_text
 
 NS = "bench"
 DIM = 384

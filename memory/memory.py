@@ -11,8 +11,9 @@ machine) and :class:`~memory.session.rolling.Summaries` (rolling summaries). The
 them are written out once, in ``__init__``.
 
 A write is acknowledged when the log commits; its chunks are embedded right after, off the caller's
-path (``index_writes="sync"``: before the commit). A context first catches the index up with what
-other writers committed, then builds without the memory's lock. On SQLite the index (FAISS, Chroma)
+path (``index_writes="sync"``: before the commit). A context or search first waits (up to
+``read_wait_s``) for the vectors of this memory's writes acknowledged before it, catches the index
+up with what other writers committed, then builds without the memory's lock. On SQLite the index (FAISS, Chroma)
 is derived state, reconciled with the log on open, so a crash between the log's commit and the
 index's persist loses nothing; on PostgreSQL it is the log's own rows (pgvector, a ``LiveIndex``).
 """
@@ -35,7 +36,7 @@ from memory.embedders import Embedder, default_embedder, identity
 from memory.errors import IndexingFailed, InvalidArgument
 from memory.models import Context, Hit, MessageInput, StoredMessage, ToolCallState
 from memory.read.assemble import AssembleConfig
-from memory.read.reader import Reader
+from memory.read.reader import READ_WAIT_S, Reader
 from memory.session.rolling import Summaries
 from memory.session.session_states import SessionStates
 from memory.session.state import StateBlock, StateMachine
@@ -95,6 +96,7 @@ class Memory:
         index_writes: str = "background",
         max_pending: int = MAX_PENDING,
         pending_timeout_s: float | None = PENDING_TIMEOUT_S,
+        read_wait_s: float = READ_WAIT_S,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -129,6 +131,8 @@ class Memory:
             retriever=retriever,
             catch_up=partial(self._index_handle.catch_up, wait=False),
             states=self._states,
+            wait_writes=self._writer.wait_for_reads,
+            read_wait_s=read_wait_s,
         )
         self._summaries = Summaries(store, counter, rolling_summary, write=self._writer.write, since=self._reader.since)
         self._check_models()
@@ -184,6 +188,10 @@ class Memory:
         return self._writer.pending_timeout_s
 
     @property
+    def read_wait_s(self) -> float:
+        return self._reader.read_wait_s
+
+    @property
     def rolling_summary(self) -> RollingSummary | None:
         return self._summaries.policy
 
@@ -204,6 +212,7 @@ class Memory:
         index_writes: str = "background",
         max_pending: int = MAX_PENDING,
         pending_timeout_s: float | None = PENDING_TIMEOUT_S,
+        read_wait_s: float = READ_WAIT_S,
     ) -> Memory:
         """Open (or create) a memory at ``path``, with the bundled MiniLM by default.
 
@@ -220,6 +229,9 @@ class Memory:
         commit (``add`` returns with the vectors indexed). ``max_pending``: the most chunks the
         background indexer may have queued; an ``add`` past it waits for room up to
         ``pending_timeout_s`` seconds, then raises :class:`TimedOut` and stores nothing.
+        ``read_wait_s`` (default 2): how long a context or search waits for the vectors of the
+        writes this memory acknowledged before it (read-your-writes; 0: never wait); past it, it
+        answers with what is indexed and says how many chunks were not (``Context.unindexed``).
         """
         where = parse_location(path)
         emb = embedder or default_embedder()
@@ -251,6 +263,7 @@ class Memory:
                 index_writes=index_writes,
                 max_pending=max_pending,
                 pending_timeout_s=pending_timeout_s,
+                read_wait_s=read_wait_s,
             )
         except BaseException:
             store.close()
@@ -389,6 +402,10 @@ class Memory:
         what existed at a point in the history: a seq of ``session`` (the last message the asker had
         seen) or a time (as ``now``; ``now`` defaults to the point's time), or a resolved
         :class:`memory.read.as_of.Point`; see :mod:`memory.read.as_of`.
+
+        It reads its writes: every turn this memory acknowledged before it is searched by vector
+        too, waiting up to ``read_wait_s`` for the indexer (which takes them first); past that,
+        ``Context.unindexed`` says how many chunks were found by full text only.
         """
         return self._reader.assemble(
             query, session, namespace, budget, system, config, query_vector, now, timezone, overrides, as_of

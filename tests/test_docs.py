@@ -20,6 +20,7 @@ from eval.cli import build_parser
 from eval.report import ANSWER_COLUMNS, SUMMARY_COLUMNS
 from eval.strategies import get_strategy
 from memory.read.config import AssembleConfig
+from memory.read.reader import READ_WAIT_S
 from memory.service.limits import MAX_BATCH, MAX_CANDIDATES, MAX_MMR_CANDIDATES, MAX_PAGE, ServiceLimits
 from memory.stores import parse_location
 from memory.stores.postgres.bm25 import K1, SCAN_BELOW, B
@@ -317,6 +318,7 @@ def test_the_write_path_constants_the_docs_quote_are_the_codes() -> None:
     assert Chunker.__init__.__defaults__[0] == 200 and "`max_tokens` (200)" in arch
     assert NICENESS == 10 and "(niceness 10)" in readme
     assert EXIT_WAIT_S == 30 and "gives the indexer 30 s" in readme
+    assert READ_WAIT_S == 2.0 and "read_wait_s=2.0)" in readme and "`--read-wait` seconds (2)" in readme
 
 
 def test_the_postgres_thresholds_the_readme_quotes_are_the_codes() -> None:

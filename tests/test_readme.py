@@ -52,7 +52,8 @@ def test_readme_example_runs_twice_as_a_script(tmp_path: Path) -> None:
         assert "'tool_call_id': 'call_1'" in out
         tokens = [line for line in out.splitlines() if line.endswith(" tokens")]
         assert len(tokens) == 1 and 0 < int(tokens[0].split()[0]) <= 1000
-        assert re.search(r"^#1 seq \d+ final \d\.\d{3}: ", out, flags=re.M)
+        # found by vector on the first run too: assemble read its writes (no KeyError on 'dense')
+        assert re.search(r"^#1 seq \d+ dense \d\.\d{3} final \d\.\d{3}: ", out, flags=re.M)
     messages = [[line for line in out.splitlines() if line.startswith("{'role'")] for out in runs]
     assert messages[0] == messages[1] and len(messages[0]) == 4  # the same context: nothing was added twice
 

@@ -95,6 +95,13 @@ def add_serve_parser(sub: Any) -> None:
         help="most waiting calls at once in one namespace (default: 16)",
     )
     sv.add_argument(
+        "--read-wait",
+        type=float,
+        default=None,
+        help="seconds a context or search waits for the vectors of the writes this server acknowledged "
+        "before it (read-your-writes; 0: never; default: 2)",
+    )
+    sv.add_argument(
         "--eval-dir",
         default=None,
         help="a folder of `turnmem eval --out` results the inspector at /ui lists (itself and two levels below)",
@@ -167,6 +174,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             if args.max_waiting_per_namespace is None
             else {"max_waiting_per_namespace": args.max_waiting_per_namespace}
         ),
+        **({} if args.read_wait is None else {"read_wait_s": args.read_wait}),
     )
     serve(
         args.data,

@@ -99,6 +99,9 @@ class Context(BaseModel):
 
     ``messages`` are OpenAI chat-format dicts in chronological order; ``tokens`` is their
     count as the chat API bills them (see :mod:`memory.tokens`) and never exceeds ``budget``.
+    ``unindexed`` is how many chunks in the retrieval's scope had no vector yet when it was built
+    (found by full text only): 0 unless the wait for the writes before it ran out
+    (``Memory.open(read_wait_s=...)``), or they came from another process (README, "Sync semantics").
     """
 
     messages: list[dict[str, Any]]
@@ -109,6 +112,7 @@ class Context(BaseModel):
     breakdown: dict[str, int] = Field(default_factory=dict)
     query: str | None = None
     pending_tool_calls: list[MessageRef] = Field(default_factory=list)
+    unindexed: int = Field(0, ge=0, description="chunks in scope without a vector yet (found by full text only)")
 
     def refs(self) -> set[MessageRef]:
         """The messages (by ref) whose content appears in this context."""

@@ -1,7 +1,11 @@
 """``Reader``: a memory's read path: contexts, search, history and listings.
 
-``assemble`` catches the index up with what other writers committed (the ``catch_up`` it was
-given: the index handle's, not waiting for a thread already doing it), asks the session states
+``assemble`` and ``search`` read their own writes: they first wait, up to ``read_wait_s``
+(:data:`READ_WAIT_S`), for the vectors of every chunk of the namespace this memory acknowledged
+before them (``wait_writes``: the writer's, which has the indexer take those first), then catch
+the index up with what other writers committed (the ``catch_up`` it was given: the index handle's,
+not waiting for a thread already doing it) and count what in scope still has no vector
+(``Context.unindexed``: another process's writes, or a wait that ran out). ``assemble`` asks the session states
 for the pinned block, then runs :func:`memory.read.assemble.assemble` without the memory's lock:
 contexts build concurrently with each other and with writes. The reader owns the retrievers: the
 dense one over the index, full text over the store, and the default hybrid of the two (or the
@@ -42,10 +46,24 @@ from retrievers.dense import DenseRetriever
 from retrievers.fusion import HybridRetriever
 from retrievers.lexical import FTSRetriever
 
+READ_WAIT_S = 2.0  # how long a context or search waits for the vectors of the writes acknowledged before it
+
+
+def check_read_wait(value: float) -> float:
+    """``read_wait_s``: seconds >= 0 (0: never wait)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0 or value == float("inf"):
+        raise InvalidArgument(
+            f"read_wait_s: give how many seconds a read may wait for the vectors of earlier writes, a number "
+            f">= 0 (0: never wait; got {value!r})",
+            field="read_wait_s",
+        )
+    return float(value)
+
 
 class Reader:
     """Reads ``store`` and searches ``index``; ``catch_up()`` brings the index up to date with the
-    log without waiting; ``states`` renders a session's pinned state."""
+    log without waiting; ``wait_writes(namespace, timeout)`` waits for this memory's writes'
+    vectors (read-your-writes, up to ``read_wait_s``); ``states`` renders a session's pinned state."""
 
     def __init__(
         self,
@@ -58,6 +76,8 @@ class Reader:
         retriever: Retriever | None,
         catch_up: Callable[[], None],
         states: SessionStates,
+        wait_writes: Callable[[str, float], object] | None = None,
+        read_wait_s: float = READ_WAIT_S,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -69,6 +89,8 @@ class Reader:
         self.retriever = retriever or self.retriever_for(config)
         self._catch_up = catch_up
         self._states = states
+        self._wait_writes = wait_writes
+        self.read_wait_s = check_read_wait(read_wait_s)
 
     def retriever_for(self, cfg: AssembleConfig) -> Retriever:
         """The default hybrid retriever as ``cfg`` sets it (dense + FTS5, fused)."""
@@ -104,14 +126,18 @@ class Reader:
         cfg = apply_overrides(config or self.config, overrides)
         check_budget(budget)  # before embedding the query
         point = resolve_point(self.store, namespace, session, as_of)
-        self._catch_up()
         retriever = self.retriever if (self.custom_retriever or cfg == self.config) else self.retriever_for(cfg)
         store = self.store if point is None else StoreAsOf(self.store, point)
         if point is not None:
             retriever, now = RetrieverAsOf(retriever, point), point.time if now is None else now
         if query_vector is None and query is not None and query.strip() and not self.custom_retriever:
-            query_vector = self.embedder.embed([query])[0]  # once, for dense search and session scores
-        return assemble(
+            query_vector = self.embedder.embed([query])[0]  # once (while the indexer embeds the last turn)
+        unindexed = 0  # a context without a query retrieves nothing: no vectors to wait for
+        if bool(query and query.strip()) or query_vector is not None:
+            unindexed = self.read_own_writes(namespace, [session] if cfg.scope == "session" and session else None)
+        else:
+            self._catch_up()
+        ctx = assemble(
             store=store,
             retriever=retriever,
             counter=self.counter,
@@ -127,6 +153,20 @@ class Reader:
             if cfg.pin_state
             else None,
         )
+        ctx.unindexed = unindexed
+        return ctx
+
+    def read_own_writes(self, namespace: str, sessions: Sequence[str] | None) -> int:
+        """Wait, up to :attr:`read_wait_s`, until the chunks of ``namespace`` this memory acknowledged
+        so far have their vectors; catch the index up; return how many chunks in ``sessions``
+        (None: the namespace) still have none."""
+        if self._wait_writes is not None and self.read_wait_s > 0:
+            self._wait_writes(namespace, self.read_wait_s)
+        self._catch_up()
+        left = self.store.pending_chunk_ids(namespace=namespace)
+        if not left.size or sessions is None:
+            return int(left.size)
+        return sum(c.session in sessions for c in self.store.chunks(left.tolist()).values())
 
     def tool_calls(self, session: str, namespace: str) -> list[ToolCallState]:
         """Each call of the session, its result's seq and status (``retried``: called again after an error)."""
@@ -170,7 +210,7 @@ class Reader:
         check_k(k)
         session = sessions[0] if sessions is not None and len(sessions) == 1 else None
         point = resolve_point(self.store, namespace, session, as_of)
-        self._catch_up()
+        self.read_own_writes(namespace, sessions)
         retriever: Retriever = self.retriever if point is None else RetrieverAsOf(self.retriever, point)
         store: ContextStore = self.store if point is None else StoreAsOf(self.store, point)
         cands: Candidates = retriever.retrieve(Query(query, namespace, sessions), k)

@@ -465,7 +465,12 @@ def serve(
     embedder = BatchingEmbedder(default_embedder(), max_batch=limits.embed_batch, timeout=limits.embed_timeout)
     embedder.inner.embed(["warm-up"])  # load the model now (no timeout): /healthz answers only when writes are fast
     mem = Memory.open(  # (checks the embedder's fingerprint: one embed)
-        data, index=index, embedder=embedder, max_pending=limits.max_pending, pending_timeout_s=limits.embed_timeout
+        data,
+        index=index,
+        embedder=embedder,
+        max_pending=limits.max_pending,
+        pending_timeout_s=limits.embed_timeout,
+        read_wait_s=limits.read_wait_s,
     )
     app = create_app(mem, ring, close_on_shutdown=True, limits=limits, eval_dir=folder)
     uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=_log_config(log_level))

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from memory.errors import InvalidArgument, InvalidMessage
 from memory.models import MAX_DEPTH, depth_message, dotted_path, too_deep
 from memory.read.assemble import AssembleConfig
+from memory.read.reader import READ_WAIT_S
 from memory.service.waits import MAX_WAITING, MAX_WAITING_PER_NAMESPACE
 from memory.write.indexer import MAX_PENDING
 
@@ -56,6 +57,13 @@ class ServiceLimits(BaseModel):
     )
     max_waiting_per_namespace: int = Field(
         MAX_WAITING_PER_NAMESPACE, ge=1, description="most waiting calls at once in one namespace (then a 503 Busy)"
+    )
+    read_wait_s: float = Field(
+        READ_WAIT_S,
+        ge=0,
+        le=300,
+        description="seconds a context or search waits for the vectors of the writes this process "
+        "acknowledged before it (0: never); past it, the context says how many chunks were not indexed",
     )
 
 

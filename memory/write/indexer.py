@@ -7,7 +7,7 @@ it. What a write needs to be found at once is in its transaction: the recent win
 log, and full-text search (FTS5, tsvector) is written with the chunks. Only the vector comes later.
 
 How: the store keeps a chunk without a vector (SQLite: an empty blob; PostgreSQL: NULL) until
-:func:`embed_pending` fills it in; every read of vectors leaves such chunks out. The worker takes
+:func:`memory.write.pending.embed_pending` fills it in; every read of vectors leaves such chunks out. The worker takes
 the queued chunk ids in batches (several writes' chunks in one embedder call), embeds them, writes
 the vectors to the log in one transaction, then lets the memory index them (a derived FAISS or
 Chroma index catches up from the log; pgvector is the log itself). Rolling summaries run on the
@@ -15,7 +15,7 @@ same thread, after the write that made them due.
 
 Durability: the queue holds chunk ids only, the truth is in the log. A crash between the commit
 and the indexing leaves chunks without vectors; the next ``Memory`` to open the store embeds them
-(:func:`drain_pending`, a page of the log at a time, not a list of every id). A batch that fails is
+(:func:`memory.write.pending.drain_pending`, a page of the log at a time, not a list of every id). A batch that fails is
 logged, kept, and raised once by the next :meth:`IndexWorker.raise_failed` (the next ``add``,
 ``flush``), which queues it again.
 
@@ -27,11 +27,17 @@ raises :class:`memory.errors.TimedOut` having stored nothing (the service answer
 app expects: a burst is absorbed, a sustained overload slows writers to the embedder's pace, and
 only an indexer that makes no progress at all turns into an error.
 
+Reads (read-your-writes): a chunk job carries its namespace (its ``group``); a context or search
+waits for the chunk jobs of its namespace queued before it (:meth:`IndexWorker.mark` and
+:meth:`IndexWorker.wait` with ``group``): it runs those still queued on its own thread (at the
+reader's CPU priority, not the niced worker's), while the worker, without lingering, takes that
+namespace's jobs first (ahead of other namespaces' and of queued tasks).
+
 Replicas (stores with ``claims_pending``, PostgreSQL): every indexer claims chunks before it
 embeds them (a lease, :mod:`memory.stores.postgres.pending`), so a replica that opens, or sweeps
 while idle (every :data:`SWEEP_S`), takes only chunks no live indexer holds; one that finds its
 own chunks held by another waits for their vectors rather than embedding them again; a killed
-replica's claims run out after :data:`CLAIM_LEASE_S` and are taken over.
+replica's claims run out after :data:`memory.write.pending.CLAIM_LEASE_S` and are taken over.
 """
 
 from __future__ import annotations
@@ -39,33 +45,28 @@ from __future__ import annotations
 import atexit
 import logging
 import os
-import socket
 import threading
 import time
-import uuid
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import partial
+from itertools import chain, takewhile
 
-from memory.embedders import Embedder
 from memory.errors import IndexingFailed, InvalidArgument, TimedOut
-from memory.stores.base import PendingChunks
+from memory.write.pending import BATCH_CHUNKS
 
 log = logging.getLogger("turnmem.indexing")
 
 INDEX_WRITES = ("background", "sync")
-BATCH_CHUNKS = 64  # chunks per embedder call: several writes' chunks at once, a short wait for any one
 LINGER_S = 0.005  # the worker waits this long after waking: the writer's add returns first (and more writes join)
 EXIT_WAIT_S = 30.0  # at interpreter exit, how long a worker may finish what is queued
 STOP_WAIT_S = 300.0  # then how long its current batch may take to end (one embedder call: seconds)
+READ_BATCH = 16  # chunks a waiting reader merges into one embedder call: its bound is checked between them
 NICENESS = 10  # the indexer thread's CPU priority below the threads that build contexts (Linux: per thread)
 MAX_PENDING = 10_000  # chunks queued at most; an add beyond it waits for room (MiniLM: ~10 min of embedding)
 PENDING_TIMEOUT_S = 60.0  # how long an add waits for room before TimedOut (the service's embed timeout too)
-CLAIM_LEASE_S = 60.0  # a claim on chunks being embedded (one batch: seconds) outlives a slow batch by far
 SWEEP_S = 30.0  # an idle indexer on a shared store looks for chunks nobody holds this often
-POLL_S = (0.02, 0.5)  # waiting for chunks another indexer holds: first and longest pause between looks
 
 _RUNNING: weakref.WeakSet[IndexWorker] = weakref.WeakSet()
 
@@ -82,84 +83,15 @@ def _finish_at_exit() -> None:
         worker.close(timeout=EXIT_WAIT_S)
 
 
-def embed_text(name: str | None, text: str) -> str:
-    """What gets embedded for a chunk: the speaker's name, when there is one, then the text."""
-    return f"{name}: {text}" if name else text
-
-
-def indexer_id() -> str:
-    """A name for one memory's indexer in claims: host, process and a random part."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def _fill(store: PendingChunks, embedder: Embedder, rows: Sequence[tuple[int, str, str | None]]) -> list[int]:
-    if not rows:
-        return []
-    vectors = embedder.embed([embed_text(name, text) for _, text, name in rows])
-    return store.fill_vectors([(cid, vec) for (cid, _, _), vec in zip(rows, vectors)])
-
-
-def embed_pending(
-    store: PendingChunks, embedder: Embedder, ids: Sequence[int], *, owner: str = "", deadline: float | None = None
-) -> list[int]:
-    """Claim those of ``ids`` still without a vector, embed them and store their vectors; returns
-    the ids written (chunks deleted meanwhile, or embedded by another process, are skipped). Chunks
-    another indexer holds are waited for (their vectors, or its claim running out: then they are
-    claimed here); past ``deadline`` (``time.monotonic()``) raises :class:`TimedOut`."""
-    written: list[int] = []
-    wanted: Sequence[int] = ids
-    pause = POLL_S[0]
-    while wanted:
-        claim = store.claim_pending(owner, wanted, lease_s=CLAIM_LEASE_S)
-        written += _fill(store, embedder, claim.rows)
-        wanted = claim.busy
-        if wanted:
-            if deadline is not None and time.monotonic() + pause > deadline:
-                raise TimedOut(
-                    f"{len(wanted)} chunks still held by another indexer (their vectors are not written yet)"
-                )
-            time.sleep(pause)
-            pause = min(2 * pause, POLL_S[1])
-    return written
-
-
-def drain_pending(
-    store: PendingChunks,
-    embedder: Embedder,
-    *,
-    owner: str,
-    batch: int = BATCH_CHUNKS,
-    stop: Callable[[], bool] = lambda: False,
-) -> list[int]:
-    """Embed every chunk the log holds without a vector that no other indexer holds, a page of
-    ``batch`` at a time in id order, until ``stop()``; returns
-    the ids written. Run on open (a writer ended after its commit) and by the idle sweep on a
-    shared store."""
-    written: list[int] = []
-    after = 0
-    while rows := store.claim_pending(owner, None, limit=batch, after_id=after, lease_s=CLAIM_LEASE_S).rows:
-        written += _fill(store, embedder, rows)
-        after = rows[-1][0]
-        if stop():
-            break
-    return written
-
-
-def settle(store: PendingChunks, embedder: Embedder, *, owner: str, namespace: str, deadline: float | None) -> None:
-    """Return once every chunk of ``namespace`` committed before the call has its vector, whichever
-    process stored it: embed those nobody holds, wait for the others (a store shared by replicas)."""
-    top = store.max_chunk_id()
-    left = [i for i in store.pending_chunk_ids(namespace=namespace).tolist() if i <= top]
-    for start in range(0, len(left), BATCH_CHUNKS):
-        embed_pending(store, embedder, left[start : start + BATCH_CHUNKS], owner=owner, deadline=deadline)
-
-
 Job = list[int] | Callable[[], object]  # chunk ids to index, or a task (a rolling summary)
+Entry = tuple[int, str | None]  # a job's ticket and group (its namespace, for chunk jobs of a write)
+QueuedJob = tuple[int, Job, str | None]
 
 
 class IndexWorker:
     """One background thread that runs ``index(ids)`` on queued chunk ids, in batches, and queued
-    tasks, in submission order. Each submission gets a ticket; :meth:`wait` waits for one."""
+    tasks, in submission order (a namespace a reader waits for first). Each submission gets a
+    ticket; :meth:`wait` waits for one (of a group: for that group's jobs up to it)."""
 
     def __init__(
         self,
@@ -184,9 +116,11 @@ class IndexWorker:
         self._idle = idle  # run when the queue stayed empty for idle_s (a sweep of the log)
         self.idle_s = SWEEP_S if idle_s is None else idle_s
         self._cond = threading.Condition()
-        self._queue: deque[tuple[int, Job]] = deque()
+        self._queue: deque[QueuedJob] = deque()  # in ticket order
+        self._running: list[Entry] = []  # the jobs being done now (several merged into one batch)
+        self._last: dict[str, int] = {}  # a group's newest ticket not done yet
+        self._hurry: dict[str, int] = {}  # groups readers wait for, and how many readers
         self._submitted = 0
-        self._done = 0
         self._waiting_chunks = 0
         self._reserved = 0  # chunks of writes admitted by room() and not queued yet
         self.peak_chunks = 0  # the most chunks ever queued at once
@@ -200,13 +134,15 @@ class IndexWorker:
 
     # -- submitting ----------------------------------------------------------------------------
 
-    def submit(self, job: Job) -> int:
-        """Queue chunk ids (a list) or a task (a callable); returns its ticket."""
+    def submit(self, job: Job, group: str | None = None) -> int:
+        """Queue chunk ids (a list) or a task (a callable), in ``group`` (a write's namespace); returns its ticket."""
         with self._cond:
             if self._closed:
                 raise RuntimeError("the indexer is closed")
             self._submitted += 1
-            self._queue.append((self._submitted, job))
+            self._queue.append((self._submitted, job, group))
+            if group is not None:
+                self._last[group] = self._submitted
             if isinstance(job, list):
                 self._waiting_chunks += len(job)
                 self.peak_chunks = max(self.peak_chunks, self._waiting_chunks)
@@ -214,11 +150,11 @@ class IndexWorker:
             self._cond.notify_all()
             return self._submitted
 
-    def mark(self) -> int:
-        """The ticket of the last job queued so far: :meth:`wait` on it waits for everything queued
-        up to now, and not for what is queued later."""
+    def mark(self, group: str | None = None) -> int:
+        """The ticket of the last job queued so far (of ``group``: 0 if it has none left): :meth:`wait`
+        on it waits for everything queued up to now (in that group), and not for what is queued later."""
         with self._cond:
-            return self._submitted
+            return self._submitted if group is None else self._last.get(group, 0)
 
     def start_sweeping(self) -> None:
         """Start the thread now if there is an idle task (it sweeps before any write comes)."""
@@ -278,24 +214,51 @@ class IndexWorker:
 
     # -- waiting -------------------------------------------------------------------------------
 
-    def wait(self, ticket: int | None = None, timeout: float | None = None) -> bool:
-        """Wait until the job with ``ticket`` is done (None: everything queued, including what the
-        jobs themselves queue); False if ``timeout`` seconds passed first."""
+    def wait(
+        self, ticket: int | None = None, timeout: float | None = None, group: str | None = None, *, run: bool = False
+    ) -> bool:
+        """Wait until the jobs up to ``ticket`` are done (None: everything queued, including what
+        the jobs themselves queue); of ``group`` only, if given: the worker takes them first
+        meanwhile, and with ``run`` this thread does those still queued itself (a reader, at its
+        own CPU priority, does not wait for the niced worker's turn on the cores). False if
+        ``timeout`` seconds passed first (checked between batches)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             self._waiters += 1
+            if group is not None:
+                self._hurry[group] = self._hurry.get(group, 0) + 1
             self._cond.notify_all()
             try:
-                while True:
-                    target = self._submitted if ticket is None else ticket
-                    if not self._cond.wait_for(partial(self._reached, target), timeout):
+                if ticket is None:
+                    return self._cond.wait_for(lambda: not self._queue and not self._running, timeout)
+                while self._open(ticket, group):
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
                         return False
-                    if ticket is not None or self._done >= self._submitted:
-                        return True
+                    mine = (lambda e: isinstance(e[1], list) and e[2] == group and e[0] <= ticket) if run else None
+                    taken = None if mine is None else self._pick(mine, limit=READ_BATCH)
+                    if taken is None:
+                        self._cond.wait(left)
+                        continue
+                    self._cond.release()  # do the job here, as the worker would, without the lock
+                    try:
+                        self._do(*taken)
+                    finally:
+                        self._cond.acquire()
+                return True
             finally:
                 self._waiters -= 1
+                if group is not None:
+                    self._hurry[group] -= 1
+                    if not self._hurry[group]:
+                        del self._hurry[group]
 
-    def _reached(self, ticket: int) -> bool:
-        return self._done >= ticket
+    def _open(self, ticket: int, group: str | None) -> bool:
+        """A job up to ``ticket`` (of ``group``, if given) is queued or running."""
+        if group is None:
+            return bool(self._queue and self._queue[0][0] <= ticket) or any(t <= ticket for t, _ in self._running)
+        queued = ((t, g) for t, _, g in self._queue)
+        return any(t <= ticket and g == group for t, g in chain(queued, self._running))
 
     def raise_failed(self) -> None:
         """Raise :class:`IndexingFailed` for work that failed since the last call (once), after
@@ -317,32 +280,82 @@ class IndexWorker:
 
     # -- the thread ----------------------------------------------------------------------------
 
-    def _take(self) -> tuple[int, Job] | None:
-        """The next job: consecutive chunk jobs merged up to ``batch`` chunks; None when closed and
-        empty; the idle task (ticket 0) when the queue stayed empty for ``idle_s``."""
+    def _take(self) -> tuple[list[Entry], Job] | None:
+        """The next job and the entries it does: consecutive chunk jobs merged up to ``batch``
+        chunks (the first chunk jobs of a group a reader waits for, if any); None when closed and
+        empty; the idle task (no entries) when the queue stayed empty for ``idle_s``."""
         with self._cond:
-            idle_s = self.idle_s if self._idle is not None else None
-            if not self._cond.wait_for(lambda: self._queue or self._closed, idle_s):
-                assert self._idle is not None
-                return 0, self._idle
-            # Woken by a write, do not take the GIL from the writer while its add returns: Python
-            # hands the GIL to a woken thread within 5 ms, which put that much on every add. Unless
-            # a caller already waits for the vectors (wait_indexed, flush): then it is all it waits for.
-            self._cond.wait_for(lambda: self._waiters > 0 or self._closed, self.linger)
-            if not self._queue or self._stopping:
-                return None
-            ticket, job = self._queue.popleft()
-            if not isinstance(job, list):
-                return ticket, job
-            ids = list(job)
-            while self._queue and len(ids) < self.batch:
-                next_ticket, more = self._queue[0]
-                if not isinstance(more, list):
+            while True:  # a reader may have done the job that woke the worker: then it waits again
+                idle_s = self.idle_s if self._idle is not None else None
+                if not self._cond.wait_for(lambda: self._queue or self._closed, idle_s):
+                    assert self._idle is not None
+                    return [], self._idle
+                # Woken by a write, do not take the GIL from the writer while its add returns: Python
+                # hands the GIL to a woken thread within 5 ms, which put that much on every add. Unless
+                # a caller already waits for the vectors (wait_indexed, flush): then it is all it waits for.
+                self._cond.wait_for(lambda: self._waiters > 0 or self._closed, self.linger)
+                if self._stopping:
+                    return None
+                if self._queue:
                     break
+                if self._closed:
+                    return None
+            first = self._queue[0]
+            if not isinstance(first[1], list):  # a task: alone, in its turn
                 self._queue.popleft()
-                ticket = next_ticket
-                ids += more
-            return ticket, ids
+                self._running.append((first[0], first[2]))
+                return [(first[0], first[2])], first[1]
+            hurried = next((e[2] for e in self._queue if isinstance(e[1], list) and e[2] in self._hurry), None)
+            if hurried is not None:  # a reader waits for this group: its chunk jobs go first
+                taken = self._pick(lambda e: isinstance(e[1], list) and e[2] == hurried)
+            else:
+                taken = self._pick(lambda e: isinstance(e[1], list), consecutive=True)
+            assert taken is not None  # the queue's first job is chunks, or a hurried group's are queued
+            return taken
+
+    def _pick(
+        self, match: Callable[[QueuedJob], bool], *, consecutive: bool = False, limit: int | None = None
+    ) -> tuple[list[Entry], Job] | None:
+        """Take the first queued chunk jobs that ``match`` (only those right at the queue's head with
+        ``consecutive``), merged while under ``limit`` (default ``batch``) chunks, and mark them
+        running (under the lock)."""
+        limit = self.batch if limit is None else limit
+        picked = takewhile(match, self._queue) if consecutive else (e for e in self._queue if match(e))
+        taken: list[QueuedJob] = []
+        ids: list[int] = []
+        for entry in picked:
+            if len(ids) >= limit:
+                break
+            taken.append(entry)
+            ids += entry[1] if isinstance(entry[1], list) else []
+        if not taken:
+            return None
+        for entry in taken:
+            self._queue.remove(entry)
+        entries = [(t, g) for t, _, g in taken]
+        self._running += entries
+        return entries, ids
+
+    def _do(self, entries: list[Entry], job: Job) -> None:
+        """Run a taken job (chunk ids a batch at a time), then mark its entries done."""
+        try:
+            if isinstance(job, list):
+                for start in range(0, len(job), self.batch):
+                    if self._stopping:  # a long write's chunks: the rest is indexed on the next open
+                        self._skipped += len(job) - start
+                        break
+                    self._step(job[start : start + self.batch])
+            else:
+                self._step(job)
+        finally:
+            with self._cond:
+                for ticket, group in entries:
+                    self._running.remove((ticket, group))
+                    if group is not None and self._last.get(group) == ticket:
+                        del self._last[group]
+                if isinstance(job, list):
+                    self._waiting_chunks -= len(job)
+                self._cond.notify_all()
 
     def _run(self) -> None:
         try:  # contexts are what a user waits for: when the cores are short, they go first
@@ -350,29 +363,15 @@ class IndexWorker:
         except (AttributeError, OSError):  # pragma: no cover - not Linux, or not allowed
             pass
         while (item := self._take()) is not None:
-            ticket, job = item
-            if ticket == 0:  # the idle sweep: nobody waits for it, and the next one retries it
+            entries, job = item
+            if not entries:  # the idle sweep: nobody waits for it, and the next one retries it
                 try:
                     if self._idle is not None:
                         self._idle()
                 except Exception as exc:  # noqa: BLE001 - logged; the log keeps the chunks
                     log.warning("background sweep for chunks without vectors failed: %s", exc, exc_info=exc)
                 continue
-            try:
-                if isinstance(job, list):
-                    for start in range(0, len(job), self.batch):
-                        if self._stopping:  # a long write's chunks: the rest is indexed on the next open
-                            self._skipped += len(job) - start
-                            break
-                        self._step(job[start : start + self.batch])
-                else:
-                    self._step(job)
-            finally:
-                with self._cond:
-                    self._done = max(self._done, ticket)
-                    if isinstance(job, list):
-                        self._waiting_chunks -= len(job)
-                    self._cond.notify_all()
+            self._do(entries, job)
 
     def _step(self, job: Job) -> None:
         try:
@@ -404,7 +403,7 @@ class IndexWorker:
         if thread.is_alive():  # pragma: no cover - an embedder call that hangs for minutes
             log.warning("the indexer's current batch did not end within %s s; exiting without it", STOP_WAIT_S)
         elif not finished:
-            left = self._skipped + sum(len(job) for _, job in self._queue if isinstance(job, list))
+            left = self._skipped + sum(len(job) for _, job, _group in self._queue if isinstance(job, list))
             log.warning(
                 "stopped the indexer after %s s with %d chunks not indexed: they keep no vector until the next "
                 "open of this memory embeds them (call flush() or close() to wait for them)",

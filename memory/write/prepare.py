@@ -24,7 +24,7 @@ from memory.stores.rows import PreparedChunk, PreparedMessage
 from memory.tokens import TokenCounter, count_message
 from memory.validation import as_timestamp
 from memory.write.chunking import Chunker
-from memory.write.indexer import embed_text
+from memory.write.pending import embed_text
 
 
 def prepare(

@@ -7,8 +7,9 @@ The new chunks go to the background indexer (write-behind, :mod:`memory.write.in
 writer owns and whose steps (embed queued chunks, drain what a crash left) it supplies; with
 ``index_writes="sync"`` they were embedded before the commit. After a write, the ``after_write``
 hook it was given (the rolling summaries' step, :mod:`memory.session.rolling`) is queued on the
-indexer, or run at once with ``index_writes="sync"``. ``flush`` waits for the indexer;
-``delete`` forgets a namespace or session.
+indexer, or run at once with ``index_writes="sync"``. ``flush`` waits for the indexer,
+``wait_for_reads`` for one namespace's chunks (a context's read-your-writes); ``delete`` forgets a
+namespace or session.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from memory.tokens import TokenCounter
 from memory.validation import check_base_seq, check_key, check_name, check_ttl
 from memory.write.chunking import Chunker
 from memory.write.index_handle import IndexHandle
-from memory.write.indexer import INDEX_WRITES, IndexWorker, drain_pending, embed_pending, indexer_id, settle
+from memory.write.indexer import INDEX_WRITES, IndexWorker
+from memory.write.pending import drain_pending, embed_pending, indexer_id, settle
 from memory.write.prepare import prepare
 
 log = logging.getLogger("turnmem.writer")
@@ -174,7 +176,7 @@ class Writer:
         ticket = None
         if result.new_chunk_ids:
             if result.new_vectors is None:  # stored without vectors: write-behind
-                ticket = self.indexer.submit(list(result.new_chunk_ids))
+                ticket = self.indexer.submit(list(result.new_chunk_ids), group=namespace)
             else:
                 self.index_handle.catch_up()
         hook = self.after_write
@@ -196,6 +198,15 @@ class Writer:
         if not self.indexer.wait(mark, timeout=timeout):
             raise TimedOut(f"wait_indexed: the write's chunks still wait for their vectors after {timeout} s")
         self.indexer.raise_failed()
+
+    def wait_for_reads(self, namespace: str, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds until every chunk of ``namespace`` this memory acknowledged
+        so far has its vector and is in the index (embedding those still queued on this thread, while
+        the indexer takes the others first); False if the time ran out. A read's wait
+        (read-your-writes): it raises nothing, a failed batch leaves its chunks without vectors,
+        which the read counts."""
+        mark = self.indexer.mark(namespace)
+        return mark == 0 or self.indexer.wait(mark, timeout=timeout, group=namespace, run=True)
 
     def index_chunks(self, ids: list[int]) -> None:
         """The indexer's step: embed these chunks, store their vectors, bring the index up to date."""

@@ -121,10 +121,10 @@ def test_flush_of_a_namespace_waits_for_chunks_another_replica_stored(pg_dsn: st
 
 CHILD = """
 import sys, time
-import memory.embedders.identity, memory.write.indexer
+import memory.embedders.identity, memory.write.pending
 from memory import Memory
 
-memory.write.indexer.CLAIM_LEASE_S = float(sys.argv[4])  # this replica's claims run out fast
+memory.write.pending.CLAIM_LEASE_S = float(sys.argv[4])  # this replica's claims run out fast
 
 
 class Hangs:  # claimed, then stuck in the embedder until killed

@@ -38,15 +38,18 @@ def on_indexer() -> bool:
 
 class GatedEmbedder:
     """The memory's embedder; on the indexer's thread it first waits for ``gate`` (and raises
-    ``fail`` times first): the test decides when background indexing happens."""
+    ``fail`` times first): the test decides when background indexing happens. ``entered`` is set
+    once the indexer waits there: it holds that job, which a reader then cannot run itself."""
 
     def __init__(self, inner: Embedder, *, fail: int = 0) -> None:
         self.inner, self.name, self.dim = inner, inner.name, inner.dim
         self.gate = threading.Event()
+        self.entered = threading.Event()
         self.fail = fail
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if on_indexer():
+            self.entered.set()
             assert self.gate.wait(timeout=60), "the test never opened the gate"
             if self.fail:
                 self.fail -= 1
@@ -57,7 +60,7 @@ class GatedEmbedder:
 @pytest.fixture
 def gated(open_memory: Callable[..., Memory], memory_embedder: Embedder) -> Iterator[tuple[Memory, GatedEmbedder]]:
     emb = GatedEmbedder(memory_embedder)
-    mem = open_memory("gated", embedder=emb)
+    mem = open_memory("gated", embedder=emb, read_wait_s=0)  # a context does not wait for the held vectors
     yield mem, emb
     emb.gate.set()  # let close() finish what is queued
 
@@ -72,6 +75,7 @@ def test_a_write_is_acknowledged_before_its_vectors_and_found_by_full_text(gated
     ctx = mem.assemble("what is the locker code at the gym?", session="s", **NARROW)
     hit = next(h for h in ctx.hits if "4471" in h.text)
     assert "lexical" in hit.scores and "dense" not in hit.scores and "4471" in str(ctx.messages)
+    assert ctx.unindexed == 7  # and it says so
     names, _ = mem.store.session_centroids("default")
     assert names == []  # the centroids wait for the vectors
 
@@ -120,13 +124,14 @@ def test_a_query_does_not_queue_behind_background_indexing(
             return memory_embedder.embed(texts)
 
     batching = BatchingEmbedder(SlowOnAnswers(), timeout=20)
-    mem = open_memory("batched", embedder=batching)
+    mem = open_memory("batched", embedder=batching, read_wait_s=0.05)  # the held answer outlasts the read's wait
     try:
         mem.add([FACT], session="s", wait_indexed=True)
         mem.add([{"role": "assistant", "content": "LONG ANSWER " + "about climbing gyms " * 200}], session="s")
         assert entered.wait(timeout=60)  # the indexer is embedding the answer, and stays there
         ctx = mem.assemble("what is the locker code?", session="s", budget=300)  # TimedOut if it queued
         assert any("4471" in str(m.get("content")) for m in ctx.to_openai())
+        assert ctx.unindexed == len(mem.store.pending_chunk_ids()) > 0  # the answer's chunks: said, not hidden
     finally:
         stuck.set()
 
@@ -337,6 +342,8 @@ def test_on_postgres_another_instance_sees_the_turn_by_text_at_once_and_by_vecto
         assert "lexical" in hit.scores and "dense" not in hit.scores
         ctx = reader.assemble("what is the locker code at the gym?", session="s", **NARROW)
         assert "4471" in str(ctx.messages)
+        # another process's write: not waited for (the reader's own indexer has nothing of it), counted
+        assert reader._writer.indexer.mark("default") == 0 and ctx.unindexed == 1
         emb.gate.set()
         writer.flush()  # the writer's indexer wrote the vector into the row: the reader catches nothing up
         hit = next(h for h in reader.search("locker code at the gym", k=3) if "4471" in h.text)

@@ -27,10 +27,35 @@ pytestmark = pytest.mark.fake_embedder  # waiting for the indexer: the model is 
 def gated_service(open_memory: Callable[..., Memory], memory_embedder: Embedder) -> Iterator[tuple[str, GatedEmbedder]]:
     """A server (uvicorn in a thread) whose indexer embeds only once the test opens the gate."""
     emb = GatedEmbedder(memory_embedder)
-    mem = open_memory("flush", embedder=emb)
+    mem = open_memory("flush", embedder=emb, read_wait_s=0)  # reads see the held vectors missing at once
     try:
         with serve(create_app(mem)) as url:
             yield url, emb
+    finally:
+        emb.gate.set()
+
+
+def test_a_context_says_over_rest_how_many_chunks_had_no_vector_yet(
+    open_memory: Callable[..., Memory], memory_embedder: Embedder
+) -> None:
+    """Read-your-writes through the service: a context waits for the server's own writes up to
+    its bound; past it the answer's ``unindexed`` (and the client's ``Context.unindexed``) says so."""
+    emb = GatedEmbedder(memory_embedder)
+    mem = open_memory("ryw", embedder=emb, read_wait_s=0.05)
+    try:
+        with serve(create_app(mem)) as url, Client(url) as client:
+            client.add([FACT], session="s")
+            assert emb.entered.wait(10)  # the server's indexer holds it: the context's wait runs out
+            body = {"query": "what is the locker code at the gym?", "budget": 300}
+            raw = httpx.post(f"{url}/v1/namespaces/default/sessions/s/context", json=body)
+            assert raw.status_code == 200 and raw.json()["unindexed"] == 1
+            explained = httpx.post(f"{url}/v1/namespaces/default/sessions/s/context/explain", json=body)
+            assert explained.json()["context"]["unindexed"] == 1  # what the inspector's context view shows
+            assert client.assemble(body["query"], session="s", budget=300).unindexed == 1
+            emb.gate.set()
+            client.flush(30)
+            ctx = client.assemble(body["query"], session="s", budget=300)
+            assert ctx.unindexed == 0 and "dense" in client.search("locker code at the gym", k=1)[0].scores
     finally:
         emb.gate.set()
 

@@ -10,7 +10,7 @@ import json
 import math
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,11 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from memory import Memory
+from memory.embedders import Embedder
+from memory.service.app import create_app
+from tests.fakes import serve
+from tests.memory.test_write_behind import FACT, GatedEmbedder
 from tests.service.browser import launch_chromium
 from tests.service.helpers import ALPHA_KEY, ServerProcess
 from tests.service.inspector_seed import IMAGE_CAPTION, NS, OTHER, SECRET
@@ -127,12 +132,31 @@ def test_token_bar_stays_within_the_budget_and_matches_the_api(seeded: ServerPro
     assert drawn == pytest.approx(width * plain["tokens"] / QUERY["budget"], abs=2.0)
     expect(page.locator("#ctx-tokens")).to_have_text(str(plain["tokens"]))
     assert page.locator("#ctx-messages > li").count() == len(plain["messages"])
+    assert plain["unindexed"] == 0 and page.locator("#ctx-unindexed").count() == 0  # every chunk has its vector
     page.locator("#ctx-budget").fill("300")  # the slider redraws on its own
     expect(page.locator("#tokenbar")).to_have_attribute("data-budget", "300")
     held, said, drawn, width = _bar(page)
     small = api(seeded, "POST", f"{CONTEXT}/context", {**QUERY, "budget": 300})
     assert held == said == small["tokens"] <= 300
     assert drawn <= width + 0.5
+
+
+def test_the_context_view_says_how_many_chunks_were_not_indexed_yet(
+    browser: Browser, open_memory: Callable[..., Memory], fake_embedder: Embedder
+) -> None:
+    """A server whose indexer is held (and reads that do not wait): the context view shows the
+    answer's ``unindexed`` count."""
+    emb = GatedEmbedder(fake_embedder)
+    mem = open_memory("held", embedder=emb, read_wait_s=0)
+    try:
+        mem.add([FACT, {"role": "assistant", "content": "Noted."}], session="s")
+        with serve(create_app(mem)) as url:
+            page = open_page(browser, url + "/ui/#/ns/default/s/s/context", key=None)
+            page.fill("#ctx-query", "what is the locker code at the gym?")
+            page.click("#ctx-run")
+            expect(page.locator("#ctx-unindexed")).to_have_text("2 chunks not indexed yet")
+    finally:
+        emb.gate.set()
 
 
 def _page_scores(page: Page) -> list[dict[str, float]]:

@@ -1,6 +1,7 @@
 """Three ``turnmem serve`` replicas on one PostgreSQL database, on loopback: writers spread
 round-robin across them get seqs exactly 1..800 (also with 30% of requests lost and retried), a
-write acknowledged by one replica is in the next context built by another, an idempotency key
+write acknowledged by one replica is in the next context built by another (by full text at once,
+by vector once its replica's indexer wrote it, counted as ``unindexed`` until then), an idempotency key
 replayed on another replica stores once, Memory and a replica answer the parity scenario the same,
 and kill -9 of one replica mid-burst loses no acknowledged write while the others keep answering."""
 
@@ -99,8 +100,15 @@ def test_a_write_acknowledged_by_one_replica_is_in_the_next_context_of_another(
         a.add([{"role": "user", "content": "The door code for the studio is 4417."}], session=session)
         for i in range(20):
             c.add([{"role": "user", "content": f"more chatter {i} about the weather"}], session=session)
+        # README, "Sync semantics": a replica waits for the vectors of its own writes only; another
+        # replica's write is in its next context at once by full text, and by vector once that
+        # replica's indexer wrote it, until when the context counts it in `unindexed` (counted
+        # before the search: a vector written in between shows as a dense score, never as neither)
         ctx = b.assemble("what is the door code?", session=session, budget=300, window_share=0.1)
-        assert any("4417" in h.text and h.reason == "retrieved" for h in ctx.hits)
+        hit = next(h for h in ctx.hits if "4417" in h.text and h.reason == "retrieved")
+        assert "dense" in hit.scores or ctx.unindexed >= 1
+        b.flush(60)  # every replica's chunks of the namespace have their vectors
+        assert b.assemble("what is the door code?", session=session, budget=300, window_share=0.1).unindexed == 0
         assert b.search("studio door code", k=1)[0].text == "The door code for the studio is 4417."
         # the same idempotency key on another replica stores once
         first = a.add([{"role": "user", "content": "once"}], session=session, idempotency_key="k-1")

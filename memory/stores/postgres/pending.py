@@ -7,7 +7,7 @@ opens (a replica killed between a commit and its indexing leaves some). So an in
 chunks it is about to embed: a lease on the chunk row (``claimed_by``, ``claimed_until``), taken
 in one short statement (``FOR UPDATE SKIP LOCKED`` in the statement, so two claimers never take
 the same row) and cleared by ``fill_vectors``. A chunk whose lease is live is left alone by every
-other indexer; they wait for its vector instead (:func:`memory.write.indexer.embed_pending`). A lease
+other indexer; they wait for its vector instead (:func:`memory.write.pending.embed_pending`). A lease
 that ran out (its holder was killed, or hangs) can be taken by anyone: the open of any replica and
 every replica's idle sweep pick such chunks up. Leases are read on the database's clock
 (``clock_timestamp()``), so the hosts' clocks do not matter.

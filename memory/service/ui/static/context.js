@@ -131,6 +131,14 @@ function contextView(res, previous, off) {
     off.length ? ` · off: ${off.join(", ")}` : "",
     before ? ` · since the last run: +${added} / −${dropped} messages` : "",
     dropped ? h("span", { class: "muted", id: "ctx-dropped", text: ` (out: ${droppedKeys.slice(0, 8).join(", ")}${dropped > 8 ? ", …" : ""})` }) : null,
+    ctx.unindexed
+      ? h("span", {
+          class: "badge pending",
+          id: "ctx-unindexed",
+          title: "chunks in the retrieval's scope without a vector yet when this context was built: found by full text only",
+          text: `${ctx.unindexed} chunk${ctx.unindexed === 1 ? "" : "s"} not indexed yet`,
+        })
+      : null,
   );
   const msgs = ctx.messages.map((m, i) => {
     const src = ctx.sources[i] || { origin: "pinned", ref: null };
