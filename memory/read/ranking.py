@@ -84,7 +84,7 @@ def score_candidates(
     relevance = minmax(gathered.scores)
     rows = gathered.rows
     chunks = [m.chunk for m in rows]
-    chosen = _chosen(store, namespace, rows) if config.chosen_replies else None
+    chosen, linked = _replies(store, namespace, rows, config)
     view = CandidateView(
         relevance=relevance,
         pos=np.array([m.pos for m in rows]),
@@ -103,7 +103,7 @@ def score_candidates(
     recency = priors.pop("recency", np.zeros(len(chunks)))
     n_direct = len(chunks)
     keys = [(c.session, c.seq) for c in chunks]
-    nb_keys, nb_final = _neighbours(chunks, chosen, final, config.neighbors, config.reply_share)
+    nb_keys, nb_final = _neighbours(chunks, linked, final, config.neighbors, config.reply_share)
     zeros = np.zeros(len(nb_keys))
     cands: list[CandidateRow | None] = [*rows, *([None] * len(nb_keys))]  # neighbours: read when packing reaches them
     pool = Pool(store, namespace, keys + nb_keys, cands, config.neighbor_tokens)
@@ -122,18 +122,19 @@ def score_candidates(
 
 
 def _neighbours(
-    chunks: Sequence[ChunkRow], chosen: np.ndarray | None, final: np.ndarray, share: float, reply_share: float
+    chunks: Sequence[ChunkRow], linked: np.ndarray | None, final: np.ndarray, share: float, reply_share: float
 ) -> tuple[list[tuple[str, int]], np.ndarray]:
     """A hit's adjacent turns (the question before an answer, the answer after a question) that
     are not candidates themselves, each with ``share`` of its best neighbouring hit's score; the
-    user's choice right after an assistant's hit ("option 2", ``chosen``) with ``reply_share``
+    reply that answers a hit (the user's choice right after an assistant's hit, "option 2"; the
+    assistant's short confirmation right after a user's request, ``linked``) with ``reply_share``
     when that is larger."""
     if share <= 0 and reply_share <= 0:
         return [], np.zeros(0)
     have = {(c.session, c.seq) for c in chunks}
     best: dict[tuple[str, int], float] = {}
     for j, c in enumerate(chunks):
-        after = max(share, reply_share) if chosen is not None and chosen[j] else share
+        after = max(share, reply_share) if linked is not None and linked[j] else share
         for nb, part in (((c.session, c.seq - 1), share), ((c.session, c.seq + 1), after)):
             if part > 0 and nb[1] >= 1 and nb not in have:
                 best[nb] = max(best.get(nb, 0.0), float(final[j]) * part)
@@ -154,16 +155,31 @@ def _spread(final: np.ndarray, chunks: Sequence[ChunkRow], decay: float) -> np.n
     return out
 
 
-def _chosen(store: ChunkReader, namespace: str, rows: Sequence[CandidateRow]) -> np.ndarray:
-    """For each candidate, whether it is an assistant turn that the user's next turn chose from or
-    accepted (:func:`retrievers.replies.is_choice`): the next turns read in one query."""
-    keys = [(m.chunk.session, m.chunk.seq + 1) for m in rows if m.role == "assistant"]
+def _replies(
+    store: ChunkReader, namespace: str, rows: Sequence[CandidateRow], config: AssembleConfig
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Which candidates the next turn answers, the next turns read in one query: ``chosen``, an
+    assistant turn that the user's next turn chose from or accepted
+    (:func:`retrievers.replies.is_choice`; with ``chosen_replies``), and ``linked``, those and the
+    user turns that the assistant's next turn confirms in at most ``ack_tokens`` tokens."""
+    want = {"assistant"} if config.chosen_replies else set()
+    if config.ack_tokens > 0:
+        want.add("user")
+    if not want:
+        return None, None
+    keys = [(m.chunk.session, m.chunk.seq + 1) for m in rows if m.role in want]
     nxt = store.first_candidates(namespace, keys) if keys else {}
-    out = np.zeros(len(rows), dtype=bool)
+    chosen = np.zeros(len(rows), dtype=bool)
+    linked = np.zeros(len(rows), dtype=bool)
     for j, m in enumerate(rows):
-        reply = nxt.get((m.chunk.session, m.chunk.seq + 1)) if m.role == "assistant" else None
-        out[j] = reply is not None and reply.role == "user" and is_choice(reply.chunk.text)
-    return out
+        reply = nxt.get((m.chunk.session, m.chunk.seq + 1)) if m.role in want else None
+        if reply is None:
+            continue
+        if m.role == "assistant" and reply.role == "user" and config.chosen_replies:
+            chosen[j] = linked[j] = is_choice(reply.chunk.text)
+        elif m.role == "user" and reply.role == "assistant":
+            linked[j] = reply.tokens <= config.ack_tokens
+    return (chosen if config.chosen_replies else None), linked
 
 
 def _order(store: ChunkReader, pool: Pool, final: np.ndarray, n_direct: int, config: AssembleConfig) -> list[int]:
