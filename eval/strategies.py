@@ -187,7 +187,6 @@ def plain_config(budget: int) -> AssembleConfig:
         pack="score",
         chosen_replies=False,
         reply_share=0.0,
-        ack_tokens=0,
         repeat_decay=1.0,
         prior_gate=0.0,
     )

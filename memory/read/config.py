@@ -60,13 +60,6 @@ class AssembleConfig(BaseModel):
         description="the user's choice right after an assistant's hit joins with this share of its score "
         "(when larger than `neighbors`; needs `chosen_replies`)",
     )
-    ack_tokens: int = Field(
-        0,
-        ge=0,
-        le=4096,
-        description="the assistant's reply right after a user's hit joins with `reply_share` when it has at "
-        "most this many tokens (a short confirmation of a request; 0: off)",
-    )
     neighbor_tokens: int | None = Field(
         None, ge=1, description="only neighbours of at most this many tokens join (None: any size)"
     )

@@ -126,8 +126,7 @@ def _neighbours(
 ) -> tuple[list[tuple[str, int]], np.ndarray]:
     """A hit's adjacent turns (the question before an answer, the answer after a question) that
     are not candidates themselves, each with ``share`` of its best neighbouring hit's score; the
-    reply that answers a hit (the user's choice right after an assistant's hit, "option 2"; the
-    assistant's short confirmation right after a user's request, ``linked``) with ``reply_share``
+    user's choice right after an assistant's hit ("option 2", ``linked``) with ``reply_share``
     when that is larger."""
     if share <= 0 and reply_share <= 0:
         return [], np.zeros(0)
@@ -158,28 +157,18 @@ def _spread(final: np.ndarray, chunks: Sequence[ChunkRow], decay: float) -> np.n
 def _replies(
     store: ChunkReader, namespace: str, rows: Sequence[CandidateRow], config: AssembleConfig
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Which candidates the next turn answers, the next turns read in one query: ``chosen``, an
-    assistant turn that the user's next turn chose from or accepted
-    (:func:`retrievers.replies.is_choice`; with ``chosen_replies``), and ``linked``, those and the
-    user turns that the assistant's next turn confirms in at most ``ack_tokens`` tokens."""
-    want = {"assistant"} if config.chosen_replies else set()
-    if config.ack_tokens > 0:
-        want.add("user")
-    if not want:
+    """With ``chosen_replies``, which candidates are assistant turns that the user's next turn chose
+    from or accepted (:func:`retrievers.replies.is_choice`), the next turns read in one query;
+    returned twice: for the person prior and for the neighbours the reply joins (None, None: off)."""
+    if not config.chosen_replies:
         return None, None
-    keys = [(m.chunk.session, m.chunk.seq + 1) for m in rows if m.role in want]
+    keys = [(m.chunk.session, m.chunk.seq + 1) for m in rows if m.role == "assistant"]
     nxt = store.first_candidates(namespace, keys) if keys else {}
     chosen = np.zeros(len(rows), dtype=bool)
-    linked = np.zeros(len(rows), dtype=bool)
     for j, m in enumerate(rows):
-        reply = nxt.get((m.chunk.session, m.chunk.seq + 1)) if m.role in want else None
-        if reply is None:
-            continue
-        if m.role == "assistant" and reply.role == "user" and config.chosen_replies:
-            chosen[j] = linked[j] = is_choice(reply.chunk.text)
-        elif m.role == "user" and reply.role == "assistant":
-            linked[j] = reply.tokens <= config.ack_tokens
-    return (chosen if config.chosen_replies else None), linked
+        reply = nxt.get((m.chunk.session, m.chunk.seq + 1)) if m.role == "assistant" else None
+        chosen[j] = reply is not None and reply.role == "user" and is_choice(reply.chunk.text)
+    return chosen, chosen
 
 
 def _order(store: ChunkReader, pool: Pool, final: np.ndarray, n_direct: int, config: AssembleConfig) -> list[int]:
