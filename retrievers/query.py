@@ -48,7 +48,7 @@ def analyze(
     names_in_lexical: bool = False,
     timezone: str | None = None,
     time_reading: Literal["any", "past"] = "any",
-    person_reading: Literal["any", "addressee"] = "any",
+    person_reading: Literal["any", "addressee", "speaker"] = "any",
 ) -> QueryAnalysis:
     """Read a query's signals.
 
@@ -70,7 +70,10 @@ def analyze(
     time = parse_time_hint(query, now, timezone) if now is not None else None
     if time is not None and time_reading == "past" and not names_the_past(time) and not reads_past(query):
         time = None  # "this weekend" in a request says when it is for, not when its evidence was said
-    person = addressed_person(query, addressee=person_reading == "addressee")
+    if person_reading == "speaker":
+        person = speaking_person(query)
+    else:
+        person = addressed_person(query, addressee=person_reading == "addressee")
     return QueryAnalysis(
         text=query,
         lexical_text=lexical,
@@ -116,6 +119,27 @@ _SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|you've|you'd|you'll|y
 
 
 _ASKS_OF_YOU = re.compile(r"\b(?:remind|tell|show|give|help|let|send|get|find)\s+me\b", re.I)
+
+
+_YOU_SAID = re.compile(
+    r"\b(?:did|have|had|would|do)\s+you\s+(?:\w+\s+)?(?:say|said|tell|told|suggest|recommend|point|mention|propose|"
+    r"advise|give|pick|name|call|send|write|share)\w*\b|\byou\s+(?:said|told|suggested|recommended|pointed|mentioned|"
+    r"proposed|advised|gave|picked|named|called|sent|wrote|shared)\b",
+    re.I,
+)
+
+
+def speaking_person(query: str) -> Person | None:
+    """The side whose turns hold the answer, read from who *said* it: "you" as the one who said,
+    suggested or recommended something points at the assistant ("How much of a cushion did you
+    tell me to keep?"); otherwise "I"/"my" point at the user, also next to a "you" that is asked to
+    do something ("Which punctuation should you leave out when you write for me?": what the user
+    asked for); a "you" alone at the assistant, as :func:`addressed_person`."""
+    if _YOU_SAID.search(query):
+        return "assistant"
+    if _FIRST_PERSON.search(query):
+        return "user"
+    return "assistant" if _SECOND_PERSON.search(query) else None
 
 
 def addressed_person(query: str, *, addressee: bool = False) -> Person | None:

@@ -107,10 +107,11 @@ class AssembleConfig(BaseModel):
         description="'past': a time that can name when a request is for ('tonight', 'this weekend', 'in June') "
         "fires the time prior only when the query asks about the past",
     )
-    person_reading: Literal["any", "addressee"] = Field(
-        "any",
+    person_reading: Literal["any", "addressee", "speaker"] = Field(
+        "speaker",
         description="'addressee': the 'me' of a request to the assistant ('remind me', 'tell me') points at "
-        "neither side",
+        "neither side; 'speaker': 'you' points at the assistant only as the one who said or suggested, "
+        "'I'/'my' at the user also beside a 'you' asked to do something",
     )
     timezone: str | None = Field(
         None,

@@ -517,3 +517,35 @@ def test_one_long_turn_cannot_fill_the_hits_with_its_chunks(mem: Memory) -> None
     assert len(set(top_messages(plain, 4))) < len(set(top_messages(decayed, 4)))
     assert top_messages(plain, 4).count(2) >= 2  # the long answer's chunks, side by side
     assert top_messages(decayed, 4).count(2) <= 1
+
+
+def test_a_you_asked_to_do_something_for_me_points_at_what_the_user_asked(mem: Memory) -> None:
+    # "you ... for me" used to point at neither side; what the user asked for is the user's turn.
+    drafts = [
+        "Here is a draft of your reminder email: keep it short, polite and specific about the invoice "
+        "number, the amount and the date it was due, and offer to resend the invoice."
+        for _ in range(6)
+    ]
+    mem.add(
+        [
+            {"role": "user", "content": "Use British spelling in anything you draft for me, please."},
+            *[
+                m
+                for d in drafts
+                for m in (
+                    {"role": "user", "content": "Can you draft another one?"},
+                    {"role": "assistant", "content": d},
+                )
+            ],
+        ],
+        session="emails",
+    )
+    q = "Which spelling should you use when you write emails for me?"
+    kw = {"budget": 60, "window_share": 0.0, "fill_window": False, "neighbors": 0.0}
+    speaker = mem.assemble(q, **kw, person_reading="speaker")
+    either = mem.assemble(q, **kw, person_reading="any")
+    assert "British spelling" in speaker.hits[0].text and speaker.hits[0].scores["person"] == 1.0
+    assert "person" not in either.hits[0].scores  # "you" and "me" both: no side
+    # "did you tell me" is what the assistant said: its turns
+    said = mem.assemble("What did you tell me to put in the reminder email?", **kw, person_reading="speaker")
+    assert said.hits[0].role == "assistant" and said.hits[0].scores["person"] == 1.0

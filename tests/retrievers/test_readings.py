@@ -127,3 +127,22 @@ def test_what_the_user_chose_from_counts_as_the_users_for_the_person_prior() -> 
     assistant = Person(1.0).score(view, analyze("Which film did you suggest?"))
     assert user is not None and user.tolist() == [1.0, 0.0, 1.0]
     assert assistant is not None and assistant.tolist() == [1.0, 1.0, 0.0]  # "you": the assistant's side as before
+
+
+@pytest.mark.parametrize(
+    ("query", "person"),
+    [
+        ("How much of a cushion did you tell me to keep?", "assistant"),  # what the assistant said
+        ("Which trail near Ljubljana did you point me to?", "assistant"),
+        ("What was the hike you suggested outside Ghent?", "assistant"),
+        ("Which punctuation should you leave out when you write for me?", "user"),  # what the user asked for
+        ("What kind of answers do I like from you?", "user"),
+        ("What should I make this evening?", "user"),
+        ("Can you recommend some cafés in Lisbon?", "assistant"),  # "you" alone, as before
+        ("What did Caroline research?", None),
+    ],
+)
+def test_the_speaker_reading_points_you_at_the_assistant_only_as_the_one_who_said(
+    query: str, person: str | None
+) -> None:
+    assert analyze(query, person_reading="speaker").person == person
