@@ -250,6 +250,7 @@ def run_input_attack(kind: str, args: argparse.Namespace, seed: list[dict[str, A
     req = pct_summary(out["ms"])
     return {
         "attack": kind,
+        "code": str(process.ROOT),
         "seconds": args.input_seconds,
         "victim_timeout_s": args.victim_timeout,
         "abuser_timeout_s": args.abuser_timeout,
