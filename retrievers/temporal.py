@@ -257,9 +257,9 @@ def reads_past(query: str) -> bool:
 
 
 def names_the_past(hint: TimeHint) -> bool:
-    """True for a hint that can only point back ("yesterday", "last week", "three days ago");
-    False for one that can also say when a request is for ("tonight", "this weekend", "in June")
-    and for order words ("first", "latest": about the log's order, read either way)."""
+    """True for a hint that can only point back ("yesterday", "last week", "three days ago") and
+    for order words ("first", "latest": about the log's order, read either way); False for one
+    that can also say when a request is for ("tonight", "this weekend", "in June")."""
     return hint.order is not None or bool(_PAST_EXPRESSION.search(hint.expression))
 
 

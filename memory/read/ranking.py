@@ -84,7 +84,7 @@ def score_candidates(
     relevance = minmax(gathered.scores)
     rows = gathered.rows
     chunks = [m.chunk for m in rows]
-    chosen, linked = _replies(store, namespace, rows, config)
+    chosen, replies = _chosen(store, namespace, rows) if config.chosen_replies else (None, {})
     view = CandidateView(
         relevance=relevance,
         pos=np.array([m.pos for m in rows]),
@@ -99,13 +99,16 @@ def score_candidates(
     )
     final, priors = combine(default_scorers(config), view, analysis, gate=config.prior_gate)
     if config.repeat_decay < 1.0:
-        final = _spread(final, chunks, config.repeat_decay)
+        final = _decay_repeats(final, chunks, config.repeat_decay)
     recency = priors.pop("recency", np.zeros(len(chunks)))
     n_direct = len(chunks)
     keys = [(c.session, c.seq) for c in chunks]
-    nb_keys, nb_final = _neighbours(chunks, linked, final, config.neighbors, config.reply_share)
+    nb_keys, nb_final = _neighbours(chunks, chosen, final, config.neighbors, config.reply_share)
     zeros = np.zeros(len(nb_keys))
-    cands: list[CandidateRow | None] = [*rows, *([None] * len(nb_keys))]  # neighbours: read when packing reaches them
+    # Neighbours are read when packing reaches them, but for the replies read above to find the choices.
+    cap = config.neighbor_tokens
+    known = {k: r for k, r in replies.items() if cap is None or r.chunk.tokens <= cap}
+    cands: list[CandidateRow | None] = [*rows, *(known.get(k) for k in nb_keys)]
     pool = Pool(store, namespace, keys + nb_keys, cands, config.neighbor_tokens)
     final = np.concatenate([final, nb_final])
     return Ranked(
@@ -122,25 +125,25 @@ def score_candidates(
 
 
 def _neighbours(
-    chunks: Sequence[ChunkRow], linked: np.ndarray | None, final: np.ndarray, share: float, reply_share: float
+    chunks: Sequence[ChunkRow], chosen: np.ndarray | None, final: np.ndarray, share: float, reply_share: float
 ) -> tuple[list[tuple[str, int]], np.ndarray]:
     """A hit's adjacent turns (the question before an answer, the answer after a question) that
     are not candidates themselves, each with ``share`` of its best neighbouring hit's score; the
-    user's choice right after an assistant's hit ("option 2", ``linked``) with ``reply_share``
+    user's choice right after an assistant's hit ("option 2", ``chosen``) with ``reply_share``
     when that is larger."""
     if share <= 0 and reply_share <= 0:
         return [], np.zeros(0)
     have = {(c.session, c.seq) for c in chunks}
     best: dict[tuple[str, int], float] = {}
     for j, c in enumerate(chunks):
-        after = max(share, reply_share) if linked is not None and linked[j] else share
+        after = max(share, reply_share) if chosen is not None and chosen[j] else share
         for nb, part in (((c.session, c.seq - 1), share), ((c.session, c.seq + 1), after)):
             if part > 0 and nb[1] >= 1 and nb not in have:
                 best[nb] = max(best.get(nb, 0.0), float(final[j]) * part)
     return list(best), np.array([best[k] for k in best], dtype=np.float64)
 
 
-def _spread(final: np.ndarray, chunks: Sequence[ChunkRow], decay: float) -> np.ndarray:
+def _decay_repeats(final: np.ndarray, chunks: Sequence[ChunkRow], decay: float) -> np.ndarray:
     """Scores with each message's second, third... best chunk (by score) decayed by ``decay``,
     ``decay**2``...: one long turn's many chunks cannot fill the pool that others need."""
     out: np.ndarray = np.asarray(final, dtype=np.float64).copy()
@@ -154,21 +157,18 @@ def _spread(final: np.ndarray, chunks: Sequence[ChunkRow], decay: float) -> np.n
     return out
 
 
-def _replies(
-    store: ChunkReader, namespace: str, rows: Sequence[CandidateRow], config: AssembleConfig
-) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """With ``chosen_replies``, which candidates are assistant turns that the user's next turn chose
-    from or accepted (:func:`retrievers.replies.is_choice`), the next turns read in one query;
-    returned twice: for the person prior and for the neighbours the reply joins (None, None: off)."""
-    if not config.chosen_replies:
-        return None, None
+def _chosen(
+    store: ChunkReader, namespace: str, rows: Sequence[CandidateRow]
+) -> tuple[np.ndarray, dict[tuple[str, int], CandidateRow]]:
+    """Which candidates are assistant turns that the user's next turn chose from or accepted
+    (:func:`retrievers.replies.is_choice`), and the next turns read for it (in one query)."""
     keys = [(m.chunk.session, m.chunk.seq + 1) for m in rows if m.role == "assistant"]
     nxt = store.first_candidates(namespace, keys) if keys else {}
     chosen = np.zeros(len(rows), dtype=bool)
     for j, m in enumerate(rows):
         reply = nxt.get((m.chunk.session, m.chunk.seq + 1)) if m.role == "assistant" else None
         chosen[j] = reply is not None and reply.role == "user" and is_choice(reply.chunk.text)
-    return chosen, chosen
+    return chosen, nxt
 
 
 def _order(store: ChunkReader, pool: Pool, final: np.ndarray, n_direct: int, config: AssembleConfig) -> list[int]:
